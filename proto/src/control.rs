@@ -1,0 +1,490 @@
+//! Messages of the control socket between `rcctl` and `rcd`.
+//!
+//! A connection starts with [`ClientHello`] from the client and
+//! [`ServerHello`] from the daemon. When the protocol versions differ the
+//! daemon closes the connection after its hello and the client reports the
+//! mismatch. After the hello, the client sends one [`Request`] and reads one
+//! [`Response`], as often as it likes. [`Request::Attach`] turns the
+//! connection into an attach stream: [`AttachInput`] up, [`AttachOutput`]
+//! down, until either side ends it.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// First frame from the client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientHello {
+    /// [`crate::PROTOCOL_VERSION`] of the client.
+    pub protocol: u32,
+    /// Package version of the client, for messages.
+    pub version: String,
+}
+
+impl ClientHello {
+    /// The hello of this build.
+    pub fn current() -> Self {
+        Self {
+            protocol: crate::PROTOCOL_VERSION,
+            version: crate::PACKAGE_VERSION.to_string(),
+        }
+    }
+}
+
+/// First frame from the daemon.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerHello {
+    /// [`crate::PROTOCOL_VERSION`] of the daemon.
+    pub protocol: u32,
+    /// Package version of the daemon.
+    pub version: String,
+    /// Largest frame the daemon accepts.
+    pub max_frame: u32,
+}
+
+impl ServerHello {
+    /// The hello of this build.
+    pub fn current() -> Self {
+        Self {
+            protocol: crate::PROTOCOL_VERSION,
+            version: crate::PACKAGE_VERSION.to_string(),
+            max_frame: u32::try_from(crate::MAX_FRAME_LEN).unwrap_or(u32::MAX),
+        }
+    }
+}
+
+/// Where a new session starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SpawnMode {
+    /// In the daemon's shared directory.
+    SameDir,
+    /// In a git worktree of its own, on branch `rcd/<name>`.
+    Worktree,
+}
+
+impl SpawnMode {
+    /// The other mode.
+    pub fn toggled(self) -> Self {
+        match self {
+            Self::SameDir => Self::Worktree,
+            Self::Worktree => Self::SameDir,
+        }
+    }
+    /// The name used on the command line and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SameDir => "same-dir",
+            Self::Worktree => "worktree",
+        }
+    }
+}
+
+impl fmt::Display for SpawnMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for SpawnMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "same-dir" => Ok(Self::SameDir),
+            "worktree" => Ok(Self::Worktree),
+            other => Err(format!(
+                "unknown spawn mode {other:?}: use same-dir or worktree"
+            )),
+        }
+    }
+}
+
+/// A request from a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum Request {
+    /// Daemon status.
+    Status,
+    /// All sessions.
+    List,
+    /// Start a session.
+    New {
+        name: Option<String>,
+        spawn: Option<SpawnMode>,
+    },
+    /// Stop a session and apply the worktree rule.
+    Stop { name: String, force: bool },
+    /// Type text into a session.
+    Send {
+        name: String,
+        text: String,
+        enter: bool,
+    },
+    /// The current screen as plain text.
+    Screen { name: String },
+    /// A page of the transcript, starting at line `from` (1-based).
+    Transcript {
+        name: String,
+        from: u64,
+        max_lines: u32,
+    },
+    /// Turn this connection into a raw attach stream.
+    Attach { name: String, rows: u16, cols: u16 },
+    /// Worktrees that were kept.
+    Worktrees,
+    /// Remove kept worktrees that have become clean.
+    Prune,
+    /// Change a setting at run time.
+    Set(Setting),
+    /// Stop everything and exit, as on SIGTERM.
+    Shutdown,
+}
+
+/// A run-time setting.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "setting", content = "value", rename_all = "kebab-case")]
+pub enum Setting {
+    /// Spawn mode of the next sessions.
+    Spawn(SpawnMode),
+    /// Most sessions running at once.
+    Capacity(u32),
+}
+
+/// The daemon's answer to one [`Request`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "reply", rename_all = "kebab-case")]
+pub enum Response {
+    /// Done, nothing to report.
+    Ok,
+    Status(StatusInfo),
+    Sessions { sessions: Vec<SessionInfo> },
+    Session(SessionInfo),
+    Stopped(StopReport),
+    Screen(ScreenText),
+    Transcript(TranscriptPage),
+    Worktrees { worktrees: Vec<KeptWorktree> },
+    Pruned(PruneReport),
+    /// The attach stream starts: `redraw` repaints the current screen.
+    Attached {
+        #[serde(with = "b64")]
+        redraw: Vec<u8>,
+    },
+    Error(ErrorReply),
+}
+
+/// What went wrong, for scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ErrorKind {
+    UnknownSession,
+    AtCapacity,
+    BadName,
+    NameTaken,
+    NotARepository,
+    BadRequest,
+    ShuttingDown,
+    Internal,
+}
+
+/// An error and a message that says how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorReply {
+    pub kind: ErrorKind,
+    pub message: String,
+}
+
+impl fmt::Display for ErrorReply {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ErrorReply {}
+
+/// What `rcctl status` shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusInfo {
+    pub version: String,
+    pub protocol: u32,
+    pub pid: u32,
+    /// Environment name (`--name`).
+    pub name: String,
+    /// Host name of the machine.
+    pub machine: String,
+    /// The shared directory.
+    pub dir: String,
+    pub spawn: SpawnMode,
+    pub capacity: u32,
+    /// Running sessions.
+    pub used: u32,
+    pub uptime_secs: u64,
+    pub socket: String,
+    pub state_dir: String,
+}
+
+/// State of a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SessionState {
+    Running,
+    /// Stop requested; waiting for the process group to end.
+    Stopping,
+    /// The program ended by itself.
+    Exited,
+}
+
+impl fmt::Display for SessionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Running => "running",
+            Self::Stopping => "stopping",
+            Self::Exited => "exited",
+        })
+    }
+}
+
+/// One session, as `rcctl list --json` prints it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionInfo {
+    pub id: String,
+    pub name: String,
+    pub state: SessionState,
+    /// Absolute working directory.
+    pub dir: String,
+    pub spawn: SpawnMode,
+    pub branch: Option<String>,
+    pub pid: Option<u32>,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+    pub command: Vec<String>,
+    /// Exit status once exited (signal deaths are 128 + signal).
+    pub exit_code: Option<i32>,
+    /// What happened to the worktree when the session exited by itself.
+    pub worktree: Option<WorktreeOutcome>,
+}
+
+/// What was done with a worktree on a removal path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorktreeOutcome {
+    pub path: String,
+    pub branch: String,
+    /// `removed`, `kept` or `saved`.
+    pub action: String,
+    /// Why it was kept.
+    pub reason: Option<String>,
+    /// Where a forced removal saved the work.
+    pub saved_ref: Option<String>,
+}
+
+/// The result of a stop.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StopReport {
+    pub name: String,
+    pub exit_code: Option<i32>,
+    pub worktree: Option<WorktreeOutcome>,
+}
+
+/// The screen as plain text.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ScreenText {
+    /// Rows, trailing blanks trimmed.
+    pub rows: Vec<String>,
+    pub cols: u16,
+    /// (row, column), 0-based.
+    pub cursor: (u16, u16),
+    pub title: String,
+}
+
+/// A page of transcript lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TranscriptPage {
+    /// Line number of `lines[0]` (1-based).
+    pub from: u64,
+    pub lines: Vec<String>,
+    /// Lines in the transcript so far.
+    pub total: u64,
+}
+
+/// A worktree that was kept because it holds work.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeptWorktree {
+    pub name: String,
+    pub path: String,
+    pub branch: String,
+    pub base: String,
+    pub uncommitted: Vec<String>,
+    pub untracked: Vec<String>,
+    /// Commits not on its base.
+    pub ahead: usize,
+}
+
+/// The result of `rcctl prune`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PruneReport {
+    pub removed: Vec<WorktreeOutcome>,
+    pub kept: Vec<WorktreeOutcome>,
+}
+
+/// Client to daemon on an attach stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "kebab-case")]
+pub enum AttachInput {
+    /// Raw bytes for the session's terminal.
+    Data {
+        #[serde(with = "b64")]
+        bytes: Vec<u8>,
+    },
+    /// The attached terminal changed size.
+    Resize { rows: u16, cols: u16 },
+    /// Leave; the session keeps running.
+    Detach,
+}
+
+/// Daemon to client on an attach stream.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "kebab-case")]
+pub enum AttachOutput {
+    /// Raw bytes the session wrote.
+    Data {
+        #[serde(with = "b64")]
+        bytes: Vec<u8>,
+    },
+    /// The client fell behind; this repaints the whole screen.
+    Redraw {
+        #[serde(with = "b64")]
+        bytes: Vec<u8>,
+    },
+    /// The session's program ended.
+    Exited { code: Option<i32> },
+    /// The daemon confirms the detach.
+    Detached,
+}
+
+/// Byte strings as base64 in JSON.
+mod b64 {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        STANDARD.decode(s.as_bytes()).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roundtrip<T>(v: &T)
+    where
+        T: Serialize + for<'de> Deserialize<'de> + PartialEq + fmt::Debug,
+    {
+        let bytes = crate::frame::encode(v).unwrap();
+        let back: T = crate::frame::decode(&bytes[4..]).unwrap();
+        assert_eq!(&back, v);
+    }
+
+    #[test]
+    fn every_request_roundtrips() {
+        let reqs = vec![
+            Request::Status,
+            Request::List,
+            Request::New {
+                name: Some("a".into()),
+                spawn: Some(SpawnMode::Worktree),
+            },
+            Request::New {
+                name: None,
+                spawn: None,
+            },
+            Request::Stop {
+                name: "a".into(),
+                force: true,
+            },
+            Request::Send {
+                name: "a".into(),
+                text: "ls\u{1b}".into(),
+                enter: false,
+            },
+            Request::Screen { name: "a".into() },
+            Request::Transcript {
+                name: "a".into(),
+                from: 10,
+                max_lines: 100,
+            },
+            Request::Attach {
+                name: "a".into(),
+                rows: 24,
+                cols: 80,
+            },
+            Request::Worktrees,
+            Request::Prune,
+            Request::Set(Setting::Spawn(SpawnMode::SameDir)),
+            Request::Set(Setting::Capacity(3)),
+            Request::Shutdown,
+        ];
+        for r in &reqs {
+            roundtrip(r);
+        }
+    }
+
+    #[test]
+    fn responses_roundtrip() {
+        let info = SessionInfo {
+            id: "s1".into(),
+            name: "a".into(),
+            state: SessionState::Running,
+            dir: "/tmp".into(),
+            spawn: SpawnMode::Worktree,
+            branch: Some("rcd/a".into()),
+            pid: Some(42),
+            created_at: "2026-01-01T00:00:00Z".into(),
+            command: vec!["bash".into()],
+            exit_code: None,
+            worktree: None,
+        };
+        roundtrip(&Response::Session(info.clone()));
+        roundtrip(&Response::Sessions {
+            sessions: vec![info],
+        });
+        roundtrip(&Response::Attached {
+            redraw: vec![0, 255, 27, 10],
+        });
+        roundtrip(&Response::Error(ErrorReply {
+            kind: ErrorKind::AtCapacity,
+            message: "at capacity (2/2)".into(),
+        }));
+        roundtrip(&AttachInput::Data {
+            bytes: (0..=255).collect(),
+        });
+        roundtrip(&AttachOutput::Exited { code: Some(130) });
+    }
+
+    #[test]
+    fn session_info_json_has_the_documented_fields() {
+        let info = SessionInfo {
+            id: "s1".into(),
+            name: "a".into(),
+            state: SessionState::Exited,
+            dir: "/tmp".into(),
+            spawn: SpawnMode::SameDir,
+            branch: None,
+            pid: None,
+            created_at: "2026-01-01T00:00:00Z".into(),
+            command: vec![],
+            exit_code: Some(0),
+            worktree: None,
+        };
+        let v = serde_json::to_value(&info).unwrap();
+        for key in ["id", "name", "state", "dir", "spawn", "branch", "pid", "created_at"] {
+            assert!(v.get(key).is_some(), "missing {key}");
+        }
+        assert_eq!(v["spawn"], "same-dir");
+        assert_eq!(v["state"], "exited");
+        assert!(v["branch"].is_null());
+    }
+}

@@ -1,0 +1,30 @@
+//! Wire types shared by `rcd`, `rcctl` and `rc-relay`.
+//!
+//! This crate depends on little (serde, thiserror, base64 and optionally
+//! tokio for async framing) so that the control client never links the
+//! daemon's heavy dependencies.
+//!
+//! - [`frame`]: length-prefixed JSON frames with a maximum size that is
+//!   checked before anything is allocated.
+//! - [`control`]: the messages of the control socket, one enum per
+//!   direction.
+//! - [`name`]: session names, validated before they reach a path or a ref.
+
+pub mod control;
+pub mod frame;
+pub mod name;
+
+/// Version of the control protocol. Bumped on any incompatible change of
+/// the messages in [`control`]; both sides compare it in the hello.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Version of the crate (and of the binaries built with it).
+pub const PACKAGE_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+pub use control::{
+    AttachInput, AttachOutput, ClientHello, ErrorKind, ErrorReply, KeptWorktree, PruneReport,
+    Request, Response, ScreenText, ServerHello, SessionInfo, SessionState, Setting, SpawnMode,
+    StatusInfo, StopReport, TranscriptPage, WorktreeOutcome,
+};
+pub use frame::{FrameError, MAX_FRAME_LEN};
+pub use name::{NameError, SessionName};
