@@ -1,1 +1,151 @@
+//! rcd, the supervisor: runs programs in pseudo-terminals, keeps their
+//! screens and transcripts, and serves `rcctl` on a Unix socket.
+//!
+//! [`run`] is the whole daemon; signal handling lives in `main`.
 
+pub mod config;
+pub mod control;
+pub mod names;
+pub mod pty;
+pub mod recover;
+pub mod session;
+pub mod state;
+pub mod supervisor;
+pub mod term;
+pub mod tui;
+#[path = "worktree_stub.rs"]
+pub mod worktree;
+
+use anyhow::{Context, Result};
+use config::Config;
+use nix::fcntl::{Flock, FlockArg};
+use rcd_proto::SpawnMode;
+use std::future::Future;
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+use std::sync::Arc;
+
+pub use config::Cli;
+pub use supervisor::Supervisor;
+
+/// Runs the daemon until `shutdown` completes or a client asks it to
+/// stop; then stops every session, applies the worktree rule, removes the
+/// socket and returns.
+pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(&cfg.state_dir)
+        .with_context(|| {
+            format!(
+                "cannot create the state directory {}",
+                cfg.state_dir.display()
+            )
+        })?;
+    let _lock = lock_state_dir(&cfg)?;
+
+    let repo = match worktree::check_repository(&cfg.dir) {
+        Ok(root) => Some(root),
+        Err(e) if cfg.spawn == SpawnMode::Worktree => {
+            return Err(anyhow::anyhow!("--spawn worktree: {e}"));
+        }
+        Err(_) => None,
+    };
+    let worktree_root = cfg.state_dir.join("worktrees");
+    {
+        let state_dir = cfg.state_dir.clone();
+        let repo = repo.clone();
+        let root = worktree_root.clone();
+        let found = tokio::task::spawn_blocking(move || {
+            recover::recover(&state_dir, repo.as_deref(), &root)
+        })
+        .await
+        .context("start-up recovery panicked")?;
+        for item in &found {
+            tracing::warn!("left behind by the last run: {item}");
+        }
+    }
+
+    let socket = control::bind(&cfg.socket, cfg.default_socket).await?;
+    let sup = Supervisor::new(cfg.clone(), repo);
+    sup.persist();
+    tracing::info!(
+        socket = %cfg.socket.display(),
+        dir = %cfg.dir.display(),
+        spawn = %cfg.spawn,
+        capacity = cfg.capacity,
+        "rcd {} ready (local only)",
+        rcd_proto::PACKAGE_VERSION
+    );
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let (req_tx, mut req_rx) = tokio::sync::mpsc::channel(1);
+    let uid = nix::unistd::getuid().as_raw();
+    let server = {
+        let sup = sup.clone();
+        let socket = Arc::new(socket);
+        let s = socket.clone();
+        (
+            tokio::spawn(
+                async move { control::serve(&s.listener, sup, uid, req_tx, stop_rx).await },
+            ),
+            socket,
+        )
+    };
+    let guard = tui::start(sup.clone());
+
+    tokio::select! {
+        () = shutdown => tracing::info!("signal received, shutting down"),
+        _ = req_rx.recv() => tracing::info!("shutdown requested by rcctl"),
+    }
+    sup.shutdown().await;
+    let _ = stop_tx.send(true);
+    let _ = server.0.await;
+    drop(server.1);
+    drop(guard);
+    tracing::info!("rcd stopped");
+    Ok(())
+}
+
+/// One daemon per state directory: an exclusive lock on `rcd.lock`.
+fn lock_state_dir(cfg: &Config) -> Result<Flock<std::fs::File>> {
+    let path = cfg.state_dir.join("rcd.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open {}", path.display()))?;
+    let _ = file.set_permissions(std::fs::Permissions::from_mode(0o600));
+    Flock::lock(file, FlockArg::LockExclusiveNonblock).map_err(|_| {
+        anyhow::anyhow!(
+            "another rcd is already using the state directory {}: stop it, or give this one \
+             its own --state-dir",
+            cfg.state_dir.display()
+        )
+    })
+}
+
+/// Sets up logging to stderr: `RUST_LOG` wins, else info (debug with
+/// `--verbose`). Under systemd (`JOURNAL_STREAM`) lines carry no colour
+/// and no timestamp; the journal adds its own.
+pub fn init_tracing(verbose: bool) {
+    use tracing_subscriber::EnvFilter;
+    let default = if verbose {
+        "rcd=debug,info"
+    } else {
+        "rcd=info,warn"
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let journal = std::env::var_os("JOURNAL_STREAM").is_some();
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(verbose);
+    if journal {
+        builder.with_ansi(false).without_time().init();
+    } else {
+        builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init();
+    }
+}

@@ -1,1 +1,53 @@
-fn main(){}
+//! `rcd`: parse, set up logging, run, map the error to an exit status.
+
+use clap::Parser;
+use rcd::{Cli, config::Config};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    rcd::init_tracing(cli.verbose);
+    let cfg = match Config::from_cli(cli) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("rcd: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("rcd: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    match signal_hook::iterator::Signals::new([SIGTERM, SIGINT]) {
+        Ok(mut signals) => {
+            std::thread::spawn(move || {
+                if signals.forever().next().is_some() {
+                    let _ = tx.send(());
+                }
+            });
+        }
+        Err(e) => {
+            eprintln!("rcd: cannot install signal handlers: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let result = runtime.block_on(rcd::run(cfg, async {
+        let _ = rx.await;
+    }));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rcd: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -156,12 +156,16 @@ pub enum Response {
     /// Done, nothing to report.
     Ok,
     Status(StatusInfo),
-    Sessions { sessions: Vec<SessionInfo> },
+    Sessions {
+        sessions: Vec<SessionInfo>,
+    },
     Session(SessionInfo),
     Stopped(StopReport),
     Screen(ScreenText),
     Transcript(TranscriptPage),
-    Worktrees { worktrees: Vec<KeptWorktree> },
+    Worktrees {
+        worktrees: Vec<KeptWorktree>,
+    },
     Pruned(PruneReport),
     /// The attach stream starts: `redraw` repaints the current screen.
     Attached {
@@ -371,7 +375,9 @@ mod b64 {
 
     pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
         let s = <std::borrow::Cow<'de, str>>::deserialize(d)?;
-        STANDARD.decode(s.as_bytes()).map_err(serde::de::Error::custom)
+        STANDARD
+            .decode(s.as_bytes())
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -480,7 +486,16 @@ mod tests {
             worktree: None,
         };
         let v = serde_json::to_value(&info).unwrap();
-        for key in ["id", "name", "state", "dir", "spawn", "branch", "pid", "created_at"] {
+        for key in [
+            "id",
+            "name",
+            "state",
+            "dir",
+            "spawn",
+            "branch",
+            "pid",
+            "created_at",
+        ] {
             assert!(v.get(key).is_some(), "missing {key}");
         }
         assert_eq!(v["spawn"], "same-dir");

@@ -182,9 +182,7 @@ mod tests {
     #[tokio::test]
     async fn roundtrip_async() {
         let (mut a, mut b) = tokio::io::duplex(1024);
-        let req = Request::Screen {
-            name: "x".into(),
-        };
+        let req = Request::Screen { name: "x".into() };
         tokio_io::write_frame(&mut a, &req).await.unwrap();
         let back: Request = tokio_io::read_frame(&mut b).await.unwrap();
         assert_eq!(back, req);

@@ -13,6 +13,7 @@
 pub mod control;
 pub mod frame;
 pub mod name;
+pub mod paths;
 
 /// Version of the control protocol. Bumped on any incompatible change of
 /// the messages in [`control`]; both sides compare it in the hello.

@@ -1,0 +1,107 @@
+//! A blocking connection to the daemon's control socket.
+
+use anyhow::{Result, anyhow, bail};
+use rcd_proto::frame::{read_frame, write_frame};
+use rcd_proto::{ClientHello, ErrorReply, FrameError, Request, Response, ServerHello};
+use std::io;
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+
+/// An open, greeted connection.
+#[derive(Debug)]
+pub struct Client {
+    pub stream: UnixStream,
+    pub socket: PathBuf,
+    pub daemon_version: String,
+}
+
+/// The socket to use: `--socket`/`RCD_SOCKET`, else the default.
+pub fn socket_path(flag: Option<PathBuf>) -> Result<PathBuf> {
+    flag.or_else(rcd_proto::paths::default_socket)
+        .ok_or_else(|| {
+            anyhow!("cannot find the control socket: set RCD_SOCKET or pass --socket PATH")
+        })
+}
+
+impl Client {
+    /// Connects and exchanges hellos; every failure says how to fix it.
+    pub fn connect(socket: &Path) -> Result<Self> {
+        let shown = socket.display();
+        let stream = UnixStream::connect(socket).map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => anyhow!(
+                "no rcd on {shown}: start one with `rcd`, or point --socket/RCD_SOCKET at \
+                 a running one"
+            ),
+            io::ErrorKind::ConnectionRefused => {
+                anyhow!("no rcd is listening on {shown} (a stale socket): start one with `rcd`")
+            }
+            io::ErrorKind::PermissionDenied => anyhow!(
+                "cannot connect to {shown}: permission denied; the daemon serves only its own \
+                 user"
+            ),
+            _ => anyhow!("cannot connect to {shown}: {e}"),
+        })?;
+        let mut client = Client {
+            stream,
+            socket: socket.to_path_buf(),
+            daemon_version: String::new(),
+        };
+        write_frame(&mut client.stream, &ClientHello::current())
+            .map_err(|e| client.transport(e))?;
+        let first: serde_json::Value =
+            read_frame(&mut client.stream).map_err(|e| client.transport(e))?;
+        if let Ok(Response::Error(e)) = serde_json::from_value::<Response>(first.clone()) {
+            bail!("{}", e.message);
+        }
+        let hello: ServerHello = serde_json::from_value(first).map_err(|_| {
+            anyhow!(
+                "{shown} did not answer like rcd; is it an rcd control socket of the same \
+                 version?"
+            )
+        })?;
+        if hello.protocol != rcd_proto::PROTOCOL_VERSION {
+            bail!(
+                "version mismatch: rcctl {} speaks control protocol {}, but rcd {} on {shown} \
+                 speaks {}; use the rcctl that came with that rcd, or restart rcd with this \
+                 version (rcctl shutdown, then rcd)",
+                rcd_proto::PACKAGE_VERSION,
+                rcd_proto::PROTOCOL_VERSION,
+                hello.version,
+                hello.protocol
+            );
+        }
+        client.daemon_version = hello.version;
+        Ok(client)
+    }
+
+    fn transport(&self, e: FrameError) -> anyhow::Error {
+        match e {
+            FrameError::Closed | FrameError::Truncated => anyhow!(
+                "rcd on {} closed the connection; is it shutting down? (rcctl status)",
+                self.socket.display()
+            ),
+            other => anyhow!("talking to rcd on {}: {other}", self.socket.display()),
+        }
+    }
+
+    /// Sends one request and reads its response; a daemon error becomes an
+    /// `Err` carrying the [`ErrorReply`].
+    pub fn call(&mut self, req: &Request) -> Result<Response> {
+        write_frame(&mut self.stream, req).map_err(|e| self.transport(e))?;
+        let resp: Response = read_frame(&mut self.stream).map_err(|e| self.transport(e))?;
+        match resp {
+            Response::Error(e) => Err(anyhow::Error::new(e)),
+            other => Ok(other),
+        }
+    }
+}
+
+/// An answer that does not fit the question.
+pub fn unexpected(resp: Response) -> anyhow::Error {
+    anyhow!("unexpected answer from rcd ({resp:?}); are rcctl and rcd the same version?")
+}
+
+/// The daemon's error, if that is what `e` is.
+pub fn daemon_error(e: &anyhow::Error) -> Option<&ErrorReply> {
+    e.downcast_ref::<ErrorReply>()
+}

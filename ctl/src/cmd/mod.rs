@@ -1,0 +1,86 @@
+//! One module per verb: its arguments and its `run`.
+
+pub mod attach;
+pub mod list;
+pub mod new;
+pub mod prune;
+pub mod screen;
+pub mod send;
+pub mod set;
+pub mod shutdown;
+pub mod status;
+pub mod stop;
+pub mod transcript;
+pub mod worktrees;
+
+use rcd_proto::{SessionInfo, WorktreeOutcome};
+
+/// Prints `value` as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// One line about a worktree outcome, for people.
+pub fn describe_worktree(o: &WorktreeOutcome) -> String {
+    match o.action.as_str() {
+        "removed" => format!(
+            "worktree {} and branch {} removed (clean)",
+            o.path, o.branch
+        ),
+        "saved" => format!(
+            "worktree {} and branch {} removed; the work was saved under {} (restore: git \
+             worktree add <dir> {})",
+            o.path,
+            o.branch,
+            o.saved_ref.as_deref().unwrap_or("?"),
+            o.saved_ref.as_deref().unwrap_or("?"),
+        ),
+        _ => format!(
+            "worktree {} and branch {} kept: {}",
+            o.path,
+            o.branch,
+            o.reason.as_deref().unwrap_or("it holds work")
+        ),
+    }
+}
+
+/// The table row of a session.
+pub fn session_row(s: &SessionInfo) -> [String; 6] {
+    [
+        s.name.clone(),
+        match s.exit_code {
+            Some(c) => format!("{} ({c})", s.state),
+            None => s.state.to_string(),
+        },
+        s.spawn.to_string(),
+        s.branch.clone().unwrap_or_else(|| "-".into()),
+        s.pid.map_or_else(|| "-".into(), |p| p.to_string()),
+        s.dir.clone(),
+    ]
+}
+
+/// Prints rows as aligned columns under a header.
+pub fn print_table<const N: usize>(header: [&str; N], rows: &[[String; N]]) {
+    let mut widths = header.map(str::len);
+    for row in rows {
+        for (w, cell) in widths.iter_mut().zip(row) {
+            *w = (*w).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut out = String::new();
+        for (i, (cell, w)) in cells.iter().zip(widths).enumerate() {
+            if i + 1 == N {
+                out.push_str(cell);
+            } else {
+                out.push_str(&format!("{cell:<w$}  "));
+            }
+        }
+        println!("{}", out.trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}

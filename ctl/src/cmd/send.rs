@@ -1,0 +1,26 @@
+use crate::client::{Client, unexpected};
+use rcd_proto::{Request, Response};
+use std::path::Path;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The session.
+    name: String,
+    /// What to type.
+    text: String,
+    /// Do not press Enter after the text.
+    #[arg(long)]
+    no_enter: bool,
+}
+
+pub fn run(socket: &Path, args: Args) -> anyhow::Result<()> {
+    let mut c = Client::connect(socket)?;
+    match c.call(&Request::Send {
+        name: args.name,
+        text: args.text,
+        enter: !args.no_enter,
+    })? {
+        Response::Ok => Ok(()),
+        other => Err(unexpected(other)),
+    }
+}

@@ -1,0 +1,42 @@
+use crate::client::{Client, unexpected};
+use rcd_proto::{Request, Response};
+use std::path::Path;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// Print a JSON array.
+    #[arg(long)]
+    json: bool,
+}
+
+pub fn run(socket: &Path, args: Args) -> anyhow::Result<()> {
+    let mut c = Client::connect(socket)?;
+    let list = match c.call(&Request::Worktrees)? {
+        Response::Worktrees { worktrees } => worktrees,
+        other => return Err(unexpected(other)),
+    };
+    if args.json {
+        return super::print_json(&list);
+    }
+    if list.is_empty() {
+        println!("no kept worktrees");
+        return Ok(());
+    }
+    let rows: Vec<[String; 5]> = list
+        .iter()
+        .map(|w| {
+            [
+                w.name.clone(),
+                w.branch.clone(),
+                (w.uncommitted.len()).to_string(),
+                w.untracked.len().to_string(),
+                format!("{}  {}", w.ahead, w.path),
+            ]
+        })
+        .collect();
+    super::print_table(
+        ["NAME", "BRANCH", "UNCOMMITTED", "UNTRACKED", "AHEAD  PATH"],
+        &rows,
+    );
+    Ok(())
+}

@@ -1,0 +1,331 @@
+//! The control socket: a Unix socket in a 0700 directory, mode 0600,
+//! serving only the daemon's own user. Each connection is one task; a bad
+//! frame closes that connection and nothing else.
+
+use crate::pty::Size;
+use crate::session::{SessionGone, Status};
+use crate::supervisor::Supervisor;
+use anyhow::{Context, Result, bail};
+use rcd_proto::frame::tokio_io::{read_frame, write_frame};
+use rcd_proto::{
+    AttachInput, AttachOutput, ClientHello, ErrorKind, ErrorReply, FrameError, Request, Response,
+    ScreenText, ServerHello, Setting, TranscriptPage,
+};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::{UnixListener, UnixStream};
+use tokio::sync::{broadcast, mpsc};
+
+/// How long a client may take to say hello.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// Longest socket path the kernel accepts (sun_path less the NUL).
+const MAX_SOCKET_PATH: usize = 107;
+
+/// The bound socket; removes its file when dropped.
+#[derive(Debug)]
+pub struct Socket {
+    pub listener: UnixListener,
+    path: PathBuf,
+}
+
+impl Drop for Socket {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
+    }
+}
+
+/// Binds the control socket. Refuses when another daemon answers on it;
+/// replaces a stale socket file left by a killed one.
+pub async fn bind(path: &Path, own_dir: bool) -> Result<Socket> {
+    if path.as_os_str().len() > MAX_SOCKET_PATH {
+        bail!(
+            "socket path {} is longer than {MAX_SOCKET_PATH} bytes: choose a shorter --socket",
+            path.display()
+        );
+    }
+    let dir = path.parent().context("the socket path has no directory")?;
+    if !dir.exists() {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the socket directory {}", dir.display()))?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    } else if own_dir {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).with_context(
+            || format!("cannot make the socket directory {} private", dir.display()),
+        )?;
+    }
+    if path.exists() {
+        match UnixStream::connect(path).await {
+            Ok(_) => bail!(
+                "another rcd is already running on {}: stop it (rcctl --socket {} shutdown) \
+                 or choose another --socket",
+                path.display(),
+                path.display()
+            ),
+            Err(_) => {
+                tracing::info!(socket = %path.display(), "replacing a stale socket");
+                std::fs::remove_file(path).with_context(|| {
+                    format!("cannot remove the stale socket {}", path.display())
+                })?;
+            }
+        }
+    }
+    let listener =
+        UnixListener::bind(path).with_context(|| format!("cannot listen on {}", path.display()))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    Ok(Socket {
+        listener,
+        path: path.to_path_buf(),
+    })
+}
+
+/// Accepts connections until `stop` fires. `shutdown_tx` is how
+/// `rcctl shutdown` asks the daemon to stop.
+pub async fn serve(
+    listener: &UnixListener,
+    sup: Arc<Supervisor>,
+    allowed_uid: u32,
+    shutdown_tx: mpsc::Sender<()>,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
+    loop {
+        let stream = tokio::select! {
+            r = listener.accept() => match r {
+                Ok((s, _)) => s,
+                Err(e) => {
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = stop.changed() => return,
+        };
+        let sup = sup.clone();
+        let tx = shutdown_tx.clone();
+        tokio::spawn(async move {
+            let uid = stream.peer_cred().map(|c| c.uid()).ok();
+            let span = tracing::debug_span!("client", uid);
+            let _e = span.enter();
+            if uid != Some(allowed_uid) {
+                tracing::warn!(?uid, "refused a client of another user");
+                let mut stream = stream;
+                let _ = write_frame(
+                    &mut stream,
+                    &Response::Error(ErrorReply {
+                        kind: ErrorKind::BadRequest,
+                        message: format!(
+                            "refused: this rcd serves only uid {allowed_uid}; run rcctl as \
+                             that user"
+                        ),
+                    }),
+                )
+                .await;
+                return;
+            }
+            drop(_e);
+            match connection(stream, sup, tx).await {
+                Ok(()) | Err(FrameError::Closed) => {}
+                Err(e) => tracing::warn!("closed a client connection: {e}"),
+            }
+        });
+    }
+}
+
+async fn connection(
+    mut stream: UnixStream,
+    sup: Arc<Supervisor>,
+    shutdown: mpsc::Sender<()>,
+) -> Result<(), FrameError> {
+    let hello: ClientHello = tokio::time::timeout(HELLO_TIMEOUT, read_frame(&mut stream))
+        .await
+        .map_err(|_| FrameError::Io(std::io::ErrorKind::TimedOut.into()))??;
+    write_frame(&mut stream, &ServerHello::current()).await?;
+    if hello.protocol != rcd_proto::PROTOCOL_VERSION {
+        tracing::warn!(
+            client = hello.protocol,
+            ours = rcd_proto::PROTOCOL_VERSION,
+            "client speaks another protocol version"
+        );
+        return Ok(());
+    }
+    loop {
+        let req: Request = read_frame(&mut stream).await?;
+        tracing::debug!(?req, "request");
+        if let Request::Attach { name, rows, cols } = req {
+            return attach(stream, &sup, &name, rows, cols).await;
+        }
+        let is_shutdown = req == Request::Shutdown;
+        let resp = handle(&sup, req).await;
+        write_frame(&mut stream, &resp).await?;
+        if is_shutdown {
+            let _ = shutdown.send(()).await;
+        }
+    }
+}
+
+fn reply<T>(r: Result<T, ErrorReply>, f: impl FnOnce(T) -> Response) -> Response {
+    match r {
+        Ok(v) => f(v),
+        Err(e) => Response::Error(e),
+    }
+}
+
+async fn handle(sup: &Arc<Supervisor>, req: Request) -> Response {
+    match req {
+        Request::Status => Response::Status(sup.status()),
+        Request::List => Response::Sessions {
+            sessions: sup.list(),
+        },
+        Request::New { name, spawn } => reply(sup.create(name, spawn).await, Response::Session),
+        Request::Stop { name, force } => reply(sup.stop(&name, force).await, Response::Stopped),
+        Request::Send { name, text, enter } => {
+            let r = match sup.get(&name) {
+                Ok(s) => {
+                    let mut bytes = text.into_bytes();
+                    if enter {
+                        bytes.push(b'\r');
+                    }
+                    s.send(bytes).await.map_err(gone(&name))
+                }
+                Err(e) => Err(e),
+            };
+            reply(r, |()| Response::Ok)
+        }
+        Request::Screen { name } => reply(sup.get(&name), |s| {
+            let (rows, cols, cursor, title) = s.screen();
+            Response::Screen(ScreenText {
+                rows,
+                cols,
+                cursor,
+                title,
+            })
+        }),
+        Request::Transcript {
+            name,
+            from,
+            max_lines,
+        } => {
+            let r = sup.get(&name).and_then(|s| {
+                s.transcript(from, max_lines).map_err(|e| ErrorReply {
+                    kind: ErrorKind::Internal,
+                    message: format!("cannot read the transcript: {e}"),
+                })
+            });
+            reply(r, |(lines, total)| {
+                Response::Transcript(TranscriptPage {
+                    from: from.max(1),
+                    lines,
+                    total,
+                })
+            })
+        }
+        Request::Worktrees => reply(sup.kept_worktrees().await, |worktrees| {
+            Response::Worktrees { worktrees }
+        }),
+        Request::Prune => reply(sup.prune().await, Response::Pruned),
+        Request::Set(Setting::Spawn(mode)) => reply(sup.set_spawn(mode), |()| Response::Ok),
+        Request::Set(Setting::Capacity(n)) => reply(sup.set_capacity(n), |()| Response::Ok),
+        Request::Shutdown => Response::Ok,
+        Request::Attach { .. } => Response::Error(ErrorReply {
+            kind: ErrorKind::BadRequest,
+            message: "attach is handled on its own".into(),
+        }),
+    }
+}
+
+fn gone(name: &str) -> impl FnOnce(SessionGone) -> ErrorReply + '_ {
+    move |_| ErrorReply {
+        kind: ErrorKind::UnknownSession,
+        message: format!(
+            "session {name} has exited: its screen and transcript can still be read; \
+             `rcctl stop {name}` removes it"
+        ),
+    }
+}
+
+/// The raw path: a redraw, then the PTY's bytes; input and resizes go the
+/// other way until the client detaches or the program exits.
+async fn attach(
+    mut stream: UnixStream,
+    sup: &Arc<Supervisor>,
+    name: &str,
+    rows: u16,
+    cols: u16,
+) -> Result<(), FrameError> {
+    let session = match sup.get(name) {
+        Ok(s) if s.status() == Status::Running => s,
+        Ok(_) => {
+            let e = gone(name)(SessionGone);
+            return write_frame(&mut stream, &Response::Error(e)).await;
+        }
+        Err(e) => return write_frame(&mut stream, &Response::Error(e)).await,
+    };
+    if rows > 0 && cols > 0 {
+        let _ = session.resize(Size::clamped(rows, cols)).await;
+        // Let the resize reach the screen before the redraw is taken.
+        tokio::task::yield_now().await;
+    }
+    let (redraw, mut output) = session.attach();
+    write_frame(&mut stream, &Response::Attached { redraw }).await?;
+    tracing::info!(name, "client attached");
+    let (mut rd, mut wr) = stream.into_split();
+    let (in_tx, mut in_rx) = mpsc::channel::<Result<AttachInput, FrameError>>(64);
+    // Reading a frame is not cancel-safe, so it gets a task of its own.
+    let reader = tokio::spawn(async move {
+        loop {
+            let r = read_frame::<_, AttachInput>(&mut rd).await;
+            let end = r.is_err() || matches!(r, Ok(AttachInput::Detach));
+            if in_tx.send(r).await.is_err() || end {
+                return;
+            }
+        }
+    });
+    let result = loop {
+        tokio::select! {
+            chunk = output.recv() => match chunk {
+                Ok(bytes) => {
+                    write_frame(&mut wr, &AttachOutput::Data { bytes: bytes.to_vec() }).await?;
+                }
+                Err(broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::debug!(name, skipped = n, "attached client fell behind, redrawing");
+                    output = output.resubscribe();
+                    let bytes = session.redraw();
+                    write_frame(&mut wr, &AttachOutput::Redraw { bytes }).await?;
+                }
+                Err(broadcast::error::RecvError::Closed) => {
+                    let code = session.wait().await;
+                    write_frame(&mut wr, &AttachOutput::Exited { code: Some(code) }).await?;
+                    break Ok(());
+                }
+            },
+            code = session.wait() => {
+                // Flush what is already queued, then report the exit.
+                while let Ok(bytes) = output.try_recv() {
+                    write_frame(&mut wr, &AttachOutput::Data { bytes: bytes.to_vec() }).await?;
+                }
+                write_frame(&mut wr, &AttachOutput::Exited { code: Some(code) }).await?;
+                break Ok(());
+            }
+            input = in_rx.recv() => match input {
+                Some(Ok(AttachInput::Data { bytes })) => {
+                    if session.send(bytes).await.is_err() {
+                        continue;
+                    }
+                }
+                Some(Ok(AttachInput::Resize { rows, cols })) => {
+                    let _ = session.resize(Size::clamped(rows, cols)).await;
+                }
+                Some(Ok(AttachInput::Detach)) => {
+                    write_frame(&mut wr, &AttachOutput::Detached).await?;
+                    break Ok(());
+                }
+                Some(Err(FrameError::Closed)) | None => break Ok(()),
+                Some(Err(e)) => break Err(e),
+            },
+        }
+    };
+    reader.abort();
+    tracing::info!(name, "client detached");
+    result
+}

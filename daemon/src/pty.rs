@@ -1,0 +1,317 @@
+//! Pseudo-terminals and the processes that run in them.
+//!
+//! This is the only module of the daemon with `unsafe` code: the
+//! `pre_exec` hook that makes the child a session leader with the PTY as
+//! its controlling terminal, and the `TIOCSWINSZ` ioctl. Each block says
+//! why it is sound.
+#![allow(unsafe_code)]
+
+use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl};
+use nix::pty::{Winsize, openpty};
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::path::Path;
+use std::process::Stdio;
+use tokio::io::unix::AsyncFd;
+
+/// Terminal size in character cells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Size {
+    pub rows: u16,
+    pub cols: u16,
+}
+
+impl Size {
+    /// The size a session gets before anyone attaches.
+    pub const DEFAULT: Size = Size { rows: 24, cols: 80 };
+
+    /// Clamps to what the terminal emulator accepts (1..=1000 each way).
+    pub fn clamped(rows: u16, cols: u16) -> Size {
+        Size {
+            rows: rows.clamp(1, 1000),
+            cols: cols.clamp(1, 1000),
+        }
+    }
+
+    fn winsize(self) -> Winsize {
+        Winsize {
+            ws_row: self.rows,
+            ws_col: self.cols,
+            ws_xpixel: 0,
+            ws_ypixel: 0,
+        }
+    }
+}
+
+/// What to run.
+#[derive(Debug, Clone)]
+pub struct Spawn<'a> {
+    pub argv: &'a [String],
+    pub cwd: &'a Path,
+    /// The complete environment of the child; nothing is inherited.
+    pub env: &'a [(String, String)],
+    pub size: Size,
+}
+
+/// The master side of a PTY, non-blocking, registered with tokio.
+#[derive(Debug)]
+pub struct Master {
+    fd: AsyncFd<OwnedFd>,
+}
+
+/// A program running in its own PTY, session and process group.
+#[derive(Debug)]
+pub struct PtyProcess {
+    pub master: Master,
+    pub child: tokio::process::Child,
+    /// Process id, also the id of its session and process group.
+    pub pid: u32,
+}
+
+nix::ioctl_write_ptr_bad!(set_winsize, nix::libc::TIOCSWINSZ, Winsize);
+
+/// Starts `spec.argv` in a new PTY.
+pub fn spawn(spec: &Spawn<'_>) -> io::Result<PtyProcess> {
+    let (program, args) = spec
+        .argv
+        .split_first()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
+    let pty = openpty(&spec.size.winsize(), None).map_err(io::Error::from)?;
+    // The master must not leak into the child (nor into later children):
+    // a child holding the master would never see its terminal hang up.
+    fcntl(&pty.master, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).map_err(io::Error::from)?;
+    fcntl(&pty.master, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).map_err(io::Error::from)?;
+
+    let stdin = pty.slave.try_clone()?;
+    let stdout = pty.slave.try_clone()?;
+    let stderr = pty.slave;
+
+    let mut cmd = tokio::process::Command::new(program);
+    cmd.args(args)
+        .current_dir(spec.cwd)
+        .env_clear()
+        .envs(spec.env.iter().map(|(k, v)| (k, v)))
+        .stdin(Stdio::from(stdin))
+        .stdout(Stdio::from(stdout))
+        .stderr(Stdio::from(stderr));
+    // SAFETY: the closure runs in the forked child before exec and calls
+    // only async-signal-safe functions (setsid, ioctl). It allocates
+    // nothing and touches no locks. fd 0 is the PTY slave, set up by
+    // Command before the hook runs.
+    unsafe {
+        cmd.pre_exec(|| {
+            if nix::libc::setsid() == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            if nix::libc::ioctl(0, nix::libc::TIOCSCTTY as _, 0) == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let child = cmd.spawn().map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("cannot start {program:?} in {}: {e}", spec.cwd.display()),
+        )
+    })?;
+    let pid = child
+        .id()
+        .ok_or_else(|| io::Error::other("child exited before its pid was read"))?;
+    // `cmd` holds the slave descriptors; drop it so that only the child
+    // has them and the master reads EOF/EIO once the child is gone.
+    drop(cmd);
+    // SAFETY: an OwnedFd is a valid open descriptor that stays open, and
+    // returns the same number from as_raw_fd, until the AsyncFd (which
+    // owns it) is dropped.
+    let fd = unsafe { AsyncFd::register(pty.master) }.map_err(io::Error::from)?;
+    Ok(PtyProcess {
+        master: Master { fd },
+        child,
+        pid,
+    })
+}
+
+impl Master {
+    /// Reads what the program wrote. `Ok(0)` means the terminal hung up
+    /// (every slave descriptor closed).
+    pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            let mut guard = self.fd.readable().await?;
+            match guard.try_io(|fd| nix::unistd::read(fd.get_ref(), buf).map_err(io::Error::from)) {
+                Ok(Ok(n)) => return Ok(n),
+                // Linux reports a hung-up PTY as EIO.
+                Ok(Err(e)) if e.raw_os_error() == Some(nix::libc::EIO) => return Ok(0),
+                Ok(Err(e)) => return Err(e),
+                Err(_would_block) => continue,
+            }
+        }
+    }
+
+    /// Writes all of `data` to the program's terminal.
+    pub async fn write_all(&self, mut data: &[u8]) -> io::Result<()> {
+        while !data.is_empty() {
+            let mut guard = self.fd.writable().await?;
+            match guard.try_io(|fd| nix::unistd::write(fd.get_ref(), data).map_err(io::Error::from))
+            {
+                Ok(Ok(n)) => data = &data[n..],
+                Ok(Err(e)) => return Err(e),
+                Err(_would_block) => continue,
+            }
+        }
+        Ok(())
+    }
+
+    /// Tells the terminal (and so the program, by SIGWINCH) its new size.
+    pub fn resize(&self, size: Size) -> io::Result<()> {
+        let ws = size.winsize();
+        // SAFETY: the descriptor is a valid open PTY master owned by self,
+        // and `ws` is a properly initialised winsize that outlives the call.
+        unsafe { set_winsize(self.fd.get_ref().as_fd().as_raw_fd(), &ws) }
+            .map(|_| ())
+            .map_err(io::Error::from)
+    }
+}
+
+/// Sends `signal` to the whole process group `pgid`. A group that is
+/// already gone is not an error.
+pub fn signal_group(pgid: u32, signal: Signal) -> io::Result<()> {
+    let pid = i32::try_from(pgid).map_err(|_| io::Error::other("pid out of range"))?;
+    match killpg(Pid::from_raw(pid), signal) {
+        Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Sends `signal` to every process of session `sid` (the session leader's
+/// pid): the leader's group and any job groups a shell made inside it.
+/// On systems without `/proc` only the leader's group is signalled.
+pub fn signal_session(sid: u32, signal: Signal) -> io::Result<()> {
+    signal_group(sid, signal)?;
+    for pid in session_members(sid) {
+        if let Ok(p) = i32::try_from(pid) {
+            let _ = nix::sys::signal::kill(Pid::from_raw(p), signal);
+        }
+    }
+    Ok(())
+}
+
+/// Processes whose session id is `sid`, read from `/proc` (Linux).
+pub fn session_members(sid: u32) -> Vec<u32> {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        // Fields after the parenthesised command: state ppid pgrp session.
+        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+            continue;
+        };
+        if rest
+            .split_whitespace()
+            .nth(3)
+            .and_then(|s| s.parse::<u32>().ok())
+            == Some(sid)
+        {
+            out.push(pid);
+        }
+    }
+    out
+}
+
+/// Whether a process with this id exists and leads its own process group
+/// (as every session leader started here does).
+pub fn group_alive(pgid: u32) -> bool {
+    let Ok(pid) = i32::try_from(pgid) else {
+        return false;
+    };
+    matches!(nix::unistd::getpgid(Some(Pid::from_raw(pid))), Ok(g) if g.as_raw() == pid)
+}
+
+/// Exit code of a finished process: its status, or 128 + the signal.
+pub fn exit_code(status: std::process::ExitStatus) -> i32 {
+    use std::os::unix::process::ExitStatusExt;
+    status
+        .code()
+        .or_else(|| status.signal().map(|s| 128 + s))
+        .unwrap_or(-1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn runs_in_its_own_session_with_a_tty() {
+        let argv: Vec<String> = ["/bin/sh", "-c", "tty; ps -o pid=,sid=,pgid= -p $$; exit 3"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        let env = vec![("PATH".to_string(), "/usr/bin:/bin".to_string())];
+        let mut p = spawn(&Spawn {
+            argv: &argv,
+            cwd: Path::new("/"),
+            env: &env,
+            size: Size::DEFAULT,
+        })
+        .unwrap();
+        let mut out = Vec::new();
+        let mut buf = [0u8; 1024];
+        loop {
+            let n = p.master.read(&mut buf).await.unwrap();
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        let status = p.child.wait().await.unwrap();
+        assert_eq!(exit_code(status), 3);
+        let text = String::from_utf8_lossy(&out);
+        assert!(text.contains("/dev/pts/"), "{text}");
+        let ids: Vec<&str> = text
+            .lines()
+            .nth(1)
+            .unwrap_or_default()
+            .split_whitespace()
+            .collect();
+        if ids.len() == 3 {
+            assert_eq!(ids[0], p.pid.to_string());
+            assert_eq!(ids[0], ids[1], "own session: {text}");
+            assert_eq!(ids[0], ids[2], "own group: {text}");
+        }
+    }
+
+    #[tokio::test]
+    async fn environment_is_explicit() {
+        let argv: Vec<String> = ["/usr/bin/env"].iter().map(|s| s.to_string()).collect();
+        let env = vec![("ONLY".to_string(), "this".to_string())];
+        let p = spawn(&Spawn {
+            argv: &argv,
+            cwd: Path::new("/"),
+            env: &env,
+            size: Size::DEFAULT,
+        })
+        .unwrap();
+        let mut out = Vec::new();
+        let mut buf = [0u8; 1024];
+        while let Ok(n) = p.master.read(&mut buf).await {
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&buf[..n]);
+        }
+        assert_eq!(String::from_utf8_lossy(&out).trim(), "ONLY=this");
+    }
+}

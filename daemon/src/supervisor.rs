@@ -1,0 +1,638 @@
+//! The supervisor: the set of sessions, capacity, spawn mode, and the
+//! worktree rule on every path that ends a session.
+//!
+//! Locking rule: all mutable state sits in one [`Inner`] behind one
+//! `std::sync::Mutex`, taken once per unit of work and never held across
+//! an `.await`. Slow work (git, spawning, waiting for a process group)
+//! happens between two short critical sections; a name being created is
+//! held in `pending`, so capacity and name checks stay exact meanwhile.
+
+use crate::config::Config;
+use crate::session::{self, Session, SessionId, Status};
+use crate::worktree::{self, Outcome, Worktree};
+use crate::{names, state};
+use rcd_proto::{
+    ErrorKind, ErrorReply, KeptWorktree, PruneReport, SessionInfo, SessionName, SessionState,
+    SpawnMode, StatusInfo, WorktreeOutcome,
+};
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
+use tokio::sync::watch;
+
+/// Environment variables of the daemon that sessions do not inherit:
+/// the daemon's own settings and service-manager plumbing.
+const ENV_DENYLIST: &[&str] = &[
+    "RCD_SOCKET",
+    "RCD_TOKEN",
+    "RCD_RELAY",
+    "RUST_LOG",
+    "NOTIFY_SOCKET",
+    "WATCHDOG_PID",
+    "WATCHDOG_USEC",
+    "LISTEN_FDS",
+    "LISTEN_PID",
+    "LISTEN_FDNAMES",
+    "JOURNAL_STREAM",
+    "INVOCATION_ID",
+    "TERM",
+    "COLUMNS",
+    "LINES",
+];
+
+fn err(kind: ErrorKind, message: impl Into<String>) -> ErrorReply {
+    ErrorReply {
+        kind,
+        message: message.into(),
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    sessions: BTreeMap<SessionName, Arc<Session>>,
+    pending: HashSet<SessionName>,
+    capacity: u32,
+    spawn: SpawnMode,
+    accepting: bool,
+}
+
+impl Inner {
+    fn running(&self) -> usize {
+        self.sessions
+            .values()
+            .filter(|s| s.status() == Status::Running)
+            .count()
+            + self.pending.len()
+    }
+}
+
+/// Owns every session of the daemon.
+#[derive(Debug)]
+pub struct Supervisor {
+    cfg: Config,
+    inner: Mutex<Inner>,
+    env: Vec<(String, String)>,
+    started: Instant,
+    repo: Mutex<Option<PathBuf>>,
+    worktree_root: PathBuf,
+    transcripts: PathBuf,
+    changed: watch::Sender<u64>,
+    state_write: Mutex<()>,
+}
+
+impl Supervisor {
+    /// A supervisor with no sessions. `repo` is the checked repository
+    /// root when `--dir` is one.
+    pub fn new(cfg: Config, repo: Option<PathBuf>) -> Arc<Self> {
+        let env = session_env(&cfg);
+        let worktree_root = cfg.state_dir.join("worktrees");
+        let transcripts = cfg.state_dir.join("transcripts");
+        Arc::new(Self {
+            inner: Mutex::new(Inner {
+                sessions: BTreeMap::new(),
+                pending: HashSet::new(),
+                capacity: cfg.capacity,
+                spawn: cfg.spawn,
+                accepting: true,
+            }),
+            env,
+            started: Instant::now(),
+            repo: Mutex::new(repo),
+            worktree_root,
+            transcripts,
+            changed: watch::channel(0).0,
+            state_write: Mutex::new(()),
+            cfg,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The configuration it runs with.
+    pub fn config(&self) -> &Config {
+        &self.cfg
+    }
+
+    /// Where kept worktrees live.
+    pub fn worktree_root(&self) -> &Path {
+        &self.worktree_root
+    }
+
+    /// Ticks on every change of sessions or settings.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.changed.subscribe()
+    }
+
+    fn touch(&self) {
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+        self.persist();
+    }
+
+    /// Running sessions, capacity and spawn mode.
+    pub fn counts(&self) -> (usize, u32, SpawnMode) {
+        let inner = self.lock();
+        (inner.running(), inner.capacity, inner.spawn)
+    }
+
+    /// The repository root, checked now if it was not at start (the user
+    /// may have run `git init` since).
+    fn repo_root(&self) -> Result<PathBuf, ErrorReply> {
+        if let Some(r) = self.repo.lock().unwrap_or_else(|e| e.into_inner()).clone() {
+            return Ok(r);
+        }
+        let root = worktree::check_repository(&self.cfg.dir)
+            .map_err(|e| err(ErrorKind::NotARepository, e.to_string()))?;
+        *self.repo.lock().unwrap_or_else(|e| e.into_inner()) = Some(root.clone());
+        Ok(root)
+    }
+
+    /// `rcctl status`.
+    pub fn status(&self) -> StatusInfo {
+        let inner = self.lock();
+        StatusInfo {
+            version: rcd_proto::PACKAGE_VERSION.to_string(),
+            protocol: rcd_proto::PROTOCOL_VERSION,
+            pid: std::process::id(),
+            name: self.cfg.name.clone(),
+            machine: self.cfg.machine.clone(),
+            dir: self.cfg.dir.display().to_string(),
+            spawn: inner.spawn,
+            capacity: inner.capacity,
+            used: u32::try_from(inner.running()).unwrap_or(u32::MAX),
+            uptime_secs: self.started.elapsed().as_secs(),
+            socket: self.cfg.socket.display().to_string(),
+            state_dir: self.cfg.state_dir.display().to_string(),
+        }
+    }
+
+    /// `rcctl list`.
+    pub fn list(&self) -> Vec<SessionInfo> {
+        let sessions: Vec<Arc<Session>> = self.lock().sessions.values().cloned().collect();
+        sessions.iter().map(|s| info(s)).collect()
+    }
+
+    /// Looks a session up by name.
+    pub fn get(&self, name: &str) -> Result<Arc<Session>, ErrorReply> {
+        let inner = self.lock();
+        SessionName::new(name)
+            .ok()
+            .and_then(|n| inner.sessions.get(&n).cloned())
+            .ok_or_else(|| {
+                err(
+                    ErrorKind::UnknownSession,
+                    format!("no session named {name:?}: `rcctl list` shows the sessions"),
+                )
+            })
+    }
+
+    /// `rcctl set spawn`.
+    pub fn set_spawn(&self, mode: SpawnMode) -> Result<(), ErrorReply> {
+        if mode == SpawnMode::Worktree {
+            self.repo_root()?;
+        }
+        self.lock().spawn = mode;
+        tracing::info!(spawn = %mode, "spawn mode changed");
+        self.touch();
+        Ok(())
+    }
+
+    /// The `w` key: toggles the spawn mode.
+    pub fn toggle_spawn(&self) -> Result<SpawnMode, ErrorReply> {
+        let next = self.lock().spawn.toggled();
+        self.set_spawn(next)?;
+        Ok(next)
+    }
+
+    /// `rcctl set capacity`.
+    pub fn set_capacity(&self, capacity: u32) -> Result<(), ErrorReply> {
+        if !(1..=crate::config::MAX_CAPACITY).contains(&capacity) {
+            return Err(err(
+                ErrorKind::BadRequest,
+                format!(
+                    "capacity {capacity} is out of range: give 1 to {}",
+                    crate::config::MAX_CAPACITY
+                ),
+            ));
+        }
+        self.lock().capacity = capacity;
+        tracing::info!(capacity, "capacity changed");
+        self.touch();
+        Ok(())
+    }
+
+    /// Starts a session. Capacity is a hard limit; a name in use is
+    /// refused, never reused.
+    pub async fn create(
+        self: &Arc<Self>,
+        name: Option<String>,
+        spawn: Option<SpawnMode>,
+    ) -> Result<SessionInfo, ErrorReply> {
+        let (name, mode) = {
+            let mut inner = self.lock();
+            if !inner.accepting {
+                return Err(err(ErrorKind::ShuttingDown, "rcd is shutting down"));
+            }
+            let name = name
+                .map(|n| SessionName::new(&n).map_err(|e| err(ErrorKind::BadName, e.to_string())))
+                .transpose()?;
+            let used = inner.running();
+            if used >= inner.capacity as usize {
+                return Err(err(
+                    ErrorKind::AtCapacity,
+                    format!(
+                        "at capacity ({used}/{}): stop a session (rcctl stop NAME) or raise \
+                         the limit (rcctl set capacity N)",
+                        inner.capacity
+                    ),
+                ));
+            }
+            let taken = |n: &SessionName| {
+                inner.pending.contains(n)
+                    || inner
+                        .sessions
+                        .get(n)
+                        .is_some_and(|s| s.status() == Status::Running)
+            };
+            let name = match name {
+                Some(n) => {
+                    if taken(&n) {
+                        return Err(err(
+                            ErrorKind::NameTaken,
+                            format!(
+                                "a session named {n} is already running: choose another name, \
+                                 or stop it first (rcctl stop {n})"
+                            ),
+                        ));
+                    }
+                    n
+                }
+                None => names::generate(taken),
+            };
+            inner.pending.insert(name.clone());
+            (name, spawn.unwrap_or(inner.spawn))
+        };
+        let result = self.start(&name, mode).await;
+        {
+            let mut inner = self.lock();
+            inner.pending.remove(&name);
+            if let Ok(s) = &result {
+                inner.sessions.insert(name.clone(), s.clone());
+            }
+        }
+        let session = result?;
+        tracing::info!(name = %name, spawn = %mode, pid = session.pid, dir = %session.dir.display(), "session started");
+        self.touch();
+        let me = Arc::clone(self);
+        let s = Arc::clone(&session);
+        tokio::spawn(async move { me.monitor(s).await });
+        Ok(info(&session))
+    }
+
+    async fn start(&self, name: &SessionName, mode: SpawnMode) -> Result<Arc<Session>, ErrorReply> {
+        let internal = |what: &str, e: &dyn std::fmt::Display| {
+            err(ErrorKind::Internal, format!("{what}: {e}"))
+        };
+        let (dir, wt) = match mode {
+            SpawnMode::SameDir => (self.cfg.dir.clone(), None),
+            SpawnMode::Worktree => {
+                let repo = self.repo_root()?;
+                let root = self.worktree_root.clone();
+                let n = name.to_string();
+                let wt = tokio::task::spawn_blocking(move || worktree::create(&repo, &root, &n))
+                    .await
+                    .map_err(|e| internal("creating the worktree", &e))?
+                    .map_err(|e| {
+                        let kind = match e {
+                            worktree::WorktreeError::NotARepository { .. }
+                            | worktree::WorktreeError::NoCommit { .. } => ErrorKind::NotARepository,
+                            worktree::WorktreeError::BranchExists { .. }
+                            | worktree::WorktreeError::PathExists { .. } => ErrorKind::NameTaken,
+                            _ => ErrorKind::Internal,
+                        };
+                        err(kind, e.to_string())
+                    })?;
+                (wt.path.clone(), Some(wt))
+            }
+        };
+        std::fs::create_dir_all(&self.transcripts)
+            .map_err(|e| internal("creating the transcript directory", &e))?;
+        let id = SessionId::generate();
+        let mut env = self.env.clone();
+        env.push(("RCD_SESSION".into(), name.to_string()));
+        let params = session::Params {
+            transcript: self.transcripts.join(format!("{name}-{id}.log")),
+            id,
+            name: name.clone(),
+            dir,
+            spawn: mode,
+            worktree: wt.clone(),
+            command: self.cfg.command.clone(),
+            env,
+        };
+        match Session::start(params) {
+            Ok(s) => Ok(s),
+            Err(e) => {
+                // Nothing ran in the fresh worktree: give it back.
+                if let Some(wt) = wt {
+                    let _ = self.apply_rule(&wt, false).await;
+                }
+                Err(internal("starting the session", &e))
+            }
+        }
+    }
+
+    /// Waits for a session to end by itself and applies the worktree rule.
+    async fn monitor(self: Arc<Self>, session: Arc<Session>) {
+        let code = session.wait().await;
+        if session.stop_requested() {
+            return;
+        }
+        tracing::info!(name = %session.name, code, "session exited by itself");
+        self.settle(&session, false).await;
+        self.touch();
+    }
+
+    async fn settle(&self, session: &Session, force: bool) -> Option<WorktreeOutcome> {
+        let wt = session.worktree.clone()?;
+        session
+            .settle_worktree(|previous| async move {
+                match previous {
+                    Some(o) if o.action != "kept" => Some(o),
+                    _ => Some(self.apply_rule(&wt, force).await),
+                }
+            })
+            .await
+    }
+
+    /// The worktree rule: remove only when clean; a forced removal saves
+    /// the work first. Errors keep the worktree.
+    async fn apply_rule(&self, wt: &Worktree, force: bool) -> WorktreeOutcome {
+        let repo = match self.repo_root() {
+            Ok(r) => r,
+            Err(e) => return kept(wt, format!("cannot open the repository: {e}")),
+        };
+        let w = wt.clone();
+        let result = tokio::task::spawn_blocking(move || {
+            if force {
+                worktree::force_remove(&repo, &w)
+            } else {
+                worktree::remove_if_clean(&repo, &w)
+            }
+        })
+        .await;
+        let outcome = match result {
+            Ok(Ok(o)) => outcome(wt, o),
+            Ok(Err(e)) => kept(wt, format!("removal failed, kept: {e}")),
+            Err(e) => kept(wt, format!("removal failed, kept: {e}")),
+        };
+        match outcome.action.as_str() {
+            "kept" => tracing::info!(
+                name = %wt.name, path = %wt.path.display(),
+                reason = outcome.reason.as_deref().unwrap_or(""), "worktree kept"
+            ),
+            "saved" => tracing::info!(
+                name = %wt.name, saved = outcome.saved_ref.as_deref().unwrap_or(""),
+                "worktree saved and removed"
+            ),
+            _ => tracing::info!(name = %wt.name, "clean worktree removed"),
+        }
+        outcome
+    }
+
+    /// Stops a session and applies the worktree rule (`force`: save the
+    /// work under refs/rcd/saved/NAME, then remove).
+    pub async fn stop(&self, name: &str, force: bool) -> Result<rcd_proto::StopReport, ErrorReply> {
+        let session = self.get(name)?;
+        let code = session.stop(self.cfg.stop_grace).await;
+        let worktree = self.settle(&session, force).await;
+        {
+            let mut inner = self.lock();
+            if inner
+                .sessions
+                .get(&session.name)
+                .is_some_and(|s| Arc::ptr_eq(s, &session))
+            {
+                inner.sessions.remove(&session.name);
+            }
+        }
+        tracing::info!(name = %session.name, code, "session stopped");
+        self.touch();
+        Ok(rcd_proto::StopReport {
+            name: session.name.to_string(),
+            exit_code: Some(code),
+            worktree,
+        })
+    }
+
+    /// Stops everything (SIGTERM, SIGINT, `rcctl shutdown`): refuses new
+    /// sessions, stops all at once, applies the worktree rule to each.
+    pub async fn shutdown(&self) {
+        let sessions: Vec<Arc<Session>> = {
+            let mut inner = self.lock();
+            inner.accepting = false;
+            inner.sessions.values().cloned().collect()
+        };
+        let mut set = tokio::task::JoinSet::new();
+        for s in sessions {
+            let name = s.name.to_string();
+            let grace = self.cfg.stop_grace;
+            set.spawn(async move {
+                s.stop(grace).await;
+                (name, s)
+            });
+        }
+        while let Some(Ok((name, s))) = set.join_next().await {
+            let o = self.settle(&s, false).await;
+            self.lock().sessions.remove(&s.name);
+            if let Some(o) = o {
+                tracing::info!(name, action = %o.action, reason = o.reason.as_deref().unwrap_or(""), "worktree at shutdown");
+            }
+        }
+        self.changed.send_modify(|n| *n = n.wrapping_add(1));
+        let _guard = self.state_write.lock().unwrap_or_else(|e| e.into_inner());
+        if let Err(e) = state::clear(&self.cfg.state_dir) {
+            tracing::warn!("cannot remove the state file: {e}");
+        }
+    }
+
+    /// Worktrees under the daemon's root that no running session uses.
+    async fn idle_worktrees(&self) -> Result<Vec<Worktree>, ErrorReply> {
+        let repo = match self.repo_root() {
+            Ok(r) => r,
+            // Not a repository: there cannot be any worktrees.
+            Err(_) => return Ok(Vec::new()),
+        };
+        let root = self.worktree_root.clone();
+        let all = tokio::task::spawn_blocking(move || worktree::list(&repo, &root))
+            .await
+            .map_err(|e| err(ErrorKind::Internal, e.to_string()))?
+            .map_err(|e| err(ErrorKind::Internal, e.to_string()))?;
+        let busy: HashSet<String> = self
+            .lock()
+            .sessions
+            .values()
+            .filter(|s| s.status() == Status::Running)
+            .map(|s| s.name.to_string())
+            .collect();
+        Ok(all
+            .into_iter()
+            .filter(|w| !busy.contains(&w.name))
+            .collect())
+    }
+
+    /// `rcctl worktrees`: kept worktrees with what they hold.
+    pub async fn kept_worktrees(&self) -> Result<Vec<KeptWorktree>, ErrorReply> {
+        let repo = match self.repo_root() {
+            Ok(r) => r,
+            Err(_) => return Ok(Vec::new()),
+        };
+        let idle = self.idle_worktrees().await?;
+        tokio::task::spawn_blocking(move || {
+            idle.into_iter()
+                .map(|w| {
+                    let i = worktree::inspect(&repo, &w).unwrap_or_default();
+                    KeptWorktree {
+                        name: w.name,
+                        path: w.path.display().to_string(),
+                        branch: w.branch,
+                        base: w.base,
+                        uncommitted: i.uncommitted,
+                        untracked: i.untracked,
+                        ahead: i.ahead,
+                    }
+                })
+                .collect()
+        })
+        .await
+        .map_err(|e| err(ErrorKind::Internal, e.to_string()))
+    }
+
+    /// `rcctl prune`: removes kept worktrees that have become clean.
+    pub async fn prune(&self) -> Result<PruneReport, ErrorReply> {
+        let mut report = PruneReport {
+            removed: Vec::new(),
+            kept: Vec::new(),
+        };
+        for wt in self.idle_worktrees().await? {
+            let o = self.apply_rule(&wt, false).await;
+            if o.action == "kept" {
+                report.kept.push(o);
+            } else {
+                report.removed.push(o);
+            }
+        }
+        Ok(report)
+    }
+
+    /// Writes the state file. Failures are logged: the sessions matter
+    /// more than the record of them.
+    pub fn persist(&self) {
+        let _guard = self.state_write.lock().unwrap_or_else(|e| e.into_inner());
+        let sessions = {
+            let inner = self.lock();
+            if !inner.accepting && inner.sessions.is_empty() {
+                return;
+            }
+            inner
+                .sessions
+                .values()
+                .filter(|s| s.status() == Status::Running || s.worktree_outcome().is_none())
+                .map(|s| state::SessionRecord {
+                    id: s.id.to_string(),
+                    name: s.name.to_string(),
+                    pid: s.pid,
+                    dir: s.dir.clone(),
+                    worktree: s.worktree.clone(),
+                })
+                .collect()
+        };
+        let st = state::State {
+            daemon_pid: std::process::id(),
+            socket: self.cfg.socket.clone(),
+            dir: self.cfg.dir.clone(),
+            sessions,
+        };
+        if let Err(e) = state::store(&self.cfg.state_dir, &st) {
+            tracing::warn!("cannot write the state file: {e}");
+        }
+    }
+}
+
+fn kept(wt: &Worktree, reason: String) -> WorktreeOutcome {
+    WorktreeOutcome {
+        path: wt.path.display().to_string(),
+        branch: wt.branch.clone(),
+        action: "kept".into(),
+        reason: Some(reason),
+        saved_ref: None,
+    }
+}
+
+/// Turns a worktree module outcome into its wire form.
+pub fn outcome(wt: &Worktree, o: Outcome) -> WorktreeOutcome {
+    match o {
+        Outcome::Removed => WorktreeOutcome {
+            path: wt.path.display().to_string(),
+            branch: wt.branch.clone(),
+            action: "removed".into(),
+            reason: Some(
+                "clean: no uncommitted change, untracked file or commit off its base".into(),
+            ),
+            saved_ref: None,
+        },
+        Outcome::Kept { inspection } => kept(
+            wt,
+            inspection
+                .reason()
+                .unwrap_or_else(|| "it holds work".to_string()),
+        ),
+        Outcome::Saved { reference, commit } => WorktreeOutcome {
+            path: wt.path.display().to_string(),
+            branch: wt.branch.clone(),
+            action: "saved".into(),
+            reason: Some(format!(
+                "forced: the working tree was saved as commit {} under {reference}",
+                &commit[..commit.len().min(12)]
+            )),
+            saved_ref: Some(reference),
+        },
+    }
+}
+
+fn info(s: &Session) -> SessionInfo {
+    let (state, exit_code) = match s.status() {
+        Status::Running if s.stop_requested() => (SessionState::Stopping, None),
+        Status::Running => (SessionState::Running, None),
+        Status::Exited(c) => (SessionState::Exited, Some(c)),
+    };
+    SessionInfo {
+        id: s.id.to_string(),
+        name: s.name.to_string(),
+        state,
+        dir: s.dir.display().to_string(),
+        spawn: s.spawn,
+        branch: s.worktree.as_ref().map(|w| w.branch.clone()),
+        pid: (state != SessionState::Exited).then_some(s.pid),
+        created_at: humantime::format_rfc3339_seconds(s.created_at).to_string(),
+        command: s.command.clone(),
+        exit_code,
+        worktree: s.worktree_outcome(),
+    }
+}
+
+/// The complete environment of a session: the daemon's own, less its
+/// settings and service plumbing, plus `TERM=xterm-256color`.
+fn session_env(cfg: &Config) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = std::env::vars()
+        .filter(|(k, _)| !ENV_DENYLIST.contains(&k.as_str()))
+        .collect();
+    env.push(("TERM".into(), "xterm-256color".into()));
+    env.push(("RCD_ENV".into(), cfg.name.clone()));
+    if !env.iter().any(|(k, _)| k == "PATH") {
+        env.push(("PATH".into(), "/usr/local/bin:/usr/bin:/bin".into()));
+    }
+    env
+}

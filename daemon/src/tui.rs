@@ -1,0 +1,80 @@
+//! The daemon's own terminal, when standard input is one: a status line
+//! on every change, and single keys (`w` toggles the spawn mode of the
+//! next sessions). Ctrl-C still stops the daemon: only canonical mode and
+//! echo are turned off, signals stay on.
+
+use crate::supervisor::Supervisor;
+use nix::sys::termios::{self, LocalFlags, SetArg, Termios};
+use std::io::{IsTerminal, Read, Write};
+use std::sync::Arc;
+
+/// Puts the terminal back as it was when dropped.
+#[derive(Debug)]
+pub struct TerminalGuard {
+    saved: Termios,
+}
+
+impl Drop for TerminalGuard {
+    fn drop(&mut self) {
+        let _ = termios::tcsetattr(std::io::stdin(), SetArg::TCSANOW, &self.saved);
+    }
+}
+
+/// Starts the status display and the key reader when stdin is a terminal.
+pub fn start(sup: Arc<Supervisor>) -> Option<TerminalGuard> {
+    let stdin = std::io::stdin();
+    if !stdin.is_terminal() {
+        return None;
+    }
+    let saved = termios::tcgetattr(&stdin).ok()?;
+    let mut raw = saved.clone();
+    raw.local_flags
+        .remove(LocalFlags::ICANON | LocalFlags::ECHO);
+    termios::tcsetattr(&stdin, SetArg::TCSANOW, &raw).ok()?;
+    let guard = TerminalGuard { saved };
+
+    let keys = sup.clone();
+    std::thread::Builder::new()
+        .name("rcd-keys".into())
+        .spawn(move || {
+            let mut byte = [0u8; 1];
+            while let Ok(1) = std::io::stdin().read(&mut byte) {
+                match byte[0] {
+                    b'w' | b'W' => {
+                        if let Err(e) = keys.toggle_spawn() {
+                            eprintln!("rcd: cannot switch spawn mode: {e}");
+                        }
+                    }
+                    b'\n' | b'\r' | b's' => print_status(&keys),
+                    _ => {}
+                }
+            }
+        })
+        .ok()?;
+
+    let mut changes = sup.subscribe();
+    tokio::spawn(async move {
+        print_status(&sup);
+        let mut last = String::new();
+        while changes.changed().await.is_ok() {
+            let line = status_line(&sup);
+            if line != last {
+                eprintln!("{line}");
+                last = line;
+            }
+        }
+    });
+    Some(guard)
+}
+
+fn status_line(sup: &Supervisor) -> String {
+    let (used, capacity, spawn) = sup.counts();
+    format!(
+        "rcd: {used}/{capacity} sessions · spawn {spawn} · keys: w toggles spawn mode, Ctrl-C quits"
+    )
+}
+
+fn print_status(sup: &Supervisor) {
+    let mut err = std::io::stderr();
+    let _ = writeln!(err, "{}", status_line(sup));
+}
