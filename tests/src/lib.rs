@@ -1,1 +1,318 @@
-//! Test harness.
+//! Harness for the black-box tests: starts the real `rcd` binary on a
+//! temporary socket and state directory, runs the real `rcctl` against
+//! it, and tears everything down on drop.
+//!
+//! The binaries are found next to the test executable's directory
+//! (`target/<profile>/`); `scripts/test` builds them before the tests run.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// Default patience of [`wait_for`].
+pub const PATIENCE: Duration = Duration::from_secs(15);
+
+/// Path of a binary of this workspace.
+pub fn bin(name: &str) -> PathBuf {
+    let exe = std::env::current_exe().expect("current_exe");
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("test binary lives in target/<profile>/deps");
+    let path = dir.join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: build the binaries first (scripts/test does: cargo build --workspace --bins)",
+        path.display()
+    );
+    path
+}
+
+/// Polls `cond` until it holds or `timeout` passes; panics with `what`.
+pub fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
+    let start = Instant::now();
+    let mut pause = Duration::from_millis(10);
+    while start.elapsed() < timeout {
+        if cond() {
+            return;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(Duration::from_millis(200));
+    }
+    panic!("timed out after {timeout:?} waiting for {what}");
+}
+
+/// Runs `git` in `dir`, panicking on failure.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(args)
+        .current_dir(dir)
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.invalid")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Makes a git repository with one commit at `dir`.
+pub fn make_repo(dir: &Path) {
+    std::fs::create_dir_all(dir).expect("mkdir repo");
+    git(dir, &["init", "-q", "-b", "main"]);
+    std::fs::write(dir.join("README.md"), "hello\n").expect("write");
+    std::fs::write(dir.join(".gitignore"), "*.log\n").expect("write");
+    git(dir, &["add", "."]);
+    git(dir, &["commit", "-q", "-m", "first"]);
+}
+
+/// How to start a daemon.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub repo: bool,
+    pub args: Vec<String>,
+    pub command: String,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            repo: false,
+            args: Vec::new(),
+            command: "bash --norc --noprofile".into(),
+        }
+    }
+}
+
+/// A running `rcd` with its own temporary world.
+#[derive(Debug)]
+pub struct Daemon {
+    pub root: tempfile::TempDir,
+    /// The shared directory (`--dir`).
+    pub work: PathBuf,
+    pub socket: PathBuf,
+    pub state_dir: PathBuf,
+    pub child: Option<Child>,
+    pub log: PathBuf,
+    pub opts: Options,
+}
+
+impl Daemon {
+    /// Starts `rcd` in a fresh temporary directory and waits until its
+    /// socket answers.
+    pub fn start(opts: Options) -> Daemon {
+        // Short paths: a Unix socket path must fit in 107 bytes.
+        let root = tempfile::Builder::new()
+            .prefix("rcdt")
+            .tempdir_in("/tmp")
+            .expect("tempdir");
+        let work = root.path().join("work");
+        if opts.repo {
+            make_repo(&work);
+        } else {
+            std::fs::create_dir_all(&work).expect("mkdir work");
+        }
+        let mut d = Daemon {
+            socket: root.path().join("rcd.sock"),
+            state_dir: root.path().join("state"),
+            log: root.path().join("rcd.log"),
+            work,
+            root,
+            child: None,
+            opts,
+        };
+        d.spawn();
+        d.wait_ready();
+        d
+    }
+
+    /// The command line of this daemon.
+    pub fn command(&self) -> Command {
+        let mut cmd = Command::new(bin("rcd"));
+        cmd.arg("--dir")
+            .arg(&self.work)
+            .arg("--socket")
+            .arg(&self.socket)
+            .arg("--state-dir")
+            .arg(&self.state_dir)
+            .arg("--command")
+            .arg(&self.opts.command)
+            .arg("--stop-grace")
+            .arg("2")
+            .args(&self.opts.args)
+            .env("RUST_LOG", "rcd=debug")
+            .env("HOME", self.root.path())
+            .env_remove("RCD_SOCKET")
+            .env_remove("XDG_RUNTIME_DIR")
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// Starts (or restarts) the process; the log is appended to.
+    pub fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("log file");
+        let child = self
+            .command()
+            .stdout(log.try_clone().expect("dup"))
+            .stderr(log)
+            .spawn()
+            .expect("rcd starts");
+        self.child = Some(child);
+    }
+
+    /// Waits until `rcctl status` answers.
+    pub fn wait_ready(&mut self) {
+        let start = Instant::now();
+        while start.elapsed() < PATIENCE {
+            if let Some(c) = self.child.as_mut()
+                && let Ok(Some(status)) = c.try_wait()
+            {
+                panic!("rcd exited early with {status}:\n{}", self.log_text());
+            }
+            if self.rcctl(&["status"]).status.success() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("rcd did not become ready:\n{}", self.log_text());
+    }
+
+    /// The daemon's log so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Runs rcctl against this daemon.
+    pub fn rcctl(&self, args: &[&str]) -> Output {
+        rcctl_at(&self.socket, args)
+    }
+
+    /// Runs rcctl and returns stdout; panics (with stderr) on failure.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.rcctl(args);
+        assert!(
+            out.status.success(),
+            "rcctl {args:?} failed ({}): {}\n--- rcd log ---\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr),
+            self.log_text()
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Runs rcctl expecting failure; returns stderr.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let out = self.rcctl(args);
+        assert!(
+            !out.status.success(),
+            "rcctl {args:?} should have failed: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(
+            err.trim_end().lines().count(),
+            1,
+            "errors are one line: {err:?}"
+        );
+        err
+    }
+
+    /// `rcctl list --json`, parsed.
+    pub fn list(&self) -> Vec<serde_json::Value> {
+        serde_json::from_str(&self.ok(&["list", "--json"])).expect("list --json is JSON")
+    }
+
+    /// The current screen of a session.
+    pub fn screen(&self, name: &str) -> String {
+        self.ok(&["screen", name])
+    }
+
+    /// Waits until the screen of `name` contains `needle`.
+    pub fn wait_screen(&self, name: &str, needle: &str) {
+        let mut last = String::new();
+        let start = Instant::now();
+        while start.elapsed() < PATIENCE {
+            last = self.screen(name);
+            if last.contains(needle) {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("screen of {name} never showed {needle:?}; it shows:\n{last}");
+    }
+
+    /// The pid of the daemon.
+    pub fn pid(&self) -> i32 {
+        self.child.as_ref().expect("running").id() as i32
+    }
+
+    /// Sends a signal to the daemon and waits for it to exit.
+    pub fn signal_and_wait(&mut self, sig: nix::sys::signal::Signal) -> ExitStatus {
+        let pid = nix::unistd::Pid::from_raw(self.pid());
+        nix::sys::signal::kill(pid, sig).expect("signal");
+        self.wait_exit()
+    }
+
+    /// Waits for the daemon process to exit.
+    pub fn wait_exit(&mut self) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let start = Instant::now();
+        loop {
+            if let Some(status) = child.try_wait().expect("try_wait") {
+                return status;
+            }
+            if start.elapsed() > Duration::from_secs(30) {
+                let _ = child.kill();
+                panic!("rcd did not exit:\n{}", self.log_text());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(10) {
+                if let Ok(Some(_)) = child.try_wait() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// Runs rcctl with an explicit socket.
+pub fn rcctl_at(socket: &Path, args: &[&str]) -> Output {
+    Command::new(bin("rcctl"))
+        .arg("--socket")
+        .arg(socket)
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .expect("rcctl runs")
+}
+
+/// Whether a process exists.
+pub fn alive(pid: i32) -> bool {
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok()
+        && !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map(|s| s.rsplit_once(')').is_some_and(|(_, r)| r.trim_start().starts_with('Z')))
+            .unwrap_or(false)
+}
