@@ -13,7 +13,6 @@ pub mod state;
 pub mod supervisor;
 pub mod term;
 pub mod tui;
-#[path = "worktree_stub.rs"]
 pub mod worktree;
 
 use anyhow::{Context, Result};

@@ -237,7 +237,17 @@ pub fn group_alive(pgid: u32) -> bool {
     let Ok(pid) = i32::try_from(pgid) else {
         return false;
     };
-    matches!(nix::unistd::getpgid(Some(Pid::from_raw(pid))), Ok(g) if g.as_raw() == pid)
+    let leads =
+        matches!(nix::unistd::getpgid(Some(Pid::from_raw(pid))), Ok(g) if g.as_raw() == pid);
+    // A zombie waiting for a parent that will never reap it is not alive.
+    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            s.rsplit_once(')')
+                .map(|(_, r)| r.trim_start().starts_with('Z'))
+        })
+        .unwrap_or(false);
+    leads && !zombie
 }
 
 /// Exit code of a finished process: its status, or 128 + the signal.

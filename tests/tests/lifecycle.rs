@@ -30,7 +30,11 @@ fn sigterm_and_sigint_stop_sessions_remove_the_socket_and_exit_zero() {
         assert_eq!(status.code(), Some(0), "{sig}: {}", d.log_text());
         assert!(!d.socket.exists(), "socket removed after {sig}");
         for p in ps {
-            wait_for("session processes to be gone", Duration::from_secs(5), || !alive(p));
+            wait_for(
+                "session processes to be gone",
+                Duration::from_secs(5),
+                || !alive(p),
+            );
         }
         assert!(!d.state_dir.join("state.json").exists());
     }
@@ -45,7 +49,9 @@ fn rcctl_shutdown_is_the_same_as_sigterm() {
     assert!(out.contains("rcd stopped"));
     assert_eq!(d.wait_exit().code(), Some(0));
     assert!(!d.socket.exists());
-    wait_for("the session to be gone", Duration::from_secs(5), || !alive(ps[0]));
+    wait_for("the session to be gone", Duration::from_secs(5), || {
+        !alive(ps[0])
+    });
 }
 
 #[test]
@@ -54,7 +60,11 @@ fn a_killed_daemon_leaves_a_report_and_a_stale_socket_is_replaced() {
     d.ok(&["new", "--name", "stubborn"]);
     d.ok(&["new", "--name", "meek"]);
     // This one ignores the hangup it gets when the daemon dies.
-    d.ok(&["send", "stubborn", "exec sh -c 'trap \"\" HUP; exec sleep 600'"]);
+    d.ok(&[
+        "send",
+        "stubborn",
+        "exec sh -c 'trap \"\" HUP; exec sleep 600'",
+    ]);
     std::thread::sleep(Duration::from_millis(300));
     let list = d.list();
     let stubborn = list
@@ -72,7 +82,9 @@ fn a_killed_daemon_leaves_a_report_and_a_stale_socket_is_replaced() {
     d.wait_ready();
     let log = d.log_text();
     assert!(
-        log.contains(&format!("session stubborn (pid {stubborn}) of a previous rcd is still running")),
+        log.contains(&format!(
+            "session stubborn (pid {stubborn}) of a previous rcd is still running"
+        )),
         "{log}"
     );
     assert!(log.contains("replacing a stale socket"), "{log}");
@@ -117,7 +129,10 @@ fn a_second_daemon_on_the_same_socket_is_refused() {
 fn socket_and_directory_are_private() {
     use std::os::unix::fs::PermissionsExt;
     let d = Daemon::start(Options::default());
-    let mode = std::fs::metadata(&d.socket).expect("socket").permissions().mode();
+    let mode = std::fs::metadata(&d.socket)
+        .expect("socket")
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
     // A socket in a directory rcd creates gets a 0700 directory.
     let sock = d.root.path().join("made").join("r.sock");
@@ -135,7 +150,10 @@ fn socket_and_directory_are_private() {
     wait_for("second socket", Duration::from_secs(10), || {
         rcctl_at(&sock, &["status"]).status.success()
     });
-    let dmode = std::fs::metadata(sock.parent().expect("dir")).expect("dir").permissions().mode();
+    let dmode = std::fs::metadata(sock.parent().expect("dir"))
+        .expect("dir")
+        .permissions()
+        .mode();
     assert_eq!(dmode & 0o777, 0o700);
     assert_eq!(rcctl_at(&sock, &["shutdown"]).status.code(), Some(0));
     let _ = child.wait();
@@ -150,7 +168,8 @@ fn frame(body: &[u8]) -> Vec<u8> {
 /// Sends `bytes` and expects the daemon to close the connection.
 fn expect_closed(d: &Daemon, bytes: &[u8]) {
     let mut s = UnixStream::connect(&d.socket).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     let _ = s.write_all(bytes);
     let _ = s.shutdown(std::net::Shutdown::Write);
     let mut sink = Vec::new();
@@ -192,7 +211,8 @@ fn a_client_of_another_protocol_version_is_told_so() {
     let d = Daemon::start(Options::default());
     // The daemon answers its hello and closes.
     let mut s = UnixStream::connect(&d.socket).expect("connect");
-    s.write_all(&frame(br#"{"protocol":999,"version":"9.9.9"}"#)).expect("write");
+    s.write_all(&frame(br#"{"protocol":999,"version":"9.9.9"}"#))
+        .expect("write");
     let mut buf = Vec::new();
     s.read_to_end(&mut buf).expect("read");
     let text = String::from_utf8_lossy(&buf[4..]);

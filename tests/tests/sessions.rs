@@ -41,9 +41,11 @@ fn type_read_and_stop() {
     let out = d.ok(&["stop", "alpha"]);
     assert!(out.contains("stopped alpha"), "{out}");
     assert!(d.list().is_empty());
-    wait_for("the session's shell to be gone", Duration::from_secs(5), || {
-        !alive(pid)
-    });
+    wait_for(
+        "the session's shell to be gone",
+        Duration::from_secs(5),
+        || !alive(pid),
+    );
 }
 
 #[test]
@@ -55,12 +57,23 @@ fn transcript_keeps_what_scrolled_off() {
     let text = d.ok(&["transcript", "t"]);
     let rows: Vec<&str> = text.lines().filter(|l| l.starts_with("row-")).collect();
     // Everything before the last screenful is in the transcript, in order.
-    assert!(rows.len() >= 270, "only {} rows in the transcript", rows.len());
+    assert!(
+        rows.len() >= 270,
+        "only {} rows in the transcript",
+        rows.len()
+    );
     for (i, r) in rows.iter().enumerate() {
         assert_eq!(*r, format!("row-{}", i + 1));
     }
     let from = d.ok(&["transcript", "t", "--from", "3", "-n"]);
-    assert!(from.lines().next().unwrap_or_default().trim_start().starts_with("3  "), "{from}");
+    assert!(
+        from.lines()
+            .next()
+            .unwrap_or_default()
+            .trim_start()
+            .starts_with("3  "),
+        "{from}"
+    );
     // The transcript is on disk under the state directory.
     let dir = d.state_dir.join("transcripts");
     let files: Vec<_> = std::fs::read_dir(&dir).expect("transcripts dir").collect();
@@ -99,12 +112,23 @@ fn names_are_unique_and_checked() {
     d.ok(&["new", "--name", "same"]);
     let err = d.fails(&["new", "--name", "same"]);
     assert!(err.contains("already running"), "{err}");
-    for bad in ["../etc", "a/b", "a..b", "-x", "x.lock", "has space", "esc\u{1b}"] {
+    for bad in [
+        "../etc",
+        "a/b",
+        "a..b",
+        "-x",
+        "x.lock",
+        "has space",
+        "esc\u{1b}",
+    ] {
         let err = d.fails(&["new", &format!("--name={bad}")]);
         assert!(err.contains("session name"), "{bad:?}: {err}");
     }
     let long = "n".repeat(33);
-    assert!(d.fails(&["new", "--name", &long]).contains("longer than 32"));
+    assert!(
+        d.fails(&["new", "--name", &long])
+            .contains("longer than 32")
+    );
     assert_eq!(d.list().len(), 1);
 }
 
@@ -130,10 +154,19 @@ fn a_session_that_exits_stays_listed_until_stopped() {
 #[test]
 fn errors_name_the_problem_and_exit_non_zero() {
     let d = daemon(&[]);
-    assert!(d.fails(&["stop", "ghost"]).contains("no session named \"ghost\""));
+    assert!(
+        d.fails(&["stop", "ghost"])
+            .contains("no session named \"ghost\"")
+    );
     assert!(d.fails(&["screen", "ghost"]).contains("no session named"));
-    assert!(d.fails(&["send", "ghost", "x"]).contains("no session named"));
-    assert!(d.fails(&["transcript", "ghost"]).contains("no session named"));
+    assert!(
+        d.fails(&["send", "ghost", "x"])
+            .contains("no session named")
+    );
+    assert!(
+        d.fails(&["transcript", "ghost"])
+            .contains("no session named")
+    );
     assert!(d.fails(&["attach", "ghost"]).contains("no session named"));
     // Worktree mode needs a repository; this directory is not one.
     let err = d.fails(&["new", "--spawn", "worktree"]);
@@ -187,8 +220,16 @@ fn attach_redraws_then_streams_and_detaches() {
     let status = child.wait().expect("attach ends");
     assert!(status.success());
     let mut out = String::new();
-    child.stdout.take().expect("stdout").read_to_string(&mut out).expect("read");
-    assert!(out.contains("before-attach"), "the redraw shows the screen: {out:?}");
+    child
+        .stdout
+        .take()
+        .expect("stdout")
+        .read_to_string(&mut out)
+        .expect("read");
+    assert!(
+        out.contains("before-attach"),
+        "the redraw shows the screen: {out:?}"
+    );
     assert!(out.contains("during-attach"), "raw output follows: {out:?}");
     assert!(out.contains("detached from att"), "{out:?}");
     assert_eq!(d.list()[0]["state"], "running");

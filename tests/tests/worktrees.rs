@@ -11,7 +11,12 @@ use std::time::Duration;
 fn daemon() -> Daemon {
     Daemon::start(Options {
         repo: true,
-        args: vec!["--spawn".into(), "worktree".into(), "--capacity".into(), "4".into()],
+        args: vec![
+            "--spawn".into(),
+            "worktree".into(),
+            "--capacity".into(),
+            "4".into(),
+        ],
         ..Options::default()
     })
 }
@@ -25,7 +30,9 @@ fn session(d: &Daemon, name: &str) -> PathBuf {
 }
 
 fn branch_exists(d: &Daemon, name: &str) -> bool {
-    !git(&d.work, &["branch", "--list", &format!("rcd/{name}")]).trim().is_empty()
+    !git(&d.work, &["branch", "--list", &format!("rcd/{name}")])
+        .trim()
+        .is_empty()
 }
 
 #[test]
@@ -45,7 +52,10 @@ fn worktree_mode_needs_a_repository() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not a git repository"), "{err}");
-    assert!(err.contains("--spawn same-dir"), "says how to fix it: {err}");
+    assert!(
+        err.contains("--spawn same-dir"),
+        "says how to fix it: {err}"
+    );
 }
 
 #[test]
@@ -53,7 +63,11 @@ fn a_session_works_in_its_own_worktree_outside_the_repository() {
     let d = daemon();
     let wt = session(&d, "feat");
     assert!(wt.join("README.md").exists(), "checked out from HEAD");
-    assert!(!wt.starts_with(&d.work), "outside the repository: {}", wt.display());
+    assert!(
+        !wt.starts_with(&d.work),
+        "outside the repository: {}",
+        wt.display()
+    );
     assert!(wt.starts_with(&d.state_dir), "in a directory rcd owns");
     assert!(branch_exists(&d, "feat"));
     d.ok(&["send", "feat", "pwd; git rev-parse --abbrev-ref HEAD"]);
@@ -64,6 +78,7 @@ fn a_session_works_in_its_own_worktree_outside_the_repository() {
 #[test]
 fn stop_removes_a_clean_worktree_and_keeps_one_with_work() {
     let d = daemon();
+    d.ok(&["set", "capacity", "8"]);
     let clean = session(&d, "clean");
     let dirty = session(&d, "dirty");
     let untracked = session(&d, "untracked");
@@ -75,7 +90,6 @@ fn stop_removes_a_clean_worktree_and_keeps_one_with_work() {
     git(&ahead, &["add", "c.txt"]);
     git(&ahead, &["commit", "-q", "-m", "work"]);
     std::fs::write(ignored.join("build.log"), "noise\n").expect("write");
-    d.ok(&["set", "capacity", "8"]);
 
     let out = d.ok(&["stop", "clean"]);
     assert!(out.contains("removed (clean)"), "{out}");
@@ -83,12 +97,18 @@ fn stop_removes_a_clean_worktree_and_keeps_one_with_work() {
     assert!(!branch_exists(&d, "clean"));
 
     let out = d.ok(&["stop", "ignored"]);
-    assert!(out.contains("removed (clean)"), "ignored files are not work: {out}");
+    assert!(
+        out.contains("removed (clean)"),
+        "ignored files are not work: {out}"
+    );
     assert!(!ignored.exists());
 
     let out = d.ok(&["stop", "dirty"]);
     assert!(out.contains("kept: 1 uncommitted change"), "{out}");
-    assert_eq!(std::fs::read_to_string(dirty.join("README.md")).expect("kept"), "changed\n");
+    assert_eq!(
+        std::fs::read_to_string(dirty.join("README.md")).expect("kept"),
+        "changed\n"
+    );
     assert!(branch_exists(&d, "dirty"));
 
     let out = d.ok(&["stop", "untracked"]);
@@ -97,14 +117,24 @@ fn stop_removes_a_clean_worktree_and_keeps_one_with_work() {
 
     let report: Value = serde_json::from_str(&d.ok(&["stop", "ahead", "--json"])).expect("json");
     assert_eq!(report["worktree"]["action"], "kept");
-    assert!(report["worktree"]["reason"].as_str().expect("reason").contains("1 commit"));
+    assert!(
+        report["worktree"]["reason"]
+            .as_str()
+            .expect("reason")
+            .contains("1 commit")
+    );
     assert!(ahead.join("c.txt").exists());
 
     let kept: Vec<Value> =
         serde_json::from_str(&d.ok(&["worktrees", "--json"])).expect("worktrees --json");
     let names: Vec<&str> = kept.iter().filter_map(|w| w["name"].as_str()).collect();
     assert_eq!(names, ["ahead", "dirty", "untracked"]);
-    let by = |n: &str| kept.iter().find(|w| w["name"] == n).expect("listed").clone();
+    let by = |n: &str| {
+        kept.iter()
+            .find(|w| w["name"] == n)
+            .expect("listed")
+            .clone()
+    };
     assert_eq!(by("dirty")["uncommitted"], serde_json::json!(["README.md"]));
     assert_eq!(by("untracked")["untracked"], serde_json::json!(["new.txt"]));
     assert_eq!(by("ahead")["ahead"], 1);
@@ -142,8 +172,17 @@ fn forced_stop_saves_everything_under_refs_rcd_saved() {
     assert!(out.contains("refs/rcd/saved/forced"), "{out}");
     assert!(!wt.exists());
     assert!(!branch_exists(&d, "forced"));
-    assert_eq!(git(&d.work, &["show", "refs/rcd/saved/forced:sub/untracked.txt"]), "precious\n");
-    assert_eq!(git(&d.work, &["show", "refs/rcd/saved/forced:README.md"]), "edited\n");
+    assert_eq!(
+        git(
+            &d.work,
+            &["show", "refs/rcd/saved/forced:sub/untracked.txt"]
+        ),
+        "precious\n"
+    );
+    assert_eq!(
+        git(&d.work, &["show", "refs/rcd/saved/forced:README.md"]),
+        "edited\n"
+    );
 }
 
 #[test]
@@ -155,10 +194,17 @@ fn a_session_that_exits_applies_the_rule() {
     d.ok(&["send", "keep", "exit"]);
     d.ok(&["send", "gone", "exit"]);
     wait_for("both sessions to exit", Duration::from_secs(10), || {
-        d.list().iter().all(|s| s["state"] == "exited" && !s["worktree"].is_null())
+        d.list()
+            .iter()
+            .all(|s| s["state"] == "exited" && !s["worktree"].is_null())
     });
     let list = d.list();
-    let by = |n: &str| list.iter().find(|s| s["name"] == n).expect("listed").clone();
+    let by = |n: &str| {
+        list.iter()
+            .find(|s| s["name"] == n)
+            .expect("listed")
+            .clone()
+    };
     assert_eq!(by("keep")["worktree"]["action"], "kept");
     assert_eq!(by("gone")["worktree"]["action"], "removed");
     assert!(keep.join("wip.txt").exists());
@@ -185,13 +231,28 @@ fn shutdown_and_a_killed_daemon_follow_the_rule_too() {
     let crashed_clean = session(&d, "crash-clean");
     let crashed_dirty = session(&d, "crash-dirty");
     std::fs::write(crashed_dirty.join("wip.txt"), "wip\n").expect("write");
+    let pids: Vec<i32> = d
+        .list()
+        .iter()
+        .filter_map(|s| s["pid"].as_i64())
+        .map(|p| p as i32)
+        .collect();
     d.signal_and_wait(Signal::SIGKILL);
-    // Their shells die with the terminal; give them a moment.
-    std::thread::sleep(Duration::from_millis(300));
+    // Their shells die with the terminal (hang-up).
+    for p in pids {
+        wait_for(
+            "shells to die with their terminal",
+            Duration::from_secs(10),
+            || !rcd_tests::alive(p),
+        );
+    }
     d.spawn();
     d.wait_ready();
     let log = d.log_text();
-    assert!(log.contains("clean worktree of session crash-clean"), "{log}");
+    assert!(
+        log.contains("clean worktree of session crash-clean"),
+        "{log}"
+    );
     assert!(log.contains("worktree of session crash-dirty"), "{log}");
     assert!(!crashed_clean.exists());
     assert!(crashed_dirty.join("wip.txt").exists());
