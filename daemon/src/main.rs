@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use rcd::{Cli, config::Config};
-use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -27,7 +27,7 @@ fn main() -> ExitCode {
         }
     };
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    match signal_hook::iterator::Signals::new([SIGTERM, SIGINT]) {
+    match signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP]) {
         Ok(mut signals) => {
             std::thread::spawn(move || {
                 if signals.forever().next().is_some() {

@@ -18,7 +18,7 @@ fn pids(d: &Daemon) -> Vec<i32> {
 
 #[test]
 fn sigterm_and_sigint_stop_sessions_remove_the_socket_and_exit_zero() {
-    for sig in [Signal::SIGTERM, Signal::SIGINT] {
+    for sig in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
         let mut d = Daemon::start(Options::default());
         d.ok(&["new", "--name", "a"]);
         d.ok(&["new", "--name", "b"]);

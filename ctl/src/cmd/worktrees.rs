@@ -22,20 +22,28 @@ pub fn run(socket: &Path, args: Args) -> anyhow::Result<()> {
         println!("no kept worktrees");
         return Ok(());
     }
-    let rows: Vec<[String; 5]> = list
+    let rows: Vec<[String; 6]> = list
         .iter()
         .map(|w| {
             [
                 w.name.clone(),
                 w.branch.clone(),
-                (w.uncommitted.len()).to_string(),
+                w.uncommitted.len().to_string(),
                 w.untracked.len().to_string(),
-                format!("{}  {}", w.ahead, w.path),
+                w.ahead.to_string(),
+                w.path.clone(),
             ]
         })
         .collect();
     super::print_table(
-        ["NAME", "BRANCH", "UNCOMMITTED", "UNTRACKED", "AHEAD  PATH"],
+        [
+            "NAME",
+            "BRANCH",
+            "UNCOMMITTED",
+            "UNTRACKED",
+            "AHEAD",
+            "PATH",
+        ],
         &rows,
     );
     Ok(())
