@@ -24,9 +24,9 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Verb {
     /// Version, directory, spawn mode, capacity used/total, uptime.
-    Status(cmd::status::Args),
+    Status(cmd::Json),
     /// The sessions.
-    List(cmd::list::Args),
+    List(cmd::Json),
     /// Start a session and print its name.
     New(cmd::new::Args),
     /// Stop a session; says whether its worktree was removed or kept.
@@ -40,9 +40,9 @@ enum Verb {
     /// Attach this terminal to a session; Ctrl-] detaches.
     Attach(cmd::attach::Args),
     /// Worktrees that were kept because they hold work.
-    Worktrees(cmd::worktrees::Args),
+    Worktrees(cmd::Json),
     /// Remove kept worktrees that have since become clean.
-    Prune(cmd::prune::Args),
+    Prune(cmd::Json),
     /// Change a setting of the running daemon.
     Set(cmd::set::Args),
     /// Stop every session and the daemon, as SIGTERM does.

@@ -263,13 +263,13 @@ pub fn exit_code(status: std::process::ExitStatus) -> i32 {
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn runs_in_its_own_session_with_a_tty() {
-        let argv: Vec<String> = ["/bin/sh", "-c", "tty; ps -o pid=,sid=,pgid= -p $$; exit 3"]
+    /// Runs `argv` in a PTY with exactly `env`; returns output and code.
+    async fn run_to_end(argv: &[&str], env: &[(&str, &str)]) -> (String, u32, i32) {
+        let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+        let env: Vec<(String, String)> = env
             .iter()
-            .map(|s| s.to_string())
+            .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let env = vec![("PATH".to_string(), "/usr/bin:/bin".to_string())];
         let mut p = spawn(&Spawn {
             argv: &argv,
             cwd: Path::new("/"),
@@ -286,9 +286,18 @@ mod tests {
             }
             out.extend_from_slice(&buf[..n]);
         }
-        let status = p.child.wait().await.unwrap();
-        assert_eq!(exit_code(status), 3);
-        let text = String::from_utf8_lossy(&out);
+        let code = exit_code(p.child.wait().await.unwrap());
+        (String::from_utf8_lossy(&out).into_owned(), p.pid, code)
+    }
+
+    #[tokio::test]
+    async fn runs_in_its_own_session_with_a_tty() {
+        let (text, pid, code) = run_to_end(
+            &["/bin/sh", "-c", "tty; ps -o pid=,sid=,pgid= -p $$; exit 3"],
+            &[("PATH", "/usr/bin:/bin")],
+        )
+        .await;
+        assert_eq!(code, 3);
         assert!(text.contains("/dev/pts/"), "{text}");
         let ids: Vec<&str> = text
             .lines()
@@ -297,7 +306,7 @@ mod tests {
             .split_whitespace()
             .collect();
         if ids.len() == 3 {
-            assert_eq!(ids[0], p.pid.to_string());
+            assert_eq!(ids[0], pid.to_string());
             assert_eq!(ids[0], ids[1], "own session: {text}");
             assert_eq!(ids[0], ids[2], "own group: {text}");
         }
@@ -305,23 +314,8 @@ mod tests {
 
     #[tokio::test]
     async fn environment_is_explicit() {
-        let argv: Vec<String> = ["/usr/bin/env"].iter().map(|s| s.to_string()).collect();
-        let env = vec![("ONLY".to_string(), "this".to_string())];
-        let p = spawn(&Spawn {
-            argv: &argv,
-            cwd: Path::new("/"),
-            env: &env,
-            size: Size::DEFAULT,
-        })
-        .unwrap();
-        let mut out = Vec::new();
-        let mut buf = [0u8; 1024];
-        while let Ok(n) = p.master.read(&mut buf).await {
-            if n == 0 {
-                break;
-            }
-            out.extend_from_slice(&buf[..n]);
-        }
-        assert_eq!(String::from_utf8_lossy(&out).trim(), "ONLY=this");
+        let (text, _, code) = run_to_end(&["/usr/bin/env"], &[("ONLY", "this")]).await;
+        assert_eq!(code, 0);
+        assert_eq!(text.trim(), "ONLY=this");
     }
 }

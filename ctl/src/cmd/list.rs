@@ -1,17 +1,9 @@
-use crate::client::{Client, unexpected};
+use crate::client::unexpected;
 use rcd_proto::{Request, Response};
 use std::path::Path;
 
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Print a JSON array of session objects.
-    #[arg(long)]
-    json: bool,
-}
-
-pub fn run(socket: &Path, args: Args) -> anyhow::Result<()> {
-    let mut c = Client::connect(socket)?;
-    let sessions = match c.call(&Request::List)? {
+pub fn run(socket: &Path, args: super::Json) -> anyhow::Result<()> {
+    let sessions = match super::call(socket, &Request::List)? {
         Response::Sessions { sessions } => sessions,
         other => return Err(unexpected(other)),
     };

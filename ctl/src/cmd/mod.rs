@@ -13,7 +13,22 @@ pub mod stop;
 pub mod transcript;
 pub mod worktrees;
 
-use rcd_proto::{SessionInfo, WorktreeOutcome};
+use crate::client::Client;
+use rcd_proto::{Request, Response, SessionInfo, WorktreeOutcome};
+use std::path::Path;
+
+/// The `--json` flag of verbs that print something.
+#[derive(Debug, clap::Args)]
+pub struct Json {
+    /// Print JSON instead of text, for scripts.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Connects, sends one request, returns the answer.
+pub fn call(socket: &Path, req: &Request) -> anyhow::Result<Response> {
+    Client::connect(socket)?.call(req)
+}
 
 /// Prints `value` as pretty JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {

@@ -1,17 +1,9 @@
-use crate::client::{Client, unexpected};
+use crate::client::unexpected;
 use rcd_proto::{Request, Response};
 use std::path::Path;
 
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Print the report as JSON.
-    #[arg(long)]
-    json: bool,
-}
-
-pub fn run(socket: &Path, args: Args) -> anyhow::Result<()> {
-    let mut c = Client::connect(socket)?;
-    let report = match c.call(&Request::Prune)? {
+pub fn run(socket: &Path, args: super::Json) -> anyhow::Result<()> {
+    let report = match super::call(socket, &Request::Prune)? {
         Response::Pruned(r) => r,
         other => return Err(unexpected(other)),
     };

@@ -1,17 +1,9 @@
-use crate::client::{Client, unexpected};
+use crate::client::unexpected;
 use rcd_proto::{Request, Response};
 use std::path::Path;
 
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Print a JSON object instead of text.
-    #[arg(long)]
-    json: bool,
-}
-
-pub fn run(socket: &Path, args: Args) -> anyhow::Result<()> {
-    let mut c = Client::connect(socket)?;
-    let Response::Status(s) = c.call(&Request::Status)? else {
+pub fn run(socket: &Path, args: super::Json) -> anyhow::Result<()> {
+    let Response::Status(s) = super::call(socket, &Request::Status)? else {
         return Err(unexpected(Response::Ok));
     };
     if args.json {

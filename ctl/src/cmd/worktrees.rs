@@ -1,17 +1,9 @@
-use crate::client::{Client, unexpected};
+use crate::client::unexpected;
 use rcd_proto::{Request, Response};
 use std::path::Path;
 
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Print a JSON array.
-    #[arg(long)]
-    json: bool,
-}
-
-pub fn run(socket: &Path, args: Args) -> anyhow::Result<()> {
-    let mut c = Client::connect(socket)?;
-    let list = match c.call(&Request::Worktrees)? {
+pub fn run(socket: &Path, args: super::Json) -> anyhow::Result<()> {
+    let list = match super::call(socket, &Request::Worktrees)? {
         Response::Worktrees { worktrees } => worktrees,
         other => return Err(unexpected(other)),
     };
