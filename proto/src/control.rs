@@ -364,7 +364,7 @@ pub enum AttachOutput {
 }
 
 /// Byte strings as base64 in JSON.
-mod b64 {
+pub(crate) mod b64 {
     use base64::Engine;
     use base64::engine::general_purpose::STANDARD;
     use serde::{Deserialize, Deserializer, Serializer};

@@ -14,6 +14,8 @@ pub mod control;
 pub mod frame;
 pub mod name;
 pub mod paths;
+pub mod relay;
+pub mod stream;
 
 /// Version of the control protocol. Bumped on any incompatible change of
 /// the messages in [`control`]; both sides compare it in the hello.

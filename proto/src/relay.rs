@@ -1,0 +1,277 @@
+//! The relay's HTTP API (v1): request and response bodies, shared by the
+//! relay, the daemon's link and remote clients. Every body is JSON; every
+//! error body is an [`ApiError`]. See docs/PROTOCOL.md for the routes.
+
+use crate::control::{ErrorReply, SessionInfo, SpawnMode, StopReport};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Version of the relay protocol (HTTP routes, stream envelope, and the
+/// device/daemon session messages). Daemons and devices send it; the relay
+/// refuses other versions with 426 and a message.
+pub const RELAY_PROTOCOL_VERSION: u32 = 1;
+
+/// Prefix of every route.
+pub const API_PREFIX: &str = "/api/v1";
+
+/// A bearer secret. `Debug` never shows it.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(pub String);
+
+impl Secret {
+    /// The secret itself, for an Authorization header.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let prefix: String = self.0.chars().take_while(|c| *c != '_').collect();
+        write!(f, "Secret({prefix}_…)")
+    }
+}
+
+/// A short-lived credential and how long it lives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Credential {
+    pub token: Secret,
+    pub expires_in_secs: u64,
+}
+
+/// `POST /api/v1/environments/register`, with an enrollment token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterRequest {
+    pub protocol: u32,
+    /// Package version of the daemon.
+    pub version: String,
+    /// Environment name (`rcd --name`).
+    pub name: String,
+    /// Host name.
+    pub machine: String,
+    /// The shared directory.
+    pub dir: String,
+    pub spawn: SpawnMode,
+    pub capacity: u32,
+}
+
+/// The answer to a registration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RegisterResponse {
+    /// Stable for the same enrollment token, machine and name, so a
+    /// restarted daemon (or relay) gets the same id back.
+    pub environment_id: String,
+    /// Environment credential: refresh, heartbeat, work, session
+    /// credentials, pairing codes.
+    pub credential: Credential,
+    pub heartbeat_interval_secs: u64,
+    /// Longest a work poll is held open.
+    pub poll_timeout_secs: u64,
+}
+
+/// `POST /api/v1/environments/{env}/heartbeat`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Heartbeat {
+    pub spawn: SpawnMode,
+    pub capacity: u32,
+    pub used: u32,
+    pub sessions: Vec<SessionInfo>,
+}
+
+/// One unit of work for a daemon, from `GET .../work`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkItem {
+    pub id: String,
+    pub work: Work,
+}
+
+/// What a device asked for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
+pub enum Work {
+    Create {
+        name: Option<String>,
+        spawn: Option<SpawnMode>,
+    },
+    Stop {
+        name: String,
+        force: bool,
+    },
+}
+
+/// `POST /api/v1/environments/{env}/work/{id}/result`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "result", rename_all = "kebab-case")]
+pub enum WorkResult {
+    Created { session: SessionInfo },
+    Stopped { report: StopReport },
+    Failed { error: ErrorReply },
+}
+
+/// `POST /api/v1/environments/{env}/pairing`: a one-time code for a
+/// device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairingCode {
+    pub code: String,
+    pub expires_in_secs: u64,
+}
+
+/// `POST /api/v1/pair`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairRequest {
+    pub code: String,
+    /// Shown in the device list, e.g. "phone".
+    pub label: Option<String>,
+}
+
+/// A device token, shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceToken {
+    pub id: String,
+    pub token: Secret,
+}
+
+/// A token as listed (never the secret).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    pub id: String,
+    pub label: Option<String>,
+    /// Unix seconds.
+    pub created: u64,
+    pub revoked: bool,
+}
+
+/// An environment as a device sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvironmentView {
+    pub id: String,
+    pub name: String,
+    pub machine: String,
+    pub dir: String,
+    pub spawn: SpawnMode,
+    pub capacity: u32,
+    pub used: u32,
+    pub version: String,
+    /// Heartbeat recent and link up.
+    pub online: bool,
+    /// Seconds since the last heartbeat.
+    pub last_seen_secs: u64,
+    pub sessions: Vec<SessionInfo>,
+}
+
+/// `POST /api/v1/environments/{env}/sessions` from a device.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CreateSession {
+    pub name: Option<String>,
+    pub spawn: Option<SpawnMode>,
+}
+
+/// `POST .../attach-ticket`: a one-time, short-lived ticket that admits one
+/// attach WebSocket (browsers cannot set headers on WebSockets).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttachTicket {
+    pub ticket: Secret,
+    pub expires_in_secs: u64,
+}
+
+/// Error body of every non-2xx answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApiError {
+    /// `unauthorized`, `not-found`, `bad-request`, `version`, `offline`,
+    /// `timeout`, `too-large`, or a daemon [`crate::ErrorKind`]
+    /// (`at-capacity`, `bad-name`, `name-taken`, ...).
+    pub kind: String,
+    pub message: String,
+}
+
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+/// Envelope on a session link (daemon ↔ relay). `data` is opaque to the
+/// relay: a JSON text of [`crate::stream::DeviceMsg`] or
+/// [`crate::stream::DaemonMsg`], routed by `client`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "kebab-case")]
+pub enum LinkFrame {
+    /// Relay → daemon: a device attached; `client` numbers it on this link.
+    Open {
+        client: u64,
+        device: String,
+    },
+    /// Either way: a payload for or from one client.
+    Data {
+        client: u64,
+        data: String,
+    },
+    /// Relay → daemon: the device went away. Daemon → relay: drop it.
+    Close {
+        client: u64,
+    },
+    /// Either way, to keep the link alive and detect half-open sockets.
+    Ping {
+        n: u64,
+    },
+    Pong {
+        n: u64,
+    },
+}
+
+/// Envelope on an attach socket (relay ↔ device).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "t", rename_all = "kebab-case")]
+pub enum DeviceFrame {
+    /// A payload to or from the daemon.
+    Data {
+        data: String,
+    },
+    /// Relay → device: whether the daemon's session link is up.
+    Link {
+        up: bool,
+    },
+    /// Either way; the relay answers pings itself.
+    Ping {
+        n: u64,
+    },
+    Pong {
+        n: u64,
+    },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_do_not_leak_through_debug() {
+        let s = Secret("rcdev_abcdefsecret".into());
+        let shown = format!("{s:?}");
+        assert!(!shown.contains("abcdef"), "{shown}");
+        assert!(shown.contains("rcdev"));
+    }
+
+    #[test]
+    fn envelopes_roundtrip() {
+        let f = LinkFrame::Data {
+            client: 3,
+            data: "{\"t\":\"ping\"}".into(),
+        };
+        let s = serde_json::to_string(&f).unwrap();
+        assert_eq!(serde_json::from_str::<LinkFrame>(&s).unwrap(), f);
+        let w = WorkItem {
+            id: "w1".into(),
+            work: Work::Create {
+                name: Some("a".into()),
+                spawn: Some(SpawnMode::Worktree),
+            },
+        };
+        let s = serde_json::to_string(&w).unwrap();
+        assert!(s.contains("\"kind\":\"create\""), "{s}");
+        assert_eq!(serde_json::from_str::<WorkItem>(&s).unwrap(), w);
+    }
+}
