@@ -1,0 +1,338 @@
+//! The client side of the relay API: typed JSON calls over HTTPS (or
+//! HTTP on loopback) and WebSockets, with rustls on the `ring` provider and
+//! an optional extra CA certificate (a relay with a self-made
+//! certificate). Used by the daemon's link and by remote `rcctl`.
+
+use futures_util::{SinkExt, StreamExt};
+use rcd_proto::relay::{API_PREFIX, ApiError, Secret};
+use serde::{Serialize, de::DeserializeOwned};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_tungstenite::tungstenite::{self, Message};
+
+/// Largest WebSocket message either side accepts.
+pub const MAX_WS_MESSAGE: usize = 1024 * 1024;
+
+/// A WebSocket to the relay.
+pub type WebSocket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Why a call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    /// 401: the secret is missing, unknown, expired or revoked.
+    #[error("the relay refused the credential: {0}")]
+    Unauthorized(ApiError),
+    /// Any other non-2xx answer, with the relay's (or daemon's) error.
+    #[error("{error}")]
+    Api { status: u16, error: ApiError },
+    /// The relay could not be reached or the connection broke.
+    #[error("cannot reach the relay at {url}: {reason}")]
+    Transport { url: String, reason: String },
+    /// The answer was not what the protocol says.
+    #[error("unexpected answer from the relay: {0}")]
+    Decode(String),
+    /// Local set-up (certificates, URL).
+    #[error("{0}")]
+    Setup(String),
+}
+
+impl NetError {
+    /// The error body, when the relay sent one.
+    pub fn api(&self) -> Option<&ApiError> {
+        match self {
+            NetError::Unauthorized(e) | NetError::Api { error: e, .. } => Some(e),
+            _ => None,
+        }
+    }
+}
+
+/// A relay endpoint.
+#[derive(Debug, Clone)]
+pub struct Relay {
+    base: String,
+    http: reqwest::Client,
+    tls: Arc<rustls::ClientConfig>,
+}
+
+fn tls_config(ca_cert: Option<&Path>) -> Result<(rustls::ClientConfig, Vec<Vec<u8>>), NetError> {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    let mut extra = Vec::new();
+    if let Some(path) = ca_cert {
+        let pem = std::fs::read(path).map_err(|e| {
+            NetError::Setup(format!("cannot read --ca-cert {}: {e}", path.display()))
+        })?;
+        let mut found = 0;
+        for cert in rustls_pemfile::certs(&mut pem.as_slice()) {
+            let cert = cert.map_err(|e| {
+                NetError::Setup(format!(
+                    "--ca-cert {}: not a PEM certificate: {e}",
+                    path.display()
+                ))
+            })?;
+            roots.add(cert.clone()).map_err(|e| {
+                NetError::Setup(format!(
+                    "--ca-cert {}: unusable certificate: {e}",
+                    path.display()
+                ))
+            })?;
+            extra.push(cert.to_vec());
+            found += 1;
+        }
+        if found == 0 {
+            return Err(NetError::Setup(format!(
+                "--ca-cert {}: no certificate found in the file",
+                path.display()
+            )));
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| NetError::Setup(format!("TLS set-up: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok((config, extra))
+}
+
+impl Relay {
+    /// A client of the relay at `url` (`http://` or `https://`),
+    /// trusting the public roots plus `ca_cert` when given.
+    pub fn new(url: &str, ca_cert: Option<&Path>) -> Result<Relay, NetError> {
+        let base = url.trim_end_matches('/').to_string();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(NetError::Setup(format!(
+                "relay URL {url:?} must start with https:// (or http:// on loopback)"
+            )));
+        }
+        let (tls, extra) = tls_config(ca_cert)?;
+        let mut builder = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .use_rustls_tls();
+        for der in extra {
+            let cert = reqwest::Certificate::from_der(&der)
+                .map_err(|e| NetError::Setup(format!("CA certificate: {e}")))?;
+            builder = builder.add_root_certificate(cert);
+        }
+        let http = builder
+            .build()
+            .map_err(|e| NetError::Setup(format!("HTTP client: {e}")))?;
+        Ok(Relay {
+            base,
+            http,
+            tls: Arc::new(tls),
+        })
+    }
+
+    /// The relay's base URL, without a trailing slash.
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    fn endpoint(&self, path: &str) -> String {
+        format!("{}{API_PREFIX}{path}", self.base)
+    }
+
+    async fn send(
+        &self,
+        req: reqwest::RequestBuilder,
+        timeout: Duration,
+    ) -> Result<reqwest::Response, NetError> {
+        let resp = req
+            .timeout(timeout)
+            .send()
+            .await
+            .map_err(|e| NetError::Transport {
+                url: self.base.clone(),
+                reason: describe(&e),
+            })?;
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(resp);
+        }
+        let body = resp.bytes().await.unwrap_or_default();
+        let error = serde_json::from_slice::<ApiError>(&body).unwrap_or_else(|_| ApiError {
+            kind: "http".into(),
+            message: format!(
+                "the relay answered {status}: {}",
+                String::from_utf8_lossy(&body[..body.len().min(200)])
+            ),
+        });
+        if status == reqwest::StatusCode::UNAUTHORIZED {
+            Err(NetError::Unauthorized(error))
+        } else {
+            Err(NetError::Api {
+                status: status.as_u16(),
+                error,
+            })
+        }
+    }
+
+    /// `method path` with an optional JSON body; `None` for 204.
+    pub async fn call<B: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        bearer: Option<&Secret>,
+        body: Option<&B>,
+        timeout: Duration,
+    ) -> Result<Option<R>, NetError> {
+        let mut req = self.http.request(method, self.endpoint(path));
+        if let Some(b) = bearer {
+            req = req.bearer_auth(b.expose());
+        }
+        if let Some(body) = body {
+            req = req.json(body);
+        }
+        let resp = self.send(req, timeout).await?;
+        if resp.status() == reqwest::StatusCode::NO_CONTENT {
+            return Ok(None);
+        }
+        let bytes = resp.bytes().await.map_err(|e| NetError::Transport {
+            url: self.base.clone(),
+            reason: describe(&e),
+        })?;
+        if bytes.is_empty() {
+            return Ok(None);
+        }
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| NetError::Decode(e.to_string()))
+    }
+
+    /// POST with a JSON body, expecting a JSON answer.
+    pub async fn post<B: Serialize + ?Sized, R: DeserializeOwned>(
+        &self,
+        path: &str,
+        bearer: Option<&Secret>,
+        body: &B,
+    ) -> Result<R, NetError> {
+        self.call(
+            reqwest::Method::POST,
+            path,
+            bearer,
+            Some(body),
+            DEFAULT_TIMEOUT,
+        )
+        .await?
+        .ok_or_else(|| NetError::Decode(format!("empty answer to POST {path}")))
+    }
+
+    /// GET expecting a JSON answer.
+    pub async fn get<R: DeserializeOwned>(
+        &self,
+        path: &str,
+        bearer: Option<&Secret>,
+    ) -> Result<R, NetError> {
+        self.call::<(), R>(reqwest::Method::GET, path, bearer, None, DEFAULT_TIMEOUT)
+            .await?
+            .ok_or_else(|| NetError::Decode(format!("empty answer to GET {path}")))
+    }
+
+    /// Opens a WebSocket at `path` with the bearer in the Authorization
+    /// header.
+    pub async fn websocket(&self, path: &str, bearer: &Secret) -> Result<WebSocket, NetError> {
+        use tungstenite::client::IntoClientRequest;
+        let url = self.endpoint(path);
+        let ws_url = if let Some(rest) = url.strip_prefix("https://") {
+            format!("wss://{rest}")
+        } else if let Some(rest) = url.strip_prefix("http://") {
+            format!("ws://{rest}")
+        } else {
+            url
+        };
+        let mut request = ws_url
+            .into_client_request()
+            .map_err(|e| NetError::Setup(format!("WebSocket URL: {e}")))?;
+        let value = format!("Bearer {}", bearer.expose())
+            .parse()
+            .map_err(|_| NetError::Setup("the credential is not a valid header value".into()))?;
+        request.headers_mut().insert("authorization", value);
+        let mut config = tungstenite::protocol::WebSocketConfig::default();
+        config.max_message_size = Some(MAX_WS_MESSAGE);
+        config.max_frame_size = Some(MAX_WS_MESSAGE);
+        let connector = tokio_tungstenite::Connector::Rustls(self.tls.clone());
+        let connect = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            Some(config),
+            true,
+            Some(connector),
+        );
+        match tokio::time::timeout(DEFAULT_TIMEOUT, connect).await {
+            Ok(Ok((ws, _))) => Ok(ws),
+            Ok(Err(tungstenite::Error::Http(resp))) => {
+                let status = resp.status().as_u16();
+                let body = resp.body().clone().unwrap_or_default();
+                let error = serde_json::from_slice::<ApiError>(&body).unwrap_or(ApiError {
+                    kind: "http".into(),
+                    message: format!("the relay answered {status}"),
+                });
+                if status == 401 {
+                    Err(NetError::Unauthorized(error))
+                } else {
+                    Err(NetError::Api { status, error })
+                }
+            }
+            Ok(Err(e)) => Err(NetError::Transport {
+                url: self.base.clone(),
+                reason: e.to_string(),
+            }),
+            Err(_) => Err(NetError::Transport {
+                url: self.base.clone(),
+                reason: "timed out".into(),
+            }),
+        }
+    }
+}
+
+/// Per-request time limit (long polls pass their own).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+fn describe(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    let mut src = std::error::Error::source(e);
+    while let Some(inner) = src {
+        s.push_str(": ");
+        s.push_str(&inner.to_string());
+        src = inner.source();
+    }
+    s
+}
+
+/// Sends one JSON value as a text message.
+pub async fn send_json<T: Serialize>(ws: &mut WebSocket, msg: &T) -> Result<(), NetError> {
+    let text = serde_json::to_string(msg).map_err(|e| NetError::Decode(e.to_string()))?;
+    ws.send(Message::text(text))
+        .await
+        .map_err(|e| NetError::Transport {
+            url: String::new(),
+            reason: e.to_string(),
+        })
+}
+
+/// The next text message decoded as `T`; `Ok(None)` when the socket
+/// closed. Pings are answered by tungstenite; binary messages are refused.
+pub async fn recv_json<T: DeserializeOwned>(ws: &mut WebSocket) -> Result<Option<T>, NetError> {
+    loop {
+        match ws.next().await {
+            None | Some(Ok(Message::Close(_))) => return Ok(None),
+            Some(Ok(Message::Text(t))) => {
+                return serde_json::from_str(t.as_str())
+                    .map(Some)
+                    .map_err(|e| NetError::Decode(e.to_string()));
+            }
+            Some(Ok(Message::Binary(_))) => {
+                return Err(NetError::Decode("binary message".into()));
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => {
+                return Err(NetError::Transport {
+                    url: String::new(),
+                    reason: e.to_string(),
+                });
+            }
+        }
+    }
+}
