@@ -53,9 +53,35 @@ pub struct Cli {
     #[arg(long, env = "RCD_STATE_DIR", value_name = "DIR")]
     pub state_dir: Option<PathBuf>,
 
-    /// Local only: no relay link (the only mode of this version).
-    #[arg(long, env = "RCD_NO_RELAY")]
+    /// Local only: no relay link, no embedded relay.
+    #[arg(long, env = "RCD_NO_RELAY", conflicts_with = "relay")]
     pub no_relay: bool,
+
+    /// The relay to register with, e.g. https://relay.example.com. The
+    /// link only dials out. Without --relay (and without --no-relay) rcd
+    /// runs a relay of its own on --listen.
+    #[arg(long, env = "RCD_RELAY", value_name = "URL")]
+    pub relay: Option<String>,
+
+    /// File holding the relay's enrollment token (rc-relay token create).
+    /// The token may instead be given in RCD_TOKEN.
+    #[arg(long, env = "RCD_TOKEN_FILE", value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+
+    /// Extra CA certificate (PEM) to trust for the relay, for a relay with
+    /// a self-made certificate.
+    #[arg(long, env = "RCD_CA_CERT", value_name = "FILE")]
+    pub ca_cert: Option<PathBuf>,
+
+    /// Address of the embedded relay (used when no --relay is given).
+    #[arg(long, env = "RCD_LISTEN", value_name = "ADDR", default_value = "127.0.0.1:7878")]
+    pub listen: std::net::SocketAddr,
+
+    /// After this much awake time without the relay, stop the sessions
+    /// (worktree rule applies) and exit with status 75, e.g. 10m, 90s.
+    #[arg(long, env = "RCD_OUTAGE_TIMEOUT", value_name = "DURATION", default_value = "10m",
+          value_parser = parse_duration)]
+    pub outage_timeout: Duration,
 
     /// Seconds between SIGHUP and SIGKILL when a session is stopped.
     #[arg(long, env = "RCD_STOP_GRACE", value_name = "SECS", default_value_t = DEFAULT_GRACE.as_secs_f64())]
@@ -64,6 +90,10 @@ pub struct Cli {
     /// Connection and session detail in the log (RUST_LOG overrides).
     #[arg(short, long)]
     pub verbose: bool,
+}
+
+fn parse_duration(s: &str) -> Result<Duration, String> {
+    humantime::parse_duration(s).map_err(|e| format!("{e}: give e.g. 10m, 90s or 1h"))
 }
 
 fn parse_spawn(s: &str) -> Result<SpawnMode, String> {
@@ -84,6 +114,39 @@ pub struct Config {
     pub stop_grace: Duration,
     /// Whether `socket` is the default path (its directory is ours).
     pub default_socket: bool,
+    pub relay: RelayMode,
+    pub outage_timeout: Duration,
+}
+
+/// Where the link goes.
+#[derive(Clone)]
+pub enum RelayMode {
+    /// `--no-relay`.
+    Off,
+    /// `--relay URL` with an enrollment token.
+    Remote {
+        url: String,
+        token: rcd_proto::relay::Secret,
+        ca_cert: Option<PathBuf>,
+    },
+    /// A relay inside rcd on `listen` (the default).
+    Embedded { listen: std::net::SocketAddr },
+}
+
+impl std::fmt::Debug for RelayMode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RelayMode::Off => f.write_str("Off"),
+            RelayMode::Remote { url, ca_cert, .. } => f
+                .debug_struct("Remote")
+                .field("url", url)
+                .field("ca_cert", ca_cert)
+                .finish_non_exhaustive(),
+            RelayMode::Embedded { listen } => {
+                f.debug_struct("Embedded").field("listen", listen).finish()
+            }
+        }
+    }
 }
 
 impl Config {
@@ -135,7 +198,39 @@ impl Config {
                 true,
             ),
         };
+        let relay = if cli.no_relay {
+            RelayMode::Off
+        } else if let Some(url) = cli.relay {
+            let token = match (&cli.token_file, std::env::var("RCD_TOKEN")) {
+                (Some(f), _) => std::fs::read_to_string(f)
+                    .with_context(|| format!("cannot read --token-file {}", f.display()))?,
+                (None, Ok(t)) => t,
+                (None, Err(_)) => bail!(
+                    "--relay needs an enrollment token: --token-file FILE or RCD_TOKEN \
+                     (make one on the relay with `rc-relay token create`)"
+                ),
+            };
+            let token = token.trim().to_string();
+            if token.is_empty() {
+                bail!("the enrollment token is empty");
+            }
+            if !(url.starts_with("https://") || url.starts_with("http://")) {
+                bail!("--relay {url:?}: give an https:// URL");
+            }
+            RelayMode::Remote {
+                url,
+                token: rcd_proto::relay::Secret(token),
+                ca_cert: cli.ca_cert.clone(),
+            }
+        } else {
+            RelayMode::Embedded { listen: cli.listen }
+        };
+        if cli.outage_timeout.is_zero() {
+            bail!("--outage-timeout must be more than zero");
+        }
         Ok(Self {
+            relay,
+            outage_timeout: cli.outage_timeout,
             dir,
             name,
             machine,

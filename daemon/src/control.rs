@@ -55,12 +55,23 @@ pub async fn bind(path: &Path, own_dir: bool) -> Result<Socket> {
             || format!("cannot make the socket directory {} private", dir.display()),
         )?;
     }
-    if path.exists() {
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        use std::os::unix::fs::FileTypeExt;
+        if !meta.file_type().is_socket() {
+            bail!(
+                "{} exists and is not a socket: refusing to replace it; choose another --socket",
+                path.display()
+            );
+        }
         match UnixStream::connect(path).await {
             Ok(_) => bail!(
                 "another rcd is already running on {}: stop it (rcctl --socket {} shutdown) \
                  or choose another --socket",
                 path.display(),
+                path.display()
+            ),
+            Err(e) if e.kind() != std::io::ErrorKind::ConnectionRefused => bail!(
+                "cannot tell whether {} is in use ({e}): remove it or choose another --socket",
                 path.display()
             ),
             Err(_) => {
@@ -110,6 +121,13 @@ pub async fn serve(
             if uid != Some(allowed_uid) {
                 tracing::warn!(?uid, "refused a client of another user");
                 let mut stream = stream;
+                // Read its hello first, so the client is listening when the
+                // refusal comes (and does not see a broken pipe instead).
+                let _ = tokio::time::timeout(
+                    Duration::from_secs(2),
+                    read_frame::<_, ClientHello>(&mut stream),
+                )
+                .await;
                 let _ = write_frame(
                     &mut stream,
                     &Response::Error(ErrorReply {
@@ -121,6 +139,7 @@ pub async fn serve(
                     }),
                 )
                 .await;
+                let _ = tokio::io::AsyncWriteExt::shutdown(&mut stream).await;
                 return;
             }
             drop(_e);
@@ -206,12 +225,7 @@ async fn handle(sup: &Arc<Supervisor>, req: Request) -> Response {
             from,
             max_lines,
         } => {
-            let r = sup.get(&name).and_then(|s| {
-                s.transcript(from, max_lines).map_err(|e| ErrorReply {
-                    kind: ErrorKind::Internal,
-                    message: format!("cannot read the transcript: {e}"),
-                })
-            });
+            let r = sup.transcript(&name, from, max_lines);
             reply(r, |(lines, total)| {
                 Response::Transcript(TranscriptPage {
                     from: from.max(1),
@@ -262,9 +276,7 @@ async fn attach(
         Err(e) => return write_frame(&mut stream, &Response::Error(e)).await,
     };
     if rows > 0 && cols > 0 {
-        let _ = session.resize(Size::clamped(rows, cols)).await;
-        // Let the resize reach the screen before the redraw is taken.
-        tokio::task::yield_now().await;
+        session.resize(Size::clamped(rows, cols));
     }
     let (redraw, mut output) = session.attach();
     write_frame(&mut stream, &Response::Attached { redraw }).await?;
@@ -314,7 +326,7 @@ async fn attach(
                     }
                 }
                 Some(Ok(AttachInput::Resize { rows, cols })) => {
-                    let _ = session.resize(Size::clamped(rows, cols)).await;
+                    session.resize(Size::clamped(rows, cols));
                 }
                 Some(Ok(AttachInput::Detach)) => {
                     write_frame(&mut wr, &AttachOutput::Detached).await?;

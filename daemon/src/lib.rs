@@ -4,6 +4,8 @@
 //! [`run`] is the whole daemon; signal handling lives in `main`.
 
 pub mod config;
+pub mod embedded;
+pub mod link;
 pub mod control;
 pub mod names;
 pub mod pty;
@@ -26,10 +28,30 @@ use std::sync::Arc;
 pub use config::Cli;
 pub use supervisor::Supervisor;
 
-/// Runs the daemon until `shutdown` completes or a client asks it to
-/// stop; then stops every session, applies the worktree rule, removes the
-/// socket and returns.
-pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> Result<()> {
+/// How the daemon ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunEnd {
+    /// A signal or `rcctl shutdown`.
+    Shutdown,
+    /// The relay was unreachable for longer than `--outage-timeout`
+    /// (awake time); exit with [`link::OUTAGE_EXIT_CODE`].
+    Outage(std::time::Duration),
+}
+
+/// Runs the daemon until `shutdown` completes, a client asks it to stop,
+/// or the relay stays unreachable past the outage timeout; then stops
+/// every session, applies the worktree rule, removes the socket and
+/// returns why it ended.
+pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> Result<RunEnd> {
+    run_with_clock(cfg, shutdown, Arc::new(link::clock::SystemClock)).await
+}
+
+/// [`run`] with the clocks of the link given (a seam for tests).
+pub async fn run_with_clock(
+    cfg: Config,
+    shutdown: impl Future<Output = ()>,
+    clock: Arc<dyn link::clock::Clock>,
+) -> Result<RunEnd> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
@@ -50,7 +72,7 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> Result<()> 
         Err(_) => None,
     };
     let worktree_root = cfg.state_dir.join("worktrees");
-    {
+    let orphans = {
         let state_dir = cfg.state_dir.clone();
         let repo = repo.clone();
         let root = worktree_root.clone();
@@ -59,24 +81,28 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> Result<()> 
         })
         .await
         .context("start-up recovery panicked")?;
-        for item in &found {
+        for item in &found.report {
             tracing::warn!("left behind by the last run: {item}");
         }
-    }
+        found.orphans
+    };
 
     let socket = control::bind(&cfg.socket, cfg.default_socket).await?;
     let sup = Supervisor::new(cfg.clone(), repo);
+    sup.adopt_orphans(orphans);
     sup.persist();
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut link_task = start_link(&cfg, &sup, clock, stop_rx.clone()).await?;
     tracing::info!(
         socket = %cfg.socket.display(),
         dir = %cfg.dir.display(),
         spawn = %cfg.spawn,
         capacity = cfg.capacity,
-        "rcd {} ready (local only)",
-        rcd_proto::PACKAGE_VERSION
+        "rcd {} ready{}",
+        rcd_proto::PACKAGE_VERSION,
+        if link_task.is_some() { "" } else { " (local only)" }
     );
 
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let (req_tx, mut req_rx) = tokio::sync::mpsc::channel(1);
     let uid = nix::unistd::getuid().as_raw();
     let server = {
@@ -92,17 +118,76 @@ pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> Result<()> 
     };
     let guard = tui::start(sup.clone());
 
-    tokio::select! {
-        () = shutdown => tracing::info!("signal received, shutting down"),
-        _ = req_rx.recv() => tracing::info!("shutdown requested by rcctl"),
-    }
+    let link_end = async {
+        match link_task.as_mut() {
+            Some(t) => t.await.unwrap_or(link::LinkEnd::Stopped),
+            None => std::future::pending().await,
+        }
+    };
+    let end = tokio::select! {
+        () = shutdown => {
+            tracing::info!("signal received, shutting down");
+            RunEnd::Shutdown
+        }
+        _ = req_rx.recv() => {
+            tracing::info!("shutdown requested by rcctl");
+            RunEnd::Shutdown
+        }
+        end = link_end => match end {
+            link::LinkEnd::Outage(d) => {
+                tracing::error!(
+                    outage = %humantime::format_duration(std::time::Duration::from_secs(d.as_secs())),
+                    "the relay was unreachable for longer than --outage-timeout ({}); stopping \
+                     the sessions and exiting with status {}",
+                    humantime::format_duration(cfg.outage_timeout),
+                    link::OUTAGE_EXIT_CODE
+                );
+                RunEnd::Outage(d)
+            }
+            link::LinkEnd::Stopped => RunEnd::Shutdown,
+        },
+    };
     sup.shutdown().await;
+    // The link deregisters from the relay when told to stop.
     let _ = stop_tx.send(true);
+    if let Some(t) = link_task {
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(5), t).await;
+    }
     let _ = server.0.await;
     drop(server.1);
     drop(guard);
     tracing::info!("rcd stopped");
-    Ok(())
+    Ok(end)
+}
+
+/// Starts the relay link (and the embedded relay) as configured.
+async fn start_link(
+    cfg: &Config,
+    sup: &Arc<Supervisor>,
+    clock: Arc<dyn link::clock::Clock>,
+    stop: tokio::sync::watch::Receiver<bool>,
+) -> Result<Option<tokio::task::JoinHandle<link::LinkEnd>>> {
+    let (relay, token, embedded) = match &cfg.relay {
+        config::RelayMode::Off => return Ok(None),
+        config::RelayMode::Remote {
+            url,
+            token,
+            ca_cert,
+        } => (
+            rcd_net::Relay::new(url, ca_cert.as_deref())?,
+            token.clone(),
+            false,
+        ),
+        config::RelayMode::Embedded { listen } => {
+            let (url, token) = embedded::start(*listen, stop.clone()).await?;
+            (rcd_net::Relay::new(&url, None)?, token, true)
+        }
+    };
+    let opts = link::LinkOptions::new(cfg.outage_timeout, embedded);
+    let sup = sup.clone();
+    Ok(Some(tokio::spawn(link::run(
+        sup, relay, token, opts, clock, stop,
+    ))))
 }
 
 /// One daemon per state directory: an exclusive lock on `rcd.lock`.

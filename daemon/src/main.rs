@@ -44,7 +44,8 @@ fn main() -> ExitCode {
         let _ = rx.await;
     }));
     match result {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(rcd::RunEnd::Shutdown) => ExitCode::SUCCESS,
+        Ok(rcd::RunEnd::Outage(_)) => ExitCode::from(rcd::link::OUTAGE_EXIT_CODE),
         Err(e) => {
             eprintln!("rcd: {e:#}");
             ExitCode::FAILURE

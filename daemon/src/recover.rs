@@ -31,8 +31,8 @@ impl std::fmt::Display for Leftover {
         match self {
             Leftover::Process { name, pid } => write!(
                 f,
-                "session {name} (pid {pid}) of a previous rcd is still running; it was left \
-                 alone: end it with `kill -HUP -{pid}`"
+                "session {name} (pid {pid}) of a previous rcd is still running; it is listed \
+                 as orphaned: `rcctl stop {name}` ends it"
             ),
             Leftover::Worktree {
                 name,
@@ -51,10 +51,20 @@ impl std::fmt::Display for Leftover {
     }
 }
 
+/// What start-up found.
+#[derive(Debug, Default)]
+pub struct Recovered {
+    /// For the log.
+    pub report: Vec<Leftover>,
+    /// Sessions of earlier daemons still running; the new daemon keeps
+    /// them listed (state `orphaned`) and in its state file.
+    pub orphans: Vec<state::SessionRecord>,
+}
+
 /// Reads what the last daemon left and applies the worktree rule to
 /// worktrees nobody runs in. `repo` is the repository root, when there is
 /// one.
-pub fn recover(state_dir: &Path, repo: Option<&Path>, worktree_root: &Path) -> Vec<Leftover> {
+pub fn recover(state_dir: &Path, repo: Option<&Path>, worktree_root: &Path) -> Recovered {
     let previous = match state::load(state_dir) {
         Ok(p) => p.unwrap_or_default(),
         Err(e) => {
@@ -63,15 +73,17 @@ pub fn recover(state_dir: &Path, repo: Option<&Path>, worktree_root: &Path) -> V
         }
     };
     let mut found = Vec::new();
+    let mut orphans = Vec::new();
     let mut busy = HashSet::new();
     let mut worktrees: Vec<Worktree> = Vec::new();
-    for s in &previous.sessions {
+    for s in previous.sessions.iter().chain(&previous.orphans) {
         if pty::group_alive(s.pid) {
             found.push(Leftover::Process {
                 name: s.name.clone(),
                 pid: s.pid,
             });
             busy.insert(s.name.clone());
+            orphans.push(s.clone());
         }
         if let Some(w) = &s.worktree {
             worktrees.push(w.clone());
@@ -102,5 +114,8 @@ pub fn recover(state_dir: &Path, repo: Option<&Path>, worktree_root: &Path) -> V
             });
         }
     }
-    found
+    Recovered {
+        report: found,
+        orphans,
+    }
 }

@@ -6,14 +6,15 @@
 //!   transcript) and broadcasts the raw bytes to attached clients, all
 //!   under the terminal lock, so that an attach that takes a redraw and
 //!   subscribes under the same lock sees every byte exactly once;
-//! - the input pump owns writes and resizes, fed by a bounded channel;
+//! - the input pump owns writes, fed by a bounded channel;
 //! - the waiter reaps the child and publishes its exit code.
 
 use crate::pty::{self, Master, Size};
-use crate::term::Terminal;
+use crate::term::{StyledScreen, Terminal};
 use crate::worktree::Worktree;
 use nix::sys::signal::Signal;
 use rcd_proto::{SessionName, SpawnMode, WorktreeOutcome};
+use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -55,12 +56,9 @@ pub enum Status {
     Exited(i32),
 }
 
-/// Something for the PTY.
+/// Bytes for the PTY.
 #[derive(Debug)]
-enum Input {
-    Data(Vec<u8>),
-    Resize(Size),
-}
+struct Input(Vec<u8>);
 
 /// What it takes to start a session.
 #[derive(Debug)]
@@ -87,12 +85,21 @@ pub struct Session {
     pub created_at: SystemTime,
     pub command: Vec<String>,
     term: Mutex<Terminal>,
+    master: Arc<Master>,
+    /// Set once the final screen has been appended to the transcript.
+    transcript_closed: AtomicBool,
     output: broadcast::Sender<Arc<[u8]>>,
     input: mpsc::Sender<Input>,
     status: watch::Receiver<Status>,
     stop_requested: AtomicBool,
     /// Held by whoever applies the worktree rule; holds its result.
     settled: tokio::sync::Mutex<Option<WorktreeOutcome>>,
+    /// Ticks when the screen changes (the value is the screen version).
+    screen_tick: watch::Sender<u64>,
+    /// Last input sequence number applied, per remote client id. Held
+    /// across the send to the PTY so that a resent input can never
+    /// overtake or repeat.
+    input_seqs: tokio::sync::Mutex<HashMap<String, u64>>,
 }
 
 impl Session {
@@ -120,11 +127,15 @@ impl Session {
             created_at: SystemTime::now(),
             command: p.command,
             term: Mutex::new(term),
+            master: master.clone(),
+            transcript_closed: AtomicBool::new(false),
             output,
             input: input_tx,
             status: status_rx,
             stop_requested: AtomicBool::new(false),
             settled: tokio::sync::Mutex::new(None),
+            screen_tick: watch::channel(0).0,
+            input_seqs: tokio::sync::Mutex::new(HashMap::new()),
         });
         let span = tracing::info_span!("session", name = %session.name, pid);
         let pump = tokio::spawn(output_pump(
@@ -132,7 +143,7 @@ impl Session {
             master.clone(),
             span.clone(),
         ));
-        tokio::spawn(input_pump(master, input_rx, Arc::downgrade(&session)));
+        tokio::spawn(input_pump(master, input_rx));
         tokio::spawn(waiter(child, pump, status_tx, span));
         Ok(session)
     }
@@ -176,17 +187,32 @@ impl Session {
             return Err(SessionGone);
         }
         self.input
-            .send(Input::Data(bytes))
+            .send(Input(bytes))
             .await
             .map_err(|_| SessionGone)
     }
 
-    /// Resizes the PTY and the screen.
-    pub async fn resize(&self, size: Size) -> Result<(), SessionGone> {
-        self.input
-            .send(Input::Resize(size))
-            .await
-            .map_err(|_| SessionGone)
+    /// Resizes the PTY (the program gets SIGWINCH) and the screen, before
+    /// returning, so a redraw taken next has the new size.
+    pub fn resize(&self, size: Size) {
+        let _ = self.master.resize(size);
+        let version = {
+            let mut t = self.term();
+            let _ = t.resize(size);
+            t.version()
+        };
+        self.screen_tick.send_replace(version);
+    }
+
+    /// Appends what is still on the screen to the transcript, once, after
+    /// the program has ended: nothing it printed is lost.
+    pub fn close_transcript(&self) {
+        if self.transcript_closed.swap(true, Ordering::SeqCst) {
+            return;
+        }
+        if let Err(e) = self.term().flush_screen_to_transcript() {
+            tracing::warn!(name = %self.name, "writing the transcript failed: {e}");
+        }
     }
 
     /// Rows of plain text, cursor and title.
@@ -214,41 +240,104 @@ impl Session {
         (t.redraw(), self.output.subscribe())
     }
 
+    /// Ticks whenever the screen changes.
+    pub fn screen_changes(&self) -> watch::Receiver<u64> {
+        self.screen_tick.subscribe()
+    }
+
+    /// The screen with styles and its version.
+    pub fn styled(&self) -> StyledScreen {
+        self.term().styled()
+    }
+
+    /// The last input applied for a remote client (0 when none).
+    pub async fn input_seq(&self, client_id: &str) -> u64 {
+        self.input_seqs
+            .lock()
+            .await
+            .get(client_id)
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// Applies input `seq` of `client_id` if it is the next one expected;
+    /// returns the last applied sequence number either way.
+    pub async fn apply_input(
+        &self,
+        client_id: &str,
+        seq: u64,
+        bytes: Vec<u8>,
+    ) -> Result<u64, SessionGone> {
+        let mut seqs = self.input_seqs.lock().await;
+        let last = seqs.get(client_id).copied().unwrap_or(0);
+        if seq != last + 1 {
+            return Ok(last);
+        }
+        self.send(bytes).await?;
+        seqs.insert(client_id.to_string(), seq);
+        Ok(seq)
+    }
+
     /// A fresh redraw, for a client that fell behind.
     pub fn redraw(&self) -> Vec<u8> {
         self.term().redraw()
     }
 
     /// Stops the program: SIGHUP to its session, `grace`, then SIGKILL.
-    /// Returns its exit code.
+    /// Returns its exit code. What is left of the session afterwards
+    /// (background jobs) is ended the same way.
     pub async fn stop(&self, grace: Duration) -> i32 {
         self.stop_requested.store(true, Ordering::SeqCst);
-        if let Status::Exited(code) = self.status() {
-            return code;
-        }
-        tracing::debug!(name = %self.name, "sending SIGHUP");
-        let _ = pty::signal_session(self.pid, Signal::SIGHUP);
-        // A stopped job would not see the hangup until continued.
-        let _ = pty::signal_session(self.pid, Signal::SIGCONT);
-        if let Ok(code) = tokio::time::timeout(grace, self.wait()).await {
-            self.reap_stragglers();
-            return code;
-        }
-        tracing::info!(name = %self.name, ?grace, "did not exit after SIGHUP, sending SIGKILL");
-        let _ = pty::signal_session(self.pid, Signal::SIGKILL);
-        let code = tokio::time::timeout(KILL_TIMEOUT, self.wait())
-            .await
-            .unwrap_or(-1);
-        self.reap_stragglers();
+        let code = match self.status() {
+            Status::Exited(code) => code,
+            Status::Running => {
+                tracing::debug!(name = %self.name, "sending SIGHUP");
+                let _ = pty::signal_session(self.pid, Signal::SIGHUP);
+                // A stopped job would not see the hangup until continued.
+                let _ = pty::signal_session(self.pid, Signal::SIGCONT);
+                match tokio::time::timeout(grace, self.wait()).await {
+                    Ok(code) => code,
+                    Err(_) => {
+                        tracing::info!(name = %self.name, ?grace, "did not exit after SIGHUP, sending SIGKILL");
+                        let _ = pty::signal_session(self.pid, Signal::SIGKILL);
+                        tokio::time::timeout(KILL_TIMEOUT, self.wait())
+                            .await
+                            .unwrap_or(-1)
+                    }
+                }
+            }
+        };
+        self.end_stragglers(grace).await;
+        self.close_transcript();
         code
     }
 
-    /// Kills what is left of the session after its leader is gone
-    /// (background jobs that ignored the hangup).
-    fn reap_stragglers(&self) {
-        if !pty::session_members(self.pid).is_empty() {
-            let _ = pty::signal_session(self.pid, Signal::SIGKILL);
+    /// Ends what is left of the session after its leader is gone
+    /// (background jobs): SIGHUP, up to `grace`, then SIGKILL. Returns
+    /// whether anything is still alive after that.
+    pub async fn end_stragglers(&self, grace: Duration) -> bool {
+        if pty::session_members(self.pid).is_empty() {
+            return false;
         }
+        tracing::info!(name = %self.name, "ending the session's remaining processes");
+        let _ = pty::signal_session(self.pid, Signal::SIGHUP);
+        let _ = pty::signal_session(self.pid, Signal::SIGCONT);
+        let deadline = tokio::time::Instant::now() + grace;
+        while tokio::time::Instant::now() < deadline {
+            if pty::session_members(self.pid).is_empty() {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = pty::signal_session(self.pid, Signal::SIGKILL);
+        let deadline = tokio::time::Instant::now() + KILL_TIMEOUT;
+        while tokio::time::Instant::now() < deadline {
+            if pty::session_members(self.pid).is_empty() {
+                return false;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        true
     }
 
     /// Applies `f` once to the worktree (the rule); later callers see the
@@ -310,27 +399,16 @@ async fn output_pump(session: std::sync::Weak<Session>, master: Arc<Master>, spa
         }
         // No receivers is fine: nobody is attached.
         let _ = session.output.send(chunk);
+        let version = term.version();
+        drop(term);
+        session.screen_tick.send_replace(version);
     }
 }
 
-async fn input_pump(
-    master: Arc<Master>,
-    mut rx: mpsc::Receiver<Input>,
-    session: std::sync::Weak<Session>,
-) {
-    while let Some(input) = rx.recv().await {
-        match input {
-            Input::Data(bytes) => {
-                if master.write_all(&bytes).await.is_err() {
-                    break;
-                }
-            }
-            Input::Resize(size) => {
-                let _ = master.resize(size);
-                if let Some(s) = session.upgrade() {
-                    let _ = s.term().resize(size);
-                }
-            }
+async fn input_pump(master: Arc<Master>, mut rx: mpsc::Receiver<Input>) {
+    while let Some(Input(bytes)) = rx.recv().await {
+        if master.write_all(&bytes).await.is_err() {
+            break;
         }
     }
 }

@@ -18,6 +18,10 @@ pub struct State {
     pub socket: PathBuf,
     pub dir: PathBuf,
     pub sessions: Vec<SessionRecord>,
+    /// Sessions of earlier daemons that were still running at the last
+    /// start; checked again at every start until they are gone.
+    #[serde(default)]
+    pub orphans: Vec<SessionRecord>,
 }
 
 /// One session of the daemon that wrote the file.
@@ -84,6 +88,7 @@ mod tests {
                 dir: "/tmp".into(),
                 worktree: None,
             }],
+            orphans: Vec::new(),
         };
         store(d.path(), &s).unwrap();
         assert_eq!(load(d.path()).unwrap(), Some(s));

@@ -12,7 +12,7 @@ use crate::session::{self, Session, SessionId, Status};
 use crate::worktree::{self, Outcome, Worktree};
 use crate::{names, state};
 use rcd_proto::{
-    ErrorKind, ErrorReply, KeptWorktree, PruneReport, SessionInfo, SessionName, SessionState,
+    ErrorKind, ErrorReply, KeptWorktree, LinkStatus, PruneReport, SessionInfo, SessionName, SessionState,
     SpawnMode, StatusInfo, WorktreeOutcome,
 };
 use std::collections::{BTreeMap, HashSet};
@@ -51,7 +51,12 @@ fn err(kind: ErrorKind, message: impl Into<String>) -> ErrorReply {
 #[derive(Debug)]
 struct Inner {
     sessions: BTreeMap<SessionName, Arc<Session>>,
+    /// Names being created; they count against capacity.
     pending: HashSet<SessionName>,
+    /// Names whose kept worktree prune is working on.
+    pruning: HashSet<String>,
+    /// Sessions left running by an earlier rcd.
+    orphans: Vec<state::SessionRecord>,
     capacity: u32,
     spawn: SpawnMode,
     accepting: bool,
@@ -64,6 +69,24 @@ impl Inner {
             .filter(|s| s.status() == Status::Running)
             .count()
             + self.pending.len()
+    }
+
+    /// Names whose worktree someone uses or works on right now: sessions
+    /// being created, listed sessions (`all`: in any state, else only
+    /// running ones), orphans, and prune's own.
+    fn busy_names(&self, all: bool) -> HashSet<String> {
+        self.pending
+            .iter()
+            .map(|n| n.to_string())
+            .chain(
+                self.sessions
+                    .values()
+                    .filter(|s| all || s.status() == Status::Running)
+                    .map(|s| s.name.to_string()),
+            )
+            .chain(self.orphans.iter().map(|o| o.name.clone()))
+            .chain(self.pruning.iter().cloned())
+            .collect()
     }
 }
 
@@ -79,7 +102,12 @@ pub struct Supervisor {
     transcripts: PathBuf,
     changed: watch::Sender<u64>,
     state_write: Mutex<()>,
+    link_status: Mutex<Option<LinkStatus>>,
+    pairing: Mutex<Option<PairingRequests>>,
 }
+
+/// Requests for a pairing URL, answered by the relay link.
+pub type PairingRequests = tokio::sync::mpsc::Sender<tokio::sync::oneshot::Sender<Result<String, String>>>;
 
 impl Supervisor {
     /// A supervisor with no sessions. `repo` is the checked repository
@@ -92,6 +120,8 @@ impl Supervisor {
             inner: Mutex::new(Inner {
                 sessions: BTreeMap::new(),
                 pending: HashSet::new(),
+                pruning: HashSet::new(),
+                orphans: Vec::new(),
                 capacity: cfg.capacity,
                 spawn: cfg.spawn,
                 accepting: true,
@@ -103,6 +133,8 @@ impl Supervisor {
             transcripts,
             changed: watch::channel(0).0,
             state_write: Mutex::new(()),
+            link_status: Mutex::new(None),
+            pairing: Mutex::new(None),
             cfg,
         })
     }
@@ -165,13 +197,70 @@ impl Supervisor {
             uptime_secs: self.started.elapsed().as_secs(),
             socket: self.cfg.socket.display().to_string(),
             state_dir: self.cfg.state_dir.display().to_string(),
+            link: self.link_status.lock().unwrap_or_else(|e| e.into_inner()).clone(),
         }
+    }
+
+    /// Records the relay link's state for `rcctl status`.
+    pub fn set_link_status(&self, status: LinkStatus) {
+        *self.link_status.lock().unwrap_or_else(|e| e.into_inner()) = Some(status);
+    }
+
+    /// Lets the terminal ask the link for a pairing link.
+    pub fn set_pairing(&self, tx: PairingRequests) {
+        *self.pairing.lock().unwrap_or_else(|e| e.into_inner()) = Some(tx);
+    }
+
+    /// Asks the link for a fresh pairing URL.
+    pub async fn pairing_url(&self) -> Result<String, String> {
+        let tx = self
+            .pairing
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| "no relay link (--no-relay)".to_string())?;
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        tx.send(reply)
+            .await
+            .map_err(|_| "the relay link is not running".to_string())?;
+        rx.await
+            .map_err(|_| "the relay link is not running".to_string())?
+    }
+
+    /// Takes over the records of sessions an earlier rcd left running.
+    pub fn adopt_orphans(&self, orphans: Vec<state::SessionRecord>) {
+        self.lock().orphans = orphans;
+        self.persist();
     }
 
     /// `rcctl list`.
     pub fn list(&self) -> Vec<SessionInfo> {
-        let sessions: Vec<Arc<Session>> = self.lock().sessions.values().cloned().collect();
-        sessions.iter().map(|s| info(s)).collect()
+        let (sessions, orphans): (Vec<Arc<Session>>, Vec<state::SessionRecord>) = {
+            let inner = self.lock();
+            (
+                inner.sessions.values().cloned().collect(),
+                inner.orphans.clone(),
+            )
+        };
+        let mut out: Vec<SessionInfo> = sessions.iter().map(|s| info(s)).collect();
+        out.extend(orphans.iter().map(|o| SessionInfo {
+            id: o.id.clone(),
+            name: o.name.clone(),
+            state: SessionState::Orphaned,
+            dir: o.dir.display().to_string(),
+            spawn: if o.worktree.is_some() {
+                SpawnMode::Worktree
+            } else {
+                SpawnMode::SameDir
+            },
+            branch: o.worktree.as_ref().map(|w| w.branch.clone()),
+            pid: Some(o.pid),
+            created_at: String::new(),
+            command: Vec::new(),
+            exit_code: None,
+            worktree: None,
+        }));
+        out
     }
 
     /// Looks a session up by name.
@@ -249,13 +338,8 @@ impl Supervisor {
                     ),
                 ));
             }
-            let taken = |n: &SessionName| {
-                inner.pending.contains(n)
-                    || inner
-                        .sessions
-                        .get(n)
-                        .is_some_and(|s| s.status() == Status::Running)
-            };
+            let busy = inner.busy_names(false);
+            let taken = |n: &SessionName| busy.contains(n.as_str());
             let name = match name {
                 Some(n) => {
                     if taken(&n) {
@@ -275,12 +359,14 @@ impl Supervisor {
             (name, spawn.unwrap_or(inner.spawn))
         };
         let result = self.start(&name, mode).await;
+        // Shutdown waits for `pending` to drain, so a session inserted here
+        // is always seen (and stopped) by it.
         {
             let mut inner = self.lock();
-            inner.pending.remove(&name);
             if let Ok(s) = &result {
                 inner.sessions.insert(name.clone(), s.clone());
             }
+            inner.pending.remove(&name);
         }
         let session = result?;
         tracing::info!(name = %name, spawn = %mode, pid = session.pid, dir = %session.dir.display(), "session started");
@@ -351,7 +437,15 @@ impl Supervisor {
             return;
         }
         tracing::info!(name = %session.name, code, "session exited by itself");
-        self.settle(&session, false).await;
+        // Background jobs it left would keep working in a worktree that
+        // the rule is about to judge: end them first.
+        let survivors = session.end_stragglers(self.cfg.stop_grace).await;
+        session.close_transcript();
+        if survivors {
+            tracing::warn!(name = %session.name, "processes of the session survived SIGKILL; its worktree is kept");
+        } else {
+            self.settle(&session, false).await;
+        }
         self.touch();
     }
 
@@ -405,6 +499,13 @@ impl Supervisor {
     /// Stops a session and applies the worktree rule (`force`: save the
     /// work under refs/rcd/saved/NAME, then remove).
     pub async fn stop(&self, name: &str, force: bool) -> Result<rcd_proto::StopReport, ErrorReply> {
+        let orphan = {
+            let inner = self.lock();
+            inner.orphans.iter().find(|o| o.name == name).cloned()
+        };
+        if let Some(o) = orphan {
+            return Ok(self.stop_orphan(o, force).await);
+        }
         let session = self.get(name)?;
         let code = session.stop(self.cfg.stop_grace).await;
         let worktree = self.settle(&session, force).await;
@@ -427,14 +528,50 @@ impl Supervisor {
         })
     }
 
-    /// Stops everything (SIGTERM, SIGINT, `rcctl shutdown`): refuses new
-    /// sessions, stops all at once, applies the worktree rule to each.
-    pub async fn shutdown(&self) {
-        let sessions: Vec<Arc<Session>> = {
-            let mut inner = self.lock();
-            inner.accepting = false;
-            inner.sessions.values().cloned().collect()
+    /// Ends a session an earlier rcd left running, then applies the rule.
+    async fn stop_orphan(&self, o: state::SessionRecord, force: bool) -> rcd_proto::StopReport {
+        use nix::sys::signal::Signal;
+        tracing::info!(name = %o.name, pid = o.pid, "ending an orphaned session");
+        if crate::pty::group_alive(o.pid) {
+            let _ = crate::pty::signal_session(o.pid, Signal::SIGHUP);
+            let _ = crate::pty::signal_session(o.pid, Signal::SIGCONT);
+            let deadline = tokio::time::Instant::now() + self.cfg.stop_grace;
+            while tokio::time::Instant::now() < deadline
+                && !crate::pty::session_members(o.pid).is_empty()
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            let _ = crate::pty::signal_session(o.pid, Signal::SIGKILL);
+            let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+            while tokio::time::Instant::now() < deadline
+                && !crate::pty::session_members(o.pid).is_empty()
+            {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        }
+        let worktree = match &o.worktree {
+            Some(wt) => Some(self.apply_rule(wt, force).await),
+            None => None,
         };
+        self.lock().orphans.retain(|x| x.name != o.name);
+        self.touch();
+        rcd_proto::StopReport {
+            name: o.name,
+            exit_code: None,
+            worktree,
+        }
+    }
+
+    /// Stops everything (SIGTERM, SIGINT, `rcctl shutdown`): refuses new
+    /// sessions, waits for the ones being created, stops all at once,
+    /// applies the worktree rule to each.
+    pub async fn shutdown(&self) {
+        self.lock().accepting = false;
+        let wait = tokio::time::Instant::now() + std::time::Duration::from_secs(60);
+        while !self.lock().pending.is_empty() && tokio::time::Instant::now() < wait {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        let sessions: Vec<Arc<Session>> = self.lock().sessions.values().cloned().collect();
         let mut set = tokio::task::JoinSet::new();
         for s in sessions {
             let name = s.name.to_string();
@@ -444,7 +581,11 @@ impl Supervisor {
                 (name, s)
             });
         }
-        while let Some(Ok((name, s))) = set.join_next().await {
+        while let Some(joined) = set.join_next().await {
+            let Ok((name, s)) = joined else {
+                tracing::error!("stopping a session panicked; its worktree is left as it is");
+                continue;
+            };
             let o = self.settle(&s, false).await;
             self.lock().sessions.remove(&s.name);
             if let Some(o) = o {
@@ -452,35 +593,42 @@ impl Supervisor {
             }
         }
         self.changed.send_modify(|n| *n = n.wrapping_add(1));
+        let orphans = !self.lock().orphans.is_empty();
+        if orphans {
+            // Orphans are still out there: keep their record for next time.
+            self.persist();
+            return;
+        }
         let _guard = self.state_write.lock().unwrap_or_else(|e| e.into_inner());
         if let Err(e) = state::clear(&self.cfg.state_dir) {
             tracing::warn!("cannot remove the state file: {e}");
         }
     }
 
-    /// Worktrees under the daemon's root that no running session uses.
-    async fn idle_worktrees(&self) -> Result<Vec<Worktree>, ErrorReply> {
+    /// Worktrees under the daemon's root that nobody uses: git is asked
+    /// first, then the busy names are taken under the lock, so a worktree
+    /// being created right now is either not listed yet or already busy.
+    /// `all`: sessions in any state count as users (for prune, which goes
+    /// through the session for those); `reserve`: mark the idle ones as
+    /// being pruned.
+    async fn idle_worktrees(&self, all: bool, reserve: bool) -> Result<Vec<Worktree>, ErrorReply> {
         let repo = match self.repo_root() {
             Ok(r) => r,
             // Not a repository: there cannot be any worktrees.
             Err(_) => return Ok(Vec::new()),
         };
         let root = self.worktree_root.clone();
-        let all = tokio::task::spawn_blocking(move || worktree::list(&repo, &root))
+        let listed = tokio::task::spawn_blocking(move || worktree::list(&repo, &root))
             .await
             .map_err(|e| err(ErrorKind::Internal, e.to_string()))?
             .map_err(|e| err(ErrorKind::Internal, e.to_string()))?;
-        let busy: HashSet<String> = self
-            .lock()
-            .sessions
-            .values()
-            .filter(|s| s.status() == Status::Running)
-            .map(|s| s.name.to_string())
-            .collect();
-        Ok(all
-            .into_iter()
-            .filter(|w| !busy.contains(&w.name))
-            .collect())
+        let mut inner = self.lock();
+        let busy = inner.busy_names(all);
+        let idle: Vec<Worktree> = listed.into_iter().filter(|w| !busy.contains(&w.name)).collect();
+        if reserve {
+            inner.pruning.extend(idle.iter().map(|w| w.name.clone()));
+        }
+        Ok(idle)
     }
 
     /// `rcctl worktrees`: kept worktrees with what they hold.
@@ -489,7 +637,7 @@ impl Supervisor {
             Ok(r) => r,
             Err(_) => return Ok(Vec::new()),
         };
-        let idle = self.idle_worktrees().await?;
+        let idle = self.idle_worktrees(false, false).await?;
         tokio::task::spawn_blocking(move || {
             idle.into_iter()
                 .map(|w| {
@@ -501,6 +649,7 @@ impl Supervisor {
                         base: w.base,
                         uncommitted: i.uncommitted,
                         untracked: i.untracked,
+                        ignored: i.ignored,
                         ahead: i.ahead,
                     }
                 })
@@ -516,27 +665,80 @@ impl Supervisor {
             removed: Vec::new(),
             kept: Vec::new(),
         };
-        for wt in self.idle_worktrees().await? {
-            let o = self.apply_rule(&wt, false).await;
+        let mut sort = |o: WorktreeOutcome| {
             if o.action == "kept" {
                 report.kept.push(o);
             } else {
                 report.removed.push(o);
             }
+        };
+        for wt in self.idle_worktrees(true, true).await? {
+            let o = self.apply_rule(&wt, false).await;
+            self.lock().pruning.remove(&wt.name);
+            sort(o);
         }
+        // Sessions that exited and kept their worktree: through the session,
+        // so its own record stays right.
+        let exited: Vec<Arc<Session>> = self
+            .lock()
+            .sessions
+            .values()
+            .filter(|s| s.worktree.is_some() && matches!(s.status(), Status::Exited(_)))
+            .cloned()
+            .collect();
+        for s in exited {
+            if s.worktree_outcome().is_some_and(|o| o.action == "kept")
+                && let Some(o) = self.settle(&s, false).await
+            {
+                sort(o);
+            }
+        }
+        self.touch();
         Ok(report)
+    }
+
+    /// A page of a session's transcript; for a session that is gone, of
+    /// the newest transcript file of that name.
+    pub fn transcript(&self, name: &str, from: u64, max: u32) -> Result<(Vec<String>, u64), ErrorReply> {
+        let internal = |e: std::io::Error| err(ErrorKind::Internal, format!("cannot read the transcript: {e}"));
+        match self.get(name) {
+            Ok(s) => s.transcript(from, max).map_err(internal),
+            Err(unknown) => {
+                let Ok(valid) = SessionName::new(name) else {
+                    return Err(unknown);
+                };
+                let prefix = format!("{valid}-");
+                let newest = std::fs::read_dir(&self.transcripts)
+                    .ok()
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .filter(|e| {
+                        e.file_name().to_str().is_some_and(|f| {
+                            f.strip_prefix(&prefix)
+                                .and_then(|rest| rest.strip_suffix(".log"))
+                                .is_some_and(|id| !id.contains('-'))
+                        })
+                    })
+                    .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok());
+                match newest {
+                    Some(e) => crate::term::Transcript::page_of_file(&e.path(), from, max).map_err(internal),
+                    None => Err(unknown),
+                }
+            }
+        }
     }
 
     /// Writes the state file. Failures are logged: the sessions matter
     /// more than the record of them.
     pub fn persist(&self) {
         let _guard = self.state_write.lock().unwrap_or_else(|e| e.into_inner());
-        let sessions = {
+        let (sessions, orphans) = {
             let inner = self.lock();
-            if !inner.accepting && inner.sessions.is_empty() {
+            if !inner.accepting && inner.sessions.is_empty() && inner.orphans.is_empty() {
                 return;
             }
-            inner
+            let sessions = inner
                 .sessions
                 .values()
                 .filter(|s| s.status() == Status::Running || s.worktree_outcome().is_none())
@@ -547,13 +749,15 @@ impl Supervisor {
                     dir: s.dir.clone(),
                     worktree: s.worktree.clone(),
                 })
-                .collect()
+                .collect();
+            (sessions, inner.orphans.clone())
         };
         let st = state::State {
             daemon_pid: std::process::id(),
             socket: self.cfg.socket.clone(),
             dir: self.cfg.dir.clone(),
             sessions,
+            orphans,
         };
         if let Err(e) = state::store(&self.cfg.state_dir, &st) {
             tracing::warn!("cannot write the state file: {e}");

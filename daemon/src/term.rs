@@ -7,6 +7,7 @@
 //! a transcript line is a logical line as the program printed it.
 
 use crate::pty::Size;
+use rcd_proto::stream::{Row, Run};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -114,6 +115,24 @@ impl Transcript {
         Ok(())
     }
 
+    /// A page of a transcript file written by an earlier session (no
+    /// index in memory): lines from `from` (1-based), and the total.
+    pub fn page_of_file(path: &Path, from: u64, max: u32) -> io::Result<(Vec<String>, u64)> {
+        let from = from.max(1);
+        let max = max.clamp(1, MAX_PAGE_LINES) as usize;
+        let reader = BufReader::new(File::open(path)?);
+        let mut lines = Vec::new();
+        let mut total = 0u64;
+        for line in reader.split(b'\n') {
+            let line = line?;
+            total += 1;
+            if total >= from && lines.len() < max {
+                lines.push(String::from_utf8_lossy(&line).into_owned());
+            }
+        }
+        Ok((lines, total))
+    }
+
     /// Up to `max` lines starting at line `from` (1-based).
     pub fn page(&self, from: u64, max: u32) -> io::Result<Vec<String>> {
         let from = from.max(1);
@@ -141,6 +160,8 @@ impl Transcript {
 pub struct Terminal {
     parser: vt100::Parser<Capture>,
     transcript: Transcript,
+    /// Grows with every change of the screen.
+    version: u64,
 }
 
 impl std::fmt::Debug for Terminal {
@@ -163,20 +184,62 @@ impl Terminal {
                 Capture::default(),
             ),
             transcript: Transcript::create(transcript_path)?,
+            version: 1,
         })
+    }
+
+    /// The screen's version: it grows with every change.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The screen as styled rows, for remote devices.
+    pub fn styled(&self) -> StyledScreen {
+        let screen = self.parser.screen();
+        let size = self.size();
+        let rows = (0..size.rows)
+            .map(|r| styled_row(screen, r, size.cols))
+            .collect();
+        StyledScreen {
+            version: self.version,
+            rows,
+            cols: size.cols,
+            cursor: screen.cursor_position(),
+            cursor_visible: !screen.hide_cursor(),
+            title: self.title().to_string(),
+        }
     }
 
     /// Feeds program output through the emulator; lines that scroll off
     /// are appended to the transcript.
     pub fn process(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.parser.process(bytes);
+        self.version += 1;
         let done = std::mem::take(&mut self.parser.callbacks_mut().done);
         self.transcript.append(&done)
+    }
+
+    /// Appends the primary screen's rows (down to the last one with text)
+    /// and any pending wrapped line to the transcript; for when the
+    /// program has ended.
+    pub fn flush_screen_to_transcript(&mut self) -> io::Result<()> {
+        let mut lines = std::mem::take(&mut self.parser.callbacks_mut().done);
+        let partial = std::mem::take(&mut self.parser.callbacks_mut().partial);
+        if !partial.is_empty() {
+            lines.push(partial.trim_end().to_string());
+        }
+        if !self.parser.screen().alternate_screen() {
+            let rows = self.rows();
+            let keep = rows.iter().rposition(|r| !r.is_empty()).map_or(0, |i| i + 1);
+            lines.extend(rows.into_iter().take(keep));
+        }
+        self.transcript.append(&lines)
     }
 
     /// Changes the screen size.
     pub fn resize(&mut self, size: Size) -> io::Result<()> {
         self.parser.set_size(nonzero(size.rows), nonzero(size.cols));
+        self.version += 1;
         let done = std::mem::take(&mut self.parser.callbacks_mut().done);
         self.transcript.append(&done)
     }
@@ -230,6 +293,75 @@ impl Terminal {
     }
 }
 
+/// A snapshot of the screen with styles.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StyledScreen {
+    pub version: u64,
+    pub rows: Vec<Row>,
+    pub cols: u16,
+    pub cursor: (u16, u16),
+    pub cursor_visible: bool,
+    pub title: String,
+}
+
+fn colour(c: vt100::Color) -> Option<String> {
+    match c {
+        vt100::Color::Default => None,
+        vt100::Color::Idx(i) => Some(i.to_string()),
+        vt100::Color::Rgb(r, g, b) => Some(format!("#{r:02x}{g:02x}{b:02x}")),
+    }
+}
+
+/// One row as runs of equally styled text; trailing default blanks are
+/// dropped.
+fn styled_row(screen: &vt100::Screen, row: u16, cols: u16) -> Row {
+    let mut runs: Vec<Run> = Vec::new();
+    for col in 0..cols {
+        let Some(cell) = screen.cell(row, col) else {
+            break;
+        };
+        if cell.is_wide_continuation() {
+            continue;
+        }
+        let text = if cell.has_contents() {
+            cell.contents()
+        } else {
+            " "
+        };
+        let style = Run {
+            text: String::new(),
+            fg: colour(cell.fgcolor()),
+            bg: colour(cell.bgcolor()),
+            bold: cell.bold(),
+            italic: cell.italic(),
+            underline: cell.underline(),
+            inverse: cell.inverse(),
+        };
+        match runs.last_mut() {
+            Some(last) if Run { text: String::new(), ..last.clone() } == style => {
+                last.text.push_str(text)
+            }
+            _ => runs.push(Run {
+                text: text.to_string(),
+                ..style
+            }),
+        }
+    }
+    // Trailing blanks without a background carry nothing.
+    if let Some(last) = runs.last_mut()
+        && last.bg.is_none()
+        && !last.inverse
+        && !last.underline
+    {
+        let trimmed = last.text.trim_end().len();
+        last.text.truncate(trimmed);
+        if last.text.is_empty() {
+            runs.pop();
+        }
+    }
+    Row { runs }
+}
+
 fn nonzero(n: u16) -> std::num::NonZeroU16 {
     std::num::NonZeroU16::new(n).unwrap_or(std::num::NonZeroU16::MIN)
 }
@@ -269,6 +401,26 @@ mod tests {
     }
 
     #[test]
+    fn the_last_screen_joins_the_transcript_at_the_end() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.log");
+        let mut t = Terminal::new(Size { rows: 3, cols: 20 }, &path).unwrap();
+        for i in 1..=5 {
+            t.process(format!("l{i}\r\n").as_bytes()).unwrap();
+        }
+        t.process(b"$ ").unwrap();
+        t.flush_screen_to_transcript().unwrap();
+        let want: Vec<String> = ["l1", "l2", "l3", "l4", "l5", "$"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        assert_eq!(t.transcript().page(1, 100).unwrap(), want);
+        let (lines, total) = Transcript::page_of_file(&path, 5, 10).unwrap();
+        assert_eq!(total, 6);
+        assert_eq!(lines, ["l5", "$"]);
+    }
+
+    #[test]
     fn alternate_screen_is_not_history() {
         let (_d, mut t) = term(2, 10);
         t.process(b"\x1b[?1049h").unwrap();
@@ -277,6 +429,24 @@ mod tests {
         }
         t.process(b"\x1b[?1049l").unwrap();
         assert!(t.transcript().is_empty());
+    }
+
+    #[test]
+    fn styled_rows_carry_colours_and_attributes() {
+        let (_d, mut t) = term(3, 20);
+        t.process(b"plain \x1b[1;31mred\x1b[0m \x1b[38;2;1;2;3mrgb\x1b[m   ").unwrap();
+        let s = t.styled();
+        let runs = &s.rows[0].runs;
+        assert_eq!(s.rows[0].text(), "plain red rgb");
+        assert_eq!(runs[0].text, "plain ");
+        assert_eq!(runs[1].text, "red");
+        assert_eq!(runs[1].fg.as_deref(), Some("1"));
+        assert!(runs[1].bold);
+        assert_eq!(runs[3].fg.as_deref(), Some("#010203"));
+        assert!(s.rows[1].runs.is_empty());
+        let v = s.version;
+        t.process(b"x").unwrap();
+        assert!(t.version() > v);
     }
 
     #[test]

@@ -34,6 +34,7 @@ pub fn start(sup: Arc<Supervisor>) -> Option<TerminalGuard> {
     let guard = TerminalGuard { saved };
 
     let keys = sup.clone();
+    let handle = tokio::runtime::Handle::current();
     std::thread::Builder::new()
         .name("rcd-keys".into())
         .spawn(move || {
@@ -46,6 +47,10 @@ pub fn start(sup: Arc<Supervisor>) -> Option<TerminalGuard> {
                         }
                     }
                     b'\n' | b'\r' | b's' => print_status(&keys),
+                    b' ' => {
+                        let sup = keys.clone();
+                        handle.spawn(async move { show_pairing(&sup).await });
+                    }
                     _ => {}
                 }
             }
@@ -69,9 +74,33 @@ pub fn start(sup: Arc<Supervisor>) -> Option<TerminalGuard> {
 
 fn status_line(sup: &Supervisor) -> String {
     let (used, capacity, spawn) = sup.counts();
+    let link = match sup.status().link {
+        None => "local only".to_string(),
+        Some(l) => format!("relay {}", l.state),
+    };
     format!(
-        "rcd: {used}/{capacity} sessions · spawn {spawn} · keys: w toggles spawn mode, Ctrl-C quits"
+        "rcd: {used}/{capacity} sessions · spawn {spawn} · {link} · keys: w spawn mode, \
+         space pairing QR, Ctrl-C quits"
     )
+}
+
+/// Prints a fresh pairing link and its QR code.
+async fn show_pairing(sup: &Supervisor) {
+    match sup.pairing_url().await {
+        Ok(url) => {
+            let qr = match qrcode::QrCode::new(url.as_bytes()) {
+                Ok(code) => code
+                    .render::<qrcode::render::unicode::Dense1x2>()
+                    .dark_color(qrcode::render::unicode::Dense1x2::Light)
+                    .light_color(qrcode::render::unicode::Dense1x2::Dark)
+                    .quiet_zone(true)
+                    .build(),
+                Err(e) => format!("(no QR code: {e})"),
+            };
+            eprintln!("{qr}\nrcd: pair a device: {url}\n     (one-time code, valid 10 minutes)");
+        }
+        Err(e) => eprintln!("rcd: no pairing link: {e}"),
+    }
 }
 
 fn print_status(sup: &Supervisor) {

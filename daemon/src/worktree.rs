@@ -145,12 +145,56 @@ pub struct Inspection {
     /// reachable neither from the recorded base nor from the repository's
     /// current `HEAD`.
     pub ahead: usize,
+    /// Ignored files and directories that are not build output (see
+    /// [`REGENERABLE`]), e.g. `.env`: work too, since a fresh worktree has
+    /// no ignored files at all. An ignored directory is listed as `dir/`.
+    #[serde(default)]
+    pub ignored: Vec<String>,
+}
+
+/// Ignored paths inside a directory of one of these names, or ending in
+/// one of [`REGENERABLE_EXT`], are build output or caches that can be made
+/// again: they do not keep a worktree and are not saved by a forced
+/// removal.
+pub const REGENERABLE: &[&str] = &[
+    "target",
+    "node_modules",
+    "dist",
+    "build",
+    ".venv",
+    "venv",
+    "__pycache__",
+    ".pytest_cache",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".tox",
+    ".next",
+    ".nuxt",
+    ".cache",
+    ".gradle",
+    ".parcel-cache",
+    ".turbo",
+    "coverage",
+    ".terraform",
+];
+
+/// File endings of regenerable build output.
+pub const REGENERABLE_EXT: &[&str] = &[".pyc", ".pyo", ".o", ".obj", ".class"];
+
+/// Whether an ignored path is build output rather than work.
+pub fn regenerable(path: &str) -> bool {
+    let trimmed = path.trim_end_matches('/');
+    trimmed.split('/').any(|c| REGENERABLE.contains(&c))
+        || REGENERABLE_EXT.iter().any(|e| trimmed.ends_with(e))
 }
 
 impl Inspection {
     /// True when the worktree may be removed without losing anything.
     pub fn is_clean(&self) -> bool {
-        self.uncommitted.is_empty() && self.untracked.is_empty() && self.ahead == 0
+        self.uncommitted.is_empty()
+            && self.untracked.is_empty()
+            && self.ignored.is_empty()
+            && self.ahead == 0
     }
 
     /// Why the worktree must be kept, e.g. "2 uncommitted changes, 1
@@ -169,6 +213,13 @@ impl Inspection {
                 self.untracked.len(),
                 "untracked file",
                 "untracked files",
+            ));
+        }
+        if !self.ignored.is_empty() {
+            parts.push(count(
+                self.ignored.len(),
+                "ignored file that is not build output",
+                "ignored files that are not build output",
             ));
         }
         if self.ahead > 0 {
@@ -704,7 +755,8 @@ fn inspect_located(
         let mut opts = StatusOptions::new();
         opts.include_untracked(true)
             .recurse_untracked_dirs(true)
-            .include_ignored(false)
+            .include_ignored(true)
+            .recurse_ignored_dirs(false)
             .include_unmodified(false)
             .exclude_submodules(false)
             .renames_head_to_index(false)
@@ -714,10 +766,16 @@ fn inspect_located(
             .map_err(|e| git_err(format!("reading the status of {}", wt.path.display()), e))?;
         for entry in statuses.iter() {
             let status = entry.status();
-            if status.is_empty() || status.contains(Status::IGNORED) {
+            if status.is_empty() {
                 continue;
             }
             let path = String::from_utf8_lossy(entry.path_bytes()).into_owned();
+            if status.contains(Status::IGNORED) {
+                if !regenerable(&path) {
+                    inspection.ignored.push(path);
+                }
+                continue;
+            }
             if status == Status::WT_NEW {
                 inspection.untracked.push(path);
             } else {
@@ -727,6 +785,7 @@ fn inspect_located(
         inspection.uncommitted.sort();
         inspection.uncommitted.dedup();
         inspection.untracked.sort();
+        inspection.ignored.sort();
     }
     inspection.ahead = count_ahead(repo, wt, loc)?;
     Ok(inspection)
@@ -848,6 +907,10 @@ fn save(
             staged_tree = index.write_tree().ok();
             let built = (|| {
                 index.add_all(["*"], IndexAddOption::DEFAULT, None)?;
+                // Ignored work (not build output) is saved too.
+                for path in &inspection.ignored {
+                    index.add_all([path.as_str()], IndexAddOption::FORCE, None)?;
+                }
                 index.update_all(["*"], None)?;
                 index.write_tree()
             })();
@@ -1058,7 +1121,7 @@ mod tests {
             fs::create_dir(&repo).unwrap();
             git(&repo, &["init", "-q"]);
             fs::write(repo.join("README"), "hello\n").unwrap();
-            fs::write(repo.join(".gitignore"), "*.log\n").unwrap();
+            fs::write(repo.join(".gitignore"), "*.log\ntarget/\n*.o\n").unwrap();
             git(&repo, &["add", "."]);
             git(&repo, &["commit", "-q", "-m", "first"]);
             Fixture {
@@ -1290,15 +1353,33 @@ mod tests {
     }
 
     #[test]
-    fn ignored_file_only_is_removed() {
+    fn ignored_build_output_only_is_removed() {
         let f = Fixture::new();
         let wt = f.create("ignored");
-        fs::write(wt.path.join("build.log"), "noise").unwrap();
-        fs::create_dir_all(wt.path.join("logs")).unwrap();
-        fs::write(wt.path.join("logs/a.log"), "noise").unwrap();
+        fs::create_dir_all(wt.path.join("target/debug")).unwrap();
+        fs::write(wt.path.join("target/debug/app"), "noise").unwrap();
+        fs::write(wt.path.join("main.o"), "noise").unwrap();
         assert!(inspect(&f.repo, &wt).unwrap().is_clean());
         assert_eq!(remove_if_clean(&f.repo, &wt).unwrap(), Outcome::Removed);
         f.assert_gone(&wt);
+    }
+
+    #[test]
+    fn ignored_files_that_are_not_build_output_are_work() {
+        let f = Fixture::new();
+        let wt = f.create("envfile");
+        fs::create_dir_all(wt.path.join("logs")).unwrap();
+        fs::write(wt.path.join("logs/a.log"), "notes").unwrap();
+        let outcome = remove_if_clean(&f.repo, &wt).unwrap();
+        let Outcome::Kept { inspection } = outcome else {
+            panic!("expected Kept, got {outcome:?}");
+        };
+        assert_eq!(inspection.ignored, vec!["logs/a.log".to_string()]);
+        assert!(inspection.reason().unwrap().contains("1 ignored file"));
+        assert!(wt.path.join("logs/a.log").exists());
+        assert!(regenerable("node_modules/x/y.js"));
+        assert!(regenerable("a/__pycache__/m.pyc"));
+        assert!(!regenerable(".env"));
     }
 
     #[test]
@@ -1451,6 +1532,8 @@ mod tests {
         fs::write(wt.path.join("dir/untracked.txt"), "new file\n").unwrap();
         fs::write(wt.path.join(".hidden"), "dot\n").unwrap();
         fs::write(wt.path.join("debug.log"), "ignored\n").unwrap();
+        fs::create_dir_all(wt.path.join("target")).unwrap();
+        fs::write(wt.path.join("target/out.bin"), "build output\n").unwrap();
         let index_before = fs::read(f.repo.join(".git/worktrees/rcd-forced/index")).unwrap();
 
         let outcome = force_remove(&f.repo, &wt).unwrap();
@@ -1476,7 +1559,8 @@ mod tests {
             "dot\n"
         );
         let files = git(&f.repo, &["ls-tree", "-r", "--name-only", &commit]);
-        assert!(!files.contains("debug.log"), "ignored file saved: {files}");
+        assert!(files.contains("debug.log"), "ignored work saved: {files}");
+        assert!(!files.contains("target/"), "build output not saved: {files}");
         let message = git(&f.repo, &["log", "-1", "--format=%B", &commit]);
         assert!(message.contains("session forced"), "{message}");
         assert!(message.contains("git worktree add"), "{message}");
@@ -1612,7 +1696,8 @@ mod tests {
     fn force_remove_clean_just_removes() {
         let f = Fixture::new();
         let wt = f.create("tidy");
-        fs::write(wt.path.join("x.log"), "ignored").unwrap();
+        fs::create_dir_all(wt.path.join("target")).unwrap();
+        fs::write(wt.path.join("target/x"), "build output").unwrap();
         assert_eq!(force_remove(&f.repo, &wt).unwrap(), Outcome::Removed);
         f.assert_gone(&wt);
         let refs = git(&f.repo, &["for-each-ref", "refs/rcd/"]);

@@ -11,7 +11,7 @@ struct TestDaemon {
     _dir: tempfile::TempDir,
     socket: PathBuf,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
-    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<rcd::RunEnd>>>,
 }
 
 impl TestDaemon {
@@ -33,6 +33,7 @@ impl TestDaemon {
             "sh".into(),
             "--stop-grace".into(),
             "1".into(),
+            "--no-relay".into(),
         ];
         args.extend(extra.iter().map(|s| s.to_string()));
         let cfg = rcd::config::Config::from_cli(rcd::Cli::parse_from(args)).expect("config");

@@ -223,6 +223,29 @@ pub struct StatusInfo {
     pub uptime_secs: u64,
     pub socket: String,
     pub state_dir: String,
+    /// The relay link; `None` when local only (`--no-relay`).
+    #[serde(default)]
+    pub link: Option<LinkStatus>,
+}
+
+/// State of the daemon's link to its relay.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LinkStatus {
+    /// The relay's URL.
+    pub relay: String,
+    /// Whether the relay runs inside this rcd.
+    pub embedded: bool,
+    /// `connecting`, `connected` or `reconnecting`.
+    pub state: String,
+    pub environment_id: Option<String>,
+    /// Seconds in this state.
+    pub since_secs: u64,
+    /// Seconds until the next attempt, while reconnecting.
+    pub next_retry_secs: Option<u64>,
+    /// Awake seconds left before rcd gives up and exits, while
+    /// reconnecting.
+    pub outage_left_secs: Option<u64>,
+    pub last_error: Option<String>,
 }
 
 /// State of a session.
@@ -234,6 +257,10 @@ pub enum SessionState {
     Stopping,
     /// The program ended by itself.
     Exited,
+    /// Left running by an rcd that was killed; not attached to a
+    /// terminal any more. `rcctl stop` ends it and applies the worktree
+    /// rule.
+    Orphaned,
 }
 
 impl fmt::Display for SessionState {
@@ -242,6 +269,7 @@ impl fmt::Display for SessionState {
             Self::Running => "running",
             Self::Stopping => "stopping",
             Self::Exited => "exited",
+            Self::Orphaned => "orphaned",
         })
     }
 }
@@ -317,6 +345,9 @@ pub struct KeptWorktree {
     pub base: String,
     pub uncommitted: Vec<String>,
     pub untracked: Vec<String>,
+    /// Ignored files that are not build output (e.g. `.env`).
+    #[serde(default)]
+    pub ignored: Vec<String>,
     /// Commits not on its base.
     pub ahead: usize,
 }

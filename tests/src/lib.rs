@@ -67,7 +67,7 @@ pub fn make_repo(dir: &Path) {
     std::fs::create_dir_all(dir).expect("mkdir repo");
     git(dir, &["init", "-q", "-b", "main"]);
     std::fs::write(dir.join("README.md"), "hello\n").expect("write");
-    std::fs::write(dir.join(".gitignore"), "*.log\n").expect("write");
+    std::fs::write(dir.join(".gitignore"), "*.log\ntarget/\n").expect("write");
     git(dir, &["add", "."]);
     git(dir, &["commit", "-q", "-m", "first"]);
 }
@@ -146,6 +146,10 @@ impl Daemon {
             .arg("--stop-grace")
             .arg("2")
             .args(&self.opts.args)
+            .args(
+                (!self.opts.args.iter().any(|a| a == "--relay" || a == "--listen"))
+                    .then_some("--no-relay"),
+            )
             .env("RUST_LOG", "rcd=debug")
             .env("HOME", self.root.path())
             .env_remove("RCD_SOCKET")
@@ -318,4 +322,160 @@ pub fn alive(pid: i32) -> bool {
                     .is_some_and(|(_, r)| r.trim_start().starts_with('Z'))
             })
             .unwrap_or(false)
+}
+
+/// A real `rc-relay serve` process on 127.0.0.1.
+#[derive(Debug)]
+pub struct RelayProc {
+    pub data_dir: PathBuf,
+    pub url: String,
+    pub port: u16,
+    pub tls: Option<(PathBuf, PathBuf)>,
+    pub extra: Vec<String>,
+    pub child: Option<Child>,
+    pub log: PathBuf,
+}
+
+impl RelayProc {
+    /// Starts a relay with its data in `dir`; `tls` is (cert, key).
+    pub fn start(dir: &Path, tls: Option<(PathBuf, PathBuf)>, extra: &[&str]) -> RelayProc {
+        let mut r = RelayProc {
+            data_dir: dir.join("relay-data"),
+            url: String::new(),
+            port: 0,
+            tls,
+            extra: extra.iter().map(|s| s.to_string()).collect(),
+            child: None,
+            log: dir.join("relay.log"),
+        };
+        r.spawn();
+        r
+    }
+
+    /// (Re)starts the process, on the same port once it has one.
+    pub fn spawn(&mut self) {
+        use std::io::BufRead;
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("relay log");
+        let mut cmd = Command::new(bin("rc-relay"));
+        cmd.arg("serve")
+            .arg("--listen")
+            .arg(format!("127.0.0.1:{}", self.port))
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(&self.extra)
+            .env("RUST_LOG", "rc_relay=debug,info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(log);
+        if let Some((cert, key)) = &self.tls {
+            cmd.arg("--tls-cert").arg(cert).arg("--tls-key").arg(key);
+        }
+        let start = Instant::now();
+        loop {
+            let mut child = cmd.spawn().expect("rc-relay starts");
+            let stdout = child.stdout.take().expect("stdout");
+            let mut first = String::new();
+            let _ = std::io::BufReader::new(stdout).read_line(&mut first);
+            if let Some(url) = first.trim().strip_prefix("listening on ") {
+                self.url = url.to_string();
+                self.port = url
+                    .rsplit(':')
+                    .next()
+                    .and_then(|p| p.parse().ok())
+                    .expect("port in the URL");
+                self.child = Some(child);
+                return;
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            // The old process may still hold the port for a moment.
+            assert!(
+                start.elapsed() < PATIENCE,
+                "rc-relay did not start: {first:?}\n{}",
+                std::fs::read_to_string(&self.log).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// Kills the process with SIGKILL.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Runs `rc-relay ARGS --data-dir DIR` and returns stdout.
+    pub fn cli(&self, args: &[&str]) -> String {
+        let out = Command::new(bin("rc-relay"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .output()
+            .expect("rc-relay runs");
+        assert!(
+            out.status.success(),
+            "rc-relay {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// A new enrollment token written to `file`.
+    pub fn token_file(&self, file: &Path) -> PathBuf {
+        let token = self.cli(&["token", "create", "--label", "test"]);
+        let token = token
+            .split_whitespace()
+            .find(|w| w.starts_with("rce_"))
+            .expect("an rce_ token in the output")
+            .to_string();
+        std::fs::write(file, token).expect("token file");
+        file.to_path_buf()
+    }
+}
+
+impl Drop for RelayProc {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Runs rcctl in remote mode.
+pub fn remote(relay: &str, token: &str, ca: Option<&Path>, args: &[&str]) -> Output {
+    let mut cmd = Command::new(bin("rcctl"));
+    cmd.arg("--relay").arg(relay);
+    if !token.is_empty() {
+        cmd.arg("--token").arg(token);
+    }
+    if let Some(ca) = ca {
+        cmd.arg("--ca-cert").arg(ca);
+    }
+    cmd.args(args)
+        .env_remove("RCD_RELAY")
+        .env_remove("RCD_TOKEN")
+        .env_remove("RCD_SOCKET")
+        .stdin(Stdio::null())
+        .output()
+        .expect("rcctl runs")
+}
+
+/// The pairing code rcd printed (the last one in its log).
+pub fn pairing_code(d: &Daemon) -> String {
+    let mut code = String::new();
+    wait_for("rcd to print a pairing code", PATIENCE, || {
+        let log = d.log_text();
+        match log.rsplit_once(" pair ") {
+            Some((_, rest)) => {
+                code = rest.split_whitespace().next().unwrap_or_default().to_string();
+                !code.is_empty()
+            }
+            None => false,
+        }
+    });
+    code
 }

@@ -82,14 +82,55 @@ fn a_killed_daemon_leaves_a_report_and_a_stale_socket_is_replaced() {
     d.wait_ready();
     let log = d.log_text();
     assert!(
-        log.contains(&format!(
-            "session stubborn (pid {stubborn}) of a previous rcd is still running"
-        )),
+        log.contains(&format!("session stubborn (pid {stubborn}) of a previous rcd is still running")),
         "{log}"
     );
     assert!(log.contains("replacing a stale socket"), "{log}");
-    assert!(d.list().is_empty(), "old sessions are not adopted");
-    let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(stubborn), Signal::SIGKILL);
+    // Listed as orphaned, not adopted as running; meek died with its terminal.
+    let list = d.list();
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["name"], "stubborn");
+    assert_eq!(list[0]["state"], "orphaned");
+    let err = d.fails(&["new", "--name", "stubborn"]);
+    assert!(err.contains("already running"), "{err}");
+
+    // Killed again: the orphan is still known at the next start.
+    d.signal_and_wait(Signal::SIGKILL);
+    d.spawn();
+    d.wait_ready();
+    assert_eq!(d.list()[0]["state"], "orphaned");
+    let log = d.log_text();
+    assert_eq!(
+        log.matches(&format!("session stubborn (pid {stubborn})")).count(),
+        2,
+        "reported at both starts: {log}"
+    );
+    // rcctl stop ends it.
+    let out = d.ok(&["stop", "stubborn"]);
+    assert!(out.contains("stopped stubborn"), "{out}");
+    wait_for("the orphan to be gone", Duration::from_secs(10), || !alive(stubborn));
+    assert!(d.list().is_empty());
+}
+
+#[test]
+fn a_socket_path_that_is_a_regular_file_is_not_replaced() {
+    let root = tempfile::tempdir().expect("tmp");
+    let victim = root.path().join("victim.txt");
+    std::fs::write(&victim, "precious\n").expect("write");
+    let out = Command::new(bin("rcd"))
+        .arg("--no-relay")
+        .arg("--socket")
+        .arg(&victim)
+        .arg("--state-dir")
+        .arg(root.path().join("state"))
+        .arg("--dir")
+        .arg(root.path())
+        .output()
+        .expect("rcd runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("is not a socket"), "{err}");
+    assert_eq!(std::fs::read_to_string(&victim).expect("still there"), "precious\n");
 }
 
 #[test]
@@ -97,6 +138,7 @@ fn a_second_daemon_on_the_same_socket_is_refused() {
     let d = Daemon::start(Options::default());
     let other_state = d.root.path().join("state2");
     let out = Command::new(bin("rcd"))
+        .arg("--no-relay")
         .arg("--socket")
         .arg(&d.socket)
         .arg("--state-dir")
@@ -110,6 +152,7 @@ fn a_second_daemon_on_the_same_socket_is_refused() {
     assert!(err.contains("another rcd is already running"), "{err}");
     // Same state directory, other socket: refused too.
     let out = Command::new(bin("rcd"))
+        .arg("--no-relay")
         .arg("--socket")
         .arg(d.root.path().join("other.sock"))
         .arg("--state-dir")
@@ -138,6 +181,7 @@ fn socket_and_directory_are_private() {
     let sock = d.root.path().join("made").join("r.sock");
     let state = d.root.path().join("state-made");
     let mut child = Command::new(bin("rcd"))
+        .arg("--no-relay")
         .arg("--dir")
         .arg(&d.work)
         .arg("--socket")

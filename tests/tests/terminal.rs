@@ -22,7 +22,7 @@ fn w_toggles_the_spawn_mode_and_the_status_line_follows() {
     let state = d.root.path().join("tty-state");
     let out = d.root.path().join("tty.out");
     let cmd = format!(
-        "{} --dir {} --socket {} --state-dir {} --command sh",
+        "{} --no-relay --dir {} --socket {} --state-dir {} --command sh",
         rcd_tests::bin("rcd").display(),
         d.work.display(),
         sock.display(),

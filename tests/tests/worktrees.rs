@@ -39,6 +39,7 @@ fn branch_exists(d: &Daemon, name: &str) -> bool {
 fn worktree_mode_needs_a_repository() {
     let root = tempfile::tempdir().expect("tmp");
     let out = std::process::Command::new(bin("rcd"))
+        .arg("--no-relay")
         .arg("--dir")
         .arg(root.path())
         .arg("--spawn")
@@ -89,7 +90,8 @@ fn stop_removes_a_clean_worktree_and_keeps_one_with_work() {
     std::fs::write(ahead.join("c.txt"), "c\n").expect("write");
     git(&ahead, &["add", "c.txt"]);
     git(&ahead, &["commit", "-q", "-m", "work"]);
-    std::fs::write(ignored.join("build.log"), "noise\n").expect("write");
+    std::fs::create_dir_all(ignored.join("target")).expect("mkdir");
+    std::fs::write(ignored.join("target/out.bin"), "build output\n").expect("write");
 
     let out = d.ok(&["stop", "clean"]);
     assert!(out.contains("removed (clean)"), "{out}");
@@ -162,12 +164,28 @@ fn stop_removes_a_clean_worktree_and_keeps_one_with_work() {
 }
 
 #[test]
+fn ignored_files_that_are_not_build_output_are_kept_and_saved() {
+    let d = daemon();
+    let wt = session(&d, "secrets");
+    std::fs::write(wt.join("notes.log"), "ignored but precious\n").expect("write");
+    let out = d.ok(&["stop", "secrets"]);
+    assert!(out.contains("kept: 1 ignored file that is not build output"), "{out}");
+    let kept: Vec<Value> = serde_json::from_str(&d.ok(&["worktrees", "--json"])).expect("json");
+    assert_eq!(kept[0]["ignored"], serde_json::json!(["notes.log"]));
+}
+
+#[test]
 fn forced_stop_saves_everything_under_refs_rcd_saved() {
     let d = daemon();
     let wt = session(&d, "forced");
     std::fs::write(wt.join("README.md"), "edited\n").expect("write");
     std::fs::create_dir_all(wt.join("sub")).expect("mkdir");
     std::fs::write(wt.join("sub/untracked.txt"), "precious\n").expect("write");
+    std::fs::write(wt.join("secret.log"), "ignored work\n").expect("write");
+    std::fs::create_dir_all(wt.join("target")).expect("mkdir");
+    std::fs::write(wt.join("target/big.bin"), "build output\n").expect("write");
+    git(&wt, &["commit", "-qam", "a commit not on main"]);
+    std::fs::write(wt.join("README.md"), "edited\n").expect("write");
     let out = d.ok(&["stop", "forced", "--force"]);
     assert!(out.contains("refs/rcd/saved/forced"), "{out}");
     assert!(!wt.exists());
@@ -214,18 +232,16 @@ fn a_session_that_exits_applies_the_rule() {
 #[test]
 fn shutdown_and_a_killed_daemon_follow_the_rule_too() {
     let mut d = daemon();
-    let dirty = session(&d, "dirty");
-    let clean = session(&d, "clean");
-    std::fs::write(dirty.join("wip.txt"), "wip\n").expect("write");
+    let paths = four_kinds(&d);
     assert_eq!(d.signal_and_wait(Signal::SIGTERM).code(), Some(0));
-    assert!(dirty.join("wip.txt").exists(), "work kept at shutdown");
-    assert!(!clean.exists(), "clean worktree removed at shutdown");
+    assert_four_kinds(&paths);
 
     d.spawn();
     d.wait_ready();
     let kept: Vec<Value> = serde_json::from_str(&d.ok(&["worktrees", "--json"])).expect("json");
-    assert_eq!(kept.len(), 1);
-    assert_eq!(kept[0]["name"], "dirty");
+    let names: Vec<&str> = kept.iter().filter_map(|w| w["name"].as_str()).collect();
+    assert_eq!(names, ["ahead", "dirty", "untracked"]);
+    d.ok(&["set", "capacity", "8"]);
 
     // Killed: the next start checks the worktrees the dead daemon left.
     let crashed_clean = session(&d, "crash-clean");
@@ -258,7 +274,7 @@ fn shutdown_and_a_killed_daemon_follow_the_rule_too() {
     assert!(crashed_dirty.join("wip.txt").exists());
     let kept: Vec<Value> = serde_json::from_str(&d.ok(&["worktrees", "--json"])).expect("json");
     let names: Vec<&str> = kept.iter().filter_map(|w| w["name"].as_str()).collect();
-    assert_eq!(names, ["crash-dirty", "dirty"]);
+    assert_eq!(names, ["ahead", "crash-dirty", "dirty", "untracked"]);
 }
 
 #[test]

@@ -1,0 +1,489 @@
+//! The daemon's link to its relay: outbound only.
+//!
+//! One task runs the environment: register with the enrollment token,
+//! then heartbeat, refresh the credential before it expires, and long-poll
+//! for work (create or stop a session), answering each item with its
+//! result. Any failure ends the connected phase; the task then retries
+//! with capped, jittered backoff, at once after a wake from sleep. While
+//! the relay is unreachable the outage clock runs on awake (monotonic)
+//! time; past `--outage-timeout` the link returns [`LinkEnd::Outage`] and
+//! the daemon stops its sessions and exits with [`OUTAGE_EXIT_CODE`].
+//!
+//! Each running session has a link of its own (see [`session`]), a
+//! WebSocket admitted with a credential for that session alone.
+
+pub mod backoff;
+pub mod clock;
+pub mod session;
+
+use crate::supervisor::Supervisor;
+use backoff::Backoff;
+use clock::{Clock, WakeDetector};
+use rcd_net::{NetError, Relay};
+use rcd_proto::relay::{
+    Credential, Heartbeat, PairingCode, RELAY_PROTOCOL_VERSION, RegisterRequest,
+    RegisterResponse, Secret, Work, WorkItem, WorkResult,
+};
+use rcd_proto::{ErrorKind, ErrorReply, LinkStatus, SessionState};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
+
+/// Exit status of rcd after an outage longer than `--outage-timeout`
+/// (EX_TEMPFAIL: a service manager should restart it).
+pub const OUTAGE_EXIT_CODE: u8 = 75;
+
+/// How often the clocks are compared for a wake from sleep.
+const WAKE_CHECK: Duration = Duration::from_secs(1);
+/// A heartbeat goes out this soon after a change of sessions.
+const CHANGE_DEBOUNCE: Duration = Duration::from_millis(150);
+
+/// Tunables of the link.
+#[derive(Debug, Clone)]
+pub struct LinkOptions {
+    pub outage_timeout: Duration,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    pub embedded: bool,
+}
+
+impl LinkOptions {
+    /// The defaults for a given outage timeout.
+    pub fn new(outage_timeout: Duration, embedded: bool) -> Self {
+        Self {
+            outage_timeout,
+            backoff_base: Duration::from_millis(500),
+            backoff_cap: Duration::from_secs(30),
+            embedded,
+        }
+    }
+}
+
+/// Why the link stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkEnd {
+    /// The daemon is shutting down.
+    Stopped,
+    /// The relay was unreachable for longer than the outage timeout.
+    Outage(Duration),
+}
+
+/// The current environment registration, shared with session links.
+#[derive(Debug, Clone)]
+pub struct EnvAuth {
+    pub id: String,
+    pub credential: Secret,
+}
+
+/// What the link shares with its session links.
+#[derive(Debug)]
+pub struct Shared {
+    pub relay: Relay,
+    pub sup: Arc<Supervisor>,
+    /// `None` while (re)registering.
+    pub env: watch::Sender<Option<EnvAuth>>,
+}
+
+#[derive(Debug)]
+enum Phase {
+    Connecting,
+    Connected,
+    Reconnecting,
+}
+
+struct Status<'a> {
+    sup: &'a Supervisor,
+    relay: String,
+    embedded: bool,
+    phase: Phase,
+    since: Instant,
+    env: Option<String>,
+    last_error: Option<String>,
+}
+
+impl Status<'_> {
+    fn publish(&self, next_retry: Option<Duration>, outage_left: Option<Duration>) {
+        self.sup.set_link_status(LinkStatus {
+            relay: self.relay.clone(),
+            embedded: self.embedded,
+            state: match self.phase {
+                Phase::Connecting => "connecting",
+                Phase::Connected => "connected",
+                Phase::Reconnecting => "reconnecting",
+            }
+            .into(),
+            environment_id: self.env.clone(),
+            since_secs: self.since.elapsed().as_secs(),
+            next_retry_secs: next_retry.map(|d| d.as_secs_f64().ceil() as u64),
+            outage_left_secs: outage_left.map(|d| d.as_secs()),
+            last_error: self.last_error.clone(),
+        });
+    }
+
+    fn enter(&mut self, phase: Phase) {
+        self.phase = phase;
+        self.since = Instant::now();
+    }
+}
+
+/// Runs the link until `stop` fires or the outage timeout passes.
+pub async fn run(
+    sup: Arc<Supervisor>,
+    relay: Relay,
+    token: Secret,
+    opts: LinkOptions,
+    clock: Arc<dyn Clock>,
+    mut stop: watch::Receiver<bool>,
+) -> LinkEnd {
+    let shared = Arc::new(Shared {
+        relay: relay.clone(),
+        sup: sup.clone(),
+        env: watch::channel(None).0,
+    });
+    let (pair_tx, mut pair_rx) = mpsc::channel(4);
+    sup.set_pairing(pair_tx);
+    let sessions = tokio::spawn(session::manage(shared.clone()));
+    let (wake_tx, mut wake_rx) = watch::channel(0u64);
+    let wake_task = {
+        let clock = clock.clone();
+        tokio::spawn(async move {
+            let mut detector = WakeDetector::new(clock.as_ref());
+            let mut tick = tokio::time::interval(WAKE_CHECK);
+            loop {
+                tick.tick().await;
+                if let Some(slept) = detector.check(clock.as_ref()) {
+                    tracing::info!(?slept, "wake from sleep detected; reconnecting now");
+                    wake_tx.send_modify(|n| *n += 1);
+                }
+            }
+        })
+    };
+
+    let mut status = Status {
+        sup: &sup,
+        relay: relay.url().to_string(),
+        embedded: opts.embedded,
+        phase: Phase::Connecting,
+        since: Instant::now(),
+        env: None,
+        last_error: None,
+    };
+    let mut backoff = Backoff::new(opts.backoff_base, opts.backoff_cap);
+    let mut outage_start = Instant::now();
+    let mut first = true;
+    let end = loop {
+        status.publish(None, None);
+        match register(&shared, &token).await {
+            Ok(reg) => {
+                let since_outage = outage_start.elapsed();
+                if !first {
+                    tracing::info!(after = ?since_outage, "relay link back");
+                }
+                backoff.reset();
+                shared.env.send_replace(Some(EnvAuth {
+                    id: reg.environment_id.clone(),
+                    credential: reg.credential.token.clone(),
+                }));
+                if first {
+                    match pairing_url(&shared, &reg.environment_id).await {
+                        Ok(url) => announce(&url, relay.url()),
+                        Err(e) => tracing::warn!("cannot get a pairing code: {e}"),
+                    }
+                }
+                first = false;
+                status.env = Some(reg.environment_id.clone());
+                status.last_error = None;
+                status.enter(Phase::Connected);
+                status.publish(None, None);
+                let why = tokio::select! {
+                    why = connected(&shared, &reg, &mut wake_rx, &mut pair_rx) => why,
+                    _ = stop.changed() => {
+                        deregister(&shared, &reg).await;
+                        break LinkEnd::Stopped;
+                    }
+                };
+                shared.env.send_replace(None);
+                tracing::warn!("relay link lost: {why}");
+                status.last_error = Some(why);
+                status.enter(Phase::Reconnecting);
+                outage_start = Instant::now();
+            }
+            Err(e) => {
+                tracing::warn!("cannot register with the relay {}: {e}", relay.url());
+                status.last_error = Some(e.to_string());
+                if matches!(status.phase, Phase::Connected) {
+                    status.enter(Phase::Reconnecting);
+                }
+            }
+        }
+        let out = outage_start.elapsed();
+        if out >= opts.outage_timeout {
+            break LinkEnd::Outage(out);
+        }
+        let left = opts.outage_timeout - out;
+        let delay = backoff.next_delay().min(left);
+        status.publish(Some(delay), Some(left));
+        let deadline = Instant::now() + delay;
+        // While waiting, keep the status fresh and answer pairing requests.
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep_until(deadline) => break,
+                _ = wake_rx.changed() => {
+                    backoff.reset();
+                    break;
+                }
+                Some(reply) = pair_rx.recv() => {
+                    let _ = reply.send(Err("not connected to the relay right now".into()));
+                }
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {
+                    let left = opts.outage_timeout.saturating_sub(outage_start.elapsed());
+                    status.publish(Some(deadline.saturating_duration_since(Instant::now())), Some(left));
+                }
+                _ = stop.changed() => {
+                    sessions.abort();
+                    wake_task.abort();
+                    return LinkEnd::Stopped;
+                }
+            }
+        }
+    };
+    sessions.abort();
+    wake_task.abort();
+    end
+}
+
+async fn register(shared: &Shared, token: &Secret) -> Result<RegisterResponse, NetError> {
+    let sup = &shared.sup;
+    let cfg = sup.config();
+    let (_, capacity, spawn) = sup.counts();
+    let req = RegisterRequest {
+        protocol: RELAY_PROTOCOL_VERSION,
+        version: rcd_proto::PACKAGE_VERSION.to_string(),
+        name: cfg.name.clone(),
+        machine: cfg.machine.clone(),
+        dir: cfg.dir.display().to_string(),
+        spawn,
+        capacity,
+    };
+    let reg: RegisterResponse = shared
+        .relay
+        .post("/environments/register", Some(token), &req)
+        .await?;
+    tracing::info!(environment = %reg.environment_id, relay = %shared.relay.url(), "registered with the relay");
+    Ok(reg)
+}
+
+async fn deregister(shared: &Shared, reg: &RegisterResponse) {
+    let Some(auth) = shared.env.borrow().clone() else {
+        return;
+    };
+    let path = format!("/environments/{}", reg.environment_id);
+    let r = shared
+        .relay
+        .call::<(), serde_json::Value>(
+            reqwest::Method::DELETE,
+            &path,
+            Some(&auth.credential),
+            None,
+            Duration::from_secs(5),
+        )
+        .await;
+    match r {
+        Ok(_) => tracing::info!("deregistered from the relay"),
+        Err(e) => tracing::warn!("could not deregister from the relay: {e}"),
+    }
+}
+
+/// Refresh the credential when this much of its life is left.
+fn refresh_margin(ttl: Duration) -> Duration {
+    (ttl / 3).min(Duration::from_secs(60))
+}
+
+/// The connected phase; returns why it ended.
+async fn connected(
+    shared: &Arc<Shared>,
+    reg: &RegisterResponse,
+    wake: &mut watch::Receiver<u64>,
+    pairing: &mut mpsc::Receiver<oneshot::Sender<Result<String, String>>>,
+) -> String {
+    let env = reg.environment_id.clone();
+    let mut cred = reg.credential.clone();
+    shared.env.send_replace(Some(EnvAuth {
+        id: env.clone(),
+        credential: cred.token.clone(),
+    }));
+    let heartbeat_every = Duration::from_secs(reg.heartbeat_interval_secs.max(1));
+    let poll_wait = reg.poll_timeout_secs.max(1);
+    let (fail_tx, mut fail_rx) = mpsc::channel::<String>(4);
+    let poller = tokio::spawn(poll_work(shared.clone(), env.clone(), poll_wait, fail_tx.clone()));
+    let mut changes = shared.sup.subscribe();
+    let mut beat = tokio::time::interval(heartbeat_every);
+    let mut refresh_at =
+        Instant::now() + Duration::from_secs(cred.expires_in_secs).saturating_sub(refresh_margin(Duration::from_secs(cred.expires_in_secs)));
+    wake.borrow_and_update();
+    let why = loop {
+        tokio::select! {
+            _ = beat.tick() => {
+                if let Err(e) = heartbeat(shared, &env).await {
+                    break format!("heartbeat failed: {e}");
+                }
+            }
+            Ok(()) = changes.changed() => {
+                tokio::time::sleep(CHANGE_DEBOUNCE).await;
+                changes.borrow_and_update();
+                if let Err(e) = heartbeat(shared, &env).await {
+                    break format!("heartbeat failed: {e}");
+                }
+            }
+            _ = tokio::time::sleep_until(refresh_at) => {
+                let auth = shared.env.borrow().clone();
+                let Some(auth) = auth else { break "no credential".into() };
+                match shared.relay.post::<_, Credential>(&format!("/environments/{env}/refresh"), Some(&auth.credential), &()).await {
+                    Ok(c) => {
+                        tracing::debug!(expires_in = c.expires_in_secs, "credential refreshed");
+                        cred = c;
+                        let ttl = Duration::from_secs(cred.expires_in_secs);
+                        refresh_at = Instant::now() + ttl.saturating_sub(refresh_margin(ttl));
+                        shared.env.send_replace(Some(EnvAuth { id: env.clone(), credential: cred.token.clone() }));
+                    }
+                    Err(e) => break format!("credential refresh failed: {e}"),
+                }
+            }
+            Some(reply) = pairing.recv() => {
+                let _ = reply.send(pairing_url(shared, &env).await);
+            }
+            Some(why) = fail_rx.recv() => break why,
+            _ = wake.changed() => break "woke from sleep".into(),
+        }
+    };
+    poller.abort();
+    why
+}
+
+/// Tells the person at the terminal how to pair a device.
+fn announce(url: &str, relay: &str) {
+    let code = url.rsplit_once("#pair=").map_or("", |(_, c)| c);
+    eprintln!(
+        "rcd: pair a device: open {url}\n     or run: rcctl --relay {relay} pair {code}\n     \
+         (one-time code, valid 10 minutes; press space for a QR code and a new code)"
+    );
+}
+
+/// A fresh one-time pairing URL for a device.
+async fn pairing_url(shared: &Shared, env: &str) -> Result<String, String> {
+    let auth = shared.env.borrow().clone().ok_or("not registered")?;
+    let code: PairingCode = shared
+        .relay
+        .post(&format!("/environments/{env}/pairing"), Some(&auth.credential), &())
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(format!("{}/#pair={}", shared.relay.url(), code.code))
+}
+
+async fn heartbeat(shared: &Shared, env: &str) -> Result<(), NetError> {
+    let auth = shared.env.borrow().clone().ok_or_else(|| NetError::Setup("no credential".into()))?;
+    let (used, capacity, spawn) = shared.sup.counts();
+    let body = Heartbeat {
+        spawn,
+        capacity,
+        used: u32::try_from(used).unwrap_or(u32::MAX),
+        sessions: shared.sup.list(),
+    };
+    shared
+        .relay
+        .call::<_, serde_json::Value>(
+            reqwest::Method::POST,
+            &format!("/environments/{env}/heartbeat"),
+            Some(&auth.credential),
+            Some(&body),
+            rcd_net::DEFAULT_TIMEOUT,
+        )
+        .await
+        .map(|_| ())
+}
+
+/// Long-polls for work; each item is handled in its own task so a slow
+/// stop never holds up the next create.
+async fn poll_work(shared: Arc<Shared>, env: String, wait: u64, fail: mpsc::Sender<String>) {
+    let path = format!("/environments/{env}/work?wait_secs={wait}");
+    loop {
+        let Some(auth) = shared.env.borrow().clone() else {
+            let _ = fail.send("no credential".into()).await;
+            return;
+        };
+        let r = shared
+            .relay
+            .call::<(), WorkItem>(
+                reqwest::Method::GET,
+                &path,
+                Some(&auth.credential),
+                None,
+                Duration::from_secs(wait + 15),
+            )
+            .await;
+        match r {
+            Ok(Some(item)) => {
+                let shared = shared.clone();
+                let env = env.clone();
+                tokio::spawn(async move { handle_work(&shared, &env, item).await });
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let _ = fail.send(format!("work poll failed: {e}")).await;
+                return;
+            }
+        }
+    }
+}
+
+async fn handle_work(shared: &Shared, env: &str, item: WorkItem) {
+    tracing::info!(id = %item.id, work = ?item.work, "work from the relay");
+    let result = match item.work {
+        Work::Create { name, spawn } => match shared.sup.create(name, spawn).await {
+            Ok(session) => WorkResult::Created { session },
+            Err(error) => WorkResult::Failed { error },
+        },
+        Work::Stop { name, force } => match shared.sup.stop(&name, force).await {
+            Ok(report) => WorkResult::Stopped { report },
+            Err(error) => WorkResult::Failed { error },
+        },
+    };
+    let Some(auth) = shared.env.borrow().clone() else {
+        tracing::warn!(id = %item.id, "work done but the link is down; the device will see a timeout");
+        return;
+    };
+    let path = format!("/environments/{env}/work/{}/result", item.id);
+    if let Err(e) = shared
+        .relay
+        .call::<_, serde_json::Value>(
+            reqwest::Method::POST,
+            &path,
+            Some(&auth.credential),
+            Some(&result),
+            rcd_net::DEFAULT_TIMEOUT,
+        )
+        .await
+    {
+        tracing::warn!(id = %item.id, "could not post the work result: {e}");
+    }
+}
+
+/// Sessions that should have a link: every one that is listed and not
+/// stopping (an exited one keeps its link so devices can read it).
+fn linkable(sup: &Supervisor) -> HashMap<String, Arc<crate::session::Session>> {
+    sup.list()
+        .into_iter()
+        .filter(|s| s.state != SessionState::Stopping)
+        .filter_map(|s| sup.get(&s.name).ok().map(|sess| (s.name, sess)))
+        .collect()
+}
+
+/// An error for a device when the daemon refuses something.
+pub fn refusal(message: impl Into<String>) -> ErrorReply {
+    ErrorReply {
+        kind: ErrorKind::BadRequest,
+        message: message.into(),
+    }
+}

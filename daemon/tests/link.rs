@@ -1,0 +1,103 @@
+//! The relay link in-process, against rc-relay's server in the same
+//! process: a simulated wake from sleep through the clock seam.
+
+use clap::Parser;
+use rcd::link::clock::SimulatedSleep;
+use rcd_proto::frame::tokio_io::{read_frame, write_frame};
+use rcd_proto::{ClientHello, Request, Response, ServerHello, StatusInfo};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::UnixStream;
+
+async fn status(socket: &Path) -> Option<StatusInfo> {
+    let mut s = UnixStream::connect(socket).await.ok()?;
+    write_frame(&mut s, &ClientHello::current()).await.ok()?;
+    let _: ServerHello = read_frame(&mut s).await.ok()?;
+    write_frame(&mut s, &Request::Status).await.ok()?;
+    match read_frame(&mut s).await.ok()? {
+        Response::Status(st) => Some(st),
+        _ => None,
+    }
+}
+
+async fn wait_status(socket: &Path, what: &str, limit: Duration, f: impl Fn(&StatusInfo) -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Some(st) = status(socket).await
+            && f(&st)
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("timed out after {limit:?} waiting for {what}: {:?}", status(socket).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wake_from_sleep_reconnects_without_waiting_out_the_backoff() {
+    let dir = tempfile::Builder::new().prefix("rcdw").tempdir_in("/tmp").expect("tmp");
+    // A relay that is not serving yet, on a port we know.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    drop(listener);
+    let store: Arc<dyn rc_relay::Store> = Arc::new(rc_relay::MemoryStore::new());
+    let relay = rc_relay::Relay::new(rc_relay::RelayOptions::default(), store);
+    let token = relay.create_enrollment_token(None).expect("token");
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, token.expose()).expect("write token");
+
+    let socket = dir.path().join("s.sock");
+    let args = [
+        "rcd".to_string(),
+        "--dir".into(),
+        dir.path().display().to_string(),
+        "--socket".into(),
+        socket.display().to_string(),
+        "--state-dir".into(),
+        dir.path().join("state").display().to_string(),
+        "--command".into(),
+        "sh".into(),
+        "--relay".into(),
+        format!("http://127.0.0.1:{port}"),
+        "--token-file".into(),
+        token_file.display().to_string(),
+    ];
+    let cfg = rcd::config::Config::from_cli(rcd::Cli::parse_from(args)).expect("config");
+    let clock = Arc::new(SimulatedSleep::default());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let daemon = tokio::spawn(rcd::run_with_clock(
+        cfg,
+        async {
+            let _ = stop_rx.await;
+        },
+        clock.clone(),
+    ));
+
+    // The relay is down: the backoff grows until the next try is seconds away.
+    wait_status(&socket, "a long backoff", Duration::from_secs(30), |st| {
+        st.link.as_ref().is_some_and(|l| {
+            l.state != "connected" && l.next_retry_secs.is_some_and(|s| s >= 5)
+        })
+    })
+    .await;
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("rebind");
+    let (rstop_tx, rstop_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(relay.serve(listener, async {
+        let _ = rstop_rx.await;
+    }));
+    let woke = Instant::now();
+    clock.sleep(Duration::from_secs(3600));
+    wait_status(&socket, "the link to reconnect", Duration::from_secs(10), |st| {
+        st.link.as_ref().is_some_and(|l| l.state == "connected")
+    })
+    .await;
+    assert!(
+        woke.elapsed() < Duration::from_millis(2500),
+        "reconnected {:?} after the wake, not at once",
+        woke.elapsed()
+    );
+    let _ = stop_tx.send(());
+    assert_eq!(daemon.await.expect("join").expect("run"), rcd::RunEnd::Shutdown);
+    let _ = rstop_tx.send(());
+}

@@ -1,0 +1,339 @@
+//! Remote control through a real rc-relay process: the daemon dials out,
+//! a device (remote rcctl) lists, creates, types, reads and stops.
+
+use rcd_tests::{Daemon, Options, RelayProc, pairing_code, remote, wait_for};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// A daemon linked to a relay, and a paired device token.
+struct World {
+    url: String,
+    relay_log: PathBuf,
+    daemon: Daemon,
+    token: String,
+    ca: Option<PathBuf>,
+}
+
+fn daemon_for(relay: &RelayProc, dir: &Path, name: &str, extra: &[&str], ca: Option<&Path>) -> Daemon {
+    let token_file = relay.token_file(&dir.join(format!("{name}.token")));
+    let mut args: Vec<String> = vec![
+        "--relay".into(),
+        relay.url.clone(),
+        "--token-file".into(),
+        token_file.display().to_string(),
+        "--name".into(),
+        name.into(),
+    ];
+    if let Some(ca) = ca {
+        args.push("--ca-cert".into());
+        args.push(ca.display().to_string());
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    Daemon::start(Options {
+        args,
+        ..Options::default()
+    })
+}
+
+fn pair(relay: &RelayProc, d: &Daemon, ca: Option<&Path>) -> String {
+    let code = pairing_code(d);
+    let out = remote(&relay.url, "", ca, &["pair", &code]);
+    assert!(out.status.success(), "pair: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .find(|w| w.starts_with("rcdev_"))
+        .expect("a device token")
+        .to_string()
+}
+
+fn world(extra: &[&str]) -> (RelayProc, World) {
+    let dir = tempfile::tempdir().expect("tmp").keep();
+    let relay = RelayProc::start(&dir, None, &[]);
+    let daemon = daemon_for(&relay, &dir, "laptop", extra, None);
+    let token = pair(&relay, &daemon, None);
+    let w = World::new(&relay, daemon, token, None);
+    (relay, w)
+}
+
+impl World {
+    fn new(relay: &RelayProc, daemon: Daemon, token: String, ca: Option<PathBuf>) -> World {
+        World {
+            url: relay.url.clone(),
+            relay_log: relay.log.clone(),
+            daemon,
+            token,
+            ca,
+        }
+    }
+    fn rc(&self, args: &[&str]) -> std::process::Output {
+        remote(&self.url, &self.token, self.ca.as_deref(), args)
+    }
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.rc(args);
+        assert!(
+            out.status.success(),
+            "rcctl --relay {args:?}: {}\n--- rcd ---\n{}\n--- relay ---\n{}",
+            String::from_utf8_lossy(&out.stderr),
+            self.daemon.log_text(),
+            std::fs::read_to_string(&self.relay_log).unwrap_or_default()
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+    fn fails(&self, args: &[&str]) -> String {
+        let out = self.rc(args);
+        assert!(!out.status.success(), "rcctl --relay {args:?} should fail");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+    fn list(&self) -> Vec<Value> {
+        serde_json::from_str(&self.ok(&["list", "--json"])).expect("list --json")
+    }
+    fn wait_online(&self) {
+        wait_for("the environment to be online", Duration::from_secs(20), || {
+            let out = self.rc(&["list", "--json"]);
+            serde_json::from_slice::<Value>(&out.stdout)
+                .map(|v| v.to_string().contains("\"online\":true"))
+                .unwrap_or(false)
+        });
+    }
+    fn wait_screen(&self, name: &str, needle: &str) {
+        let mut last = String::new();
+        let ok = (0..100).any(|_| {
+            let out = self.rc(&["screen", name]);
+            last = String::from_utf8_lossy(&out.stdout).into_owned();
+            if last.contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            false
+        });
+        assert!(ok, "remote screen of {name} never showed {needle:?}:\n{last}");
+    }
+}
+
+#[test]
+fn create_type_read_and_stop_remotely() {
+    let (_relay, w) = world(&[]);
+    w.wait_online();
+    let out = w.ok(&["new", "--env", "laptop", "--name", "r1"]);
+    assert_eq!(out.trim(), "r1");
+    let list = w.list();
+    let r1 = list.iter().find(|s| s["name"] == "r1").expect("r1 listed");
+    assert_eq!(r1["env"], "laptop");
+    assert_eq!(r1["online"], true);
+    assert_eq!(r1["state"], "running");
+    assert_eq!(r1["dir"], w.daemon.work.display().to_string());
+
+    w.ok(&["send", "r1", "echo remote-$((40+2))"]);
+    w.wait_screen("r1", "remote-42");
+    // The local view agrees.
+    w.daemon.wait_screen("r1", "remote-42");
+    w.ok(&["send", "r1", "seq 1 100 | sed s/^/t-/"]);
+    w.wait_screen("r1", "t-100");
+    let t = w.ok(&["transcript", "r1"]);
+    assert!(t.lines().any(|l| l == "t-1"), "{t}");
+
+    let out = w.ok(&["stop", "r1"]);
+    assert!(out.contains("stopped r1"), "{out}");
+    assert!(w.daemon.list().is_empty());
+    let status: Value = serde_json::from_str(&w.daemon.ok(&["status", "--json"])).expect("json");
+    assert_eq!(status["link"]["state"], "connected");
+}
+
+#[test]
+fn names_and_capacity_through_the_relay() {
+    let (_relay, w) = world(&["--capacity", "1"]);
+    w.wait_online();
+    w.ok(&["new", "--env", "laptop", "--name", "only"]);
+    let err = w.fails(&["new", "--env", "laptop"]);
+    assert!(err.contains("at capacity (1/1)"), "{err}");
+    // Locally too: the same words.
+    let err = w.daemon.fails(&["new"]);
+    assert!(err.contains("at capacity (1/1)"), "{err}");
+    w.daemon.ok(&["set", "capacity", "3"]);
+    let err = w.fails(&["new", "--env", "laptop", "--name", "../x"]);
+    assert!(err.contains("session name"), "{err}");
+    let err = w.fails(&["new", "--env", "laptop", "--name", "only"]);
+    assert!(err.contains("already running"), "{err}");
+    let err = w.fails(&["screen", "nosuch"]);
+    assert!(err.contains("no session named"), "{err}");
+    let err = w.fails(&["new", "--env", "nowhere"]);
+    assert!(err.contains("nowhere"), "{err}");
+}
+
+#[test]
+fn two_environments_share_a_name_and_devices_see_only_their_own() {
+    let dir = tempfile::tempdir().expect("tmp").keep();
+    let relay = RelayProc::start(&dir, None, &[]);
+    let a = daemon_for(&relay, &dir, "alpha", &[], None);
+    let b = daemon_for(&relay, &dir, "beta", &[], None);
+    let ta = pair(&relay, &a, None);
+    let tb = pair(&relay, &b, None);
+    let wa = World::new(&relay, a, ta, None);
+    wa.wait_online();
+    a_and_b(&wa, &b, &tb);
+}
+
+fn a_and_b(wa: &World, b: &Daemon, tb: &str) {
+    // Device A sees alpha only; device B sees beta only.
+    let envs = |token: &str| -> String {
+        String::from_utf8_lossy(&remote(&wa.url, token, None, &["list", "--json"]).stdout)
+            .into_owned()
+    };
+    wait_for("beta online for its device", Duration::from_secs(20), || {
+        envs(tb).contains("\"beta\"")
+    });
+    assert!(envs(&wa.token).contains("\"alpha\""));
+    assert!(!envs(&wa.token).contains("\"beta\""), "device A must not see beta");
+    assert!(!envs(tb).contains("\"alpha\""));
+    let err = wa.fails(&["new", "--env", "beta"]);
+    assert!(!err.contains("beta\" on"), "reveals nothing: {err}");
+    let _ = b;
+}
+
+#[test]
+fn a_session_survives_a_relay_restart_and_input_is_exactly_once() {
+    let dir = tempfile::tempdir().expect("tmp").keep();
+    let received = dir.join("received.bin");
+    let mut relay = RelayProc::start(&dir, None, &[]);
+    let cmd = format!(
+        "sh -c 'stty raw -echo; exec cat > {}'",
+        received.display()
+    );
+    let token_file = relay.token_file(&dir.join("d.token"));
+    let daemon = Daemon::start(Options {
+        command: cmd,
+        args: vec![
+            "--relay".into(),
+            relay.url.clone(),
+            "--token-file".into(),
+            token_file.display().to_string(),
+            "--name".into(),
+            "box".into(),
+        ],
+        ..Options::default()
+    });
+    let token = pair(&relay, &daemon, None);
+    let w = World::new(&relay, daemon, token, None);
+    w.wait_online();
+    w.ok(&["new", "--env", "box", "--name", "sink"]);
+
+    use std::io::Write;
+    let mut attach = std::process::Command::new(rcd_tests::bin("rcctl"))
+        .args(["--relay", &w.url, "--token", &w.token, "attach", "sink"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("remote attach");
+    let mut stdin = attach.stdin.take().expect("stdin");
+    let mut typed = Vec::new();
+    for i in 0..60 {
+        if i == 20 {
+            relay.kill();
+        }
+        if i == 35 {
+            relay.spawn();
+        }
+        let chunk = format!("keystroke-{i:03}|");
+        stdin.write_all(chunk.as_bytes()).expect("type");
+        stdin.flush().expect("flush");
+        typed.extend_from_slice(chunk.as_bytes());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    drop(stdin);
+    let status = attach.wait().expect("attach ends");
+    let mut err = String::new();
+    use std::io::Read;
+    attach.stderr.take().expect("stderr").read_to_string(&mut err).ok();
+    assert!(status.success(), "remote attach failed: {err}");
+    wait_for("every keystroke to arrive", Duration::from_secs(20), || {
+        std::fs::read(&received).unwrap_or_default().len() >= typed.len()
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    let got = std::fs::read(&received).expect("received");
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(&typed),
+        "byte-exact: nothing lost, nothing doubled"
+    );
+    // The daemon came back online by itself.
+    w.wait_online();
+    assert_eq!(w.daemon.list()[0]["state"], "running");
+}
+
+#[test]
+fn the_daemon_exits_after_an_outage_and_keeps_work() {
+    let dir = tempfile::tempdir().expect("tmp").keep();
+    let mut relay = RelayProc::start(&dir, None, &[]);
+    let token_file = relay.token_file(&dir.join("d.token"));
+    let mut d = Daemon::start(Options {
+        repo: true,
+        args: vec![
+            "--relay".into(),
+            relay.url.clone(),
+            "--token-file".into(),
+            token_file.display().to_string(),
+            "--outage-timeout".into(),
+            "3s".into(),
+            "--spawn".into(),
+            "worktree".into(),
+        ],
+        ..Options::default()
+    });
+    let s: Value = serde_json::from_str(&d.ok(&["new", "--name", "w", "--json"])).expect("json");
+    let wt = PathBuf::from(s["dir"].as_str().expect("dir"));
+    std::fs::write(wt.join("wip.txt"), "work\n").expect("write");
+    wait_for("link connected", Duration::from_secs(10), || {
+        d.ok(&["status", "--json"]).contains("\"connected\"")
+    });
+    relay.kill();
+    wait_for("link reconnecting", Duration::from_secs(20), || {
+        let s = d.ok(&["status"]);
+        s.contains("reconnecting")
+    });
+    let status = d.wait_exit();
+    assert_eq!(status.code(), Some(75), "{}", d.log_text());
+    let log = d.log_text();
+    assert!(log.contains("unreachable for longer than --outage-timeout"), "{log}");
+    assert!(wt.join("wip.txt").exists(), "the worktree rule kept the work");
+    assert!(!d.socket.exists());
+}
+
+#[test]
+fn over_tls_with_a_certificate_the_test_makes() {
+    let dir = tempfile::tempdir().expect("tmp").keep();
+    let cert = rcgen::generate_simple_self_signed(vec!["127.0.0.1".into(), "localhost".into()])
+        .expect("certificate");
+    let cert_path = dir.join("cert.pem");
+    let key_path = dir.join("key.pem");
+    std::fs::write(&cert_path, cert.cert.pem()).expect("write cert");
+    std::fs::write(&key_path, cert.signing_key.serialize_pem()).expect("write key");
+    let relay = RelayProc::start(&dir, Some((cert_path.clone(), key_path)), &[]);
+    assert!(relay.url.starts_with("https://"), "{}", relay.url);
+    let daemon = daemon_for(&relay, &dir, "secure", &[], Some(&cert_path));
+    let token = pair(&relay, &daemon, Some(&cert_path));
+    let w = World::new(&relay, daemon, token, Some(cert_path.clone()));
+    w.wait_online();
+    w.ok(&["new", "--env", "secure", "--name", "tls"]);
+    w.ok(&["send", "tls", "echo over-tls"]);
+    w.wait_screen("tls", "over-tls");
+    // Without the CA the certificate is refused.
+    let out = remote(&w.url, &w.token, None, &["list"]);
+    assert!(!out.status.success());
+}
+
+#[test]
+fn revoked_device_tokens_are_refused() {
+    let (relay, w) = world(&[]);
+    w.wait_online();
+    w.ok(&["list"]);
+    let devices = relay.cli(&["device", "list", "--json"]);
+    let v: Value = serde_json::from_str(&devices).expect("device list --json");
+    let id = v[0]["id"].as_str().expect("device id").to_string();
+    relay.cli(&["device", "revoke", &id]);
+    let err = w.fails(&["list"]);
+    assert!(err.contains("refused"), "{err}");
+    let err = remote(&w.url, "rcdev_garbage", None, &["list"]);
+    assert!(!err.status.success());
+}
