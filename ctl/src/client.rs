@@ -46,10 +46,13 @@ impl Client {
             socket: socket.to_path_buf(),
             daemon_version: String::new(),
         };
-        write_frame(&mut client.stream, &ClientHello::current())
-            .map_err(|e| client.transport(e))?;
-        let first: serde_json::Value =
-            read_frame(&mut client.stream).map_err(|e| client.transport(e))?;
+        // A refused client may find the daemon already closed its side;
+        // the refusal is still there to read.
+        let sent = write_frame(&mut client.stream, &ClientHello::current());
+        let first: serde_json::Value = match read_frame(&mut client.stream) {
+            Ok(v) => v,
+            Err(e) => return Err(client.transport(sent.err().unwrap_or(e))),
+        };
         if let Ok(Response::Error(e)) = serde_json::from_value::<Response>(first.clone()) {
             bail!("{}", e.message);
         }

@@ -1,21 +1,61 @@
-//! `rcctl`: the control client of rcd. One file per verb under `cmd/`.
+//! `rcctl`: the control client of rcd. One file per verb under `cmd/`
+//! (the local control socket) and under `remote/` (through a relay).
 
 mod client;
 mod cmd;
+mod remote;
+mod term;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Control a running rcd: list, start, stop, type into and attach to its
 /// sessions.
+///
+/// Locally rcctl talks to rcd over its control socket. With --relay URL
+/// (or RCD_RELAY) it goes through an rc-relay instead, to the machines
+/// paired with this device: list, new, stop, send, screen, transcript,
+/// attach and status work there; pair gets the device token first.
 #[derive(Debug, Parser)]
-#[command(name = "rcctl", version, about, long_about = None)]
+#[command(
+    name = "rcctl",
+    version,
+    about,
+    long_about,
+    after_help = "Remote use: rcctl --relay URL pair CODE prints a device token; then \
+                  export RCD_RELAY=URL RCD_TOKEN=TOKEN and use the verbs as locally. A \
+                  session is NAME, or ENV/NAME when two environments have one of that name."
+)]
 struct Cli {
     /// The daemon's control socket. Default: $XDG_RUNTIME_DIR/rcd/rcd.sock,
     /// or ~/.local/state/rcd/rcd.sock where XDG_RUNTIME_DIR is unset.
+    /// Given on the command line, it wins over RCD_RELAY.
     #[arg(long, global = true, env = "RCD_SOCKET", value_name = "PATH")]
     socket: Option<PathBuf>,
+
+    /// Go through the rc-relay at URL (https://…, or http:// on loopback)
+    /// instead of the local socket.
+    #[arg(long, global = true, env = "RCD_RELAY", value_name = "URL")]
+    relay: Option<String>,
+
+    /// This device's token for --relay (rcdev_…), as printed by
+    /// `rcctl --relay URL pair CODE`. Prefer RCD_TOKEN: command lines are
+    /// visible to other users.
+    #[arg(
+        long,
+        global = true,
+        env = "RCD_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true
+    )]
+    token: Option<String>,
+
+    /// Also trust the CA certificate in FILE (PEM) for --relay, e.g. the
+    /// self-made certificate of a relay.
+    #[arg(long, global = true, env = "RCD_CA_CERT", value_name = "FILE")]
+    ca_cert: Option<PathBuf>,
 
     #[command(subcommand)]
     verb: Verb,
@@ -23,9 +63,11 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Verb {
-    /// Version, directory, spawn mode, capacity used/total, uptime.
+    /// Version, directory, spawn mode, capacity used/total, uptime, relay
+    /// link. Through a relay: whether it answers, and each environment.
     Status(cmd::Json),
-    /// The sessions.
+    /// The sessions. Through a relay: of every environment, with ENV,
+    /// MACHINE and ONLINE.
     List(cmd::Json),
     /// Start a session and print its name.
     New(cmd::new::Args),
@@ -39,19 +81,60 @@ enum Verb {
     Transcript(cmd::transcript::Args),
     /// Attach this terminal to a session; Ctrl-] detaches.
     Attach(cmd::attach::Args),
-    /// Worktrees that were kept because they hold work.
+    /// Worktrees that were kept because they hold work (local only).
     Worktrees(cmd::Json),
-    /// Remove kept worktrees that have since become clean.
+    /// Remove kept worktrees that have since become clean (local only).
     Prune(cmd::Json),
-    /// Change a setting of the running daemon.
+    /// Change a setting of the running daemon (local only).
     Set(cmd::set::Args),
-    /// Stop every session and the daemon, as SIGTERM does.
+    /// Stop every session and the daemon, as SIGTERM does (local only).
     Shutdown,
+    /// With --relay: exchange a pairing code shown by rcd for this
+    /// device's token.
+    Pair(remote::pair::Args),
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = client::socket_path(cli.socket).and_then(|socket| match cli.verb {
+    let matches = Cli::command().get_matches();
+    let from_command_line = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
+    // --relay on the command line means remote; RCD_RELAY does unless
+    // --socket was given on the command line.
+    let remote = from_command_line("relay") || !from_command_line("socket");
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    let relay = cli.relay.filter(|r| !r.trim().is_empty() && remote);
+    let result = match relay {
+        Some(url) => remote::run(
+            remote::Options {
+                url,
+                token: cli.token,
+                ca_cert: cli.ca_cert,
+            },
+            cli.verb,
+        )
+        .map_err(|e| anyhow::anyhow!("{}", remote::one_line(&format!("{e:#}")))),
+        None => local(cli.socket, cli.verb),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let msg = match client::daemon_error(&e) {
+                Some(reply) => reply.message.clone(),
+                None => format!("{e:#}"),
+            };
+            eprintln!("rcctl: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn local(socket: Option<PathBuf>, verb: Verb) -> anyhow::Result<()> {
+    if let Verb::Pair(_) = verb {
+        anyhow::bail!("pair needs a relay: rcctl --relay URL pair CODE");
+    }
+    client::socket_path(socket).and_then(|socket| match verb {
         Verb::Status(a) => cmd::status::run(&socket, a),
         Verb::List(a) => cmd::list::run(&socket, a),
         Verb::New(a) => cmd::new::run(&socket, a),
@@ -64,16 +147,6 @@ fn main() -> ExitCode {
         Verb::Prune(a) => cmd::prune::run(&socket, a),
         Verb::Set(a) => cmd::set::run(&socket, a),
         Verb::Shutdown => cmd::shutdown::run(&socket),
-    });
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            let msg = match client::daemon_error(&e) {
-                Some(reply) => reply.message.clone(),
-                None => format!("{e:#}"),
-            };
-            eprintln!("rcctl: {msg}");
-            ExitCode::FAILURE
-        }
-    }
+        Verb::Pair(_) => unreachable!("refused above"),
+    })
 }

@@ -74,7 +74,12 @@ pub struct Cli {
     pub ca_cert: Option<PathBuf>,
 
     /// Address of the embedded relay (used when no --relay is given).
-    #[arg(long, env = "RCD_LISTEN", value_name = "ADDR", default_value = "127.0.0.1:7878")]
+    #[arg(
+        long,
+        env = "RCD_LISTEN",
+        value_name = "ADDR",
+        default_value = "127.0.0.1:7878"
+    )]
     pub listen: std::net::SocketAddr,
 
     /// After this much awake time without the relay, stop the sessions

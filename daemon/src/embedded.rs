@@ -14,12 +14,14 @@ pub async fn start(
     listen: SocketAddr,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<(String, Secret)> {
-    let listener = tokio::net::TcpListener::bind(listen).await.with_context(|| {
-        format!(
-            "cannot run the embedded relay on {listen}: choose another address with --listen \
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot run the embedded relay on {listen}: choose another address with --listen \
              (e.g. --listen 127.0.0.1:0), use --relay URL, or --no-relay"
-        )
-    })?;
+            )
+        })?;
     let addr = listener.local_addr()?;
     let store: Arc<dyn rc_relay::Store> = Arc::new(rc_relay::MemoryStore::new());
     let relay = rc_relay::Relay::new(rc_relay::RelayOptions::default(), store);

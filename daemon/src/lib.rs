@@ -4,9 +4,9 @@
 //! [`run`] is the whole daemon; signal handling lives in `main`.
 
 pub mod config;
+pub mod control;
 pub mod embedded;
 pub mod link;
-pub mod control;
 pub mod names;
 pub mod pty;
 pub mod recover;
@@ -118,9 +118,14 @@ pub async fn run_with_clock(
     };
     let guard = tui::start(sup.clone());
 
+    let mut link_done = false;
     let link_end = async {
         match link_task.as_mut() {
-            Some(t) => t.await.unwrap_or(link::LinkEnd::Stopped),
+            Some(t) => {
+                let end = t.await.unwrap_or(link::LinkEnd::Stopped);
+                link_done = true;
+                end
+            }
             None => std::future::pending().await,
         }
     };
@@ -150,7 +155,7 @@ pub async fn run_with_clock(
     sup.shutdown().await;
     // The link deregisters from the relay when told to stop.
     let _ = stop_tx.send(true);
-    if let Some(t) = link_task {
+    if let Some(t) = link_task.filter(|_| !link_done) {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), t).await;
     }
     let _ = server.0.await;

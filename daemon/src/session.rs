@@ -186,10 +186,7 @@ impl Session {
         if self.status() != Status::Running {
             return Err(SessionGone);
         }
-        self.input
-            .send(Input(bytes))
-            .await
-            .map_err(|_| SessionGone)
+        self.input.send(Input(bytes)).await.map_err(|_| SessionGone)
     }
 
     /// Resizes the PTY (the program gets SIGWINCH) and the screen, before

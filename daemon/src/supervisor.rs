@@ -12,8 +12,8 @@ use crate::session::{self, Session, SessionId, Status};
 use crate::worktree::{self, Outcome, Worktree};
 use crate::{names, state};
 use rcd_proto::{
-    ErrorKind, ErrorReply, KeptWorktree, LinkStatus, PruneReport, SessionInfo, SessionName, SessionState,
-    SpawnMode, StatusInfo, WorktreeOutcome,
+    ErrorKind, ErrorReply, KeptWorktree, LinkStatus, PruneReport, SessionInfo, SessionName,
+    SessionState, SpawnMode, StatusInfo, WorktreeOutcome,
 };
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -107,7 +107,8 @@ pub struct Supervisor {
 }
 
 /// Requests for a pairing URL, answered by the relay link.
-pub type PairingRequests = tokio::sync::mpsc::Sender<tokio::sync::oneshot::Sender<Result<String, String>>>;
+pub type PairingRequests =
+    tokio::sync::mpsc::Sender<tokio::sync::oneshot::Sender<Result<String, String>>>;
 
 impl Supervisor {
     /// A supervisor with no sessions. `repo` is the checked repository
@@ -197,7 +198,11 @@ impl Supervisor {
             uptime_secs: self.started.elapsed().as_secs(),
             socket: self.cfg.socket.display().to_string(),
             state_dir: self.cfg.state_dir.display().to_string(),
-            link: self.link_status.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+            link: self
+                .link_status
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
         }
     }
 
@@ -624,7 +629,10 @@ impl Supervisor {
             .map_err(|e| err(ErrorKind::Internal, e.to_string()))?;
         let mut inner = self.lock();
         let busy = inner.busy_names(all);
-        let idle: Vec<Worktree> = listed.into_iter().filter(|w| !busy.contains(&w.name)).collect();
+        let idle: Vec<Worktree> = listed
+            .into_iter()
+            .filter(|w| !busy.contains(&w.name))
+            .collect();
         if reserve {
             inner.pruning.extend(idle.iter().map(|w| w.name.clone()));
         }
@@ -699,8 +707,18 @@ impl Supervisor {
 
     /// A page of a session's transcript; for a session that is gone, of
     /// the newest transcript file of that name.
-    pub fn transcript(&self, name: &str, from: u64, max: u32) -> Result<(Vec<String>, u64), ErrorReply> {
-        let internal = |e: std::io::Error| err(ErrorKind::Internal, format!("cannot read the transcript: {e}"));
+    pub fn transcript(
+        &self,
+        name: &str,
+        from: u64,
+        max: u32,
+    ) -> Result<(Vec<String>, u64), ErrorReply> {
+        let internal = |e: std::io::Error| {
+            err(
+                ErrorKind::Internal,
+                format!("cannot read the transcript: {e}"),
+            )
+        };
         match self.get(name) {
             Ok(s) => s.transcript(from, max).map_err(internal),
             Err(unknown) => {
@@ -722,7 +740,8 @@ impl Supervisor {
                     })
                     .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok());
                 match newest {
-                    Some(e) => crate::term::Transcript::page_of_file(&e.path(), from, max).map_err(internal),
+                    Some(e) => crate::term::Transcript::page_of_file(&e.path(), from, max)
+                        .map_err(internal),
                     None => Err(unknown),
                 }
             }

@@ -230,7 +230,10 @@ impl Terminal {
         }
         if !self.parser.screen().alternate_screen() {
             let rows = self.rows();
-            let keep = rows.iter().rposition(|r| !r.is_empty()).map_or(0, |i| i + 1);
+            let keep = rows
+                .iter()
+                .rposition(|r| !r.is_empty())
+                .map_or(0, |i| i + 1);
             lines.extend(rows.into_iter().take(keep));
         }
         self.transcript.append(&lines)
@@ -338,7 +341,12 @@ fn styled_row(screen: &vt100::Screen, row: u16, cols: u16) -> Row {
             inverse: cell.inverse(),
         };
         match runs.last_mut() {
-            Some(last) if Run { text: String::new(), ..last.clone() } == style => {
+            Some(last)
+                if Run {
+                    text: String::new(),
+                    ..last.clone()
+                } == style =>
+            {
                 last.text.push_str(text)
             }
             _ => runs.push(Run {
@@ -434,7 +442,8 @@ mod tests {
     #[test]
     fn styled_rows_carry_colours_and_attributes() {
         let (_d, mut t) = term(3, 20);
-        t.process(b"plain \x1b[1;31mred\x1b[0m \x1b[38;2;1;2;3mrgb\x1b[m   ").unwrap();
+        t.process(b"plain \x1b[1;31mred\x1b[0m \x1b[38;2;1;2;3mrgb\x1b[m   ")
+            .unwrap();
         let s = t.styled();
         let runs = &s.rows[0].runs;
         assert_eq!(s.rows[0].text(), "plain red rgb");

@@ -1560,7 +1560,10 @@ mod tests {
         );
         let files = git(&f.repo, &["ls-tree", "-r", "--name-only", &commit]);
         assert!(files.contains("debug.log"), "ignored work saved: {files}");
-        assert!(!files.contains("target/"), "build output not saved: {files}");
+        assert!(
+            !files.contains("target/"),
+            "build output not saved: {files}"
+        );
         let message = git(&f.repo, &["log", "-1", "--format=%B", &commit]);
         assert!(message.contains("session forced"), "{message}");
         assert!(message.contains("git worktree add"), "{message}");

@@ -31,14 +31,22 @@ async fn wait_status(socket: &Path, what: &str, limit: Duration, f: impl Fn(&Sta
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    panic!("timed out after {limit:?} waiting for {what}: {:?}", status(socket).await);
+    panic!(
+        "timed out after {limit:?} waiting for {what}: {:?}",
+        status(socket).await
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wake_from_sleep_reconnects_without_waiting_out_the_backoff() {
-    let dir = tempfile::Builder::new().prefix("rcdw").tempdir_in("/tmp").expect("tmp");
+    let dir = tempfile::Builder::new()
+        .prefix("rcdw")
+        .tempdir_in("/tmp")
+        .expect("tmp");
     // A relay that is not serving yet, on a port we know.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let port = listener.local_addr().expect("addr").port();
     drop(listener);
     let store: Arc<dyn rc_relay::Store> = Arc::new(rc_relay::MemoryStore::new());
@@ -76,21 +84,26 @@ async fn a_wake_from_sleep_reconnects_without_waiting_out_the_backoff() {
 
     // The relay is down: the backoff grows until the next try is seconds away.
     wait_status(&socket, "a long backoff", Duration::from_secs(30), |st| {
-        st.link.as_ref().is_some_and(|l| {
-            l.state != "connected" && l.next_retry_secs.is_some_and(|s| s >= 5)
-        })
+        st.link
+            .as_ref()
+            .is_some_and(|l| l.state != "connected" && l.next_retry_secs.is_some_and(|s| s >= 5))
     })
     .await;
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await.expect("rebind");
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("rebind");
     let (rstop_tx, rstop_rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(relay.serve(listener, async {
         let _ = rstop_rx.await;
     }));
     let woke = Instant::now();
     clock.sleep(Duration::from_secs(3600));
-    wait_status(&socket, "the link to reconnect", Duration::from_secs(10), |st| {
-        st.link.as_ref().is_some_and(|l| l.state == "connected")
-    })
+    wait_status(
+        &socket,
+        "the link to reconnect",
+        Duration::from_secs(10),
+        |st| st.link.as_ref().is_some_and(|l| l.state == "connected"),
+    )
     .await;
     assert!(
         woke.elapsed() < Duration::from_millis(2500),
@@ -98,6 +111,9 @@ async fn a_wake_from_sleep_reconnects_without_waiting_out_the_backoff() {
         woke.elapsed()
     );
     let _ = stop_tx.send(());
-    assert_eq!(daemon.await.expect("join").expect("run"), rcd::RunEnd::Shutdown);
+    assert_eq!(
+        daemon.await.expect("join").expect("run"),
+        rcd::RunEnd::Shutdown
+    );
     let _ = rstop_tx.send(());
 }

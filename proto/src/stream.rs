@@ -57,7 +57,7 @@ pub enum DaemonMsg {
     /// this `client_id` (0 if none); the device resends anything later.
     Hello {
         protocol: u32,
-        session: SessionInfo,
+        session: Box<SessionInfo>,
         input_seq: u64,
     },
     Screen(ScreenFrame),

@@ -1,1 +1,53 @@
-fn main() {}
+//! `rc-relay`: parse, set up logging, run, map the error to an exit code.
+
+use clap::Parser;
+use rc_relay::cli::{Cli, run};
+use std::io::IsTerminal;
+use std::process::ExitCode;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let default = if cli.verbose {
+        "info,rc_relay=debug"
+    } else {
+        "info"
+    };
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+    // Installed before anything is served, so an early SIGTERM is a clean
+    // shutdown rather than a kill.
+    let shutdown = match shutdown_signal() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("rc-relay: cannot watch SIGTERM and SIGINT: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match run(cli, shutdown).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rc-relay: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A future that completes on SIGINT or SIGTERM; the handlers are
+/// installed when this returns.
+fn shutdown_signal() -> std::io::Result<impl std::future::Future<Output = ()> + Send + 'static> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    Ok(async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    })
+}

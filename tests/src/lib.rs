@@ -147,8 +147,12 @@ impl Daemon {
             .arg("2")
             .args(&self.opts.args)
             .args(
-                (!self.opts.args.iter().any(|a| a == "--relay" || a == "--listen"))
-                    .then_some("--no-relay"),
+                (!self
+                    .opts
+                    .args
+                    .iter()
+                    .any(|a| a == "--relay" || a == "--listen"))
+                .then_some("--no-relay"),
             )
             .env("RUST_LOG", "rcd=debug")
             .env("HOME", self.root.path())
@@ -471,7 +475,11 @@ pub fn pairing_code(d: &Daemon) -> String {
         let log = d.log_text();
         match log.rsplit_once(" pair ") {
             Some((_, rest)) => {
-                code = rest.split_whitespace().next().unwrap_or_default().to_string();
+                code = rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .to_string();
                 !code.is_empty()
             }
             None => false,

@@ -82,7 +82,9 @@ fn a_killed_daemon_leaves_a_report_and_a_stale_socket_is_replaced() {
     d.wait_ready();
     let log = d.log_text();
     assert!(
-        log.contains(&format!("session stubborn (pid {stubborn}) of a previous rcd is still running")),
+        log.contains(&format!(
+            "session stubborn (pid {stubborn}) of a previous rcd is still running"
+        )),
         "{log}"
     );
     assert!(log.contains("replacing a stale socket"), "{log}");
@@ -101,14 +103,17 @@ fn a_killed_daemon_leaves_a_report_and_a_stale_socket_is_replaced() {
     assert_eq!(d.list()[0]["state"], "orphaned");
     let log = d.log_text();
     assert_eq!(
-        log.matches(&format!("session stubborn (pid {stubborn})")).count(),
+        log.matches(&format!("session stubborn (pid {stubborn})"))
+            .count(),
         2,
         "reported at both starts: {log}"
     );
     // rcctl stop ends it.
     let out = d.ok(&["stop", "stubborn"]);
     assert!(out.contains("stopped stubborn"), "{out}");
-    wait_for("the orphan to be gone", Duration::from_secs(10), || !alive(stubborn));
+    wait_for("the orphan to be gone", Duration::from_secs(10), || {
+        !alive(stubborn)
+    });
     assert!(d.list().is_empty());
 }
 
@@ -130,7 +135,10 @@ fn a_socket_path_that_is_a_regular_file_is_not_replaced() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("is not a socket"), "{err}");
-    assert_eq!(std::fs::read_to_string(&victim).expect("still there"), "precious\n");
+    assert_eq!(
+        std::fs::read_to_string(&victim).expect("still there"),
+        "precious\n"
+    );
 }
 
 #[test]

@@ -15,7 +15,13 @@ struct World {
     ca: Option<PathBuf>,
 }
 
-fn daemon_for(relay: &RelayProc, dir: &Path, name: &str, extra: &[&str], ca: Option<&Path>) -> Daemon {
+fn daemon_for(
+    relay: &RelayProc,
+    dir: &Path,
+    name: &str,
+    extra: &[&str],
+    ca: Option<&Path>,
+) -> Daemon {
     let token_file = relay.token_file(&dir.join(format!("{name}.token")));
     let mut args: Vec<String> = vec![
         "--relay".into(),
@@ -39,7 +45,11 @@ fn daemon_for(relay: &RelayProc, dir: &Path, name: &str, extra: &[&str], ca: Opt
 fn pair(relay: &RelayProc, d: &Daemon, ca: Option<&Path>) -> String {
     let code = pairing_code(d);
     let out = remote(&relay.url, "", ca, &["pair", &code]);
-    assert!(out.status.success(), "pair: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "pair: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .split_whitespace()
         .find(|w| w.starts_with("rcdev_"))
@@ -88,13 +98,19 @@ impl World {
     fn list(&self) -> Vec<Value> {
         serde_json::from_str(&self.ok(&["list", "--json"])).expect("list --json")
     }
+    /// Waits until the daemon's link is up and the relay lists it online.
     fn wait_online(&self) {
-        wait_for("the environment to be online", Duration::from_secs(20), || {
-            let out = self.rc(&["list", "--json"]);
-            serde_json::from_slice::<Value>(&out.stdout)
-                .map(|v| v.to_string().contains("\"online\":true"))
-                .unwrap_or(false)
-        });
+        wait_for(
+            "the environment to be online",
+            Duration::from_secs(30),
+            || {
+                let st = self.daemon.rcctl(&["status", "--json"]);
+                let linked = serde_json::from_slice::<Value>(&st.stdout)
+                    .map(|v| v["link"]["state"] == "connected")
+                    .unwrap_or(false);
+                linked && String::from_utf8_lossy(&self.rc(&["status"]).stdout).contains("online")
+            },
+        );
     }
     fn wait_screen(&self, name: &str, needle: &str) {
         let mut last = String::new();
@@ -107,7 +123,10 @@ impl World {
             std::thread::sleep(Duration::from_millis(100));
             false
         });
-        assert!(ok, "remote screen of {name} never showed {needle:?}:\n{last}");
+        assert!(
+            ok,
+            "remote screen of {name} never showed {needle:?}:\n{last}"
+        );
     }
 }
 
@@ -161,34 +180,100 @@ fn names_and_capacity_through_the_relay() {
     assert!(err.contains("nowhere"), "{err}");
 }
 
-#[test]
-fn two_environments_share_a_name_and_devices_see_only_their_own() {
-    let dir = tempfile::tempdir().expect("tmp").keep();
-    let relay = RelayProc::start(&dir, None, &[]);
-    let a = daemon_for(&relay, &dir, "alpha", &[], None);
-    let b = daemon_for(&relay, &dir, "beta", &[], None);
-    let ta = pair(&relay, &a, None);
-    let tb = pair(&relay, &b, None);
-    let wa = World::new(&relay, a, ta, None);
-    wa.wait_online();
-    a_and_b(&wa, &b, &tb);
+fn daemon_with_token(relay: &RelayProc, token_file: &Path, name: &str) -> Daemon {
+    Daemon::start(Options {
+        args: vec![
+            "--relay".into(),
+            relay.url.clone(),
+            "--token-file".into(),
+            token_file.display().to_string(),
+            "--name".into(),
+            name.into(),
+        ],
+        ..Options::default()
+    })
 }
 
-fn a_and_b(wa: &World, b: &Daemon, tb: &str) {
-    // Device A sees alpha only; device B sees beta only.
-    let envs = |token: &str| -> String {
-        String::from_utf8_lossy(&remote(&wa.url, token, None, &["list", "--json"]).stdout)
-            .into_owned()
-    };
-    wait_for("beta online for its device", Duration::from_secs(20), || {
-        envs(tb).contains("\"beta\"")
-    });
-    assert!(envs(&wa.token).contains("\"alpha\""));
-    assert!(!envs(&wa.token).contains("\"beta\""), "device A must not see beta");
-    assert!(!envs(tb).contains("\"alpha\""));
-    let err = wa.fails(&["new", "--env", "beta"]);
-    assert!(!err.contains("beta\" on"), "reveals nothing: {err}");
-    let _ = b;
+#[test]
+fn two_environments_share_a_session_name() {
+    let dir = tempfile::tempdir().expect("tmp").keep();
+    let relay = RelayProc::start(&dir, None, &[]);
+    let token = relay.token_file(&dir.join("shared.token"));
+    let a = daemon_with_token(&relay, &token, "alpha");
+    let b = daemon_with_token(&relay, &token, "beta");
+    let device = pair(&relay, &a, None);
+    let wa = World::new(&relay, a, device.clone(), None);
+    let wb = World::new(&relay, b, device, None);
+    wa.wait_online();
+    wb.wait_online();
+    wa.ok(&["new", "--env", "alpha", "--name", "work"]);
+    wa.ok(&["new", "--env", "beta", "--name", "work"]);
+    let err = wa.fails(&["screen", "work"]);
+    assert!(
+        err.contains("alpha/work") && err.contains("beta/work"),
+        "{err}"
+    );
+    wa.ok(&["send", "alpha/work", "echo on-alpha"]);
+    wa.ok(&["send", "beta/work", "echo on-beta"]);
+    wa.wait_screen("alpha/work", "on-alpha");
+    wa.wait_screen("beta/work", "on-beta");
+    assert!(!wa.daemon.screen("work").contains("on-beta"));
+    assert!(!wb.daemon.screen("work").contains("on-alpha"));
+    let list = wa.list();
+    let envs: Vec<&str> = list.iter().filter_map(|s| s["env"].as_str()).collect();
+    assert!(
+        envs.contains(&"alpha") && envs.contains(&"beta"),
+        "{envs:?}"
+    );
+    assert!(
+        list.iter()
+            .all(|s| s["online"] == true && s["machine"].is_string())
+    );
+}
+
+#[test]
+fn a_device_never_reaches_another_owners_environment() {
+    let dir = tempfile::tempdir().expect("tmp").keep();
+    let relay = RelayProc::start(&dir, None, &[]);
+    let mine = daemon_for(&relay, &dir, "mine", &[], None);
+    let theirs = daemon_for(&relay, &dir, "theirs", &[], None);
+    let my_device = pair(&relay, &mine, None);
+    let their_device = pair(&relay, &theirs, None);
+    let w = World::new(&relay, mine, my_device, None);
+    let t = World::new(&relay, theirs, their_device, None);
+    w.wait_online();
+    t.wait_online();
+    t.ok(&["new", "--env", "theirs", "--name", "secret"]);
+    let status = w.ok(&["status"]);
+    assert!(
+        status.contains("mine") && !status.contains("theirs"),
+        "{status}"
+    );
+    assert!(!w.ok(&["list", "--json"]).contains("secret"));
+    // Naming it gets the same answer as naming nothing at all.
+    let probe = w.fails(&["new", "--env", "theirs"]);
+    let nothing = w.fails(&["new", "--env", "nowhere"]);
+    assert_eq!(
+        probe.replace("theirs", "X"),
+        nothing.replace("nowhere", "X")
+    );
+    let err = w.fails(&["screen", "theirs/secret"]);
+    assert!(!err.contains("running"), "{err}");
+    // Straight at the API, with the other owner's environment id.
+    let env_id =
+        serde_json::from_str::<Value>(&t.ok(&["list", "--json"])).expect("json")[0]["env_id"]
+            .as_str()
+            .expect("env_id")
+            .to_string();
+    let url = format!("{}/api/v1/environments/{env_id}/sessions", w.url);
+    let out = std::process::Command::new("curl")
+        .args(["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST"])
+        .args(["-H", &format!("Authorization: Bearer {}", w.token)])
+        .args(["-H", "Content-Type: application/json", "-d", "{}", &url])
+        .output();
+    if let Ok(out) = out {
+        assert_eq!(String::from_utf8_lossy(&out.stdout), "404");
+    }
 }
 
 #[test]
@@ -196,10 +281,7 @@ fn a_session_survives_a_relay_restart_and_input_is_exactly_once() {
     let dir = tempfile::tempdir().expect("tmp").keep();
     let received = dir.join("received.bin");
     let mut relay = RelayProc::start(&dir, None, &[]);
-    let cmd = format!(
-        "sh -c 'stty raw -echo; exec cat > {}'",
-        received.display()
-    );
+    let cmd = format!("sh -c 'stty raw -echo; exec cat > {}'", received.display());
     let token_file = relay.token_file(&dir.join("d.token"));
     let daemon = Daemon::start(Options {
         command: cmd,
@@ -245,7 +327,12 @@ fn a_session_survives_a_relay_restart_and_input_is_exactly_once() {
     let status = attach.wait().expect("attach ends");
     let mut err = String::new();
     use std::io::Read;
-    attach.stderr.take().expect("stderr").read_to_string(&mut err).ok();
+    attach
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .ok();
     assert!(status.success(), "remote attach failed: {err}");
     wait_for("every keystroke to arrive", Duration::from_secs(20), || {
         std::fs::read(&received).unwrap_or_default().len() >= typed.len()
@@ -295,8 +382,14 @@ fn the_daemon_exits_after_an_outage_and_keeps_work() {
     let status = d.wait_exit();
     assert_eq!(status.code(), Some(75), "{}", d.log_text());
     let log = d.log_text();
-    assert!(log.contains("unreachable for longer than --outage-timeout"), "{log}");
-    assert!(wt.join("wip.txt").exists(), "the worktree rule kept the work");
+    assert!(
+        log.contains("unreachable for longer than --outage-timeout"),
+        "{log}"
+    );
+    assert!(
+        wt.join("wip.txt").exists(),
+        "the worktree rule kept the work"
+    );
     assert!(!d.socket.exists());
 }
 

@@ -155,13 +155,20 @@ fn a_session_that_exits_stays_listed_until_stopped() {
 fn the_transcript_keeps_the_last_screen_and_outlives_the_session() {
     let d = daemon(&[]);
     d.ok(&["new", "--name", "last"]);
-    d.ok(&["send", "last", "for i in $(seq 1 30); do echo out-$i; done; exit"]);
+    d.ok(&[
+        "send",
+        "last",
+        "for i in $(seq 1 30); do echo out-$i; done; exit",
+    ]);
     wait_for("the session to exit", Duration::from_secs(10), || {
         d.list()[0]["state"] == "exited"
     });
     let t = d.ok(&["transcript", "last"]);
     for i in 1..=30 {
-        assert!(t.lines().any(|l| l == format!("out-{i}")), "out-{i} missing:\n{t}");
+        assert!(
+            t.lines().any(|l| l == format!("out-{i}")),
+            "out-{i} missing:\n{t}"
+        );
     }
     d.ok(&["stop", "last"]);
     assert!(d.list().is_empty());

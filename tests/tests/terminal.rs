@@ -61,7 +61,7 @@ fn w_toggles_the_spawn_mode_and_the_status_line_follows() {
         screen.contains("0/32 sessions · spawn worktree"),
         "{screen}"
     );
-    assert!(screen.contains("w toggles spawn mode"), "{screen}");
+    assert!(screen.contains("w spawn mode"), "{screen}");
     assert!(rcd_tests::rcctl_at(&sock, &["shutdown"]).status.success());
     let _ = script.wait();
 }

@@ -169,7 +169,10 @@ fn ignored_files_that_are_not_build_output_are_kept_and_saved() {
     let wt = session(&d, "secrets");
     std::fs::write(wt.join("notes.log"), "ignored but precious\n").expect("write");
     let out = d.ok(&["stop", "secrets"]);
-    assert!(out.contains("kept: 1 ignored file that is not build output"), "{out}");
+    assert!(
+        out.contains("kept: 1 ignored file that is not build output"),
+        "{out}"
+    );
     let kept: Vec<Value> = serde_json::from_str(&d.ok(&["worktrees", "--json"])).expect("json");
     assert_eq!(kept[0]["ignored"], serde_json::json!(["notes.log"]));
 }
@@ -203,15 +206,40 @@ fn forced_stop_saves_everything_under_refs_rcd_saved() {
     );
 }
 
+/// Makes four worktree sessions: untracked, dirty (tracked change),
+/// ahead (a commit), clean.
+fn four_kinds(d: &Daemon) -> [PathBuf; 4] {
+    let untracked = session(d, "untracked");
+    let dirty = session(d, "dirty");
+    let ahead = session(d, "ahead");
+    let clean = session(d, "clean");
+    std::fs::write(untracked.join("wip.txt"), "wip\n").expect("write");
+    std::fs::write(dirty.join("README.md"), "changed\n").expect("write");
+    std::fs::write(ahead.join("c.txt"), "c\n").expect("write");
+    git(&ahead, &["add", "c.txt"]);
+    git(&ahead, &["commit", "-q", "-m", "work"]);
+    [untracked, dirty, ahead, clean]
+}
+
+fn assert_four_kinds(paths: &[PathBuf; 4]) {
+    let [untracked, dirty, ahead, clean] = paths;
+    assert!(untracked.join("wip.txt").exists(), "untracked work kept");
+    assert_eq!(
+        std::fs::read_to_string(dirty.join("README.md")).expect("kept"),
+        "changed\n"
+    );
+    assert!(ahead.join("c.txt").exists(), "commit ahead kept");
+    assert!(!clean.exists(), "clean worktree removed");
+}
+
 #[test]
 fn a_session_that_exits_applies_the_rule() {
     let d = daemon();
-    let keep = session(&d, "keep");
-    let gone = session(&d, "gone");
-    std::fs::write(keep.join("wip.txt"), "wip\n").expect("write");
-    d.ok(&["send", "keep", "exit"]);
-    d.ok(&["send", "gone", "exit"]);
-    wait_for("both sessions to exit", Duration::from_secs(10), || {
+    let paths = four_kinds(&d);
+    for n in ["untracked", "dirty", "ahead", "clean"] {
+        d.ok(&["send", n, "exit"]);
+    }
+    wait_for("all sessions to exit", Duration::from_secs(15), || {
         d.list()
             .iter()
             .all(|s| s["state"] == "exited" && !s["worktree"].is_null())
@@ -223,10 +251,80 @@ fn a_session_that_exits_applies_the_rule() {
             .expect("listed")
             .clone()
     };
-    assert_eq!(by("keep")["worktree"]["action"], "kept");
-    assert_eq!(by("gone")["worktree"]["action"], "removed");
-    assert!(keep.join("wip.txt").exists());
-    assert!(!gone.exists());
+    for n in ["untracked", "dirty", "ahead"] {
+        assert_eq!(by(n)["worktree"]["action"], "kept", "{n}");
+    }
+    assert_eq!(by("clean")["worktree"]["action"], "removed");
+    assert_four_kinds(&paths);
+}
+
+#[test]
+fn background_jobs_are_ended_before_the_rule_is_applied() {
+    let d = daemon();
+    let wt = session(&d, "bg");
+    d.ok(&[
+        "send",
+        "bg",
+        "nohup sh -c 'sleep 5; echo late > out.txt; sleep 600' >/dev/null 2>&1 & exit",
+    ]);
+    wait_for(
+        "the session to exit and be settled",
+        Duration::from_secs(20),
+        || {
+            d.list()
+                .iter()
+                .all(|s| s["state"] == "exited" && !s["worktree"].is_null())
+        },
+    );
+    // The job was ended (it never wrote out.txt), and the worktree, clean
+    // once it was gone, removed.
+    std::thread::sleep(Duration::from_secs(6));
+    assert!(!wt.exists(), "{}", d.log_text());
+    let ps = std::process::Command::new("pgrep")
+        .args(["-f", "sleep 600"])
+        .output();
+    if let Ok(ps) = ps {
+        let pids = String::from_utf8_lossy(&ps.stdout).to_string();
+        for pid in pids.split_whitespace() {
+            let cwd = std::fs::read_link(format!("/proc/{pid}/cwd")).unwrap_or_default();
+            assert!(
+                !cwd.starts_with(&d.state_dir),
+                "job {pid} outlived its session in {}",
+                cwd.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn prune_never_touches_a_session_being_created() {
+    let d = daemon();
+    d.ok(&["set", "capacity", "40"]);
+    let sock = d.socket.clone();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let pruner = {
+        let stop = stop.clone();
+        std::thread::spawn(move || {
+            let mut n = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) && n < 500 {
+                let _ = rcd_tests::rcctl_at(&sock, &["prune"]);
+                n += 1;
+            }
+        })
+    };
+    for i in 0..15 {
+        d.ok(&["new", "--name", &format!("r{i}")]);
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    pruner.join().expect("pruner");
+    for s in d.list() {
+        let dir = PathBuf::from(s["dir"].as_str().expect("dir"));
+        assert!(
+            dir.exists(),
+            "worktree of running session {} was removed",
+            s["name"]
+        );
+    }
 }
 
 #[test]

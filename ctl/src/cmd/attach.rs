@@ -3,20 +3,25 @@
 //! window size changes follow. Ctrl-] detaches; the session keeps running.
 
 use crate::client::{Client, unexpected};
+use crate::term::{DETACH_KEY, RawMode, winsize};
 use rcd_proto::frame::{read_frame, write_frame};
 use rcd_proto::{AttachInput, AttachOutput, FrameError, Request, Response};
-use std::io::{IsTerminal, Read, Write};
+use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-/// The detach key: Ctrl-] (as in telnet).
-pub const DETACH_KEY: u8 = 0x1d;
-
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The session.
-    name: String,
+    /// The session. Through a relay: NAME, or ENV/NAME when two
+    /// environments have a session of that name.
+    pub(crate) name: String,
+    /// Through a relay only: resize the session to this terminal, and
+    /// follow its size changes. Without it the session keeps its size and
+    /// this terminal shows the part that fits. (Local attach always
+    /// resizes.)
+    #[arg(long)]
+    pub(crate) resize: bool,
 }
 
 pub fn run(socket: &Path, args: Args) -> anyhow::Result<()> {
@@ -131,62 +136,4 @@ fn spawn_resize(writer: Arc<Mutex<UnixStream>>) {
             }
         }
     });
-}
-
-/// Raw mode on the local terminal while attached.
-struct RawMode(Option<nix::sys::termios::Termios>);
-
-impl RawMode {
-    fn enable() -> Self {
-        use nix::sys::termios;
-        let stdin = std::io::stdin();
-        if !stdin.is_terminal() {
-            return Self(None);
-        }
-        let Ok(saved) = termios::tcgetattr(&stdin) else {
-            return Self(None);
-        };
-        let mut raw = saved.clone();
-        termios::cfmakeraw(&mut raw);
-        if termios::tcsetattr(&stdin, termios::SetArg::TCSANOW, &raw).is_err() {
-            return Self(None);
-        }
-        Self(Some(saved))
-    }
-}
-
-impl Drop for RawMode {
-    fn drop(&mut self) {
-        if let Some(saved) = &self.0 {
-            let _ = nix::sys::termios::tcsetattr(
-                std::io::stdin(),
-                nix::sys::termios::SetArg::TCSANOW,
-                saved,
-            );
-        }
-    }
-}
-
-#[allow(unsafe_code)]
-mod winsize {
-    nix::ioctl_read_bad!(tiocgwinsz, nix::libc::TIOCGWINSZ, nix::libc::winsize);
-
-    /// (rows, cols) of the terminal on stdout or stdin, if either is one.
-    pub fn get() -> Option<(u16, u16)> {
-        for fd in [1, 0] {
-            let mut ws = nix::libc::winsize {
-                ws_row: 0,
-                ws_col: 0,
-                ws_xpixel: 0,
-                ws_ypixel: 0,
-            };
-            // SAFETY: TIOCGWINSZ writes one winsize into the pointer we pass,
-            // which points at a live, properly aligned local; on a descriptor
-            // that is not a terminal it fails with ENOTTY and writes nothing.
-            if unsafe { tiocgwinsz(fd, &mut ws) }.is_ok() && ws.ws_row > 0 && ws.ws_col > 0 {
-                return Some((ws.ws_row, ws.ws_col));
-            }
-        }
-        None
-    }
 }

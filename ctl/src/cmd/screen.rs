@@ -1,14 +1,15 @@
 use crate::client::{Client, unexpected};
-use rcd_proto::{Request, Response};
+use rcd_proto::{Request, Response, ScreenText};
 use std::path::Path;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The session.
-    name: String,
+    /// The session. Through a relay: NAME, or ENV/NAME when two
+    /// environments have a session of that name.
+    pub(crate) name: String,
     /// Print rows, cursor and title as JSON.
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 pub fn run(socket: &Path, args: Args) -> anyhow::Result<()> {
@@ -17,8 +18,13 @@ pub fn run(socket: &Path, args: Args) -> anyhow::Result<()> {
         Response::Screen(s) => s,
         other => return Err(unexpected(other)),
     };
-    if args.json {
-        return super::print_json(&screen);
+    print(&screen, args.json)
+}
+
+/// Prints a screen like `rcctl screen` (also for the remote verb).
+pub fn print(screen: &ScreenText, json: bool) -> anyhow::Result<()> {
+    if json {
+        return super::print_json(screen);
     }
     // Trailing empty rows carry nothing; keep the ones above the cursor.
     let keep = screen

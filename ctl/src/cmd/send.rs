@@ -4,13 +4,14 @@ use std::path::Path;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The session.
-    name: String,
+    /// The session. Through a relay: NAME, or ENV/NAME when two
+    /// environments have a session of that name.
+    pub(crate) name: String,
     /// What to type.
-    text: String,
+    pub(crate) text: String,
     /// Do not press Enter after the text.
     #[arg(long)]
-    no_enter: bool,
+    pub(crate) no_enter: bool,
 }
 
 pub fn run(socket: &Path, args: Args) -> anyhow::Result<()> {

@@ -1,5 +1,5 @@
 use crate::client::unexpected;
-use rcd_proto::{Request, Response};
+use rcd_proto::{LinkStatus, Request, Response};
 use std::path::Path;
 
 pub fn run(socket: &Path, args: super::Json) -> anyhow::Result<()> {
@@ -15,10 +15,38 @@ pub fn run(socket: &Path, args: super::Json) -> anyhow::Result<()> {
     println!("spawn:     {}", s.spawn);
     println!("sessions:  {}/{}", s.used, s.capacity);
     println!("uptime:    {}", uptime(s.uptime_secs));
-    println!("relay:     none (local only)");
+    println!("relay:     {}", link(s.link.as_ref()));
     println!("socket:    {}", s.socket);
     println!("state:     {}", s.state_dir);
     Ok(())
+}
+
+/// The relay link in one line: its state, since when, the next retry and
+/// the outage time left.
+fn link(link: Option<&LinkStatus>) -> String {
+    let Some(l) = link else {
+        return "none (local only)".into();
+    };
+    let mut out = format!(
+        "{} to {}{} for {}",
+        l.state,
+        l.relay,
+        if l.embedded { " (embedded)" } else { "" },
+        uptime(l.since_secs)
+    );
+    if let Some(id) = &l.environment_id {
+        out.push_str(&format!(", environment {id}"));
+    }
+    if let Some(next) = l.next_retry_secs {
+        out.push_str(&format!("; next retry in {}", uptime(next)));
+    }
+    if let Some(left) = l.outage_left_secs {
+        out.push_str(&format!("; exits after {} more of outage", uptime(left)));
+    }
+    if let Some(e) = &l.last_error {
+        out.push_str(&format!(" (last error: {e})"));
+    }
+    out
 }
 
 fn uptime(secs: u64) -> String {
@@ -28,5 +56,39 @@ fn uptime(secs: u64) -> String {
         (0, 0, _) => format!("{m}m {s}s"),
         (0, _, _) => format!("{h}h {m}m"),
         _ => format!("{d}d {h}h"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_link_line_says_state_retry_and_outage() {
+        assert_eq!(link(None), "none (local only)");
+        let mut l = LinkStatus {
+            relay: "https://relay.example".into(),
+            embedded: false,
+            state: "connected".into(),
+            environment_id: Some("env1".into()),
+            since_secs: 125,
+            next_retry_secs: None,
+            outage_left_secs: None,
+            last_error: None,
+        };
+        assert_eq!(
+            link(Some(&l)),
+            "connected to https://relay.example for 2m 5s, environment env1"
+        );
+        l.state = "reconnecting".into();
+        l.since_secs = 12;
+        l.next_retry_secs = Some(3);
+        l.outage_left_secs = Some(588);
+        l.last_error = Some("connection refused".into());
+        assert_eq!(
+            link(Some(&l)),
+            "reconnecting to https://relay.example for 12s, environment env1; next retry in \
+             3s; exits after 9m 48s more of outage (last error: connection refused)"
+        );
     }
 }

@@ -1,5 +1,5 @@
 use crate::client::{Client, unexpected};
-use rcd_proto::{Request, Response};
+use rcd_proto::{Request, Response, TranscriptPage};
 use std::io::Write;
 use std::path::Path;
 
@@ -8,15 +8,16 @@ const PAGE: u32 = 2000;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The session.
-    name: String,
+    /// The session. Through a relay: NAME, or ENV/NAME when two
+    /// environments have a session of that name.
+    pub(crate) name: String,
     /// First line to print (lines are numbered from 1).
     #[arg(long, value_name = "LINE", default_value_t = 1,
           value_parser = clap::value_parser!(u64).range(1..))]
-    from: u64,
+    pub(crate) from: u64,
     /// Prefix each line with its number.
     #[arg(long, short = 'n')]
-    numbers: bool,
+    pub(crate) numbers: bool,
 }
 
 pub fn run(socket: &Path, args: Args) -> anyhow::Result<()> {
@@ -32,20 +33,31 @@ pub fn run(socket: &Path, args: Args) -> anyhow::Result<()> {
             Response::Transcript(p) => p,
             other => return Err(unexpected(other)),
         };
-        if page.lines.is_empty() {
-            break;
-        }
-        for (i, line) in page.lines.iter().enumerate() {
-            if args.numbers {
-                writeln!(out, "{:>6}  {line}", page.from + i as u64)?;
-            } else {
-                writeln!(out, "{line}")?;
-            }
-        }
-        next = page.from + page.lines.len() as u64;
-        if next > page.total {
-            break;
+        match print_page(&mut out, &page, args.numbers)? {
+            Some(n) => next = n,
+            None => break,
         }
     }
     Ok(())
+}
+
+/// Prints one page like `rcctl transcript`; returns the next line to ask
+/// for, or `None` at the end (also for the remote verb).
+pub fn print_page(
+    out: &mut impl Write,
+    page: &TranscriptPage,
+    numbers: bool,
+) -> std::io::Result<Option<u64>> {
+    if page.lines.is_empty() {
+        return Ok(None);
+    }
+    for (i, line) in page.lines.iter().enumerate() {
+        if numbers {
+            writeln!(out, "{:>6}  {line}", page.from + i as u64)?;
+        } else {
+            writeln!(out, "{line}")?;
+        }
+    }
+    let next = page.from + page.lines.len() as u64;
+    Ok((next <= page.total).then_some(next))
 }

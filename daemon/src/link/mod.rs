@@ -21,8 +21,8 @@ use backoff::Backoff;
 use clock::{Clock, WakeDetector};
 use rcd_net::{NetError, Relay};
 use rcd_proto::relay::{
-    Credential, Heartbeat, PairingCode, RELAY_PROTOCOL_VERSION, RegisterRequest,
-    RegisterResponse, Secret, Work, WorkItem, WorkResult,
+    Credential, Heartbeat, PairingCode, RELAY_PROTOCOL_VERSION, RegisterRequest, RegisterResponse,
+    Secret, Work, WorkItem, WorkResult,
 };
 use rcd_proto::{ErrorKind, ErrorReply, LinkStatus, SessionState};
 use std::collections::HashMap;
@@ -317,11 +317,17 @@ async fn connected(
     let heartbeat_every = Duration::from_secs(reg.heartbeat_interval_secs.max(1));
     let poll_wait = reg.poll_timeout_secs.max(1);
     let (fail_tx, mut fail_rx) = mpsc::channel::<String>(4);
-    let poller = tokio::spawn(poll_work(shared.clone(), env.clone(), poll_wait, fail_tx.clone()));
+    let poller = tokio::spawn(poll_work(
+        shared.clone(),
+        env.clone(),
+        poll_wait,
+        fail_tx.clone(),
+    ));
     let mut changes = shared.sup.subscribe();
     let mut beat = tokio::time::interval(heartbeat_every);
-    let mut refresh_at =
-        Instant::now() + Duration::from_secs(cred.expires_in_secs).saturating_sub(refresh_margin(Duration::from_secs(cred.expires_in_secs)));
+    let mut refresh_at = Instant::now()
+        + Duration::from_secs(cred.expires_in_secs)
+            .saturating_sub(refresh_margin(Duration::from_secs(cred.expires_in_secs)));
     wake.borrow_and_update();
     let why = loop {
         tokio::select! {
@@ -376,14 +382,22 @@ async fn pairing_url(shared: &Shared, env: &str) -> Result<String, String> {
     let auth = shared.env.borrow().clone().ok_or("not registered")?;
     let code: PairingCode = shared
         .relay
-        .post(&format!("/environments/{env}/pairing"), Some(&auth.credential), &())
+        .post(
+            &format!("/environments/{env}/pairing"),
+            Some(&auth.credential),
+            &(),
+        )
         .await
         .map_err(|e| e.to_string())?;
     Ok(format!("{}/#pair={}", shared.relay.url(), code.code))
 }
 
 async fn heartbeat(shared: &Shared, env: &str) -> Result<(), NetError> {
-    let auth = shared.env.borrow().clone().ok_or_else(|| NetError::Setup("no credential".into()))?;
+    let auth = shared
+        .env
+        .borrow()
+        .clone()
+        .ok_or_else(|| NetError::Setup("no credential".into()))?;
     let (used, capacity, spawn) = shared.sup.counts();
     let body = Heartbeat {
         spawn,

@@ -24,6 +24,10 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 
+/// Most bytes of lines in one transcript page on the link, well under
+/// the 1 MiB message limit once escaped and wrapped.
+const MAX_PAGE_BYTES: usize = 256 * 1024;
+
 /// How often the link pings the relay; two missed pongs end it.
 const PING_EVERY: Duration = Duration::from_secs(15);
 
@@ -41,10 +45,10 @@ pub async fn manage(shared: Arc<Shared>) {
             keep
         });
         for (name, sess) in want {
-            if !links.contains_key(&name) {
+            links.entry(name).or_insert_with(|| {
                 let task = tokio::spawn(run(shared.clone(), sess.clone()));
-                links.insert(name, (sess, task));
-            }
+                (sess, task)
+            });
         }
         if changes.changed().await.is_err() {
             break;
@@ -116,8 +120,11 @@ struct Client {
 
 async fn send(ws: &mut WebSocket, client: u64, msg: &DaemonMsg) -> Result<(), String> {
     let data = serde_json::to_string(msg).map_err(|e| e.to_string())?;
-    let frame = serde_json::to_string(&LinkFrame::Data { client, data }).map_err(|e| e.to_string())?;
-    ws.send(Message::text(frame)).await.map_err(|e| e.to_string())
+    let frame =
+        serde_json::to_string(&LinkFrame::Data { client, data }).map_err(|e| e.to_string())?;
+    ws.send(Message::text(frame))
+        .await
+        .map_err(|e| e.to_string())
 }
 
 fn frame(acked: Option<&StyledScreen>, now: &StyledScreen) -> ScreenFrame {
@@ -299,7 +306,7 @@ async fn device_message(
                     id,
                     &DaemonMsg::Hello {
                         protocol: RELAY_PROTOCOL_VERSION,
-                        session: info,
+                        session: Box::new(info),
                         input_seq,
                     },
                 )
@@ -313,7 +320,14 @@ async fn device_message(
         }
         DeviceMsg::Input { seq, bytes } => {
             let Some(client_id) = c.client_id.clone() else {
-                return send(ws, id, &DaemonMsg::Error { message: "say hello first".into() }).await;
+                return send(
+                    ws,
+                    id,
+                    &DaemonMsg::Error {
+                        message: "say hello first".into(),
+                    },
+                )
+                .await;
             };
             match session.apply_input(&client_id, seq, bytes).await {
                 Ok(last) => send(ws, id, &DaemonMsg::InputAck { seq: last }).await?,
@@ -334,11 +348,24 @@ async fn device_message(
         }
         DeviceMsg::Transcript { from, max_lines } => {
             let msg = match session.transcript(from, max_lines) {
-                Ok((lines, total)) => DaemonMsg::Transcript(TranscriptPage {
-                    from: from.max(1),
-                    lines,
-                    total,
-                }),
+                Ok((mut lines, total)) => {
+                    // A page must fit in one WebSocket message.
+                    let mut size = 0usize;
+                    let fit = lines
+                        .iter()
+                        .position(|l| {
+                            size += l.len() + 8;
+                            size > MAX_PAGE_BYTES
+                        })
+                        .unwrap_or(lines.len())
+                        .max(1);
+                    lines.truncate(fit);
+                    DaemonMsg::Transcript(TranscriptPage {
+                        from: from.max(1),
+                        lines,
+                        total,
+                    })
+                }
                 Err(e) => DaemonMsg::Error {
                     message: format!("cannot read the transcript: {e}"),
                 },

@@ -1,0 +1,284 @@
+//! Daemon routes: registration, credentials, heartbeats, the work poll and
+//! its results, the session link, pairing codes, deregistration.
+
+use super::{ApiErr, ApiPath, ApiResult, RawBody, auth, decode, query};
+use crate::hub::RouteKey;
+use crate::options::{MAX_BODY, wire_secs};
+use crate::secret::{self, ENV_CREDENTIAL_PREFIX, SESSION_CREDENTIAL_PREFIX};
+use crate::server::Relay;
+use crate::store::{EnvRecord, Grant};
+use crate::ws::{self, CloseReason};
+use axum::Json;
+use axum::extract::State;
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use rcd_proto::SessionName;
+use rcd_proto::relay::{
+    Heartbeat, PairingCode, RELAY_PROTOCOL_VERSION, RegisterRequest, RegisterResponse, WorkResult,
+};
+use serde::Deserialize;
+use std::time::Duration;
+
+/// Longest environment name, host name and version string accepted.
+const MAX_LABEL: usize = 128;
+/// Longest directory accepted.
+const MAX_DIR: usize = 4096;
+
+/// 400 `bad-name` for a session name that could not exist.
+pub(crate) fn session_name(name: &str) -> ApiResult<SessionName> {
+    SessionName::new(name)
+        .map_err(|e| ApiErr::new(StatusCode::BAD_REQUEST, "bad-name", e.to_string()))
+}
+
+fn check_text(what: &str, value: &str, max: usize, allow_empty: bool) -> ApiResult<()> {
+    if (!allow_empty && value.is_empty()) || value.len() > max {
+        return Err(ApiErr::bad_request(format!(
+            "{what} must be 1 to {max} bytes long"
+        )));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(ApiErr::bad_request(format!(
+            "{what} must not contain control characters"
+        )));
+    }
+    Ok(())
+}
+
+pub(crate) async fn register(
+    State(relay): State<Relay>,
+    headers: HeaderMap,
+    RawBody(body): RawBody,
+) -> ApiResult<Json<RegisterResponse>> {
+    let token = auth::enrollment(&relay, &headers).await?;
+    let req: RegisterRequest = decode(&body)?;
+    if req.protocol != RELAY_PROTOCOL_VERSION {
+        return Err(ApiErr::new(
+            StatusCode::UPGRADE_REQUIRED,
+            "version",
+            format!(
+                "rcd {} speaks relay protocol {}, but this rc-relay {} speaks {}: \
+                 update the older one",
+                req.version,
+                req.protocol,
+                rcd_proto::PACKAGE_VERSION,
+                RELAY_PROTOCOL_VERSION
+            ),
+        ));
+    }
+    check_text("the environment name", &req.name, MAX_LABEL, false)?;
+    check_text("the machine name", &req.machine, MAX_LABEL, false)?;
+    check_text("the version", &req.version, MAX_LABEL, true)?;
+    check_text("the directory", &req.dir, MAX_DIR, true)?;
+    let id = secret::environment_id(&token.id, &req.machine, &req.name);
+    let store = relay.store();
+    store
+        .put_environment(EnvRecord {
+            id: id.clone(),
+            owner: token.id.clone(),
+            name: req.name.clone(),
+            machine: req.machine.clone(),
+            dir: req.dir,
+            version: req.version,
+            spawn: req.spawn,
+            capacity: req.capacity,
+            used: 0,
+            sessions: Vec::new(),
+        })
+        .await?;
+    let credential = relay
+        .issue(
+            ENV_CREDENTIAL_PREFIX,
+            Grant::Environment {
+                owner: token.id.clone(),
+                env: id.clone(),
+            },
+            relay.options().credential_ttl,
+        )
+        .await?;
+    tracing::info!(env = %id, name = %req.name, machine = %req.machine, token = %token.id, "environment registered");
+    Ok(Json(RegisterResponse {
+        environment_id: id,
+        credential,
+        heartbeat_interval_secs: wire_secs(relay.options().heartbeat_interval),
+        poll_timeout_secs: wire_secs(relay.options().poll_timeout),
+    }))
+}
+
+pub(crate) async fn refresh(
+    State(relay): State<Relay>,
+    headers: HeaderMap,
+    ApiPath(env): ApiPath<String>,
+) -> ApiResult<Response> {
+    let owner = auth::environment(&relay, &headers, &env).await?;
+    auth::owned_environment(&relay, &owner, &env).await?;
+    let credential = relay
+        .issue(
+            ENV_CREDENTIAL_PREFIX,
+            Grant::Environment {
+                owner,
+                env: env.clone(),
+            },
+            relay.options().credential_ttl,
+        )
+        .await?;
+    tracing::debug!(env = %env, "environment credential refreshed");
+    Ok(Json(credential).into_response())
+}
+
+pub(crate) async fn heartbeat(
+    State(relay): State<Relay>,
+    headers: HeaderMap,
+    ApiPath(env): ApiPath<String>,
+    RawBody(body): RawBody,
+) -> ApiResult<StatusCode> {
+    let owner = auth::environment(&relay, &headers, &env).await?;
+    let beat: Heartbeat = decode(&body)?;
+    auth::owned_environment(&relay, &owner, &env).await?;
+    if !relay.store().seen(&env, Some(beat)).await? {
+        return Err(ApiErr::no_environment());
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Debug, Deserialize)]
+struct WorkQuery {
+    wait_secs: Option<u64>,
+}
+
+pub(crate) async fn work(
+    State(relay): State<Relay>,
+    headers: HeaderMap,
+    ApiPath(env): ApiPath<String>,
+    uri: Uri,
+) -> ApiResult<Response> {
+    let owner = auth::environment(&relay, &headers, &env).await?;
+    let q: WorkQuery = query(&uri)?;
+    auth::owned_environment(&relay, &owner, &env).await?;
+    let limit = relay.options().poll_timeout;
+    let wait = q
+        .wait_secs
+        .map_or(limit, |s| Duration::from_secs(s).min(limit));
+    let store = relay.store();
+    store.seen(&env, None).await?;
+    let item = tokio::select! {
+        item = store.next_work(&env, wait) => item?,
+        _ = relay.stopping() => None,
+    };
+    store.seen(&env, None).await?;
+    Ok(match item {
+        Some(item) => {
+            tracing::debug!(env = %env, work = %item.id, "work delivered");
+            Json(item).into_response()
+        }
+        None => StatusCode::NO_CONTENT.into_response(),
+    })
+}
+
+pub(crate) async fn result(
+    State(relay): State<Relay>,
+    headers: HeaderMap,
+    ApiPath((env, id)): ApiPath<(String, String)>,
+    RawBody(body): RawBody,
+) -> ApiResult<StatusCode> {
+    auth::environment(&relay, &headers, &env).await?;
+    let result: WorkResult = decode(&body)?;
+    if !relay.store().post_result(&env, &id, result).await? {
+        return Err(ApiErr::not_found(
+            "no such work item: unknown, or its device stopped waiting",
+        ));
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub(crate) async fn session_credential(
+    State(relay): State<Relay>,
+    headers: HeaderMap,
+    ApiPath((env, name)): ApiPath<(String, String)>,
+) -> ApiResult<Response> {
+    let owner = auth::environment(&relay, &headers, &env).await?;
+    let name = session_name(&name)?;
+    auth::owned_environment(&relay, &owner, &env).await?;
+    let credential = relay
+        .issue(
+            SESSION_CREDENTIAL_PREFIX,
+            Grant::Session {
+                owner,
+                env,
+                session: name.to_string(),
+            },
+            relay.options().credential_ttl,
+        )
+        .await?;
+    Ok(Json(credential).into_response())
+}
+
+pub(crate) async fn link(
+    State(relay): State<Relay>,
+    headers: HeaderMap,
+    ApiPath((env, name)): ApiPath<(String, String)>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> ApiResult<Response> {
+    let owner = match auth::grant(&relay, &headers).await? {
+        Grant::Session {
+            owner,
+            env: e,
+            session,
+        } if e == env && session == name => owner,
+        // A credential for another session admits nothing here.
+        Grant::Session { .. } => return Err(ApiErr::not_found("no such session")),
+        _ => return Err(ApiErr::unauthorized()),
+    };
+    auth::owned_environment(&relay, &owner, &env).await?;
+    let ws = ws.map_err(|_| ApiErr::bad_request("this route takes a WebSocket upgrade"))?;
+    if relay.is_shutting_down() {
+        return Err(ApiErr::shutting_down());
+    }
+    let key = RouteKey { env, session: name };
+    Ok(ws
+        .max_message_size(MAX_BODY)
+        .max_frame_size(MAX_BODY)
+        .on_upgrade(move |socket| ws::run_link(relay, socket, key, owner)))
+}
+
+pub(crate) async fn pairing(
+    State(relay): State<Relay>,
+    headers: HeaderMap,
+    ApiPath(env): ApiPath<String>,
+) -> ApiResult<Json<PairingCode>> {
+    let owner = auth::environment(&relay, &headers, &env).await?;
+    auth::owned_environment(&relay, &owner, &env).await?;
+    let code = secret::pairing_code();
+    let normalized = secret::normalize_code(&code).expect("a code we made is valid");
+    let ttl = relay.options().pairing_ttl;
+    relay
+        .store()
+        .put_grant(
+            secret::code_hash(&normalized),
+            Grant::Pairing {
+                owner,
+                env: env.clone(),
+            },
+            ttl,
+        )
+        .await?;
+    tracing::info!(env = %env, "pairing code issued");
+    Ok(Json(PairingCode {
+        code,
+        expires_in_secs: wire_secs(ttl),
+    }))
+}
+
+pub(crate) async fn deregister(
+    State(relay): State<Relay>,
+    headers: HeaderMap,
+    ApiPath(env): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    let owner = auth::environment(&relay, &headers, &env).await?;
+    if auth::owned_environment(&relay, &owner, &env).await.is_ok() {
+        relay.store().remove_environment(&env).await?;
+        relay.hub().close_environment(&env, CloseReason::GONE);
+        tracing::info!(env = %env, "environment deregistered");
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,360 @@
+//! Device routes: pairing, the environment list, creating and stopping
+//! sessions (as work for the daemon), attach tickets and sockets, and the
+//! owner's device tokens.
+
+use super::daemon::session_name;
+use super::{ApiErr, ApiPath, ApiResult, RawBody, auth, decode, query};
+use crate::hub::RouteKey;
+use crate::options::{MAX_BODY, wire_secs};
+use crate::secret::{self, TICKET_PREFIX};
+use crate::server::Relay;
+use crate::store::{EnvEntry, Grant, TokenKind};
+use crate::ws;
+use axum::Json;
+use axum::extract::State;
+use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
+use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use rcd_proto::relay::{
+    AttachTicket, CreateSession, DeviceToken, EnvironmentView, PairRequest, TokenInfo, Work,
+    WorkItem, WorkResult,
+};
+use rcd_proto::{ErrorKind, ErrorReply};
+use serde::Deserialize;
+
+pub(crate) async fn pair(
+    State(relay): State<Relay>,
+    RawBody(body): RawBody,
+) -> ApiResult<(StatusCode, Json<DeviceToken>)> {
+    let req: PairRequest = decode(&body)?;
+    let code = secret::normalize_code(&req.code).ok_or_else(ApiErr::unauthorized)?;
+    let Some(Grant::Pairing { owner, env }) =
+        relay.store().take_grant(&secret::code_hash(&code)).await?
+    else {
+        return Err(ApiErr::unauthorized());
+    };
+    if !auth::owner_active(&relay, &owner).await? {
+        return Err(ApiErr::unauthorized());
+    }
+    let (record, token) = crate::store::create_token(
+        relay.store().as_ref(),
+        TokenKind::Device,
+        Some(owner),
+        req.label,
+    )
+    .await?;
+    tracing::info!(device = %record.id, env = %env, "device paired");
+    Ok((
+        StatusCode::OK,
+        Json(DeviceToken {
+            id: record.id,
+            token,
+        }),
+    ))
+}
+
+fn view(relay: &Relay, e: EnvEntry) -> EnvironmentView {
+    let r = e.record;
+    EnvironmentView {
+        id: r.id,
+        name: r.name,
+        machine: r.machine,
+        dir: r.dir,
+        spawn: r.spawn,
+        capacity: r.capacity,
+        used: r.used,
+        version: r.version,
+        online: e.idle < relay.options().offline_after,
+        last_seen_secs: e.idle.as_secs(),
+        sessions: r.sessions,
+    }
+}
+
+pub(crate) async fn environments(
+    State(relay): State<Relay>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Vec<EnvironmentView>>> {
+    let device = auth::device(&relay, &headers).await?;
+    let forget = relay.options().forget_after;
+    let mut list: Vec<EnvironmentView> = relay
+        .store()
+        .list_environments(Some(device.owner_id()))
+        .await?
+        .into_iter()
+        .filter(|e| e.idle < forget)
+        .map(|e| view(&relay, e))
+        .collect();
+    list.sort_by(|a, b| (&a.name, &a.machine, &a.id).cmp(&(&b.name, &b.machine, &b.id)));
+    Ok(Json(list))
+}
+
+/// The status of a daemon's refusal.
+fn failure_status(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::AtCapacity | ErrorKind::NameTaken => StatusCode::CONFLICT,
+        ErrorKind::BadName | ErrorKind::NotARepository | ErrorKind::BadRequest => {
+            StatusCode::BAD_REQUEST
+        }
+        ErrorKind::UnknownSession => StatusCode::NOT_FOUND,
+        ErrorKind::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// A daemon's refusal, passed through with its kind and message.
+fn failure(error: ErrorReply) -> ApiErr {
+    let kind = serde_json::to_value(error.kind)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_else(|| "internal".into());
+    ApiErr::new(failure_status(error.kind), &kind, error.message)
+}
+
+/// Queues `work` for the environment and waits for its result: 503
+/// `offline` when the daemon shows no sign of life, 504 `timeout` when it
+/// does not answer in time.
+async fn run_work(relay: &Relay, env: &EnvEntry, work: Work) -> ApiResult<WorkResult> {
+    let opts = relay.options();
+    if env.idle >= opts.offline_after {
+        return Err(ApiErr::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "offline",
+            format!(
+                "environment {} on {} is offline (last seen {} s ago); is rcd running there?",
+                env.record.name,
+                env.record.machine,
+                env.idle.as_secs()
+            ),
+        ));
+    }
+    let id = secret::work_id();
+    let store = relay.store();
+    let env_id = env.record.id.as_str();
+    store
+        .push_work(
+            env_id,
+            WorkItem {
+                id: id.clone(),
+                work,
+            },
+            opts.work_timeout,
+        )
+        .await?;
+    tracing::debug!(env = %env_id, work = %id, "work queued");
+    let result = tokio::select! {
+        r = store.wait_result(env_id, &id, opts.work_timeout) => r?,
+        _ = relay.stopping() => {
+            store.cancel_work(env_id, &id).await?;
+            return Err(ApiErr::shutting_down());
+        }
+    };
+    match result {
+        Some(r) => Ok(r),
+        None => {
+            store.cancel_work(env_id, &id).await?;
+            Err(ApiErr::new(
+                StatusCode::GATEWAY_TIMEOUT,
+                "timeout",
+                format!(
+                    "environment {} did not answer within {} s",
+                    env.record.name,
+                    wire_secs(opts.work_timeout)
+                ),
+            ))
+        }
+    }
+}
+
+fn unexpected(result: &WorkResult) -> ApiErr {
+    tracing::warn!("the daemon answered with the wrong kind of result: {result:?}");
+    ApiErr::new(
+        StatusCode::BAD_GATEWAY,
+        "internal",
+        "the environment answered with the wrong kind of result; are rcd and rc-relay the same \
+         version?",
+    )
+}
+
+pub(crate) async fn create(
+    State(relay): State<Relay>,
+    headers: HeaderMap,
+    ApiPath(env): ApiPath<String>,
+    RawBody(body): RawBody,
+) -> ApiResult<Response> {
+    let device = auth::device(&relay, &headers).await?;
+    let entry = auth::owned_environment(&relay, device.owner_id(), &env).await?;
+    let req: CreateSession = decode(&body)?;
+    if let Some(name) = &req.name {
+        session_name(name)?;
+    }
+    let work = Work::Create {
+        name: req.name,
+        spawn: req.spawn,
+    };
+    match run_work(&relay, &entry, work).await? {
+        WorkResult::Created { session } => {
+            let store = relay.store();
+            store
+                .set_session(&env, &session.name, Some(session.clone()))
+                .await?;
+            tracing::info!(env = %env, session = %session.name, device = %device.id, "session created");
+            Ok((StatusCode::CREATED, Json(session)).into_response())
+        }
+        WorkResult::Failed { error } => Err(failure(error)),
+        other => Err(unexpected(&other)),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct StopQuery {
+    #[serde(default)]
+    force: bool,
+}
+
+pub(crate) async fn stop(
+    State(relay): State<Relay>,
+    headers: HeaderMap,
+    ApiPath((env, name)): ApiPath<(String, String)>,
+    uri: Uri,
+) -> ApiResult<Response> {
+    let device = auth::device(&relay, &headers).await?;
+    let entry = auth::owned_environment(&relay, device.owner_id(), &env).await?;
+    let name = session_name(&name)?.to_string();
+    let q: StopQuery = query(&uri)?;
+    let work = Work::Stop {
+        name: name.clone(),
+        force: q.force,
+    };
+    match run_work(&relay, &entry, work).await? {
+        WorkResult::Stopped { report } => {
+            relay.store().set_session(&env, &name, None).await?;
+            tracing::info!(env = %env, session = %name, device = %device.id, "session stopped");
+            Ok(Json(report).into_response())
+        }
+        WorkResult::Failed { error } => Err(failure(error)),
+        other => Err(unexpected(&other)),
+    }
+}
+
+pub(crate) async fn attach_ticket(
+    State(relay): State<Relay>,
+    headers: HeaderMap,
+    ApiPath((env, name)): ApiPath<(String, String)>,
+) -> ApiResult<Json<AttachTicket>> {
+    let device = auth::device(&relay, &headers).await?;
+    auth::owned_environment(&relay, device.owner_id(), &env).await?;
+    let name = session_name(&name)?;
+    let ticket = secret::generate(TICKET_PREFIX);
+    let ttl = relay.options().ticket_ttl;
+    relay
+        .store()
+        .put_grant(
+            secret::hash(ticket.expose()),
+            Grant::Ticket {
+                owner: device.owner_id().to_string(),
+                env,
+                session: name.to_string(),
+                device: device.id.clone(),
+            },
+            ttl,
+        )
+        .await?;
+    Ok(Json(AttachTicket {
+        ticket,
+        expires_in_secs: wire_secs(ttl),
+    }))
+}
+
+#[derive(Debug, Deserialize)]
+struct AttachQuery {
+    ticket: Option<String>,
+}
+
+pub(crate) async fn attach(
+    State(relay): State<Relay>,
+    headers: HeaderMap,
+    ApiPath((env, name)): ApiPath<(String, String)>,
+    uri: Uri,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> ApiResult<Response> {
+    let q: AttachQuery = query(&uri).unwrap_or(AttachQuery { ticket: None });
+    let store = relay.store();
+    // Who: a device token in the header, or a one-time ticket (looked at
+    // here, used up only once everything else is in order).
+    let (owner, device, ticket_hash) = match (auth::bearer(&headers), &q.ticket) {
+        (Some(_), _) | (None, None) => {
+            let d = auth::device(&relay, &headers).await?;
+            (d.owner_id().to_string(), d.id, None)
+        }
+        (None, Some(ticket)) => {
+            if !ticket.starts_with(TICKET_PREFIX) {
+                return Err(ApiErr::unauthorized());
+            }
+            let hash = secret::hash(ticket);
+            match store.get_grant(&hash).await? {
+                Some(Grant::Ticket {
+                    owner,
+                    env: e,
+                    session,
+                    device,
+                }) => {
+                    auth::device_by_id(&relay, &device).await?;
+                    if e != env || session != name {
+                        return Err(ApiErr::no_environment());
+                    }
+                    (owner, device, Some(hash))
+                }
+                _ => return Err(ApiErr::unauthorized()),
+            }
+        }
+    };
+    auth::owned_environment(&relay, &owner, &env).await?;
+    let name = session_name(&name)?.to_string();
+    let ws = ws.map_err(|_| ApiErr::bad_request("this route takes a WebSocket upgrade"))?;
+    if relay.is_shutting_down() {
+        return Err(ApiErr::shutting_down());
+    }
+    if let Some(hash) = ticket_hash {
+        if store.take_grant(&hash).await?.is_none() {
+            return Err(ApiErr::unauthorized());
+        }
+    }
+    let key = RouteKey { env, session: name };
+    Ok(ws
+        .max_message_size(MAX_BODY)
+        .max_frame_size(MAX_BODY)
+        .on_upgrade(move |socket| ws::run_attach(relay, socket, key, owner, device)))
+}
+
+pub(crate) async fn devices(
+    State(relay): State<Relay>,
+    headers: HeaderMap,
+) -> ApiResult<Json<Vec<TokenInfo>>> {
+    let device = auth::device(&relay, &headers).await?;
+    let list = relay
+        .store()
+        .list_tokens(TokenKind::Device)
+        .await?
+        .into_iter()
+        .filter(|t| t.owner.as_deref() == Some(device.owner_id()))
+        .map(|t| t.info())
+        .collect();
+    Ok(Json(list))
+}
+
+pub(crate) async fn revoke_device(
+    State(relay): State<Relay>,
+    headers: HeaderMap,
+    ApiPath(id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    let device = auth::device(&relay, &headers).await?;
+    let target = relay
+        .store()
+        .get_token(TokenKind::Device, &id)
+        .await?
+        .filter(|t| t.owner.as_deref() == Some(device.owner_id()))
+        .ok_or_else(|| ApiErr::not_found("no such device"))?;
+    relay.revoke(TokenKind::Device, &target.id).await?;
+    tracing::info!(device = %target.id, by = %device.id, "device token revoked");
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,221 @@
+//! The HTTP API under `/api/v1` (docs/PROTOCOL.md, "Relay"): the router,
+//! the error answer, and the extractors that turn every rejection into an
+//! [`ApiError`] body.
+
+mod auth;
+mod daemon;
+mod device;
+
+use crate::options::MAX_BODY;
+use crate::page;
+use crate::server::Relay;
+use crate::store::StoreError;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, Uri};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use rcd_proto::relay::{API_PREFIX, ApiError};
+use serde::de::DeserializeOwned;
+
+/// A non-2xx answer: its status and [`ApiError`] body.
+#[derive(Debug)]
+pub(crate) struct ApiErr {
+    pub status: StatusCode,
+    pub kind: String,
+    pub message: String,
+}
+
+impl ApiErr {
+    pub fn new(status: StatusCode, kind: &str, message: impl Into<String>) -> ApiErr {
+        ApiErr {
+            status,
+            kind: kind.to_string(),
+            message: message.into(),
+        }
+    }
+
+    /// 401, the same for a missing, unknown, expired or revoked secret.
+    pub fn unauthorized() -> ApiErr {
+        ApiErr::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing, unknown, expired or revoked credential",
+        )
+    }
+
+    /// 404 for an environment that does not exist or is not the caller's;
+    /// the two are indistinguishable.
+    pub fn no_environment() -> ApiErr {
+        ApiErr::new(StatusCode::NOT_FOUND, "not-found", "no such environment")
+    }
+
+    pub fn not_found(message: impl Into<String>) -> ApiErr {
+        ApiErr::new(StatusCode::NOT_FOUND, "not-found", message)
+    }
+
+    pub fn bad_request(message: impl Into<String>) -> ApiErr {
+        ApiErr::new(StatusCode::BAD_REQUEST, "bad-request", message)
+    }
+
+    /// 503 while the relay stops: no new sockets.
+    pub fn shutting_down() -> ApiErr {
+        ApiErr::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting-down",
+            "the relay is shutting down; try again when it is back",
+        )
+    }
+
+    pub fn too_large() -> ApiErr {
+        ApiErr::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            format!("the request body is over the limit of {MAX_BODY} bytes"),
+        )
+    }
+}
+
+impl From<StoreError> for ApiErr {
+    fn from(e: StoreError) -> ApiErr {
+        tracing::error!("relay store: {e}");
+        ApiErr::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "the relay's storage failed; its log says why",
+        )
+    }
+}
+
+impl IntoResponse for ApiErr {
+    fn into_response(self) -> Response {
+        let body = ApiError {
+            kind: self.kind,
+            message: self.message,
+        };
+        (self.status, Json(body)).into_response()
+    }
+}
+
+pub(crate) type ApiResult<T> = Result<T, ApiErr>;
+
+/// The raw request body, within the size limit (413 `too-large` past
+/// it). Decoded with [`decode`] after authentication, so a stranger's
+/// garbage gets 401, not a parse error.
+pub(crate) struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiErr;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Bytes::from_request(req, state).await {
+            Ok(b) => Ok(RawBody(b)),
+            Err(r) if r.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(ApiErr::too_large()),
+            Err(r) => Err(ApiErr::bad_request(r.body_text())),
+        }
+    }
+}
+
+/// Decodes a JSON body (400 `bad-request` if it is not the expected one).
+pub(crate) fn decode<T: DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
+    serde_json::from_slice(body).map_err(|e| {
+        ApiErr::bad_request(format!(
+            "the request body is not the expected JSON ({e}); are rcd, rcctl and rc-relay \
+             the same version?"
+        ))
+    })
+}
+
+/// Path parameters, with a 400 `bad-request` rejection.
+pub(crate) struct ApiPath<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiErr;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(t)| ApiPath(t))
+            .map_err(|r| ApiErr::bad_request(r.body_text()))
+    }
+}
+
+/// The query string as `T` (400 `bad-request` if it does not fit).
+pub(crate) fn query<T: DeserializeOwned>(uri: &Uri) -> ApiResult<T> {
+    Query::<T>::try_from_uri(uri)
+        .map(|Query(t)| t)
+        .map_err(|r| ApiErr::bad_request(r.body_text()))
+}
+
+async fn not_found() -> ApiErr {
+    ApiErr::not_found("no such route; see docs/PROTOCOL.md")
+}
+
+async fn method_not_allowed() -> ApiErr {
+    ApiErr::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "bad-request",
+        "this route does not take that method; see docs/PROTOCOL.md",
+    )
+}
+
+/// Logs each request at debug level: method, path (never the query,
+/// which may hold a ticket), status, time.
+async fn log_request(req: Request, next: Next) -> Response {
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let start = std::time::Instant::now();
+    let resp = next.run(req).await;
+    tracing::debug!(%method, %path, status = resp.status().as_u16(), ms = start.elapsed().as_millis() as u64, "request");
+    resp
+}
+
+/// Every route of the relay.
+pub(crate) fn router(relay: Relay) -> Router {
+    let api = Router::new()
+        // daemon
+        .route("/environments/register", post(daemon::register))
+        .route("/environments/{env}", delete(daemon::deregister))
+        .route("/environments/{env}/refresh", post(daemon::refresh))
+        .route("/environments/{env}/heartbeat", post(daemon::heartbeat))
+        .route("/environments/{env}/work", get(daemon::work))
+        .route("/environments/{env}/work/{id}/result", post(daemon::result))
+        .route(
+            "/environments/{env}/sessions/{name}/credential",
+            post(daemon::session_credential),
+        )
+        .route(
+            "/environments/{env}/sessions/{name}/link",
+            get(daemon::link),
+        )
+        .route("/environments/{env}/pairing", post(daemon::pairing))
+        // device
+        .route("/pair", post(device::pair))
+        .route("/environments", get(device::environments))
+        .route("/environments/{env}/sessions", post(device::create))
+        .route("/environments/{env}/sessions/{name}", delete(device::stop))
+        .route(
+            "/environments/{env}/sessions/{name}/attach-ticket",
+            post(device::attach_ticket),
+        )
+        .route(
+            "/environments/{env}/sessions/{name}/attach",
+            get(device::attach),
+        )
+        .route("/devices", get(device::devices))
+        .route("/devices/{id}", delete(device::revoke_device))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed);
+    Router::new()
+        .route("/", get(page::index))
+        .route("/healthz", get(page::healthz))
+        .nest(API_PREFIX, api)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(axum::middleware::from_fn(log_request))
+        .with_state(relay)
+}

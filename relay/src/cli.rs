@@ -1,0 +1,439 @@
+//! The `rc-relay` command line: `serve`, `token create|list|revoke`,
+//! `device list|revoke`. `main` parses, sets up logging and calls [`run`].
+
+use crate::store::{FileStore, Store, TokenKind, TokenRecord, create_token};
+use crate::{Relay, RelayOptions};
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+use serde::Serialize;
+use std::future::Future;
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// rc-relay: the relay between rcd machines and your devices.
+#[derive(Debug, Parser)]
+#[command(name = "rc-relay", version)]
+pub struct Cli {
+    /// Where tokens are kept [default: $XDG_DATA_HOME/rc-relay, else
+    /// ~/.local/share/rc-relay].
+    #[arg(long, global = true, value_name = "DIR", env = "RC_RELAY_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Debug logging (RUST_LOG overrides).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the relay.
+    Serve(ServeArgs),
+    /// Enrollment tokens (held by machines running rcd).
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Device tokens (made by pairing).
+    #[command(subcommand)]
+    Device(DeviceCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on, e.g. 0.0.0.0:443 or 127.0.0.1:0 (any free
+    /// port; the first line on stdout says which).
+    #[arg(long, value_name = "ADDR")]
+    pub listen: SocketAddr,
+    /// PEM certificate chain: serve HTTPS (with --tls-key).
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Lifetime of environment and session credentials, in seconds.
+    #[arg(long, value_name = "SECS", default_value = "600", value_parser = secs)]
+    pub credential_ttl: Duration,
+    /// Heartbeat interval told to daemons, in seconds.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = secs)]
+    pub heartbeat_interval: Duration,
+    /// An environment is offline after this long without a heartbeat
+    /// [default: 3 heartbeat intervals].
+    #[arg(long, value_name = "SECS", value_parser = secs)]
+    pub offline_after: Option<Duration>,
+    /// An environment is dropped from every list after this long without a
+    /// heartbeat.
+    #[arg(long, value_name = "SECS", default_value = "300", value_parser = secs)]
+    pub forget_after: Duration,
+    /// Longest a daemon's work poll is held open.
+    #[arg(long, value_name = "SECS", default_value = "25", value_parser = secs)]
+    pub poll_timeout: Duration,
+    /// How long a device waits for a daemon to create or stop a session.
+    #[arg(long, value_name = "SECS", default_value = "30", value_parser = secs)]
+    pub work_timeout: Duration,
+    /// Ping interval on session links and attach sockets; two missed
+    /// pongs close one.
+    #[arg(long, value_name = "SECS", default_value = "15", value_parser = secs)]
+    pub ping_interval: Duration,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Make an enrollment token; it is printed once, on stdout.
+    Create {
+        /// A name to recognise it by, e.g. the machine's.
+        #[arg(long)]
+        label: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List enrollment tokens (never their secrets).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke an enrollment token, with every device token it owns; a
+    /// running relay drops its machines within seconds.
+    Revoke { id: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeviceCommand {
+    /// List device tokens (never their secrets).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a device token; its open sessions are closed.
+    Revoke { id: String },
+}
+
+/// Seconds, whole or not (`0.5`).
+fn secs(s: &str) -> Result<Duration, String> {
+    let v: f64 = s
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number of seconds"))?;
+    if !v.is_finite() || v <= 0.0 || v > 1e9 {
+        return Err(format!("{s:?}: give a positive number of seconds"));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+/// The default data directory.
+pub fn default_data_dir() -> Result<PathBuf> {
+    if let Some(d) = std::env::var_os("XDG_DATA_HOME").map(PathBuf::from) {
+        if d.is_absolute() {
+            return Ok(d.join("rc-relay"));
+        }
+    }
+    match std::env::var_os("HOME") {
+        Some(home) if !home.is_empty() => Ok(PathBuf::from(home).join(".local/share/rc-relay")),
+        _ => bail!("cannot find a data directory: HOME is not set; give --data-dir DIR"),
+    }
+}
+
+fn open_store(dir: Option<&Path>) -> Result<FileStore> {
+    let dir = match dir {
+        Some(d) => d.to_path_buf(),
+        None => default_data_dir()?,
+    };
+    FileStore::open(&dir)
+        .with_context(|| format!("cannot use the data directory {}", dir.display()))
+}
+
+/// Runs a command; `shutdown` ends `serve`.
+pub async fn run(cli: Cli, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+    let store = open_store(cli.data_dir.as_deref())?;
+    match cli.command {
+        Command::Serve(args) => serve(args, store, shutdown).await,
+        Command::Token(TokenCommand::Create { label, json }) => {
+            token_create(&store, label, json).await
+        }
+        Command::Token(TokenCommand::List { json }) => {
+            list(&store, TokenKind::Enrollment, json).await
+        }
+        Command::Token(TokenCommand::Revoke { id }) => {
+            revoke(&store, TokenKind::Enrollment, &id).await
+        }
+        Command::Device(DeviceCommand::List { json }) => {
+            list(&store, TokenKind::Device, json).await
+        }
+        Command::Device(DeviceCommand::Revoke { id }) => {
+            revoke(&store, TokenKind::Device, &id).await
+        }
+    }
+}
+
+async fn serve(
+    args: ServeArgs,
+    store: FileStore,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let opts = RelayOptions {
+        credential_ttl: args.credential_ttl,
+        heartbeat_interval: args.heartbeat_interval,
+        offline_after: args.offline_after.unwrap_or(args.heartbeat_interval * 3),
+        forget_after: args.forget_after,
+        poll_timeout: args.poll_timeout,
+        work_timeout: args.work_timeout,
+        ping_interval: args.ping_interval,
+        ..RelayOptions::default()
+    };
+    if opts.poll_timeout >= opts.offline_after {
+        tracing::warn!(
+            "--poll-timeout ({:?}) is not shorter than --offline-after ({:?}): an idle daemon \
+             may show as offline between polls",
+            opts.poll_timeout,
+            opts.offline_after
+        );
+    }
+    let tokens = store.list_tokens(TokenKind::Enrollment).await?;
+    if !tokens.iter().any(|t| !t.revoked) {
+        tracing::warn!(
+            "no enrollment token yet: make one with `rc-relay token create --data-dir {}`",
+            store_dir(&store).display()
+        );
+    }
+    tracing::info!(data_dir = %store_dir(&store).display(), version = rcd_proto::PACKAGE_VERSION, "rc-relay starting");
+    let relay = Relay::new(opts, Arc::new(store));
+    let listen = args.listen;
+    match (args.tls_cert, args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let config = crate::tls_config(&cert, &key)?;
+            let listener = std::net::TcpListener::bind(listen)
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            announce("https", listener.local_addr()?)?;
+            relay.serve_tls_config(listener, config, shutdown).await?;
+        }
+        _ => {
+            let listener = tokio::net::TcpListener::bind(listen)
+                .await
+                .with_context(|| format!("cannot listen on {listen}"))?;
+            announce("http", listener.local_addr()?)?;
+            relay.serve(listener, shutdown).await?;
+        }
+    }
+    tracing::info!("rc-relay stopped");
+    Ok(())
+}
+
+fn store_dir(store: &FileStore) -> PathBuf {
+    store
+        .token_file()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// The first line on stdout: where the relay listens.
+fn announce(scheme: &str, addr: SocketAddr) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "listening on {scheme}://{addr}")?;
+    out.flush()?;
+    tracing::info!("listening on {scheme}://{addr}");
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Created<'a> {
+    id: &'a str,
+    label: Option<&'a str>,
+    created: u64,
+    token: &'a str,
+}
+
+async fn token_create(store: &FileStore, label: Option<String>, json: bool) -> Result<()> {
+    let (record, secret) = create_token(store, TokenKind::Enrollment, None, label).await?;
+    if json {
+        let c = Created {
+            id: &record.id,
+            label: record.label.as_deref(),
+            created: record.created,
+            token: secret.expose(),
+        };
+        println!("{}", serde_json::to_string_pretty(&c)?);
+    } else {
+        println!("{}", secret.expose());
+        eprintln!(
+            "enrollment token {} made; it is shown only this once (the relay keeps its hash in {}). \
+             Give it to rcd with --token-file.",
+            record.id,
+            store.token_file().display()
+        );
+    }
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct Listed<'a> {
+    id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner: Option<&'a str>,
+    label: Option<&'a str>,
+    created: u64,
+    revoked: bool,
+}
+
+async fn list(store: &FileStore, kind: TokenKind, json: bool) -> Result<()> {
+    let tokens: Vec<TokenRecord> = store.list_tokens(kind).await?;
+    if json {
+        let rows: Vec<Listed> = tokens
+            .iter()
+            .map(|t| Listed {
+                id: &t.id,
+                owner: t.owner.as_deref(),
+                label: t.label.as_deref(),
+                created: t.created,
+                revoked: t.revoked,
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    if tokens.is_empty() {
+        match kind {
+            TokenKind::Enrollment => {
+                eprintln!("no enrollment tokens; make one with `rc-relay token create`")
+            }
+            TokenKind::Device => eprintln!("no device tokens; devices get one by pairing"),
+        }
+        return Ok(());
+    }
+    let mut rows = vec![
+        match kind {
+            TokenKind::Enrollment => vec!["ID", "LABEL", "CREATED (UTC)", "STATE"],
+            TokenKind::Device => vec!["ID", "OWNER", "LABEL", "CREATED (UTC)", "STATE"],
+        }
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>(),
+    ];
+    for t in &tokens {
+        let mut row = vec![t.id.clone()];
+        if kind == TokenKind::Device {
+            row.push(t.owner.clone().unwrap_or_default());
+        }
+        row.push(t.label.clone().unwrap_or_else(|| "-".into()));
+        row.push(utc(t.created));
+        row.push(if t.revoked { "revoked" } else { "active" }.into());
+        rows.push(row);
+    }
+    print!("{}", table(&rows));
+    Ok(())
+}
+
+async fn revoke(store: &FileStore, kind: TokenKind, id: &str) -> Result<()> {
+    let changed = store.revoke_token(kind, id).await?;
+    if changed.is_empty() {
+        println!("{kind} token {id} was already revoked");
+        return Ok(());
+    }
+    let devices = changed.iter().filter(|t| t.id != id).count();
+    if devices > 0 {
+        println!("revoked {kind} token {id} and the {devices} device token(s) it owns");
+    } else {
+        println!("revoked {kind} token {id}");
+    }
+    Ok(())
+}
+
+/// Left-aligned columns separated by two spaces.
+fn table(rows: &[Vec<String>]) -> String {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            if c + 1 == row.len() {
+                line.push_str(cell);
+            } else {
+                line.push_str(&format!("{cell:<w$}  ", w = widths[c]));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Unix seconds as `YYYY-MM-DD HH:MM`, UTC.
+fn utc(secs: u64) -> String {
+    let days = (secs / 86_400) as i64;
+    let rem = secs % 86_400;
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        rem / 3600,
+        (rem % 3600) / 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_civil_utc() {
+        assert_eq!(utc(0), "1970-01-01 00:00");
+        assert_eq!(utc(951_782_400), "2000-02-29 00:00");
+        assert_eq!(utc(1_700_000_000), "2023-11-14 22:13");
+    }
+
+    #[test]
+    fn seconds_parse_whole_or_not() {
+        assert_eq!(secs("2").unwrap(), Duration::from_secs(2));
+        assert_eq!(secs("0.25").unwrap(), Duration::from_millis(250));
+        assert!(secs("0").is_err());
+        assert!(secs("-1").is_err());
+        assert!(secs("soon").is_err());
+    }
+
+    #[test]
+    fn tables_align() {
+        let rows = vec![
+            vec!["ID".to_string(), "LABEL".to_string()],
+            vec!["enr_1".to_string(), "laptop".to_string()],
+        ];
+        assert_eq!(table(&rows), "ID     LABEL\nenr_1  laptop\n");
+    }
+
+    #[test]
+    fn the_command_line_parses() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+        let cli =
+            Cli::try_parse_from(["rc-relay", "serve", "--listen", "127.0.0.1:0", "-v"]).unwrap();
+        assert!(cli.verbose);
+        assert!(
+            Cli::try_parse_from([
+                "rc-relay",
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--tls-cert",
+                "c"
+            ])
+            .is_err(),
+            "a certificate needs its key"
+        );
+    }
+}

@@ -1,0 +1,384 @@
+//! The two WebSockets: a session link (daemon ↔ relay) and an attach
+//! socket (device ↔ relay). Each runs as one task with one `select!` over
+//! the hub's close signal, its outbound queue, the socket, and the ping
+//! timer. The relay parses the envelopes ([`LinkFrame`], [`DeviceFrame`])
+//! and never the `data` inside them.
+
+use crate::hub::{Delivery, Joined, RouteKey};
+use crate::options::MAX_BODY;
+use crate::server::Relay;
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use rcd_proto::relay::{DeviceFrame, LinkFrame};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use std::time::Duration;
+use tokio::time::{Instant, Interval, MissedTickBehavior};
+use tracing::Instrument;
+
+/// Why the relay closes a WebSocket: the close code and reason it sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CloseReason {
+    pub code: u16,
+    pub reason: &'static str,
+}
+
+impl CloseReason {
+    /// The daemon said `close` for this device.
+    pub const SESSION_CLOSED: CloseReason = CloseReason {
+        code: 1000,
+        reason: "closed by the session",
+    };
+    /// The relay is stopping.
+    pub const SHUTDOWN: CloseReason = CloseReason {
+        code: 1001,
+        reason: "the relay is shutting down",
+    };
+    /// A binary message.
+    pub const BINARY: CloseReason = CloseReason {
+        code: 1003,
+        reason: "binary messages are not accepted",
+    };
+    /// A text message that is not an envelope.
+    pub const GARBAGE: CloseReason = CloseReason {
+        code: 1007,
+        reason: "not a valid frame",
+    };
+    /// The token behind the socket was revoked.
+    pub const REVOKED: CloseReason = CloseReason {
+        code: 1008,
+        reason: "the token was revoked",
+    };
+    /// A message over the limit.
+    pub const TOO_LARGE: CloseReason = CloseReason {
+        code: 1009,
+        reason: "message too large (limit 1 MiB)",
+    };
+    /// A newer link for the same session connected.
+    pub const REPLACED: CloseReason = CloseReason {
+        code: 4000,
+        reason: "replaced by a newer link",
+    };
+    /// The socket's queue filled up.
+    pub const TOO_SLOW: CloseReason = CloseReason {
+        code: 4001,
+        reason: "too slow to keep up",
+    };
+    /// Two pings went unanswered.
+    pub const NO_PONG: CloseReason = CloseReason {
+        code: 4002,
+        reason: "two pings went unanswered",
+    };
+    /// The environment was deregistered or forgotten.
+    pub const GONE: CloseReason = CloseReason {
+        code: 4004,
+        reason: "the environment is gone",
+    };
+}
+
+fn json<T: Serialize>(v: &T) -> String {
+    serde_json::to_string(v).expect("envelopes serialize")
+}
+
+async fn close(socket: &mut WebSocket, why: CloseReason) {
+    let frame = CloseFrame {
+        code: why.code,
+        reason: why.reason.into(),
+    };
+    let _ = socket.send(Message::Close(Some(frame))).await;
+}
+
+/// Pings every interval; two pings without a pong end the socket.
+struct Pinger {
+    timer: Interval,
+    sent: u64,
+    answered: u64,
+}
+
+impl Pinger {
+    fn new(every: Duration) -> Pinger {
+        let mut timer = tokio::time::interval_at(Instant::now() + every, every);
+        timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        Pinger {
+            timer,
+            sent: 0,
+            answered: 0,
+        }
+    }
+
+    /// The number of the next ping, or `None` when two went unanswered.
+    fn next(&mut self) -> Option<u64> {
+        if self.sent >= self.answered + 2 {
+            return None;
+        }
+        self.sent += 1;
+        Some(self.sent)
+    }
+
+    fn pong(&mut self, n: u64) {
+        if n <= self.sent {
+            self.answered = self.answered.max(n);
+        }
+    }
+}
+
+/// One message read from a socket.
+enum Inbound<T> {
+    Frame(T),
+    /// Nothing to do (a protocol ping or pong).
+    Skip,
+    /// The socket is done; close it with this reason, if any.
+    End(Option<CloseReason>),
+}
+
+fn read<T: DeserializeOwned>(msg: Option<Result<Message, axum::Error>>) -> Inbound<T> {
+    match msg {
+        None | Some(Ok(Message::Close(_))) => Inbound::End(None),
+        Some(Ok(Message::Text(t))) => match serde_json::from_str(t.as_str()) {
+            Ok(f) => Inbound::Frame(f),
+            Err(e) => {
+                tracing::warn!("closing the socket: a text message is not a valid frame ({e})");
+                Inbound::End(Some(CloseReason::GARBAGE))
+            }
+        },
+        Some(Ok(Message::Binary(_))) => {
+            tracing::warn!("closing the socket: a binary message");
+            Inbound::End(Some(CloseReason::BINARY))
+        }
+        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Inbound::Skip,
+        Some(Err(e)) => {
+            use tokio_tungstenite::tungstenite::Error as WsError;
+            let too_large = std::error::Error::source(&e)
+                .and_then(|s| s.downcast_ref::<WsError>())
+                .is_some_and(|w| matches!(w, WsError::Capacity(_)));
+            if too_large {
+                tracing::warn!("closing the socket: {e}");
+                Inbound::End(Some(CloseReason::TOO_LARGE))
+            } else {
+                tracing::debug!("socket error: {e}");
+                Inbound::End(None)
+            }
+        }
+    }
+}
+
+/// Serves a session link until it closes or is closed.
+pub(crate) async fn run_link(relay: Relay, mut socket: WebSocket, key: RouteKey, owner: String) {
+    let span = tracing::info_span!("link", env = %key.env, session = %key.session);
+    async move {
+        let hub = relay.hub();
+        let (joined, clients) = hub.attach_link(&key, &owner);
+        let Joined {
+            id,
+            mut rx,
+            mut kill,
+        } = joined;
+        tracing::info!(devices = clients.len(), "session link up");
+        let mut why = None;
+        for (client, device) in clients {
+            let open = json(&LinkFrame::Open { client, device });
+            if socket.send(Message::text(open)).await.is_err() {
+                why = Some(None);
+                break;
+            }
+        }
+        let mut pinger = Pinger::new(relay.options().ping_interval);
+        while why.is_none() {
+            tokio::select! {
+                biased;
+                r = &mut kill => why = Some(Some(r.unwrap_or(CloseReason::SHUTDOWN))),
+                Some(text) = rx.recv() => {
+                    if socket.send(Message::text(text)).await.is_err() {
+                        why = Some(None);
+                    }
+                }
+                msg = socket.recv() => match read::<LinkFrame>(msg) {
+                    Inbound::Frame(frame) => {
+                        let reply = match frame {
+                            LinkFrame::Data { client, data } => {
+                                let text = json(&DeviceFrame::Data { data });
+                                match hub.to_device(&key, client, text) {
+                                    Delivery::Queued => None,
+                                    Delivery::Unknown => {
+                                        tracing::debug!(client, "data for a client that is gone");
+                                        None
+                                    }
+                                    Delivery::Dropped => {
+                                        tracing::warn!(client, "device too slow: closed");
+                                        Some(LinkFrame::Close { client })
+                                    }
+                                }
+                            }
+                            LinkFrame::Close { client } => {
+                                tracing::debug!(client, "the daemon closed a device");
+                                hub.close_device(&key, client, CloseReason::SESSION_CLOSED);
+                                None
+                            }
+                            LinkFrame::Ping { n } => Some(LinkFrame::Pong { n }),
+                            LinkFrame::Pong { n } => {
+                                pinger.pong(n);
+                                None
+                            }
+                            LinkFrame::Open { .. } => {
+                                tracing::debug!("ignored an open from the daemon");
+                                None
+                            }
+                        };
+                        if let Some(reply) = reply {
+                            if socket.send(Message::text(json(&reply))).await.is_err() {
+                                why = Some(None);
+                            }
+                        }
+                    }
+                    Inbound::Skip => {}
+                    Inbound::End(r) => why = Some(r),
+                },
+                _ = pinger.timer.tick() => match pinger.next() {
+                    Some(n) => {
+                        if socket.send(Message::text(json(&LinkFrame::Ping { n }))).await.is_err() {
+                            why = Some(None);
+                        }
+                    }
+                    None => {
+                        tracing::warn!("closing the session link: two pings went unanswered");
+                        why = Some(Some(CloseReason::NO_PONG));
+                    }
+                },
+            }
+        }
+        hub.detach_link(&key, id);
+        if let Some(Some(reason)) = why {
+            close(&mut socket, reason).await;
+        }
+        tracing::info!("session link down");
+    }
+    .instrument(span)
+    .await
+}
+
+/// Serves a device's attach socket until it closes or is closed.
+pub(crate) async fn run_attach(
+    relay: Relay,
+    mut socket: WebSocket,
+    key: RouteKey,
+    owner: String,
+    device: String,
+) {
+    let (joined, link) = relay.hub().attach_device(&key, &owner, &device);
+    let Joined {
+        id: client,
+        mut rx,
+        mut kill,
+    } = joined;
+    let span = tracing::info_span!("attach", env = %key.env, session = %key.session, device = %device, client);
+    async move {
+        let hub = relay.hub();
+        tracing::info!(link_up = link.is_some(), "device attached");
+        let mut why = None;
+        // A device greets the daemon as soon as it connects; if no link is
+        // up, that greeting goes nowhere, so say so (it greets again on
+        // `link up`). With a link up there is nothing to say.
+        if link.is_none() {
+            let down = json(&DeviceFrame::Link { up: false });
+            if socket.send(Message::text(down)).await.is_err() {
+                why = Some(None);
+            }
+        }
+        if let Some(link) = link {
+            let _ = link
+                .send(json(&LinkFrame::Open {
+                    client,
+                    device: device.clone(),
+                }))
+                .await;
+        }
+        let mut pinger = Pinger::new(relay.options().ping_interval);
+        while why.is_none() {
+            tokio::select! {
+                biased;
+                r = &mut kill => why = Some(Some(r.unwrap_or(CloseReason::SHUTDOWN))),
+                Some(text) = rx.recv() => {
+                    if socket.send(Message::text(text)).await.is_err() {
+                        why = Some(None);
+                    }
+                }
+                msg = socket.recv() => match read::<DeviceFrame>(msg) {
+                    Inbound::Frame(DeviceFrame::Data { data }) => {
+                        let text = json(&LinkFrame::Data { client, data });
+                        if text.len() > MAX_BODY {
+                            tracing::warn!("closing the socket: a message too large to forward");
+                            why = Some(Some(CloseReason::TOO_LARGE));
+                        } else if let Some(link) = hub.link(&key) {
+                            // Waits while the link's queue is full: the
+                            // device is slowed down to the daemon's pace.
+                            let _ = link.send(text).await;
+                        } else {
+                            tracing::debug!("the session link is down: a message was dropped");
+                        }
+                    }
+                    Inbound::Frame(DeviceFrame::Ping { n }) => {
+                        let pong = json(&DeviceFrame::Pong { n });
+                        if socket.send(Message::text(pong)).await.is_err() {
+                            why = Some(None);
+                        }
+                    }
+                    Inbound::Frame(DeviceFrame::Pong { n }) => pinger.pong(n),
+                    Inbound::Frame(DeviceFrame::Link { .. }) => {
+                        tracing::debug!("ignored a link frame from the device");
+                    }
+                    Inbound::Skip => {}
+                    Inbound::End(r) => why = Some(r),
+                },
+                _ = pinger.timer.tick() => match pinger.next() {
+                    Some(n) => {
+                        if socket.send(Message::text(json(&DeviceFrame::Ping { n }))).await.is_err() {
+                            why = Some(None);
+                        }
+                    }
+                    None => {
+                        tracing::info!("closing the attach socket: two pings went unanswered");
+                        why = Some(Some(CloseReason::NO_PONG));
+                    }
+                },
+            }
+        }
+        if let Some(link) = hub.detach_device(&key, client) {
+            let close_msg = json(&LinkFrame::Close { client });
+            let _ = tokio::time::timeout(Duration::from_secs(5), link.send(close_msg)).await;
+        }
+        if let Some(Some(reason)) = why {
+            close(&mut socket, reason).await;
+        }
+        tracing::info!("device detached");
+    }
+    .instrument(span)
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_unanswered_pings_end_the_socket() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let mut p = Pinger::new(Duration::from_secs(1));
+            assert_eq!(p.next(), Some(1));
+            p.pong(1);
+            assert_eq!(p.next(), Some(2));
+            assert_eq!(p.next(), Some(3), "one unanswered is fine");
+            assert_eq!(p.next(), None, "two unanswered is not");
+            p.pong(99);
+            assert_eq!(
+                p.next(),
+                None,
+                "a pong for a ping never sent counts for nothing"
+            );
+            p.pong(3);
+            assert_eq!(p.next(), Some(4));
+        });
+    }
+}

@@ -1,0 +1,643 @@
+//! The HTTP API against a real relay on 127.0.0.1:0: the daemon's and the
+//! device's routes, work round trips, presence, and every refusal.
+
+mod common;
+
+use common::{Api, PATIENCE, TestRelay, fast, session, wait_for};
+use rc_relay::{RelayOptions, TokenKind};
+use rcd_proto::relay::{EnvironmentView, Work, WorkResult};
+use rcd_proto::{ErrorKind, ErrorReply, StopReport};
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+async fn list(api: &Api, device: &str) -> Vec<EnvironmentView> {
+    let (status, body) = api.get("/environments", Some(device)).await;
+    assert_eq!(status, 200, "{body}");
+    serde_json::from_value(body).expect("[EnvironmentView]")
+}
+
+fn failed(kind: ErrorKind, message: &str) -> WorkResult {
+    WorkResult::Failed {
+        error: ErrorReply {
+            kind,
+            message: message.into(),
+        },
+    }
+}
+
+#[tokio::test]
+async fn a_session_is_created_and_stopped_through_the_daemon() {
+    let relay = TestRelay::start(fast()).await;
+    let api = relay.api();
+    let daemon = api.register(&relay.enrollment(), "laptop").await;
+    assert_eq!(daemon.heartbeat(vec![session("old")]).await, 204);
+    let (_, device) = daemon.pair("phone").await;
+
+    let envs = list(&api, &device).await;
+    assert_eq!(envs.len(), 1);
+    assert_eq!(envs[0].id, daemon.env);
+    assert_eq!(envs[0].name, "laptop");
+    assert_eq!(envs[0].machine, "testhost");
+    assert!(envs[0].online);
+    assert_eq!(envs[0].sessions[0].name, "old");
+
+    let seen: Arc<Mutex<Vec<Work>>> = Arc::default();
+    let log = seen.clone();
+    let worker = daemon.serve_work(move |work| {
+        log.lock().unwrap().push(work.clone());
+        match work {
+            Work::Create { name, .. } => WorkResult::Created {
+                session: session(name.as_deref().unwrap_or("brisk-otter")),
+            },
+            Work::Stop { name, .. } => WorkResult::Stopped {
+                report: StopReport {
+                    name: name.clone(),
+                    exit_code: Some(0),
+                    worktree: None,
+                },
+            },
+        }
+    });
+
+    let path = format!("/environments/{}/sessions", daemon.env);
+    let (status, body) = api
+        .post(
+            &path,
+            Some(&device),
+            json!({"name": "fix-login", "spawn": "worktree"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["name"], "fix-login");
+    let names: Vec<String> = list(&api, &device).await[0]
+        .sessions
+        .iter()
+        .map(|s| s.name.clone())
+        .collect();
+    assert!(
+        names.contains(&"fix-login".to_string()),
+        "listed before the next heartbeat: {names:?}"
+    );
+
+    let (status, body) = api
+        .delete(
+            &format!("/environments/{}/sessions/fix-login?force=true", daemon.env),
+            Some(&device),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let report: StopReport = serde_json::from_value(body).unwrap();
+    assert_eq!(report.name, "fix-login");
+    worker.abort();
+
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(
+        seen,
+        vec![
+            Work::Create {
+                name: Some("fix-login".into()),
+                spawn: Some(rcd_proto::SpawnMode::Worktree),
+            },
+            Work::Stop {
+                name: "fix-login".into(),
+                force: true,
+            },
+        ]
+    );
+}
+
+#[tokio::test]
+async fn daemon_refusals_pass_through_with_their_kind_and_message() {
+    let relay = TestRelay::start(fast()).await;
+    let api = relay.api();
+    let daemon = api.register(&relay.enrollment(), "laptop").await;
+    let (_, device) = daemon.pair("phone").await;
+    let worker = daemon.serve_work(|work| match work {
+        Work::Create { name: Some(n), .. } if n == "taken" => {
+            failed(ErrorKind::NameTaken, "a session named taken already runs")
+        }
+        Work::Create { .. } => failed(
+            ErrorKind::AtCapacity,
+            "at capacity (2/2): stop a session first (rcctl stop NAME)",
+        ),
+        Work::Stop { .. } => failed(ErrorKind::UnknownSession, "no session named ghost"),
+    });
+    let path = format!("/environments/{}/sessions", daemon.env);
+
+    let (status, body) = api.post(&path, Some(&device), json!({"name": null})).await;
+    assert_eq!(status, 409);
+    assert_eq!(body["kind"], "at-capacity");
+    assert_eq!(
+        body["message"],
+        "at capacity (2/2): stop a session first (rcctl stop NAME)"
+    );
+
+    let (status, body) = api
+        .post(&path, Some(&device), json!({"name": "taken"}))
+        .await;
+    assert_eq!((status, body["kind"].as_str()), (409, Some("name-taken")));
+
+    let (status, body) = api.delete(&format!("{path}/ghost"), Some(&device)).await;
+    assert_eq!(
+        (status, body["kind"].as_str()),
+        (404, Some("unknown-session"))
+    );
+    assert_eq!(body["message"], "no session named ghost");
+
+    // A name that could never be valid is refused by the relay itself.
+    let (status, body) = api
+        .post(&path, Some(&device), json!({"name": "../x"}))
+        .await;
+    assert_eq!((status, body["kind"].as_str()), (400, Some("bad-name")));
+    worker.abort();
+}
+
+#[tokio::test]
+async fn an_environment_without_a_sign_of_life_is_offline() {
+    let relay = TestRelay::start(RelayOptions {
+        offline_after: Duration::from_millis(300),
+        ..fast()
+    })
+    .await;
+    let api = relay.api();
+    let daemon = api.register(&relay.enrollment(), "laptop").await;
+    let (_, device) = daemon.pair("phone").await;
+    wait_for("the environment to go offline", PATIENCE, || async {
+        !list(&api, &device).await[0].online
+    })
+    .await;
+    let (status, body) = api
+        .post(
+            &format!("/environments/{}/sessions", daemon.env),
+            Some(&device),
+            json!({"name": "a"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["kind"].as_str()),
+        (503, Some("offline")),
+        "{body}"
+    );
+    // A poll is a sign of life.
+    assert!(daemon.poll(0).await.is_none());
+    assert!(list(&api, &device).await[0].online);
+}
+
+#[tokio::test]
+async fn a_daemon_that_does_not_answer_times_out() {
+    let relay = TestRelay::start(RelayOptions {
+        work_timeout: Duration::from_millis(300),
+        ..fast()
+    })
+    .await;
+    let api = relay.api();
+    let daemon = api.register(&relay.enrollment(), "laptop").await;
+    let (_, device) = daemon.pair("phone").await;
+    let (status, body) = api
+        .post(
+            &format!("/environments/{}/sessions", daemon.env),
+            Some(&device),
+            json!({"name": "a"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["kind"].as_str()),
+        (504, Some("timeout")),
+        "{body}"
+    );
+    assert!(
+        daemon.poll(0).await.is_none(),
+        "the item was withdrawn when the device stopped waiting"
+    );
+    let late = WorkResult::Created {
+        session: session("a"),
+    };
+    assert_eq!(daemon.post_result("w_unknown", &late).await, 404);
+}
+
+#[tokio::test]
+async fn work_is_delivered_to_a_waiting_poll() {
+    let relay = TestRelay::start(fast()).await;
+    let api = relay.api();
+    let daemon = api.register(&relay.enrollment(), "laptop").await;
+    let (_, device) = daemon.pair("phone").await;
+    let poll = {
+        let d = daemon.clone();
+        tokio::spawn(async move { d.poll(5).await })
+    };
+    let create = {
+        let api = api.clone();
+        let path = format!("/environments/{}/sessions", daemon.env);
+        tokio::spawn(async move { api.post(&path, Some(&device), json!({"name": "a"})).await })
+    };
+    let item = poll.await.unwrap().expect("the poll got the item");
+    assert_eq!(
+        daemon
+            .post_result(
+                &item.id,
+                &WorkResult::Created {
+                    session: session("a")
+                }
+            )
+            .await,
+        204
+    );
+    assert_eq!(
+        daemon
+            .post_result(
+                &item.id,
+                &WorkResult::Created {
+                    session: session("a")
+                }
+            )
+            .await,
+        404,
+        "one result per item"
+    );
+    let (status, _) = create.await.unwrap();
+    assert_eq!(status, 201);
+    // Another environment's credential cannot answer for it.
+    let other = api.register(&relay.enrollment(), "desk").await;
+    let path = format!("/environments/{}/work/{}/result", daemon.env, item.id);
+    let (status, _) = api
+        .post(
+            &path,
+            Some(&other.cred),
+            json!({"result": "failed", "error": {"kind": "internal", "message": "x"}}),
+        )
+        .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn presence_goes_online_then_offline_then_forgotten() {
+    let relay = TestRelay::start(RelayOptions {
+        offline_after: Duration::from_millis(600),
+        forget_after: Duration::from_millis(1500),
+        ..fast()
+    })
+    .await;
+    let api = relay.api();
+    let token = relay.enrollment();
+    let daemon = api.register(&token, "laptop").await;
+    let (_, device) = daemon.pair("phone").await;
+    assert_eq!(daemon.heartbeat(vec![]).await, 204);
+    assert!(list(&api, &device).await[0].online);
+    wait_for("offline", PATIENCE, || async {
+        !list(&api, &device).await[0].online
+    })
+    .await;
+    wait_for("forgotten", PATIENCE, || async {
+        list(&api, &device).await.is_empty()
+    })
+    .await;
+    // Its routes are gone too; registering again brings back the same id.
+    assert_eq!(daemon.heartbeat(vec![]).await, 404);
+    let again = api.register(&token, "laptop").await;
+    assert_eq!(again.env, daemon.env);
+    let envs = list(&api, &device).await;
+    assert_eq!(envs.len(), 1);
+    assert!(envs[0].online);
+}
+
+#[tokio::test]
+async fn deregistering_drops_the_environment_at_once() {
+    let relay = TestRelay::start(fast()).await;
+    let api = relay.api();
+    let daemon = api.register(&relay.enrollment(), "laptop").await;
+    let (_, device) = daemon.pair("phone").await;
+    assert_eq!(list(&api, &device).await.len(), 1);
+    let (status, _) = api
+        .delete(&format!("/environments/{}", daemon.env), Some(&daemon.cred))
+        .await;
+    assert_eq!(status, 204);
+    assert!(list(&api, &device).await.is_empty());
+}
+
+#[tokio::test]
+async fn missing_unknown_expired_and_revoked_secrets_get_401() {
+    let relay = TestRelay::start(RelayOptions {
+        credential_ttl: Duration::from_secs(1),
+        ..fast()
+    })
+    .await;
+    let api = relay.api();
+    let (record, token) = relay
+        .relay
+        .create_enrollment_token_async(Some("t".into()))
+        .await
+        .unwrap();
+    let daemon = api.register(&token, "laptop").await;
+    let (device_id, device) = daemon.pair("phone").await;
+    let (_, device2) = daemon.pair("tablet").await;
+    let env = daemon.env.clone();
+
+    for bearer in [None, Some("garbage"), Some("rcdev_unknown"), Some("rce_x")] {
+        let (status, body) = api.get("/environments", bearer).await;
+        assert_eq!(status, 401, "{bearer:?}");
+        assert_eq!(body["kind"], "unauthorized");
+    }
+    let (status, _) = api
+        .post("/environments/register", Some("rce_unknown"), json!({}))
+        .await;
+    assert_eq!(status, 401, "auth comes before the body");
+    // A device token is not an enrollment token, nor the reverse.
+    let (status, _) = api
+        .post("/environments/register", Some(&device), json!({}))
+        .await;
+    assert_eq!(status, 401);
+    let (status, _) = api.get("/environments", Some(token.expose())).await;
+    assert_eq!(status, 401);
+    let (status, _) = api.get("/environments", Some(&daemon.cred)).await;
+    assert_eq!(
+        status, 401,
+        "an environment credential is not a device token"
+    );
+
+    // An expired credential.
+    let refreshed = {
+        let (status, body) = api
+            .post(
+                &format!("/environments/{env}/refresh"),
+                Some(&daemon.cred),
+                Value::Null,
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["token"].as_str().unwrap().to_string()
+    };
+    let renewed = common::FakeDaemon {
+        cred: refreshed,
+        ..daemon.clone()
+    };
+    assert_eq!(
+        renewed.heartbeat(vec![]).await,
+        204,
+        "the new credential works"
+    );
+    wait_for("the credential to expire", PATIENCE, || async {
+        daemon.heartbeat(vec![]).await == 401
+    })
+    .await;
+    let (status, _) = api
+        .post(
+            &format!("/environments/{env}/refresh"),
+            Some(&daemon.cred),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, 401, "an expired credential cannot be refreshed");
+
+    // A revoked device token.
+    let (status, _) = api
+        .delete(&format!("/devices/{device_id}"), Some(&device2))
+        .await;
+    assert_eq!(status, 204);
+    let (status, _) = api.get("/environments", Some(&device)).await;
+    assert_eq!(status, 401);
+    let (status, body) = api.get("/devices", Some(&device2)).await;
+    assert_eq!(status, 200);
+    let revoked: Vec<bool> = body
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["revoked"].as_bool().unwrap())
+        .collect();
+    assert_eq!(revoked, [true, false]);
+    assert!(!body.to_string().contains("rcdev_"), "no secret is listed");
+
+    // A revoked enrollment token takes its devices and environments along.
+    let daemon = api.register(&token, "laptop").await;
+    relay
+        .relay
+        .revoke(TokenKind::Enrollment, &record.id)
+        .await
+        .unwrap();
+    let (status, _) = api.get("/environments", Some(&device2)).await;
+    assert_eq!(status, 401);
+    assert_eq!(daemon.heartbeat(vec![]).await, 401);
+    let (status, _) = api
+        .post("/environments/register", Some(token.expose()), json!({}))
+        .await;
+    assert_eq!(status, 401);
+    assert!(
+        relay
+            .relay
+            .store()
+            .get_environment(&env)
+            .await
+            .unwrap()
+            .is_none(),
+        "its environment is dropped"
+    );
+}
+
+#[tokio::test]
+async fn another_owners_environment_is_not_found() {
+    let relay = TestRelay::start(fast()).await;
+    let api = relay.api();
+    let a = api.register(&relay.enrollment(), "laptop").await;
+    let b = api.register(&relay.enrollment(), "desk").await;
+    let (a_dev_id, _) = a.pair("phone-a").await;
+    let (_, b_dev) = b.pair("phone-b").await;
+    let _worker = a.serve_work(|_| WorkResult::Created {
+        session: session("x"),
+    });
+
+    let envs = list(&api, &b_dev).await;
+    assert_eq!(envs.len(), 1);
+    assert_eq!(envs[0].id, b.env, "B sees only its own");
+
+    let missing = api
+        .post(
+            "/environments/env_doesnotexist/sessions",
+            Some(&b_dev),
+            json!({"name": "x"}),
+        )
+        .await;
+    assert_eq!(missing.0, 404);
+    let foreign = api
+        .post(
+            &format!("/environments/{}/sessions", a.env),
+            Some(&b_dev),
+            json!({"name": "x"}),
+        )
+        .await;
+    assert_eq!(
+        foreign, missing,
+        "the same answer as an environment that does not exist"
+    );
+
+    for (method, path) in [
+        (
+            reqwest::Method::DELETE,
+            format!("/environments/{}/sessions/x", a.env),
+        ),
+        (
+            reqwest::Method::POST,
+            format!("/environments/{}/sessions/x/attach-ticket", a.env),
+        ),
+    ] {
+        let (status, body) = api.call(method, &path, Some(&b_dev), None).await;
+        assert_eq!((status, &body), (404, &missing.1), "{path}");
+    }
+    let attach = common::ws_connect(
+        &api.base,
+        &format!("/environments/{}/sessions/x/attach", a.env),
+        Some(&b_dev),
+    )
+    .await;
+    assert_eq!(attach.err().map(|e| e.0), Some(404));
+    let (status, _) = api
+        .delete(&format!("/devices/{a_dev_id}"), Some(&b_dev))
+        .await;
+    assert_eq!(status, 404, "another owner's device");
+
+    // An environment credential names its own environment only.
+    let path = format!("/environments/{}/heartbeat", a.env);
+    let (status, body) = api
+        .post(
+            &path,
+            Some(&b.cred),
+            json!({"spawn": "same-dir", "capacity": 1, "used": 0, "sessions": []}),
+        )
+        .await;
+    assert_eq!((status, &body), (404, &missing.1));
+    let (status, _) = api
+        .post(
+            &format!("/environments/{}/pairing", a.env),
+            Some(&b.cred),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn pairing_codes_are_used_once_and_expire() {
+    let relay = TestRelay::start(RelayOptions {
+        pairing_ttl: Duration::from_millis(300),
+        ..fast()
+    })
+    .await;
+    let api = relay.api();
+    let daemon = api.register(&relay.enrollment(), "laptop").await;
+
+    let code = daemon.pairing_code().await;
+    assert_eq!(code.len(), 9, "{code}");
+    let typed = code.to_lowercase().replace('-', " ");
+    let (status, body) = api
+        .post("/pair", None, json!({"code": typed, "label": "phone"}))
+        .await;
+    assert_eq!(status, 200, "codes are typed loosely: {body}");
+    assert!(body["token"].as_str().unwrap().starts_with("rcdev_"));
+    let (status, body) = api
+        .post("/pair", None, json!({"code": code, "label": null}))
+        .await;
+    assert_eq!(
+        (status, body["kind"].as_str()),
+        (401, Some("unauthorized")),
+        "used"
+    );
+
+    let code = daemon.pairing_code().await;
+    tokio::time::sleep(Duration::from_millis(500)).await; // outlive the 300 ms code
+    let (status, _) = api
+        .post("/pair", None, json!({"code": code, "label": null}))
+        .await;
+    assert_eq!(status, 401, "expired");
+
+    for bad in ["", "XXXX-XXXX", "not a code at all", "rcenv_abc"] {
+        let (status, _) = api
+            .post("/pair", None, json!({"code": bad, "label": null}))
+            .await;
+        assert_eq!(status, 401, "{bad:?}");
+    }
+}
+
+#[tokio::test]
+async fn oversized_garbage_and_wrong_versions_are_refused() {
+    let relay = TestRelay::start(fast()).await;
+    let api = relay.api();
+    let token = relay.enrollment();
+    let daemon = api.register(&token, "laptop").await;
+
+    let big = "x".repeat(1024 * 1024 + 10);
+    let (status, body) = api
+        .post(
+            &format!("/environments/{}/heartbeat", daemon.env),
+            Some(&daemon.cred),
+            json!({ "pad": big }),
+        )
+        .await;
+    assert_eq!((status, body["kind"].as_str()), (413, Some("too-large")));
+
+    let resp = api
+        .http
+        .post(format!(
+            "{}/api/v1/environments/{}/heartbeat",
+            api.base, daemon.env
+        ))
+        .bearer_auth(&daemon.cred)
+        .body("{this is not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 400);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["kind"], "bad-request");
+
+    let (status, body) = api.post("/pair", None, json!([1, 2, 3])).await;
+    assert_eq!((status, body["kind"].as_str()), (400, Some("bad-request")));
+
+    let (status, body) = api
+        .get(
+            &format!("/environments/{}/work?wait_secs=soon", daemon.env),
+            Some(&daemon.cred),
+        )
+        .await;
+    assert_eq!((status, body["kind"].as_str()), (400, Some("bad-request")));
+
+    let (status, body) = api
+        .post(
+            "/environments/register",
+            Some(token.expose()),
+            json!({"protocol": 999, "version": "9", "name": "n", "machine": "m", "dir": "/",
+                   "spawn": "same-dir", "capacity": 1}),
+        )
+        .await;
+    assert_eq!((status, body["kind"].as_str()), (426, Some("version")));
+    assert!(
+        body["message"].as_str().unwrap().contains("update"),
+        "{body}"
+    );
+
+    let (status, body) = api.get("/no/such/route", None).await;
+    assert_eq!((status, body["kind"].as_str()), (404, Some("not-found")));
+    let (status, _) = api.call(reqwest::Method::PUT, "/pair", None, None).await;
+    assert_eq!(status, 405);
+
+    // And the relay still serves.
+    assert_eq!(daemon.heartbeat(vec![]).await, 204);
+}
+
+#[tokio::test]
+async fn the_index_page_and_health_check() {
+    let relay = TestRelay::start(fast()).await;
+    let http = reqwest::Client::new();
+    let resp = http
+        .get(format!("{}/healthz", relay.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    assert_eq!(resp.text().await.unwrap(), "ok");
+    let resp = http.get(format!("{}/", relay.url)).send().await.unwrap();
+    assert_eq!(resp.status().as_u16(), 200);
+    let ctype = resp.headers()["content-type"].to_str().unwrap().to_string();
+    assert!(ctype.starts_with("text/html"), "{ctype}");
+    let page = resp.text().await.unwrap();
+    assert!(page.contains("rcctl --relay"), "says how to pair");
+    assert!(!page.contains("src=\"http"), "no external resources");
+}

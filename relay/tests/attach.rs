@@ -1,0 +1,367 @@
+//! Session links and attach sockets through a real relay: frames routed
+//! both ways without being read, open/close, the link going and coming,
+//! scoped credentials, tickets, revocation, and misbehaving sockets.
+
+mod common;
+
+use common::{
+    FakeDaemon, Next, TestRelay, Ws, closed, fast, next, next_json, send_json, ws_connect,
+};
+use futures_util::SinkExt;
+use rc_relay::{RelayOptions, TokenKind};
+use serde_json::{Value, json};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+/// A relay, a daemon with a paired device.
+async fn setup(opts: RelayOptions) -> (TestRelay, FakeDaemon, String, String) {
+    let relay = TestRelay::start(opts).await;
+    let daemon = relay.api().register(&relay.enrollment(), "laptop").await;
+    let (id, token) = daemon.pair("phone").await;
+    (relay, daemon, id, token)
+}
+
+async fn attach(daemon: &FakeDaemon, name: &str, device: &str) -> Ws {
+    let path = format!("/environments/{}/sessions/{name}/attach", daemon.env);
+    ws_connect(&daemon.api.base, &path, Some(device))
+        .await
+        .expect("attach opens")
+}
+
+/// Reads an `open` from the link; returns its client number.
+async fn expect_open(link: &mut Ws, device_id: &str) -> u64 {
+    let open = next_json(link).await;
+    assert_eq!(open["t"], "open", "{open}");
+    assert_eq!(open["device"], device_id);
+    open["client"].as_u64().unwrap()
+}
+
+#[tokio::test]
+async fn frames_are_routed_both_ways_without_being_read() {
+    let (_relay, daemon, device_id, device) = setup(fast()).await;
+    let mut link = daemon.link("a").await;
+    let mut dev = attach(&daemon, "a", &device).await;
+    let client = expect_open(&mut link, &device_id).await;
+
+    // Device → daemon: not JSON inside, and it arrives as it was sent.
+    let payload = "not json {{ \u{1} ☃ \"quoted\"";
+    send_json(&mut dev, json!({"t": "data", "data": payload})).await;
+    assert_eq!(
+        next_json(&mut link).await,
+        json!({"t": "data", "client": client, "data": payload})
+    );
+    // Daemon → device.
+    let back = "}{ raw \n bytes";
+    send_json(
+        &mut link,
+        json!({"t": "data", "client": client, "data": back}),
+    )
+    .await;
+    assert_eq!(
+        next_json(&mut dev).await,
+        json!({"t": "data", "data": back})
+    );
+
+    // The relay answers pings on both sockets itself.
+    send_json(&mut dev, json!({"t": "ping", "n": 7})).await;
+    assert_eq!(next_json(&mut dev).await, json!({"t": "pong", "n": 7}));
+    send_json(&mut link, json!({"t": "ping", "n": 3})).await;
+    assert_eq!(next_json(&mut link).await, json!({"t": "pong", "n": 3}));
+
+    // A second device gets its own client number.
+    let (dev2_id, dev2_token) = daemon.pair("tablet").await;
+    let mut dev2 = attach(&daemon, "a", &dev2_token).await;
+    let client2 = expect_open(&mut link, &dev2_id).await;
+    assert_ne!(client, client2);
+    send_json(
+        &mut link,
+        json!({"t": "data", "client": client2, "data": "only 2"}),
+    )
+    .await;
+    assert_eq!(
+        next_json(&mut dev2).await,
+        json!({"t": "data", "data": "only 2"})
+    );
+
+    // The device leaves: the daemon is told.
+    dev.close(None).await.unwrap();
+    assert_eq!(
+        next_json(&mut link).await,
+        json!({"t": "close", "client": client})
+    );
+}
+
+#[tokio::test]
+async fn devices_hear_when_the_link_goes_and_comes_back() {
+    let (_relay, daemon, device_id, device) = setup(fast()).await;
+    let mut dev = attach(&daemon, "a", &device).await;
+    assert_eq!(next_json(&mut dev).await, json!({"t": "link", "up": false}));
+    // Data sent while no link is up goes nowhere, without closing anything.
+    send_json(&mut dev, json!({"t": "data", "data": "lost"})).await;
+
+    let mut link = daemon.link("a").await;
+    assert_eq!(next_json(&mut dev).await, json!({"t": "link", "up": true}));
+    let client = expect_open(&mut link, &device_id).await;
+
+    link.close(None).await.unwrap();
+    drop(link);
+    assert_eq!(next_json(&mut dev).await, json!({"t": "link", "up": false}));
+
+    let mut link = daemon.link("a").await;
+    assert_eq!(next_json(&mut dev).await, json!({"t": "link", "up": true}));
+    assert_eq!(
+        expect_open(&mut link, &device_id).await,
+        client,
+        "the same client again"
+    );
+    send_json(&mut dev, json!({"t": "data", "data": "after"})).await;
+    assert_eq!(
+        next_json(&mut link).await,
+        json!({"t": "data", "client": client, "data": "after"})
+    );
+}
+
+#[tokio::test]
+async fn a_newer_link_replaces_the_older_one() {
+    let (_relay, daemon, device_id, device) = setup(fast()).await;
+    let mut old = daemon.link("a").await;
+    let mut dev = attach(&daemon, "a", &device).await;
+    expect_open(&mut old, &device_id).await;
+
+    let mut new = daemon.link("a").await;
+    assert_eq!(closed(&mut old).await, Some(4000), "the old link is closed");
+    let client = expect_open(&mut new, &device_id).await;
+    assert_eq!(next_json(&mut dev).await, json!({"t": "link", "up": true}));
+    send_json(&mut dev, json!({"t": "data", "data": "x"})).await;
+    assert_eq!(next_json(&mut new).await["client"], client);
+}
+
+#[tokio::test]
+async fn a_session_credential_admits_only_its_own_link() {
+    let (_relay, daemon, _, device) = setup(fast()).await;
+    let cred_a = daemon.session_credential("a").await;
+    let base = daemon.api.base.clone();
+    let link_b = format!("/environments/{}/sessions/b/link", daemon.env);
+    let link_a = format!("/environments/{}/sessions/a/link", daemon.env);
+
+    let refused = ws_connect(&base, &link_b, Some(&cred_a))
+        .await
+        .err()
+        .unwrap();
+    assert!(matches!(refused.0, 401 | 404), "{refused:?}");
+    assert!(!refused.1.contains("rcsess_"), "{refused:?}");
+    for bearer in [
+        None,
+        Some(daemon.cred.as_str()),
+        Some(device.as_str()),
+        Some("rcsess_nope"),
+    ] {
+        let r = ws_connect(&base, &link_a, bearer).await.err().map(|e| e.0);
+        assert_eq!(r, Some(401), "{bearer:?}");
+    }
+    // Nor is it anything but a link credential.
+    let path = format!("/environments/{}/heartbeat", daemon.env);
+    let (status, _) = daemon
+        .api
+        .post(
+            &path,
+            Some(&cred_a),
+            json!({"spawn": "same-dir", "capacity": 1, "used": 0, "sessions": []}),
+        )
+        .await;
+    assert_eq!(status, 401);
+    assert!(ws_connect(&base, &link_a, Some(&cred_a)).await.is_ok());
+}
+
+#[tokio::test]
+async fn attach_tickets_admit_one_socket() {
+    let (_relay, daemon, device_id, device) = setup(fast()).await;
+    let mut link = daemon.link("a").await;
+    let path = format!("/environments/{}/sessions/a/attach-ticket", daemon.env);
+    let (status, body) = daemon.api.post(&path, Some(&device), Value::Null).await;
+    assert_eq!(status, 200, "{body}");
+    let ticket = body["ticket"].as_str().unwrap().to_string();
+    assert!(ticket.starts_with("rctkt_"));
+
+    let attach = format!(
+        "/environments/{}/sessions/a/attach?ticket={ticket}",
+        daemon.env
+    );
+    let mut dev = ws_connect(&daemon.api.base, &attach, None)
+        .await
+        .expect("ticket admits");
+    let client = expect_open(&mut link, &device_id).await;
+    send_json(&mut dev, json!({"t": "data", "data": "via ticket"})).await;
+    assert_eq!(
+        next_json(&mut link).await,
+        json!({"t": "data", "client": client, "data": "via ticket"})
+    );
+    let again = ws_connect(&daemon.api.base, &attach, None).await;
+    assert_eq!(again.err().map(|e| e.0), Some(401), "used once");
+
+    let (_, body) = daemon.api.post(&path, Some(&device), Value::Null).await;
+    let ticket = body["ticket"].as_str().unwrap();
+    let other = format!(
+        "/environments/{}/sessions/b/attach?ticket={ticket}",
+        daemon.env
+    );
+    let r = ws_connect(&daemon.api.base, &other, None).await;
+    assert_eq!(
+        r.err().map(|e| e.0),
+        Some(404),
+        "a ticket is for one session"
+    );
+}
+
+#[tokio::test]
+async fn the_daemon_can_close_a_device() {
+    let (_relay, daemon, device_id, device) = setup(fast()).await;
+    let mut link = daemon.link("a").await;
+    let mut dev = attach(&daemon, "a", &device).await;
+    let client = expect_open(&mut link, &device_id).await;
+    send_json(&mut link, json!({"t": "close", "client": client})).await;
+    assert_eq!(closed(&mut dev).await, Some(1000));
+}
+
+#[tokio::test]
+async fn garbage_and_oversized_messages_close_only_that_socket() {
+    let (_relay, daemon, device_id, device) = setup(fast()).await;
+    let mut link = daemon.link("a").await;
+    let mut good = attach(&daemon, "a", &device).await;
+    let client = expect_open(&mut link, &device_id).await;
+
+    let mut bad = attach(&daemon, "a", &device).await;
+    let _ = expect_open(&mut link, &device_id).await;
+    bad.send(Message::text("hello, not a frame")).await.unwrap();
+    assert_eq!(closed(&mut bad).await, Some(1007));
+    assert_eq!(next_json(&mut link).await["t"], "close");
+
+    let mut big = attach(&daemon, "a", &device).await;
+    let _ = expect_open(&mut link, &device_id).await;
+    let huge = json!({"t": "data", "data": "x".repeat(1024 * 1024 + 1)}).to_string();
+    let _ = big.send(Message::text(huge)).await;
+    let code = closed(&mut big).await;
+    assert_eq!(code, Some(1009));
+    assert_eq!(next_json(&mut link).await["t"], "close");
+
+    let mut binary = attach(&daemon, "a", &device).await;
+    let _ = expect_open(&mut link, &device_id).await;
+    binary.send(Message::binary(vec![0u8, 1, 2])).await.unwrap();
+    assert_eq!(closed(&mut binary).await, Some(1003));
+    assert_eq!(next_json(&mut link).await["t"], "close");
+
+    // The good device and the link are untouched.
+    send_json(&mut good, json!({"t": "data", "data": "still here"})).await;
+    assert_eq!(
+        next_json(&mut link).await,
+        json!({"t": "data", "client": client, "data": "still here"})
+    );
+
+    // Garbage from the daemon closes the link, and only it.
+    link.send(Message::text("{\"t\":\"nonsense\"}"))
+        .await
+        .unwrap();
+    assert_eq!(closed(&mut link).await, Some(1007));
+    assert_eq!(
+        next_json(&mut good).await,
+        json!({"t": "link", "up": false})
+    );
+    let mut link = daemon.link("a").await;
+    assert_eq!(expect_open(&mut link, &device_id).await, client);
+}
+
+#[tokio::test]
+async fn revoking_a_device_closes_its_sockets() {
+    let (_relay, daemon, device_id, device) = setup(fast()).await;
+    let (_, other) = daemon.pair("tablet").await;
+    let mut link = daemon.link("a").await;
+    let mut dev = attach(&daemon, "a", &device).await;
+    let client = expect_open(&mut link, &device_id).await;
+
+    let (status, _) = daemon
+        .api
+        .delete(&format!("/devices/{device_id}"), Some(&other))
+        .await;
+    assert_eq!(status, 204);
+    assert_eq!(closed(&mut dev).await, Some(1008));
+    assert_eq!(
+        next_json(&mut link).await,
+        json!({"t": "close", "client": client})
+    );
+}
+
+#[tokio::test]
+async fn revoking_the_enrollment_token_closes_everything_it_admitted() {
+    let relay = TestRelay::start(fast()).await;
+    let (record, token) = relay
+        .relay
+        .create_enrollment_token_async(None)
+        .await
+        .unwrap();
+    let daemon = relay.api().register(&token, "laptop").await;
+    let (_, device) = daemon.pair("phone").await;
+    let mut link = daemon.link("a").await;
+    let mut dev = attach(&daemon, "a", &device).await;
+    relay
+        .relay
+        .revoke(TokenKind::Enrollment, &record.id)
+        .await
+        .unwrap();
+    assert_eq!(closed(&mut link).await, Some(1008));
+    assert_eq!(closed(&mut dev).await, Some(1008));
+}
+
+#[tokio::test]
+async fn a_socket_that_does_not_answer_pings_is_closed() {
+    let (_relay, daemon, _, device) = setup(RelayOptions {
+        ping_interval: Duration::from_millis(250),
+        ..fast()
+    })
+    .await;
+    let mut silent = attach(&daemon, "a", &device).await;
+    let mut polite = attach(&daemon, "a", &device).await;
+    // The polite one answers every ping, for a second, at the same time.
+    let polite = tokio::spawn(async move {
+        let until = Instant::now() + Duration::from_millis(1500);
+        let mut answered = 0;
+        while Instant::now() < until {
+            match tokio::time::timeout(until - Instant::now(), next(&mut polite)).await {
+                Ok(Next::Text(v)) if v["t"] == "ping" => {
+                    send_json(&mut polite, json!({"t": "pong", "n": v["n"]})).await;
+                    answered += 1;
+                }
+                Ok(Next::Text(_)) => {}
+                Ok(Next::Closed(code)) => panic!("closed ({code:?}) although it answered"),
+                Err(_) => break,
+            }
+        }
+        answered
+    });
+    // The silent one reads its pings but never answers.
+    let mut pings = 0;
+    loop {
+        match next(&mut silent).await {
+            Next::Text(v) if v["t"] == "ping" => pings += 1,
+            Next::Text(_) => {}
+            Next::Closed(code) => {
+                assert_eq!(code, Some(4002));
+                break;
+            }
+        }
+    }
+    assert_eq!(pings, 2, "closed after two unanswered pings");
+    assert!(
+        polite.await.unwrap() >= 4,
+        "the polite one stayed through its pings"
+    );
+}
+
+#[tokio::test]
+async fn shutting_down_closes_every_socket() {
+    let (relay, daemon, _, device) = setup(fast()).await;
+    let mut link = daemon.link("a").await;
+    let mut dev = attach(&daemon, "a", &device).await;
+    relay.relay.shutdown();
+    assert_eq!(closed(&mut link).await, Some(1001));
+    assert_eq!(closed(&mut dev).await, Some(1001));
+}

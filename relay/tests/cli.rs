@@ -1,0 +1,197 @@
+//! The `rc-relay` binary: token and device commands on a data directory,
+//! and a running `rc-relay serve` that sees their changes.
+
+mod common;
+
+use common::{Api, PATIENCE};
+use rcd_proto::relay::Secret;
+use serde_json::Value;
+use std::io::BufRead;
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const BIN: &str = env!("CARGO_BIN_EXE_rc-relay");
+
+fn rc_relay(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .env_remove("RC_RELAY_DATA_DIR")
+        .output()
+        .expect("rc-relay runs")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = rc_relay(dir, args);
+    assert!(
+        out.status.success(),
+        "rc-relay {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `rc-relay serve` on 127.0.0.1:0, killed on drop.
+struct Serve {
+    child: Child,
+    url: String,
+}
+
+impl Serve {
+    fn start(dir: &Path) -> Serve {
+        let mut child = Command::new(BIN)
+            .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("rc-relay serve starts");
+        let mut first = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut first)
+            .unwrap();
+        let url = first
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("first line: {first:?}"))
+            .to_string();
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        Serve { child, url }
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn tokens_are_made_listed_and_revoked_on_disk() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let out = ok(&dir, &["token", "create", "--label", "laptop"]);
+    let token = out.trim();
+    assert!(token.starts_with("rce_"), "{out}");
+    assert_eq!(out.lines().count(), 1, "only the token on stdout: {out}");
+
+    let made: Value = serde_json::from_str(&ok(&dir, &["token", "create", "--json"])).unwrap();
+    assert!(made["token"].as_str().unwrap().starts_with("rce_"));
+    let second_id = made["id"].as_str().unwrap().to_string();
+
+    let file = dir.join("tokens.json");
+    let on_disk = std::fs::read_to_string(&file).unwrap();
+    assert!(!on_disk.contains(token), "stored hashed only");
+    assert_eq!(
+        std::fs::metadata(&file).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        std::fs::metadata(&dir).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+
+    let listed = ok(&dir, &["token", "list", "--json"]);
+    assert!(!listed.contains("rce_"), "never the secret: {listed}");
+    let rows: Vec<Value> = serde_json::from_str(&listed).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["label"], "laptop");
+    assert_eq!(rows[1]["revoked"], false);
+    let table = ok(&dir, &["token", "list"]);
+    assert!(table.starts_with("ID"), "{table}");
+    assert!(
+        table.contains("laptop") && table.contains("active"),
+        "{table}"
+    );
+
+    let out = ok(&dir, &["token", "revoke", &second_id]);
+    assert!(out.contains("revoked"), "{out}");
+    let rows: Vec<Value> = serde_json::from_str(&ok(&dir, &["token", "list", "--json"])).unwrap();
+    assert_eq!(rows[1]["revoked"], true);
+    let out = ok(&dir, &["token", "revoke", &second_id]);
+    assert!(out.contains("already"), "{out}");
+
+    let failed = rc_relay(&dir, &["token", "revoke", "enr_nope"]);
+    assert!(!failed.status.success());
+    let err = String::from_utf8_lossy(&failed.stderr);
+    assert!(err.contains("enr_nope"), "{err}");
+    let failed = rc_relay(&dir, &["device", "revoke", "dev_nope"]);
+    assert!(!failed.status.success());
+    assert!(ok(&dir, &["device", "list", "--json"]).trim() == "[]");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_running_relay_sees_tokens_made_and_revoked_by_the_command_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("data");
+    let serve = Serve::start(&dir);
+    let api = Api::new(&serve.url);
+
+    // Made after the relay started.
+    let made: Value = serde_json::from_str(&ok(&dir, &["token", "create", "--json"])).unwrap();
+    let id = made["id"].as_str().unwrap().to_string();
+    let token = Secret(made["token"].as_str().unwrap().to_string());
+    let daemon = api.register(&token, "laptop").await;
+    let (device_id, device) = daemon.pair("phone").await;
+    assert_eq!(api.get("/environments", Some(&device)).await.0, 200);
+
+    let devices: Vec<Value> =
+        serde_json::from_str(&ok(&dir, &["device", "list", "--json"])).unwrap();
+    assert_eq!(devices.len(), 1);
+    assert_eq!(devices[0]["id"], device_id.as_str());
+    assert_eq!(devices[0]["owner"], id.as_str());
+
+    let out = ok(&dir, &["token", "revoke", &id]);
+    assert!(out.contains("1 device token"), "{out}");
+    let (status, _) = api
+        .post("/environments/register", Some(token.expose()), Value::Null)
+        .await;
+    assert_eq!(
+        status, 401,
+        "the revoked enrollment token is refused at once"
+    );
+    assert_eq!(api.get("/environments", Some(&device)).await.0, 401);
+    assert_eq!(daemon.heartbeat(vec![]).await, 401);
+    let devices: Vec<Value> =
+        serde_json::from_str(&ok(&dir, &["device", "list", "--json"])).unwrap();
+    assert_eq!(devices[0]["revoked"], true);
+    drop(serve);
+}
+
+#[test]
+fn serve_stops_cleanly_on_sigterm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut serve = Serve::start(tmp.path());
+    let pid = nix::unistd::Pid::from_raw(serve.child.id() as i32);
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = serve.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < PATIENCE,
+            "rc-relay did not stop on SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
+fn serve_refuses_a_bad_address_with_a_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = rc_relay(tmp.path(), &["serve", "--listen", "not-an-address"]);
+    assert!(!out.status.success());
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let out = rc_relay(tmp.path(), &["serve", "--listen", &addr]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cannot listen"), "{err}");
+}
