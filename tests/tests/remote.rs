@@ -430,3 +430,148 @@ fn revoked_device_tokens_are_refused() {
     let err = remote(&w.url, "rcdev_garbage", None, &["list"]);
     assert!(!err.status.success());
 }
+
+#[test]
+fn credentials_that_expire_are_refreshed_without_a_restart() {
+    let dir = tempfile::tempdir().expect("tmp").keep();
+    let relay = RelayProc::start(&dir, None, &["--credential-ttl", "3"]);
+    let daemon = daemon_for(&relay, &dir, "fresh", &[], None);
+    let token = pair(&relay, &daemon, None);
+    let w = World::new(&relay, daemon, token, None);
+    w.wait_online();
+    // Several lifetimes of the credential go by.
+    std::thread::sleep(Duration::from_secs(10));
+    w.ok(&["new", "--env", "fresh", "--name", "later"]);
+    w.ok(&["send", "later", "echo still-linked"]);
+    w.wait_screen("later", "still-linked");
+    let log = w.daemon.log_text();
+    assert!(log.contains("credential refreshed"), "{log}");
+    assert!(!log.contains("relay link lost"), "{log}");
+}
+
+#[test]
+fn the_embedded_relay_serves_devices_by_default() {
+    let d = Daemon::start(Options {
+        args: vec![
+            "--listen".into(),
+            "127.0.0.1:0".into(),
+            "--name".into(),
+            "home".into(),
+        ],
+        ..Options::default()
+    });
+    let code = pairing_code(&d);
+    let log = d.log_text();
+    let url = log
+        .split("rcctl --relay ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the relay URL in the pairing line")
+        .to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let out = remote(&url, "", None, &["pair", &code]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    // The code was for one use only.
+    assert!(!remote(&url, "", None, &["pair", &code]).status.success());
+    let new = remote(
+        &url,
+        &token,
+        None,
+        &["new", "--env", "home", "--name", "e1"],
+    );
+    assert!(
+        new.status.success(),
+        "{}",
+        String::from_utf8_lossy(&new.stderr)
+    );
+    let send = remote(&url, &token, None, &["send", "e1", "echo embedded-ok"]);
+    assert!(
+        send.status.success(),
+        "{}",
+        String::from_utf8_lossy(&send.stderr)
+    );
+    d.wait_screen("e1", "embedded-ok");
+}
+
+#[test]
+fn garbage_and_oversized_frames_from_a_device_close_only_that_socket() {
+    use futures_util::SinkExt;
+    use rcd_proto::relay::{DeviceFrame, Secret};
+    use tokio_tungstenite::tungstenite::Message;
+
+    let (relay, w) = world(&[]);
+    w.wait_online();
+    w.ok(&["new", "--env", "laptop", "--name", "g"]);
+    let list: Vec<Value> = w.list();
+    let env = list[0]["env_id"].as_str().expect("env_id").to_string();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let client = rcd_net::Relay::new(&relay.url, None).expect("client");
+        let path = format!("/environments/{env}/sessions/g/attach");
+        let token = Secret(w.token.clone());
+        // Not an envelope at all.
+        let mut ws = client.websocket(&path, &token).await.expect("attach");
+        ws.send(Message::text("{{{ not json")).await.expect("send");
+        assert!(closed_within(&mut ws).await, "garbage closes the socket");
+        // Over the message limit.
+        let mut ws = client.websocket(&path, &token).await.expect("attach");
+        let big = "x".repeat(2 * 1024 * 1024);
+        let _ = ws.send(Message::text(big)).await;
+        assert!(
+            closed_within(&mut ws).await,
+            "an oversized message closes the socket"
+        );
+        // A valid envelope whose payload is garbage reaches the daemon,
+        // which answers with an error and keeps serving.
+        let mut ws = client.websocket(&path, &token).await.expect("attach");
+        let frame = DeviceFrame::Data {
+            data: "this is not a device message".into(),
+        };
+        rcd_net::send_json(&mut ws, &frame).await.expect("send");
+        let mut answered = false;
+        for _ in 0..10 {
+            match tokio::time::timeout(
+                Duration::from_secs(5),
+                rcd_net::recv_json::<DeviceFrame>(&mut ws),
+            )
+            .await
+            {
+                Ok(Ok(Some(DeviceFrame::Data { data }))) if data.contains("\"error\"") => {
+                    answered = true;
+                    break;
+                }
+                Ok(Ok(Some(_))) => continue,
+                _ => break,
+            }
+        }
+        assert!(answered, "the daemon answers garbage with an error");
+    });
+    // Everyone else is still served.
+    w.ok(&["send", "g", "echo after-garbage"]);
+    w.wait_screen("g", "after-garbage");
+}
+
+/// Whether the socket is closed by the other side within 10 s (other
+/// messages, such as link notices, are skipped).
+async fn closed_within(ws: &mut rcd_net::WebSocket) -> bool {
+    use futures_util::StreamExt;
+    use tokio_tungstenite::tungstenite::Message;
+    tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match ws.next().await {
+                None | Some(Ok(Message::Close(_))) | Some(Err(_)) => return true,
+                Some(Ok(_)) => continue,
+            }
+        }
+    })
+    .await
+    .unwrap_or(false)
+}
