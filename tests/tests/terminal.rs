@@ -36,6 +36,17 @@ fn w_toggles_the_spawn_mode_and_the_status_line_follows() {
         .stderr(Stdio::null())
         .spawn()
         .expect("script runs");
+    // Whatever happens, do not leave rcd running.
+    struct Cleanup(std::path::PathBuf, std::process::Child);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = rcd_tests::rcctl_at(&self.0, &["shutdown"]);
+            let _ = self.1.kill();
+            let _ = self.1.wait();
+        }
+    }
+    let mut stdin = script.stdin.take().expect("stdin");
+    let _cleanup = Cleanup(sock.clone(), script);
     let status = |key: &str| -> Option<String> {
         let o = rcd_tests::rcctl_at(&sock, &["status", "--json"]);
         let v: serde_json::Value = serde_json::from_slice(&o.stdout).ok()?;
@@ -45,7 +56,6 @@ fn w_toggles_the_spawn_mode_and_the_status_line_follows() {
         status("spawn").is_some()
     });
     assert_eq!(status("spawn").as_deref(), Some("same-dir"));
-    let mut stdin = script.stdin.take().expect("stdin");
     stdin.write_all(b"w").expect("press w");
     stdin.flush().expect("flush");
     wait_for("w to switch to worktree", Duration::from_secs(10), || {
@@ -63,5 +73,4 @@ fn w_toggles_the_spawn_mode_and_the_status_line_follows() {
     );
     assert!(screen.contains("w spawn mode"), "{screen}");
     assert!(rcd_tests::rcctl_at(&sock, &["shutdown"]).status.success());
-    let _ = script.wait();
 }
