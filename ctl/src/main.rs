@@ -92,6 +92,9 @@ enum Verb {
     /// With --relay: exchange a pairing code shown by rcd for this
     /// device's token.
     Pair(remote::pair::Args),
+    /// Run rcd as a service of this user: systemd (Linux) or launchd
+    /// (macOS). `install`, `uninstall`, `status`.
+    Service(cmd::service::Args),
 }
 
 fn main() -> ExitCode {
@@ -105,17 +108,18 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     let relay = cli.relay.filter(|r| !r.trim().is_empty() && remote);
-    let result = match relay {
-        Some(url) => remote::run(
+    let result = match (cli.verb, relay) {
+        (Verb::Service(a), _) => cmd::service::run(a),
+        (verb, Some(url)) => remote::run(
             remote::Options {
                 url,
                 token: cli.token,
                 ca_cert: cli.ca_cert,
             },
-            cli.verb,
+            verb,
         )
         .map_err(|e| anyhow::anyhow!("{}", remote::one_line(&format!("{e:#}")))),
-        None => local(cli.socket, cli.verb),
+        (verb, None) => local(cli.socket, verb),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -148,5 +152,6 @@ fn local(socket: Option<PathBuf>, verb: Verb) -> anyhow::Result<()> {
         Verb::Set(a) => cmd::set::run(&socket, a),
         Verb::Shutdown => cmd::shutdown::run(&socket),
         Verb::Pair(_) => unreachable!("refused above"),
+        Verb::Service(a) => cmd::service::run(a),
     })
 }

@@ -18,6 +18,12 @@ pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone, Parser)]
 #[command(name = "rcd", version, about, long_about = None)]
 pub struct Cli {
+    /// Configuration file (TOML). Default: $XDG_CONFIG_HOME/rcd/config.toml
+    /// (~/.config/rcd/config.toml), read if it exists. Command line and
+    /// RCD_* environment win over the file. docs/CONFIG.md lists the keys.
+    #[arg(long, env = "RCD_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
     /// Shared directory: sessions start here (same-dir) or in worktrees of
     /// the git repository here (worktree). Default: the current directory.
     #[arg(long, env = "RCD_DIR", value_name = "DIR")]

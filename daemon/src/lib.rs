@@ -4,10 +4,12 @@
 //! [`run`] is the whole daemon; signal handling lives in `main`.
 
 pub mod config;
+pub mod config_file;
 pub mod control;
 pub mod embedded;
 pub mod link;
 pub mod names;
+pub mod notify;
 pub mod pty;
 pub mod recover;
 pub mod session;
@@ -117,6 +119,7 @@ pub async fn run_with_clock(
         )
     };
     let guard = tui::start(sup.clone());
+    let notifier = start_notifications(&sup, link_task.is_some()).await;
 
     let mut link_done = false;
     let link_end = async {
@@ -152,6 +155,9 @@ pub async fn run_with_clock(
             link::LinkEnd::Stopped => RunEnd::Shutdown,
         },
     };
+    if let Some(n) = &notifier {
+        n.send("STOPPING=1\nSTATUS=stopping sessions");
+    }
     sup.shutdown().await;
     // The link deregisters from the relay when told to stop.
     let _ = stop_tx.send(true);
@@ -163,6 +169,60 @@ pub async fn run_with_clock(
     drop(guard);
     tracing::info!("rcd stopped");
     Ok(end)
+}
+
+/// Tells a service manager (systemd `Type=notify`) that rcd is ready:
+/// the control socket is listening (it was bound before this) and the
+/// relay link has finished its first attempt, or 10 s have passed. Then
+/// keeps STATUS current and pings the watchdog.
+async fn start_notifications(sup: &Arc<Supervisor>, linked: bool) -> Option<Arc<notify::Notifier>> {
+    let n = Arc::new(notify::Notifier::from_env()?);
+    if linked {
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+        while tokio::time::Instant::now() < deadline {
+            let first_done = sup
+                .status()
+                .link
+                .is_some_and(|l| l.state == "connected" || l.last_error.is_some());
+            if first_done {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+    n.send(&format!("READY=1\nSTATUS={}", notify::status_line(sup)));
+    tracing::debug!("told the service manager rcd is ready");
+    {
+        let n = n.clone();
+        let sup = sup.clone();
+        tokio::spawn(async move {
+            let mut changes = sup.subscribe();
+            let mut tick = tokio::time::interval(std::time::Duration::from_secs(5));
+            let mut last = String::new();
+            loop {
+                tokio::select! {
+                    r = changes.changed() => if r.is_err() { return },
+                    _ = tick.tick() => {}
+                }
+                let line = notify::status_line(&sup);
+                if line != last {
+                    n.send(&format!("STATUS={line}"));
+                    last = line;
+                }
+            }
+        });
+    }
+    if let Some(every) = notify::watchdog_interval() {
+        let n = n.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every / 2);
+            loop {
+                tick.tick().await;
+                n.send("WATCHDOG=1");
+            }
+        });
+    }
+    Some(n)
 }
 
 /// Starts the relay link (and the embedded relay) as configured.

@@ -1,13 +1,26 @@
 //! `rcd`: parse, set up logging, run, map the error to an exit status.
 
-use clap::Parser;
+use clap::{CommandFactory, FromArgMatches};
 use rcd::{Cli, config::Config};
 use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let matches = Cli::command().get_matches();
+    let mut cli = match Cli::from_arg_matches(&matches) {
+        Ok(c) => c,
+        Err(e) => e.exit(),
+    };
+    let file = rcd::config_file::apply(&mut cli, &matches);
     rcd::init_tracing(cli.verbose);
+    match file {
+        Ok(Some(path)) => tracing::debug!(config = %path.display(), "configuration file read"),
+        Ok(None) => {}
+        Err(e) => {
+            eprintln!("rcd: {e:#}");
+            return ExitCode::from(2);
+        }
+    }
     let cfg = match Config::from_cli(cli) {
         Ok(c) => c,
         Err(e) => {

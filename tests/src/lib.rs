@@ -158,6 +158,7 @@ impl Daemon {
             .env("HOME", self.root.path())
             .env_remove("RCD_SOCKET")
             .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("XDG_CONFIG_HOME")
             .stdin(Stdio::null());
         cmd
     }

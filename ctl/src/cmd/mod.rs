@@ -6,6 +6,7 @@ pub mod new;
 pub mod prune;
 pub mod screen;
 pub mod send;
+pub mod service;
 pub mod set;
 pub mod shutdown;
 pub mod status;

@@ -170,6 +170,7 @@ pub fn run(opts: Options, verb: Verb) -> Result<()> {
         Verb::Prune(_) => return not_here("prune"),
         Verb::Set(_) => return not_here("set"),
         Verb::Shutdown => return not_here("shutdown"),
+        Verb::Service(_) => return not_here("service"),
         _ => {}
     }
     let remote = Remote::new(opts)?;
@@ -188,7 +189,11 @@ pub fn run(opts: Options, verb: Verb) -> Result<()> {
             Verb::Transcript(a) => transcript::run(&remote, a).await,
             Verb::Attach(a) => attach::run(&remote, a).await,
             Verb::Pair(a) => pair::run(&remote, a).await,
-            Verb::Worktrees(_) | Verb::Prune(_) | Verb::Set(_) | Verb::Shutdown => {
+            Verb::Worktrees(_)
+            | Verb::Prune(_)
+            | Verb::Set(_)
+            | Verb::Shutdown
+            | Verb::Service(_) => {
                 unreachable!("refused above")
             }
         }

@@ -1,0 +1,180 @@
+//! The configuration file: `$XDG_CONFIG_HOME/rcd/config.toml` (or
+//! `--config FILE`). It holds every setting of the command line.
+//!
+//! Precedence: command line, then `RCD_*` environment, then this file,
+//! then defaults. clap already resolves the first two and the defaults;
+//! a value from the file replaces a value only where clap says it came
+//! from a default or from nowhere. Unknown keys and bad values are errors
+//! that name the key; docs/CONFIG.md lists every key.
+
+use crate::config::Cli;
+use anyhow::{Context, Result, bail};
+use clap::parser::ValueSource;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// Every key of config.toml. Field names are the long flags with `_`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub dir: Option<PathBuf>,
+    pub name: Option<String>,
+    pub spawn: Option<String>,
+    pub capacity: Option<u32>,
+    pub command: Option<String>,
+    pub socket: Option<PathBuf>,
+    pub state_dir: Option<PathBuf>,
+    pub stop_grace: Option<f64>,
+    pub no_relay: Option<bool>,
+    pub relay: Option<String>,
+    pub token_file: Option<PathBuf>,
+    pub ca_cert: Option<PathBuf>,
+    pub listen: Option<String>,
+    pub outage_timeout: Option<String>,
+    pub verbose: Option<bool>,
+}
+
+/// The default place of the file.
+pub fn default_path() -> Option<PathBuf> {
+    std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".config"))
+        })
+        .map(|d| d.join("rcd").join("config.toml"))
+}
+
+/// Reads and checks a config file.
+pub fn read(path: &Path) -> Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the config file {}", path.display()))?;
+    parse(&text).with_context(|| format!("config file {}", path.display()))
+}
+
+/// Parses config text.
+pub fn parse(text: &str) -> Result<FileConfig> {
+    toml::from_str(text).map_err(|e| {
+        // toml's message names the key and the line; keep it on one line.
+        let msg = e.message().trim().to_string();
+        match e.span() {
+            Some(span) => {
+                let line = text[..span.start.min(text.len())].matches('\n').count() + 1;
+                anyhow::anyhow!("line {line}: {msg}")
+            }
+            None => anyhow::anyhow!("{msg}"),
+        }
+    })
+}
+
+/// Whether clap took `id` from the command line or the environment.
+fn given(matches: &clap::ArgMatches, id: &str) -> bool {
+    matches!(
+        matches.value_source(id),
+        Some(ValueSource::CommandLine | ValueSource::EnvVariable)
+    )
+}
+
+/// Loads the file named by `--config` (which must exist) or the default
+/// one (if it exists) and fills in what the command line and environment
+/// left at defaults. Returns the file used, if any.
+pub fn apply(cli: &mut Cli, matches: &clap::ArgMatches) -> Result<Option<PathBuf>> {
+    let path = match &cli.config {
+        Some(p) => {
+            if !p.exists() {
+                bail!(
+                    "--config {}: no such file (create it, or drop --config to use {})",
+                    p.display(),
+                    default_path().map_or("the default".into(), |d| d.display().to_string())
+                );
+            }
+            p.clone()
+        }
+        None => match default_path() {
+            Some(p) if p.exists() => p,
+            _ => return Ok(None),
+        },
+    };
+    let file = read(&path)?;
+    let bad = |key: &str, e: String| anyhow::anyhow!("config file {}: {key}: {e}", path.display());
+    macro_rules! take {
+        ($field:ident) => {
+            if !given(matches, stringify!($field))
+                && let Some(v) = file.$field.clone()
+            {
+                cli.$field = v.into();
+            }
+        };
+    }
+    take!(dir);
+    take!(name);
+    take!(command);
+    take!(socket);
+    take!(state_dir);
+    take!(relay);
+    take!(token_file);
+    take!(ca_cert);
+    take!(capacity);
+    take!(stop_grace);
+    take!(no_relay);
+    take!(verbose);
+    if !given(matches, "spawn")
+        && let Some(v) = &file.spawn
+    {
+        cli.spawn = v.parse().map_err(|e: String| bad("spawn", e))?;
+    }
+    if !given(matches, "listen")
+        && let Some(v) = &file.listen
+    {
+        cli.listen = v
+            .parse()
+            .map_err(|e: std::net::AddrParseError| bad("listen", format!("{v:?}: {e}")))?;
+    }
+    if !given(matches, "outage_timeout")
+        && let Some(v) = &file.outage_timeout
+    {
+        cli.outage_timeout = humantime::parse_duration(v)
+            .map_err(|e| bad("outage_timeout", format!("{v:?}: {e}")))?;
+    }
+    if !(1..=crate::config::MAX_CAPACITY).contains(&cli.capacity) {
+        return Err(bad(
+            "capacity",
+            format!(
+                "{} is out of range 1..={}",
+                cli.capacity,
+                crate::config::MAX_CAPACITY
+            ),
+        ));
+    }
+    if cli.no_relay
+        && cli.relay.is_some()
+        && !given(matches, "relay")
+        && !given(matches, "no_relay")
+    {
+        return Err(bad(
+            "no_relay",
+            "set together with relay: choose one".into(),
+        ));
+    }
+    Ok(Some(path))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_key() {
+        let e = parse("capacity = 3\nfrobnicate = true\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("frobnicate"), "{e}");
+        assert!(e.contains("line 2"), "{e}");
+        let e = parse("capacity = \"many\"\n").unwrap_err().to_string();
+        assert!(e.contains("capacity") || e.contains("line 1"), "{e}");
+        let ok = parse("capacity = 3\nspawn = \"worktree\"\n").unwrap();
+        assert_eq!(ok.capacity, Some(3));
+    }
+}
