@@ -214,10 +214,13 @@ async fn start_notifications(sup: &Arc<Supervisor>, linked: bool) -> Option<Arc<
     }
     if let Some(every) = notify::watchdog_interval() {
         let n = n.clone();
+        let sup_w = sup.clone();
         tokio::spawn(async move {
             let mut tick = tokio::time::interval(every / 2);
             loop {
                 tick.tick().await;
+                // Only a daemon whose state lock answers is alive.
+                let _ = sup_w.counts();
                 n.send("WATCHDOG=1");
             }
         });
