@@ -11,15 +11,16 @@
 //!   `rc-relay serve` runs it with a [`FileStore`].
 //! - [`Store`] holds all of its state except live sockets ([`hub`]).
 //! - [`cli`] is the `rc-relay` command line.
+//! - `web` serves the device UI of `relay/web/`, built into the binary.
 
 mod api;
 pub mod cli;
 mod hub;
 pub mod options;
-mod page;
 pub mod secret;
 mod server;
 pub mod store;
+mod web;
 mod ws;
 
 pub use options::{MAX_BODY, RelayOptions};

@@ -7,9 +7,9 @@ mod daemon;
 mod device;
 
 use crate::options::MAX_BODY;
-use crate::page;
 use crate::server::Relay;
 use crate::store::StoreError;
+use crate::web;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Query, Request};
 use axum::http::request::Parts;
@@ -210,8 +210,9 @@ pub(crate) fn router(relay: Relay) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
-        .route("/", get(page::index))
-        .route("/healthz", get(page::healthz))
+        .route("/", get(web::index))
+        .route("/app/{version}/{file}", get(web::asset))
+        .route("/healthz", get(web::healthz))
         .nest(API_PREFIX, api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

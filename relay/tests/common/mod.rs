@@ -212,6 +212,7 @@ pub fn session(name: &str) -> SessionInfo {
         command: vec!["sh".into()],
         exit_code: None,
         worktree: None,
+        sandboxed: false,
     }
 }
 
