@@ -101,6 +101,43 @@ pub struct Cli {
     /// Connection and session detail in the log (RUST_LOG overrides).
     #[arg(short, long)]
     pub verbose: bool,
+
+    // ---- The sandbox (README "Sandbox", daemon/src/sandbox.rs) ----
+    /// Confine every session: it may write only to its own directory (the
+    /// worktree, or the shared directory), a private TMPDIR and the
+    /// --sandbox-writable paths; its network is --sandbox-network. A
+    /// kernel that cannot enforce this makes rcd refuse the session.
+    /// `rcctl new --no-sandbox` overrides it per session.
+    #[arg(long, env = "RCD_SANDBOX")]
+    pub sandbox: bool,
+
+    /// Do not confine sessions (the default); wins over --sandbox and
+    /// RCD_SANDBOX. `rcctl new --sandbox` still confines one.
+    #[arg(long)]
+    pub no_sandbox: bool,
+
+    /// Another path a sandboxed session may write to, e.g. an agent's
+    /// settings directory (repeat it; RCD_SANDBOX_WRITABLE takes a
+    /// colon-separated list).
+    #[arg(
+        long,
+        env = "RCD_SANDBOX_WRITABLE",
+        value_name = "PATH",
+        value_delimiter = ':'
+    )]
+    pub sandbox_writable: Vec<PathBuf>,
+
+    /// Network of sandboxed sessions: allow, off (none at all), or TCP
+    /// ports they may connect to, e.g. 443,22 (needs Landlock ABI 4,
+    /// Linux 6.7).
+    #[arg(long, env = "RCD_SANDBOX_NETWORK", value_name = "off|allow|PORTS",
+          default_value = "allow", value_parser = parse_network)]
+    pub sandbox_network: crate::sandbox::Network,
+    // ---- end of the sandbox ----
+}
+
+fn parse_network(s: &str) -> Result<crate::sandbox::Network, String> {
+    s.parse()
 }
 
 fn parse_duration(s: &str) -> Result<Duration, String> {
@@ -127,6 +164,11 @@ pub struct Config {
     pub default_socket: bool,
     pub relay: RelayMode,
     pub outage_timeout: Duration,
+
+    // ---- The sandbox ----
+    /// `--sandbox`, `--sandbox-writable`, `--sandbox-network`.
+    pub sandbox: crate::sandbox::Policy,
+    // ---- end of the sandbox ----
 }
 
 /// Where the link goes.
@@ -239,7 +281,22 @@ impl Config {
         if cli.outage_timeout.is_zero() {
             bail!("--outage-timeout must be more than zero");
         }
+        // ---- The sandbox ----
+        let mut sandbox_writable = Vec::new();
+        for p in &cli.sandbox_writable {
+            if p.as_os_str().is_empty() {
+                continue;
+            }
+            sandbox_writable.push(absolute(p)?);
+        }
+        let sandbox = crate::sandbox::Policy {
+            enabled: cli.sandbox && !cli.no_sandbox,
+            writable: sandbox_writable,
+            network: cli.sandbox_network.clone(),
+        };
+        // ---- end of the sandbox ----
         Ok(Self {
+            sandbox,
             relay,
             outage_timeout: cli.outage_timeout,
             dir,

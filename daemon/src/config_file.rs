@@ -32,6 +32,27 @@ pub struct FileConfig {
     pub listen: Option<String>,
     pub outage_timeout: Option<String>,
     pub verbose: Option<bool>,
+    pub sandbox: Option<SandboxConfig>,
+}
+
+/// The `[sandbox]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SandboxConfig {
+    /// Confine every session (`--sandbox`).
+    pub enabled: Option<bool>,
+    /// More paths sessions may write to (`--sandbox-writable`).
+    pub writable: Option<Vec<PathBuf>>,
+    /// `"allow"`, `"off"`, or a list of TCP ports (`--sandbox-network`).
+    pub network: Option<NetworkValue>,
+}
+
+/// `network = "off"` or `network = [443, 22]`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum NetworkValue {
+    Word(String),
+    Ports(Vec<u16>),
 }
 
 /// The default place of the file.
@@ -138,6 +159,32 @@ pub fn apply(cli: &mut Cli, matches: &clap::ArgMatches) -> Result<Option<PathBuf
         cli.outage_timeout = humantime::parse_duration(v)
             .map_err(|e| bad("outage_timeout", format!("{v:?}: {e}")))?;
     }
+    if let Some(sb) = &file.sandbox {
+        if !given(matches, "sandbox")
+            && !given(matches, "no_sandbox")
+            && let Some(on) = sb.enabled
+        {
+            cli.sandbox = on;
+        }
+        if !given(matches, "sandbox_writable")
+            && let Some(w) = &sb.writable
+        {
+            cli.sandbox_writable = w.clone();
+        }
+        if !given(matches, "sandbox_network")
+            && let Some(n) = &sb.network
+        {
+            let text = match n {
+                NetworkValue::Word(w) => w.clone(),
+                NetworkValue::Ports(p) => {
+                    p.iter().map(u16::to_string).collect::<Vec<_>>().join(",")
+                }
+            };
+            cli.sandbox_network = text
+                .parse()
+                .map_err(|e: String| bad("sandbox.network", format!("{text:?}: {e}")))?;
+        }
+    }
     if !(1..=crate::config::MAX_CAPACITY).contains(&cli.capacity) {
         return Err(bad(
             "capacity",
@@ -176,5 +223,15 @@ mod tests {
         assert!(e.contains("capacity") || e.contains("line 1"), "{e}");
         let ok = parse("capacity = 3\nspawn = \"worktree\"\n").unwrap();
         assert_eq!(ok.capacity, Some(3));
+        let sb = parse("[sandbox]\nenabled = true\nwritable = [\"/tmp/x\"]\nnetwork = [443]\n")
+            .unwrap()
+            .sandbox
+            .unwrap();
+        assert_eq!(sb.enabled, Some(true));
+        assert!(matches!(sb.network, Some(NetworkValue::Ports(ref p)) if p == &[443]));
+        let e = parse("[sandbox]\nwriteable = []\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("writeable"), "{e}");
     }
 }

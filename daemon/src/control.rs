@@ -115,11 +115,27 @@ pub async fn serve(
         let sup = sup.clone();
         let tx = shutdown_tx.clone();
         tokio::spawn(async move {
-            let uid = stream.peer_cred().map(|c| c.uid()).ok();
+            let cred = stream.peer_cred().ok();
+            let uid = cred.map(|c| c.uid());
             let span = tracing::debug_span!("client", uid);
             let _e = span.enter();
-            if uid != Some(allowed_uid) {
+            let refusal = if uid != Some(allowed_uid) {
                 tracing::warn!(?uid, "refused a client of another user");
+                Some(format!(
+                    "refused: this rcd serves only uid {allowed_uid}; run rcctl as that user"
+                ))
+            } else {
+                // A client inside a sandboxed session must not drive rcd.
+                let pid = cred
+                    .and_then(|c| c.pid())
+                    .and_then(|p| u32::try_from(p).ok());
+                let r = sup.refuse_client(pid);
+                if r.is_some() {
+                    tracing::warn!(?pid, "refused a client inside a sandbox");
+                }
+                r
+            };
+            if let Some(message) = refusal {
                 let mut stream = stream;
                 // Read its hello first, so the client is listening when the
                 // refusal comes (and does not see a broken pipe instead).
@@ -132,10 +148,7 @@ pub async fn serve(
                     &mut stream,
                     &Response::Error(ErrorReply {
                         kind: ErrorKind::BadRequest,
-                        message: format!(
-                            "refused: this rcd serves only uid {allowed_uid}; run rcctl as \
-                             that user"
-                        ),
+                        message,
                     }),
                 )
                 .await;
@@ -196,7 +209,14 @@ async fn handle(sup: &Arc<Supervisor>, req: Request) -> Response {
         Request::List => Response::Sessions {
             sessions: sup.list(),
         },
-        Request::New { name, spawn } => reply(sup.create(name, spawn).await, Response::Session),
+        Request::New {
+            name,
+            spawn,
+            sandbox,
+        } => reply(
+            sup.create_with(name, spawn, sandbox).await,
+            Response::Session,
+        ),
         Request::Stop { name, force } => reply(sup.stop(&name, force).await, Response::Stopped),
         Request::Send { name, text, enter } => {
             let r = match sup.get(&name) {

@@ -12,6 +12,7 @@ pub mod names;
 pub mod notify;
 pub mod pty;
 pub mod recover;
+pub mod sandbox;
 pub mod session;
 pub mod state;
 pub mod supervisor;
@@ -91,8 +92,23 @@ pub async fn run_with_clock(
 
     let socket = control::bind(&cfg.socket, cfg.default_socket).await?;
     let sup = Supervisor::new(cfg.clone(), repo);
+    // The sandbox: temporary directories of sessions that are gone.
+    let orphan_ids: Vec<String> = orphans.iter().map(|o| o.id.clone()).collect();
+    if !sandbox::clean_tmp(&cfg.state_dir, &orphan_ids).is_empty() {
+        sup.note_sandboxed_orphans();
+    }
     sup.adopt_orphans(orphans);
     sup.persist();
+    if cfg.sandbox.enabled {
+        match sup.check_sandbox().await {
+            Ok(()) => tracing::info!(
+                network = %cfg.sandbox.network,
+                writable = ?cfg.sandbox.writable,
+                "sessions are sandboxed (rcctl new --no-sandbox overrides)"
+            ),
+            Err(e) => tracing::warn!("--sandbox: every sandboxed session will be refused: {e}"),
+        }
+    }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut link_task = start_link(&cfg, &sup, clock, stop_rx.clone()).await?;
     tracing::info!(

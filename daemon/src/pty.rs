@@ -1,9 +1,10 @@
 //! Pseudo-terminals and the processes that run in them.
 //!
-//! This is the only module of the daemon with `unsafe` code: the
-//! `pre_exec` hook that makes the child a session leader with the PTY as
-//! its controlling terminal, and the `TIOCSWINSZ` ioctl. Each block says
-//! why it is sound.
+//! This module and `sandbox` are the only ones of the daemon with `unsafe`
+//! code; here: the `pre_exec` hook that makes the child a session leader
+//! with the PTY as its controlling terminal (and, for a sandboxed session,
+//! confines it), and the `TIOCSWINSZ` ioctl. Each block says why it is
+//! sound.
 #![allow(unsafe_code)]
 
 use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl};
@@ -53,6 +54,8 @@ pub struct Spawn<'a> {
     /// The complete environment of the child; nothing is inherited.
     pub env: &'a [(String, String)],
     pub size: Size,
+    /// Confine the program (`--sandbox`), prepared by `sandbox::prepare`.
+    pub sandbox: Option<&'a crate::sandbox::Confinement>,
 }
 
 /// The master side of a PTY, non-blocking, registered with tokio.
@@ -74,8 +77,22 @@ nix::ioctl_write_ptr_bad!(set_winsize, nix::libc::TIOCSWINSZ, Winsize);
 
 /// Starts `spec.argv` in a new PTY.
 pub fn spawn(spec: &Spawn<'_>) -> io::Result<PtyProcess> {
-    let (program, args) = spec
-        .argv
+    // macOS: the sandbox is `sandbox-exec` with the session's profile,
+    // wrapped around the command.
+    #[cfg(target_os = "macos")]
+    let wrapped = spec.sandbox.map(|c| c.wrap(spec.argv));
+    #[cfg(target_os = "macos")]
+    let argv: &[String] = wrapped.as_deref().unwrap_or(spec.argv);
+    #[cfg(not(target_os = "macos"))]
+    let argv: &[String] = spec.argv;
+    // Linux: plain values for the child, made before the fork.
+    #[cfg(target_os = "linux")]
+    let confine = spec.sandbox.map(crate::sandbox::Confinement::child);
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
+    if spec.sandbox.is_some() {
+        return Err(io::Error::other("no sandbox on this system"));
+    }
+    let (program, args) = argv
         .split_first()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
     let pty = openpty(&spec.size.winsize(), None).map_err(io::Error::from)?;
@@ -97,24 +114,36 @@ pub fn spawn(spec: &Spawn<'_>) -> io::Result<PtyProcess> {
         .stdout(Stdio::from(stdout))
         .stderr(Stdio::from(stderr));
     // SAFETY: the closure runs in the forked child before exec and calls
-    // only async-signal-safe functions (setsid, ioctl). It allocates
-    // nothing and touches no locks. fd 0 is the PTY slave, set up by
-    // Command before the hook runs.
+    // only async-signal-safe functions (setsid, ioctl, and for a sandboxed
+    // session the raw system calls of `sandbox::enter_in_child` on plain
+    // values copied in before the fork). It allocates nothing and touches
+    // no locks. fd 0 is the PTY slave, set up by Command before the hook
+    // runs. The Landlock ruleset descriptor it uses stays open in the
+    // parent (`spec.sandbox`) until `spawn` below has returned.
     unsafe {
-        cmd.pre_exec(|| {
+        cmd.pre_exec(move || {
             if nix::libc::setsid() == -1 {
                 return Err(io::Error::last_os_error());
             }
             if nix::libc::ioctl(0, nix::libc::TIOCSCTTY as _, 0) == -1 {
                 return Err(io::Error::last_os_error());
             }
+            #[cfg(target_os = "linux")]
+            if let Some(c) = &confine {
+                crate::sandbox::enter_in_child(c)?;
+            }
             Ok(())
         });
     }
     let child = cmd.spawn().map_err(|e| {
+        let what = if spec.sandbox.is_some() {
+            "cannot start the sandboxed program"
+        } else {
+            "cannot start"
+        };
         io::Error::new(
             e.kind(),
-            format!("cannot start {program:?} in {}: {e}", spec.cwd.display()),
+            format!("{what} {program:?} in {}: {e}", spec.cwd.display()),
         )
     })?;
     let pid = child
@@ -275,6 +304,7 @@ mod tests {
             cwd: Path::new("/"),
             env: &env,
             size: Size::DEFAULT,
+            sandbox: None,
         })
         .unwrap();
         let mut out = Vec::new();

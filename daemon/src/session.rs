@@ -71,6 +71,8 @@ pub struct Params {
     pub command: Vec<String>,
     pub env: Vec<(String, String)>,
     pub transcript: PathBuf,
+    /// The sandbox of a sandboxed session, prepared by `sandbox::prepare`.
+    pub sandbox: Option<crate::sandbox::Confinement>,
 }
 
 /// A running (or exited) session.
@@ -84,6 +86,11 @@ pub struct Session {
     pub pid: u32,
     pub created_at: SystemTime,
     pub command: Vec<String>,
+    /// Whether the program runs confined (`--sandbox`).
+    pub sandboxed: bool,
+    /// The sandbox's private temporary directory, removed when the
+    /// session ends.
+    sandbox_tmp: Option<PathBuf>,
     term: Mutex<Terminal>,
     master: Arc<Master>,
     /// Set once the final screen has been appended to the transcript.
@@ -111,7 +118,11 @@ impl Session {
             cwd: &p.dir,
             env: &p.env,
             size: Size::DEFAULT,
+            sandbox: p.sandbox.as_ref(),
         })?;
+        // The child is confined (or exec failed and spawn returned the
+        // error): dropping the Confinement closes the parent's ruleset.
+        let sandbox_tmp = p.sandbox.map(|c| c.tmp().to_path_buf());
         let pty::PtyProcess { master, child, pid } = proc;
         let master = Arc::new(master);
         let (output, _) = broadcast::channel(OUTPUT_BACKLOG);
@@ -126,6 +137,8 @@ impl Session {
             pid,
             created_at: SystemTime::now(),
             command: p.command,
+            sandboxed: sandbox_tmp.is_some(),
+            sandbox_tmp,
             term: Mutex::new(term),
             master: master.clone(),
             transcript_closed: AtomicBool::new(false),
@@ -220,6 +233,11 @@ impl Session {
 
     /// A page of the transcript and the total line count.
     pub fn transcript(&self, from: u64, max: u32) -> std::io::Result<(Vec<String>, u64)> {
+        if matches!(self.status(), Status::Exited(_)) {
+            // The last screen belongs to the transcript once the program
+            // ended, whoever reads first.
+            self.close_transcript();
+        }
         let t = self.term();
         let lines = t.transcript().page(from, max)?;
         Ok((lines, t.transcript().len()))
@@ -304,9 +322,19 @@ impl Session {
                 }
             }
         };
-        self.end_stragglers(grace).await;
+        if !self.end_stragglers(grace).await {
+            self.remove_sandbox_tmp();
+        }
         self.close_transcript();
         code
+    }
+
+    /// Removes the sandbox's temporary directory, once nothing of the
+    /// session runs any more.
+    pub fn remove_sandbox_tmp(&self) {
+        if let Some(tmp) = &self.sandbox_tmp {
+            crate::sandbox::remove_tmp(tmp);
+        }
     }
 
     /// Ends what is left of the session after its leader is gone

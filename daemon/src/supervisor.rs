@@ -39,6 +39,7 @@ const ENV_DENYLIST: &[&str] = &[
     "TERM",
     "COLUMNS",
     "LINES",
+    crate::sandbox::PRETEND_ABI_ENV,
 ];
 
 fn err(kind: ErrorKind, message: impl Into<String>) -> ErrorReply {
@@ -104,6 +105,11 @@ pub struct Supervisor {
     state_write: Mutex<()>,
     link_status: Mutex<Option<LinkStatus>>,
     pairing: Mutex<Option<PairingRequests>>,
+    /// What the kernel offers the sandbox (a seam for tests).
+    kernel: Arc<dyn crate::sandbox::Kernel>,
+    /// Set once a sandboxed session may exist (this run or an orphan):
+    /// from then on control clients inside a sandbox are refused.
+    sandbox_used: std::sync::atomic::AtomicBool,
 }
 
 /// Requests for a pairing URL, answered by the relay link.
@@ -114,6 +120,19 @@ impl Supervisor {
     /// A supervisor with no sessions. `repo` is the checked repository
     /// root when `--dir` is one.
     pub fn new(cfg: Config, repo: Option<PathBuf>) -> Arc<Self> {
+        Self::with_kernel(
+            cfg,
+            repo,
+            Arc::new(crate::sandbox::SystemKernel::from_env()),
+        )
+    }
+
+    /// [`Supervisor::new`] with the sandbox's view of the kernel given.
+    pub fn with_kernel(
+        cfg: Config,
+        repo: Option<PathBuf>,
+        kernel: Arc<dyn crate::sandbox::Kernel>,
+    ) -> Arc<Self> {
         let env = session_env(&cfg);
         let worktree_root = cfg.state_dir.join("worktrees");
         let transcripts = cfg.state_dir.join("transcripts");
@@ -136,6 +155,8 @@ impl Supervisor {
             state_write: Mutex::new(()),
             link_status: Mutex::new(None),
             pairing: Mutex::new(None),
+            kernel,
+            sandbox_used: std::sync::atomic::AtomicBool::new(cfg.sandbox.enabled),
             cfg,
         })
     }
@@ -238,6 +259,38 @@ impl Supervisor {
         self.persist();
     }
 
+    /// Notes that sandboxed sessions of an earlier rcd still run, so
+    /// control clients inside a sandbox are refused from the start.
+    pub fn note_sandboxed_orphans(&self) {
+        self.sandbox_used
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether this machine can enforce the sandbox policy; the error
+    /// names what is missing.
+    pub async fn check_sandbox(&self) -> Result<(), String> {
+        let policy = self.cfg.sandbox.clone();
+        let kernel = self.kernel.clone();
+        tokio::task::spawn_blocking(move || crate::sandbox::decide(&policy, kernel.as_ref()))
+            .await
+            .map_err(|e| e.to_string())?
+            .map(|_| ())
+    }
+
+    /// Why a control-socket client must be refused, if it must: a process
+    /// inside a sandbox could otherwise start, or type into, unconfined
+    /// sessions. Checked only once sandboxed sessions may exist.
+    pub fn refuse_client(&self, pid: Option<u32>) -> Option<String> {
+        if !self.sandbox_used.load(std::sync::atomic::Ordering::SeqCst) {
+            return None;
+        }
+        crate::sandbox::client_is_sandboxed(pid).then(|| {
+            "refused: rcctl cannot be used from inside a sandboxed session (it could start or \
+             drive unconfined sessions); run it from your own terminal"
+                .to_string()
+        })
+    }
+
     /// `rcctl list`.
     pub fn list(&self) -> Vec<SessionInfo> {
         let (sessions, orphans): (Vec<Arc<Session>>, Vec<state::SessionRecord>) = {
@@ -264,6 +317,8 @@ impl Supervisor {
             command: Vec::new(),
             exit_code: None,
             worktree: None,
+            // A sandboxed orphan still has its temporary directory.
+            sandboxed: crate::sandbox::tmp_path(&self.cfg.state_dir, &o.name, &o.id).exists(),
         }));
         out
     }
@@ -324,6 +379,35 @@ impl Supervisor {
         name: Option<String>,
         spawn: Option<SpawnMode>,
     ) -> Result<SessionInfo, ErrorReply> {
+        self.create_with(name, spawn, None).await
+    }
+
+    /// [`Supervisor::create`], sandboxed or not as `sandbox` says (else as
+    /// `--sandbox` says). A sandbox this machine cannot enforce is a
+    /// refusal, checked before anything is created.
+    pub async fn create_with(
+        self: &Arc<Self>,
+        name: Option<String>,
+        spawn: Option<SpawnMode>,
+        sandbox: Option<bool>,
+    ) -> Result<SessionInfo, ErrorReply> {
+        let sandboxed = sandbox.unwrap_or(self.cfg.sandbox.enabled);
+        let plan = if sandboxed {
+            self.sandbox_used
+                .store(true, std::sync::atomic::Ordering::SeqCst);
+            let policy = self.cfg.sandbox.clone();
+            let kernel = self.kernel.clone();
+            // The first check of a network namespace forks a probe.
+            let plan = tokio::task::spawn_blocking(move || {
+                crate::sandbox::decide(&policy, kernel.as_ref())
+            })
+            .await
+            .map_err(|e| err(ErrorKind::Internal, e.to_string()))?
+            .map_err(|m| err(ErrorKind::BadRequest, m))?;
+            Some(plan)
+        } else {
+            None
+        };
         let (name, mode) = {
             let mut inner = self.lock();
             if !inner.accepting {
@@ -363,7 +447,7 @@ impl Supervisor {
             inner.pending.insert(name.clone());
             (name, spawn.unwrap_or(inner.spawn))
         };
-        let result = self.start(&name, mode).await;
+        let result = self.start(&name, mode, plan).await;
         // Shutdown waits for `pending` to drain, so a session inserted here
         // is always seen (and stopped) by it.
         {
@@ -374,7 +458,7 @@ impl Supervisor {
             inner.pending.remove(&name);
         }
         let session = result?;
-        tracing::info!(name = %name, spawn = %mode, pid = session.pid, dir = %session.dir.display(), "session started");
+        tracing::info!(name = %name, spawn = %mode, pid = session.pid, dir = %session.dir.display(), sandboxed = session.sandboxed, "session started");
         self.touch();
         let me = Arc::clone(self);
         let s = Arc::clone(&session);
@@ -382,7 +466,12 @@ impl Supervisor {
         Ok(info(&session))
     }
 
-    async fn start(&self, name: &SessionName, mode: SpawnMode) -> Result<Arc<Session>, ErrorReply> {
+    async fn start(
+        &self,
+        name: &SessionName,
+        mode: SpawnMode,
+        plan: Option<crate::sandbox::Plan>,
+    ) -> Result<Arc<Session>, ErrorReply> {
         let internal = |what: &str, e: &dyn std::fmt::Display| {
             err(ErrorKind::Internal, format!("{what}: {e}"))
         };
@@ -413,7 +502,45 @@ impl Supervisor {
         let id = SessionId::generate();
         let mut env = self.env.clone();
         env.push(("RCD_SESSION".into(), name.to_string()));
+        let sandbox = match plan {
+            None => None,
+            Some(plan) => {
+                let tmp = crate::sandbox::tmp_path(&self.cfg.state_dir, name.as_str(), &id.0);
+                let policy = self.cfg.sandbox.clone();
+                let socket = self.cfg.socket.clone();
+                let (d, t, worktree) = (dir.clone(), tmp.clone(), wt.is_some());
+                let prepared = tokio::task::spawn_blocking(move || {
+                    let place = crate::sandbox::Place {
+                        dir: &d,
+                        worktree,
+                        tmp: &t,
+                        socket: &socket,
+                    };
+                    crate::sandbox::prepare(&plan, &policy, &place)
+                })
+                .await
+                .map_err(|e| internal("preparing the sandbox", &e))
+                .and_then(|r| r.map_err(|m| err(ErrorKind::BadRequest, m)));
+                match prepared {
+                    Ok(c) => {
+                        tracing::debug!(name = %name, writable = ?c.writable(), network = %self.cfg.sandbox.network, "sandbox prepared");
+                        env.retain(|(k, _)| k != "TMPDIR");
+                        env.push(("TMPDIR".into(), tmp.display().to_string()));
+                        Some(c)
+                    }
+                    Err(e) => {
+                        // Nothing ran in the fresh worktree: give it back.
+                        if let Some(wt) = wt {
+                            let _ = self.apply_rule(&wt, false).await;
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+        };
+        let tmp = sandbox.as_ref().map(|c| c.tmp().to_path_buf());
         let params = session::Params {
+            sandbox,
             transcript: self.transcripts.join(format!("{name}-{id}.log")),
             id,
             name: name.clone(),
@@ -426,6 +553,9 @@ impl Supervisor {
         match Session::start(params) {
             Ok(s) => Ok(s),
             Err(e) => {
+                if let Some(tmp) = tmp {
+                    crate::sandbox::remove_tmp(&tmp);
+                }
                 // Nothing ran in the fresh worktree: give it back.
                 if let Some(wt) = wt {
                     let _ = self.apply_rule(&wt, false).await;
@@ -449,6 +579,7 @@ impl Supervisor {
         if survivors {
             tracing::warn!(name = %session.name, "processes of the session survived SIGKILL; its worktree is kept");
         } else {
+            session.remove_sandbox_tmp();
             self.settle(&session, false).await;
         }
         self.touch();
@@ -558,6 +689,13 @@ impl Supervisor {
             Some(wt) => Some(self.apply_rule(wt, force).await),
             None => None,
         };
+        if crate::pty::session_members(o.pid).is_empty() {
+            crate::sandbox::remove_tmp(&crate::sandbox::tmp_path(
+                &self.cfg.state_dir,
+                &o.name,
+                &o.id,
+            ));
+        }
         self.lock().orphans.retain(|x| x.name != o.name);
         self.touch();
         rcd_proto::StopReport {
@@ -843,6 +981,7 @@ fn info(s: &Session) -> SessionInfo {
         command: s.command.clone(),
         exit_code,
         worktree: s.worktree_outcome(),
+        sandboxed: s.sandboxed,
     }
 }
 

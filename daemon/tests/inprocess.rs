@@ -93,6 +93,7 @@ async fn concurrent_creates_never_exceed_capacity() {
             d.call(Request::New {
                 name: Some(format!("s{i}")),
                 spawn: None,
+                sandbox: None,
             })
             .await
         });
@@ -128,6 +129,7 @@ async fn concurrent_creates_of_one_name_start_one_session() {
             d.call(Request::New {
                 name: Some("same".into()),
                 spawn: None,
+                sandbox: None,
             })
             .await
         });
@@ -152,6 +154,7 @@ async fn send_screen_and_stop_in_process() {
         .call(Request::New {
             name: Some("ip".into()),
             spawn: None,
+            sandbox: None,
         })
         .await
     else {

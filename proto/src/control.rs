@@ -110,6 +110,10 @@ pub enum Request {
     New {
         name: Option<String>,
         spawn: Option<SpawnMode>,
+        /// Sandboxed (`true`) or not (`false`); `None`: as the daemon's
+        /// `--sandbox` says. Absent in older clients.
+        #[serde(default)]
+        sandbox: Option<bool>,
     },
     /// Stop a session and apply the worktree rule.
     Stop { name: String, force: bool },
@@ -292,6 +296,10 @@ pub struct SessionInfo {
     pub exit_code: Option<i32>,
     /// What happened to the worktree when the session exited by itself.
     pub worktree: Option<WorktreeOutcome>,
+    /// Whether the session runs confined by rcd's sandbox (`--sandbox`).
+    /// Absent from older daemons, which have no sandbox.
+    #[serde(default)]
+    pub sandboxed: bool,
 }
 
 /// What was done with a worktree on a removal path.
@@ -433,10 +441,12 @@ mod tests {
             Request::New {
                 name: Some("a".into()),
                 spawn: Some(SpawnMode::Worktree),
+                sandbox: Some(true),
             },
             Request::New {
                 name: None,
                 spawn: None,
+                sandbox: None,
             },
             Request::Stop {
                 name: "a".into(),
@@ -483,6 +493,7 @@ mod tests {
             command: vec!["bash".into()],
             exit_code: None,
             worktree: None,
+            sandboxed: true,
         };
         roundtrip(&Response::Session(info.clone()));
         roundtrip(&Response::Sessions {
@@ -502,6 +513,27 @@ mod tests {
     }
 
     #[test]
+    fn frames_without_the_sandbox_fields_still_parse() {
+        let req: Request =
+            serde_json::from_str(r#"{"op":"new","name":null,"spawn":null}"#).unwrap();
+        assert_eq!(
+            req,
+            Request::New {
+                name: None,
+                spawn: None,
+                sandbox: None
+            }
+        );
+        let info: SessionInfo = serde_json::from_str(
+            r#"{"id":"s","name":"a","state":"running","dir":"/","spawn":"same-dir",
+                "branch":null,"pid":1,"created_at":"","command":[],"exit_code":null,
+                "worktree":null}"#,
+        )
+        .unwrap();
+        assert!(!info.sandboxed);
+    }
+
+    #[test]
     fn session_info_json_has_the_documented_fields() {
         let info = SessionInfo {
             id: "s1".into(),
@@ -515,6 +547,7 @@ mod tests {
             command: vec![],
             exit_code: Some(0),
             worktree: None,
+            sandboxed: false,
         };
         let v = serde_json::to_value(&info).unwrap();
         for key in [
@@ -526,6 +559,7 @@ mod tests {
             "branch",
             "pid",
             "created_at",
+            "sandboxed",
         ] {
             assert!(v.get(key).is_some(), "missing {key}");
         }

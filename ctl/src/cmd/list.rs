@@ -15,6 +15,9 @@ pub fn run(socket: &Path, args: super::Json) -> anyhow::Result<()> {
         return Ok(());
     }
     let rows: Vec<_> = sessions.iter().map(super::session_row).collect();
-    super::print_table(["NAME", "STATE", "SPAWN", "BRANCH", "PID", "DIR"], &rows);
+    super::print_table(
+        ["NAME", "STATE", "SPAWN", "SANDBOX", "BRANCH", "PID", "DIR"],
+        &rows,
+    );
     Ok(())
 }

@@ -61,8 +61,9 @@ pub fn describe_worktree(o: &WorktreeOutcome) -> String {
     }
 }
 
-/// The table row of a session.
-pub fn session_row(s: &SessionInfo) -> [String; 6] {
+/// The table row of a session: NAME, STATE, SPAWN, SANDBOX, BRANCH, PID,
+/// DIR.
+pub fn session_row(s: &SessionInfo) -> [String; 7] {
     [
         s.name.clone(),
         match s.exit_code {
@@ -70,6 +71,7 @@ pub fn session_row(s: &SessionInfo) -> [String; 6] {
             None => s.state.to_string(),
         },
         s.spawn.to_string(),
+        if s.sandboxed { "yes" } else { "no" }.to_string(),
         s.branch.clone().unwrap_or_else(|| "-".into()),
         s.pid.map_or_else(|| "-".into(), |p| p.to_string()),
         s.dir.clone(),

@@ -16,9 +16,28 @@ pub struct Args {
     /// same-dir or worktree. Default: the daemon's current spawn mode.
     #[arg(long, value_name = "MODE", value_parser = |s: &str| s.parse::<SpawnMode>())]
     pub(crate) spawn: Option<SpawnMode>,
+    /// Confine this session (writes only to its directory, its TMPDIR and
+    /// rcd's --sandbox-writable paths; network as --sandbox-network), even
+    /// when rcd runs without --sandbox.
+    #[arg(long, conflicts_with = "no_sandbox")]
+    pub(crate) sandbox: bool,
+    /// Do not confine this session, even when rcd runs with --sandbox.
+    #[arg(long)]
+    pub(crate) no_sandbox: bool,
     /// Print the session as a JSON object.
     #[arg(long)]
     pub(crate) json: bool,
+}
+
+impl Args {
+    /// `--sandbox` / `--no-sandbox`, or `None` for the daemon's default.
+    pub(crate) fn sandbox_choice(&self) -> Option<bool> {
+        match (self.sandbox, self.no_sandbox) {
+            (true, _) => Some(true),
+            (_, true) => Some(false),
+            _ => None,
+        }
+    }
 }
 
 pub fn run(socket: &Path, args: Args) -> anyhow::Result<()> {
@@ -27,14 +46,29 @@ pub fn run(socket: &Path, args: Args) -> anyhow::Result<()> {
             "--env chooses an environment on a relay: use it with --relay URL (or RCD_RELAY)"
         );
     }
+    let sandbox = args.sandbox_choice();
     let mut c = Client::connect(socket)?;
     let s = match c.call(&Request::New {
         name: args.name,
         spawn: args.spawn,
+        sandbox,
     })? {
         Response::Session(s) => s,
         other => return Err(unexpected(other)),
     };
+    if sandbox == Some(true) && !s.sandboxed {
+        // A daemon too old to know the field would have started it
+        // unconfined: never leave that running as if it were confined.
+        let _ = c.call(&Request::Stop {
+            name: s.name.clone(),
+            force: false,
+        });
+        anyhow::bail!(
+            "rcd started {} without a sandbox (it is older than this rcctl and has none), so \
+             it was stopped again: upgrade rcd",
+            s.name
+        );
+    }
     if args.json {
         return super::print_json(&s);
     }

@@ -25,7 +25,7 @@ pub async fn run(remote: &Remote, args: cmd::Json) -> anyhow::Result<()> {
     }
     cmd::print_table(
         [
-            "ENV", "MACHINE", "ONLINE", "NAME", "STATE", "SPAWN", "BRANCH", "DIR",
+            "ENV", "MACHINE", "ONLINE", "NAME", "STATE", "SPAWN", "SANDBOX", "BRANCH", "DIR",
         ],
         &rows(&envs),
     );
@@ -46,7 +46,7 @@ pub fn session_json(env: &EnvironmentView, s: &SessionInfo) -> serde_json::Value
 }
 
 /// Table rows: one per session, and one for an environment without any.
-fn rows(envs: &[EnvironmentView]) -> Vec<[String; 8]> {
+fn rows(envs: &[EnvironmentView]) -> Vec<[String; 9]> {
     let mut rows = Vec::new();
     for e in envs {
         let online = if e.online { "yes" } else { "no" }.to_string();
@@ -59,11 +59,12 @@ fn rows(envs: &[EnvironmentView]) -> Vec<[String; 8]> {
                 "-".into(),
                 e.spawn.to_string(),
                 "-".into(),
+                "-".into(),
                 e.dir.clone(),
             ]);
         }
         for s in &e.sessions {
-            let [name, state, spawn, branch, _pid, dir] = cmd::session_row(s);
+            let [name, state, spawn, sandbox, branch, _pid, dir] = cmd::session_row(s);
             rows.push([
                 e.name.clone(),
                 e.machine.clone(),
@@ -71,6 +72,7 @@ fn rows(envs: &[EnvironmentView]) -> Vec<[String; 8]> {
                 name,
                 state,
                 spawn,
+                sandbox,
                 branch,
                 dir,
             ]);

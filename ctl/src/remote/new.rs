@@ -8,6 +8,14 @@ use rcd_proto::SessionInfo;
 use rcd_proto::relay::CreateSession;
 
 pub async fn run(remote: &Remote, args: cmd::new::Args) -> anyhow::Result<()> {
+    if args.sandbox_choice().is_some() {
+        // The relay's create request has no such field yet: refuse rather
+        // than start a session that is not what was asked for.
+        return Err(anyhow!(
+            "--sandbox and --no-sandbox work only with the local socket for now; through a \
+             relay a session is sandboxed as the machine's rcd --sandbox says"
+        ));
+    }
     let envs = remote.environments().await?;
     let env = match (&args.env, envs.as_slice()) {
         (Some(spec), _) => remote.environment(&envs, spec)?,

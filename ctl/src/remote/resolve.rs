@@ -99,6 +99,7 @@ pub(crate) mod tests {
             command: vec!["bash".into()],
             exit_code: None,
             worktree: None,
+            sandboxed: false,
         }
     }
 

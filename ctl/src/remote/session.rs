@@ -865,6 +865,7 @@ mod tests {
             command: vec![],
             exit_code: None,
             worktree: None,
+            sandboxed: false,
         }
     }
 

@@ -40,6 +40,7 @@ fn session_info() -> SessionInfo {
         command: vec![],
         exit_code: None,
         worktree: None,
+        sandboxed: false,
     }
 }
 

@@ -1,0 +1,331 @@
+//! `--sandbox`: real sessions confined on this kernel (Landlock, and a
+//! network namespace for `--sandbox-network off`), the per-session
+//! overrides, and the refusal when the kernel lacks a feature (through
+//! the RCD_SANDBOX_PRETEND_ABI seam).
+//!
+//! Tests that need enforcement skip, saying so, only when rcd itself
+//! refuses the sandbox on this kernel; the refusal test always runs.
+
+use rcd_tests::{Daemon, Options, PATIENCE, bin, wait_for};
+use serde_json::Value;
+use std::path::Path;
+use std::process::Stdio;
+
+fn options(repo: bool, args: &[&str]) -> Options {
+    Options {
+        repo,
+        args: args.iter().map(|s| s.to_string()).collect(),
+        ..Options::default()
+    }
+}
+
+/// Like `Daemon::start`, with extra environment for rcd.
+fn start_with_env(opts: Options, env: &[(&str, &str)]) -> Daemon {
+    let root = tempfile::Builder::new()
+        .prefix("rcdt")
+        .tempdir_in("/tmp")
+        .expect("tempdir");
+    let work = root.path().join("work");
+    std::fs::create_dir_all(&work).expect("mkdir work");
+    let mut d = Daemon {
+        socket: root.path().join("rcd.sock"),
+        state_dir: root.path().join("state"),
+        log: root.path().join("rcd.log"),
+        work,
+        root,
+        child: None,
+        opts,
+    };
+    let log = std::fs::File::create(&d.log).expect("log");
+    let mut cmd = d.command();
+    cmd.envs(env.iter().copied())
+        .stdout(log.try_clone().expect("dup"))
+        .stderr(log);
+    d.child = Some(cmd.spawn().expect("rcd starts"));
+    d.wait_ready();
+    d
+}
+
+/// `rcctl new ARGS --json`; `None` (after saying why) when rcd refuses
+/// the sandbox because this kernel cannot enforce it.
+fn new_session(d: &Daemon, args: &[&str]) -> Option<Value> {
+    let mut all = vec!["new", "--json"];
+    all.extend_from_slice(args);
+    let out = d.rcctl(&all);
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        if err.contains("cannot sandbox the session") {
+            eprintln!("SKIP: this kernel cannot enforce the sandbox: {err}");
+            return None;
+        }
+        panic!(
+            "rcctl {all:?} failed: {err}\n--- rcd log ---\n{}",
+            d.log_text()
+        );
+    }
+    Some(serde_json::from_slice(&out.stdout).expect("new --json"))
+}
+
+/// Types `cmd` and waits for `done` (typed so that the echo of the command
+/// line itself never matches: write `D'ONE'` in `cmd`, wait for `DONE`).
+fn run(d: &Daemon, name: &str, cmd: &str, done: &str) -> String {
+    d.ok(&["send", name, cmd]);
+    d.wait_screen(name, done);
+    d.screen(name)
+}
+
+/// Whether the screen has a row that is exactly `text`.
+fn has_line(screen: &str, text: &str) -> bool {
+    screen.lines().any(|l| l.trim_end() == text)
+}
+
+fn session<'a>(list: &'a [Value], name: &str) -> &'a Value {
+    list.iter()
+        .find(|s| s["name"] == name)
+        .unwrap_or_else(|| panic!("{name} is listed: {list:?}"))
+}
+
+#[test]
+fn a_sandboxed_worktree_session_writes_only_its_own_places() {
+    let d = Daemon::start(options(true, &["--spawn", "worktree", "--sandbox"]));
+    let Some(s) = new_session(&d, &["--name", "box"]) else {
+        return;
+    };
+    assert_eq!(s["sandboxed"], true, "{s}");
+    let wt = s["dir"].as_str().expect("dir").to_string();
+    let home = d.root.path();
+    let main = d.work.clone();
+
+    // Inside the worktree: create, change, commit.
+    let screen = run(
+        &d,
+        "box",
+        "clear; echo work > inside.txt && echo changed >> README.md && git add -A && git -c \
+         user.name=t -c user.email=t@e commit -qm w 2>/dev/null; git log --oneline | wc -l; \
+         echo W'ROTE'",
+        "WROTE",
+    );
+    assert!(
+        has_line(&screen, "2"),
+        "two commits on the branch: {screen}"
+    );
+    assert_eq!(
+        std::fs::read_to_string(Path::new(&wt).join("inside.txt")).expect("written"),
+        "work\n"
+    );
+
+    // Outside: the home directory and the main checkout are read-only.
+    let screen = run(
+        &d,
+        "box",
+        &format!(
+            "clear; echo x > {home}/home-marker; echo home=$?; echo x > {main}/main-marker; \
+             echo main=$?; rm {main}/README.md; echo rm=$?; echo O'UTSIDE'",
+            home = home.display(),
+            main = main.display()
+        ),
+        "OUTSIDE",
+    );
+    assert!(screen.contains("Permission denied"), "{screen}");
+    for want in ["home=1", "main=1", "rm=1"] {
+        assert!(screen.contains(want), "{want}: {screen}");
+    }
+    assert!(!home.join("home-marker").exists());
+    assert!(!main.join("main-marker").exists());
+    assert_eq!(
+        std::fs::read_to_string(main.join("README.md")).expect("still there"),
+        "hello\n"
+    );
+
+    // Reading the main checkout is fine; TMPDIR is private and writable.
+    let screen = run(
+        &d,
+        "box",
+        &format!(
+            "clear; cat {}/README.md; touch \"$TMPDIR/t\"; echo tmp=$?; echo $TMPDIR; \
+             echo R'EAD'",
+            main.display()
+        ),
+        "READ",
+    );
+    assert!(has_line(&screen, "hello"), "{screen}");
+    assert!(has_line(&screen, "tmp=0"), "{screen}");
+    let tmp = screen
+        .lines()
+        .find(|l| l.contains("sandbox-tmp"))
+        .expect("TMPDIR under the state directory")
+        .trim()
+        .to_string();
+    assert!(
+        Path::new(&tmp).starts_with(&d.state_dir),
+        "{tmp} is rcd's own"
+    );
+    assert!(Path::new(&tmp).join("t").exists());
+
+    assert_eq!(session(&d.list(), "box")["sandboxed"], true);
+    let plain: String = d.ok(&["list"]);
+    assert!(plain.contains("SANDBOX"), "{plain}");
+
+    // The temporary directory goes with the session.
+    d.ok(&["stop", "box", "--force"]);
+    assert!(!Path::new(&tmp).exists(), "{tmp} removed");
+}
+
+#[test]
+fn network_off_and_ports_and_allow() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("listener");
+    let port = listener.local_addr().expect("addr").port();
+    let probe =
+        format!("clear; (exec 3<>/dev/tcp/127.0.0.1/{port}) && echo N'ET-OK' || echo N'ET-FAILED'");
+    let connects = |network: &str| -> Option<bool> {
+        let d = Daemon::start(options(false, &["--sandbox", "--sandbox-network", network]));
+        let s = new_session(&d, &["--name", "net"])?;
+        assert_eq!(s["sandboxed"], true);
+        d.ok(&["send", "net", &probe]);
+        let mut screen = String::new();
+        wait_for("the connection attempt", PATIENCE, || {
+            screen = d.screen("net");
+            screen.contains("NET-OK") || screen.contains("NET-FAILED")
+        });
+        Some(screen.contains("NET-OK"))
+    };
+    let Some(off) = connects("off") else { return };
+    assert!(!off, "network off: 127.0.0.1:{port} must be unreachable");
+    assert_eq!(connects("allow"), Some(true), "network allow");
+    // A port list needs Landlock ABI 4; rcd says so where it is missing.
+    if let Some(listed) = connects(&format!("{port},443")) {
+        assert!(listed, "port {port} is listed");
+        assert_eq!(connects("443"), Some(false), "port {port} is not listed");
+    }
+}
+
+#[test]
+fn a_kernel_without_the_feature_refuses_the_session_and_names_it() {
+    // The seam: rcd treats the kernel as having no Landlock at all.
+    let d = start_with_env(
+        options(false, &["--sandbox"]),
+        &[("RCD_SANDBOX_PRETEND_ABI", "0")],
+    );
+    let err = d.fails(&["new", "--name", "x"]);
+    assert!(err.contains("cannot sandbox the session"), "{err}");
+    assert!(err.contains("Landlock"), "names the feature: {err}");
+    assert!(err.contains("--no-sandbox"), "says what to do: {err}");
+    assert!(d.list().is_empty(), "nothing was started");
+    assert!(
+        !d.state_dir.join("sandbox-tmp").join("x").exists(),
+        "nothing was created"
+    );
+    // Unconfined on request still works, and says so.
+    let s = new_session(&d, &["--name", "free", "--no-sandbox"]).expect("no sandbox asked");
+    assert_eq!(s["sandboxed"], false);
+    assert!(
+        d.log_text()
+            .contains("every sandboxed session will be refused"),
+        "the start-up log warns"
+    );
+    drop(d);
+
+    // Landlock without network rules, and a port list asked for.
+    let d = start_with_env(
+        options(false, &["--sandbox", "--sandbox-network", "443"]),
+        &[("RCD_SANDBOX_PRETEND_ABI", "3")],
+    );
+    let err = d.fails(&["new"]);
+    assert!(
+        err.contains("Landlock network rules (ABI 4"),
+        "names the feature: {err}"
+    );
+    assert!(d.list().is_empty());
+}
+
+#[test]
+fn per_session_overrides() {
+    // --no-sandbox on a --sandbox daemon: unconfined.
+    let d = Daemon::start(options(false, &["--sandbox"]));
+    let s = new_session(&d, &["--name", "free", "--no-sandbox"]).expect("no sandbox asked");
+    assert_eq!(s["sandboxed"], false);
+    let home = d.root.path().join("free-marker");
+    run(
+        &d,
+        "free",
+        &format!("echo x > {} && echo F'REE'", home.display()),
+        "FREE",
+    );
+    assert!(home.exists(), "an unconfined session writes anywhere");
+    if new_session(&d, &["--name", "boxed"]).is_some() {
+        let list = d.list();
+        assert_eq!(session(&list, "free")["sandboxed"], false);
+        assert_eq!(session(&list, "boxed")["sandboxed"], true);
+    }
+    drop(d);
+
+    // --sandbox on a plain daemon: confined.
+    let d = Daemon::start(options(false, &[]));
+    let Some(s) = new_session(&d, &["--name", "boxed", "--sandbox"]) else {
+        return;
+    };
+    assert_eq!(s["sandboxed"], true);
+    let home = d.root.path().join("boxed-marker");
+    let screen = run(
+        &d,
+        "boxed",
+        &format!("echo x > {}; echo B'OXED'", home.display()),
+        "BOXED",
+    );
+    assert!(screen.contains("Permission denied"), "{screen}");
+    assert!(!home.exists());
+    let plain = d.ok(&["new", "--name", "plain"]);
+    assert_eq!(plain.trim(), "plain");
+    assert_eq!(session(&d.list(), "plain")["sandboxed"], false);
+}
+
+#[test]
+fn rcctl_inside_a_sandboxed_session_is_refused() {
+    let d = Daemon::start(options(false, &["--sandbox"]));
+    let rcctl = bin("rcctl");
+    let try_new = format!(
+        "clear; {} --socket {} new --name escaped --no-sandbox; echo T'RIED'",
+        rcctl.display(),
+        d.socket.display()
+    );
+    if new_session(&d, &["--name", "boxed"]).is_none() {
+        return;
+    }
+    let screen = run(&d, "boxed", &try_new, "TRIED");
+    assert!(
+        screen.contains("cannot be used from inside a sandboxed session"),
+        "{screen}"
+    );
+    let list = d.list();
+    assert!(list.iter().all(|s| s["name"] != "escaped"), "{list:?}");
+
+    // An unconfined session of the same rcd still may.
+    new_session(&d, &["--name", "free", "--no-sandbox"]).expect("no sandbox asked");
+    let ok = format!(
+        "clear; {} --socket {} list | grep -c boxed; echo T'RIED'",
+        rcctl.display(),
+        d.socket.display()
+    );
+    let screen = run(&d, "free", &ok, "TRIED");
+    assert!(has_line(&screen, "1"), "{screen}");
+}
+
+#[test]
+fn bad_sandbox_settings_stop_rcd_at_start() {
+    let root = tempfile::tempdir().expect("tmp");
+    let out = std::process::Command::new(bin("rcd"))
+        .arg("--no-relay")
+        .arg("--dir")
+        .arg(root.path())
+        .arg("--socket")
+        .arg(root.path().join("s"))
+        .arg("--state-dir")
+        .arg(root.path().join("st"))
+        .args(["--sandbox", "--sandbox-network", "http"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("rcd");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("off, allow, or TCP ports"), "{err}");
+}
