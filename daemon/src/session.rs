@@ -101,6 +101,8 @@ pub struct Session {
     stop_requested: AtomicBool,
     /// Held by whoever applies the worktree rule; holds its result.
     settled: tokio::sync::Mutex<Option<WorktreeOutcome>>,
+    /// When the program last wrote to its terminal.
+    last_output: Mutex<SystemTime>,
     /// Ticks when the screen changes (the value is the screen version).
     screen_tick: watch::Sender<u64>,
     /// Last input sequence number applied, per remote client id. Held
@@ -148,6 +150,7 @@ impl Session {
             stop_requested: AtomicBool::new(false),
             settled: tokio::sync::Mutex::new(None),
             screen_tick: watch::channel(0).0,
+            last_output: Mutex::new(SystemTime::now()),
             input_seqs: tokio::sync::Mutex::new(HashMap::new()),
         });
         let span = tracing::info_span!("session", name = %session.name, pid);
@@ -253,6 +256,11 @@ impl Session {
     pub fn attach(&self) -> (Vec<u8>, broadcast::Receiver<Arc<[u8]>>) {
         let t = self.term();
         (t.redraw(), self.output.subscribe())
+    }
+
+    /// When the program last wrote to its terminal.
+    pub fn last_output(&self) -> SystemTime {
+        *self.last_output.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Ticks whenever the screen changes.
@@ -426,6 +434,10 @@ async fn output_pump(session: std::sync::Weak<Session>, master: Arc<Master>, spa
         let _ = session.output.send(chunk);
         let version = term.version();
         drop(term);
+        *session
+            .last_output
+            .lock()
+            .unwrap_or_else(|e| e.into_inner()) = SystemTime::now();
         session.screen_tick.send_replace(version);
     }
 }

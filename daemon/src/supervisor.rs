@@ -317,6 +317,7 @@ impl Supervisor {
             command: Vec::new(),
             exit_code: None,
             worktree: None,
+            last_activity: None,
             // A sandboxed orphan still has its temporary directory.
             sandboxed: crate::sandbox::tmp_path(&self.cfg.state_dir, &o.name, &o.id).exists(),
         }));
@@ -981,6 +982,7 @@ fn info(s: &Session) -> SessionInfo {
         command: s.command.clone(),
         exit_code,
         worktree: s.worktree_outcome(),
+        last_activity: Some(humantime::format_rfc3339_seconds(s.last_output()).to_string()),
         sandboxed: s.sandboxed,
     }
 }

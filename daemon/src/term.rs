@@ -207,6 +207,7 @@ impl Terminal {
             cursor: screen.cursor_position(),
             cursor_visible: !screen.hide_cursor(),
             title: self.title().to_string(),
+            app_cursor: screen.application_cursor(),
         }
     }
 
@@ -305,6 +306,7 @@ pub struct StyledScreen {
     pub cursor: (u16, u16),
     pub cursor_visible: bool,
     pub title: String,
+    pub app_cursor: bool,
 }
 
 fn colour(c: vt100::Color) -> Option<String> {

@@ -296,6 +296,9 @@ pub struct SessionInfo {
     pub exit_code: Option<i32>,
     /// What happened to the worktree when the session exited by itself.
     pub worktree: Option<WorktreeOutcome>,
+    /// RFC 3339, UTC: when the program last wrote to its terminal.
+    #[serde(default)]
+    pub last_activity: Option<String>,
     /// Whether the session runs confined by rcd's sandbox (`--sandbox`).
     /// Absent from older daemons, which have no sandbox.
     #[serde(default)]
@@ -494,6 +497,7 @@ mod tests {
             exit_code: None,
             worktree: None,
             sandboxed: true,
+            last_activity: None,
         };
         roundtrip(&Response::Session(info.clone()));
         roundtrip(&Response::Sessions {
@@ -548,6 +552,7 @@ mod tests {
             exit_code: Some(0),
             worktree: None,
             sandboxed: false,
+            last_activity: None,
         };
         let v = serde_json::to_value(&info).unwrap();
         for key in [

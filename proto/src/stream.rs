@@ -94,6 +94,10 @@ pub struct ScreenFrame {
     pub cursor: (u16, u16),
     pub cursor_visible: bool,
     pub title: String,
+    /// The program asked for application cursor keys (DECCKM): arrows
+    /// are then sent as `ESC O A` rather than `ESC [ A`.
+    #[serde(default)]
+    pub app_cursor: bool,
 }
 
 /// A row as runs of equally styled text.
@@ -176,6 +180,7 @@ mod tests {
             cursor: (0, 0),
             cursor_visible: true,
             title: String::new(),
+            app_cursor: false,
         };
         assert!(apply(&mut screen, 0, &full));
         let diff = ScreenFrame {

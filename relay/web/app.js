@@ -473,7 +473,9 @@
       : h('span', 'state unknown', `was ${stateLabel(s)}`));
     const sub = h('div', 'session-sub');
     if (s.branch) sub.append(h('span', 'branch', s.branch));
-    sub.append(h('span', 'when', `started ${ago(sinceIso(s.created_at))}`));
+    sub.append(h('span', 'when', s.last_activity
+      ? `active ${ago(sinceIso(s.last_activity))}`
+      : `started ${ago(sinceIso(s.created_at))}`));
     const cmd = (s.command || []).join(' ');
     if (cmd) sub.append(h('span', 'cmd', cmd));
     open.append(top, sub);
@@ -1351,6 +1353,9 @@
       toast('Not sent: the session is gone.');
       return false;
     }
+    // Full-screen programs that asked for application cursor keys get
+    // arrows as ESC O A, as a real terminal would send them.
+    if (t.appCursor) str = str.replace(/^\x1b\[([ABCD])$/, '\x1bO$1');
     const bytes = new TextEncoder().encode(str);
     if (t.queue.bytes() + bytes.length > MAX_PENDING_BYTES) {
       toast(`Not sent: ${t.queue.pending.length} inputs are still waiting for the connection.`, 6000);
@@ -1393,6 +1398,7 @@
     if (resized) applyFont();
     s.cursor = f.cursor;
     s.cursorVisible = f.cursor_visible;
+    t.appCursor = !!f.app_cursor;
     t.dirty.add(old);
     t.dirty.add(f.cursor[0]);
     if (s.title !== f.title) {

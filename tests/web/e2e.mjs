@@ -518,6 +518,19 @@ async function main() {
     await shot(phone, 'phone-terminal');
   });
 
+  await test('arrows follow the application cursor mode a program asks for', async () => {
+    // Normal mode: ESC [ A.
+    await typeLine(phone, "read -rsn3 k; printf 'got:%q\\n' \"$k\"");
+    await sleep(400);
+    await phone.click('#keys [data-key="up"]');
+    await waitScreen(phone, "got:$'\\E[A'", 8000);
+    // After DECCKM (as full-screen programs set it): ESC O A.
+    await typeLine(phone, "printf '\\e[?1h'; read -rsn3 k; printf 'app:%q\\n' \"$k\"; printf '\\e[?1l'");
+    await sleep(600);
+    await phone.click('#keys [data-key="up"]');
+    await waitScreen(phone, "app:$'\\EOA'", 8000);
+  });
+
   await test('two browsers on one session see the same screen and both type', async () => {
     await desk.goto(`${relay.url}/#/s/${envIds.laptop}/web1`);
     await waitConn(desk, 'connected');

@@ -849,6 +849,7 @@ mod tests {
             cursor: (1, 2),
             cursor_visible: true,
             title: "t".into(),
+            app_cursor: false,
         }
     }
 
@@ -866,6 +867,7 @@ mod tests {
             exit_code: None,
             worktree: None,
             sandboxed: false,
+            last_activity: None,
         }
     }
 

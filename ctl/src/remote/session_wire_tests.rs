@@ -41,6 +41,7 @@ fn session_info() -> SessionInfo {
         exit_code: None,
         worktree: None,
         sandboxed: false,
+        last_activity: None,
     }
 }
 
@@ -62,6 +63,7 @@ fn screen_of(typed: &[u8], version: u64) -> ScreenFrame {
         cursor: (0, typed.len() as u16),
         cursor_visible: true,
         title: String::new(),
+        app_cursor: false,
     }
 }
 

@@ -160,6 +160,7 @@ fn frame(acked: Option<&StyledScreen>, now: &StyledScreen) -> ScreenFrame {
         cursor: now.cursor,
         cursor_visible: now.cursor_visible,
         title: now.title.clone(),
+        app_cursor: now.app_cursor,
     }
 }
 
@@ -398,6 +399,7 @@ mod tests {
             cursor: (0, 0),
             cursor_visible: true,
             title: String::new(),
+            app_cursor: false,
         }
     }
 

@@ -213,6 +213,7 @@ pub fn session(name: &str) -> SessionInfo {
         exit_code: None,
         worktree: None,
         sandboxed: false,
+        last_activity: None,
     }
 }
 
