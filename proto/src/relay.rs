@@ -93,6 +93,9 @@ pub enum Work {
     Create {
         name: Option<String>,
         spawn: Option<SpawnMode>,
+        /// Overrides the daemon's `--sandbox` for this session.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        sandbox: Option<bool>,
     },
     Stop {
         name: String,
@@ -165,6 +168,9 @@ pub struct EnvironmentView {
 pub struct CreateSession {
     pub name: Option<String>,
     pub spawn: Option<SpawnMode>,
+    /// Overrides the daemon's `--sandbox` for this session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sandbox: Option<bool>,
 }
 
 /// `POST .../attach-ticket`: a one-time, short-lived ticket that admits one
@@ -268,6 +274,7 @@ mod tests {
             work: Work::Create {
                 name: Some("a".into()),
                 spawn: Some(SpawnMode::Worktree),
+                sandbox: None,
             },
         };
         let s = serde_json::to_string(&w).unwrap();

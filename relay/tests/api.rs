@@ -98,6 +98,7 @@ async fn a_session_is_created_and_stopped_through_the_daemon() {
             Work::Create {
                 name: Some("fix-login".into()),
                 spawn: Some(rcd_proto::SpawnMode::Worktree),
+                sandbox: None,
             },
             Work::Stop {
                 name: "fix-login".into(),

@@ -5,6 +5,7 @@
 //! The binaries are found next to the test executable's directory
 //! (`target/<profile>/`); `scripts/test` builds them before the tests run.
 
+use std::fmt::Display;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -43,6 +44,17 @@ pub fn wait_for(what: &str, timeout: Duration, mut cond: impl FnMut() -> bool) {
     panic!("timed out after {timeout:?} waiting for {what}");
 }
 
+/// The stdout of a finished command; panics with `what` and its stderr
+/// when it failed.
+pub fn stdout_of(out: &Output, what: impl Display) -> String {
+    assert!(
+        out.status.success(),
+        "{what}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
 /// Runs `git` in `dir`, panicking on failure.
 pub fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
@@ -54,12 +66,7 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .env("GIT_COMMITTER_EMAIL", "test@example.invalid")
         .output()
         .expect("git runs");
-    assert!(
-        out.status.success(),
-        "git {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    stdout_of(&out, format_args!("git {args:?} failed"))
 }
 
 /// Makes a git repository with one commit at `dir`.
@@ -78,6 +85,20 @@ pub struct Options {
     pub repo: bool,
     pub args: Vec<String>,
     pub command: String,
+    /// Extra environment of the rcd process.
+    pub env: Vec<(String, String)>,
+}
+
+impl Options {
+    /// The defaults with `args` on the command line (and a repository at
+    /// the shared directory when `repo`).
+    pub fn with_args(repo: bool, args: &[&str]) -> Options {
+        Options {
+            repo,
+            args: args.iter().map(|s| s.to_string()).collect(),
+            ..Options::default()
+        }
+    }
 }
 
 impl Default for Options {
@@ -86,6 +107,7 @@ impl Default for Options {
             repo: false,
             args: Vec::new(),
             command: "bash --norc --noprofile".into(),
+            env: Vec::new(),
         }
     }
 }
@@ -159,6 +181,7 @@ impl Daemon {
             .env_remove("RCD_SOCKET")
             .env_remove("XDG_RUNTIME_DIR")
             .env_remove("XDG_CONFIG_HOME")
+            .envs(self.opts.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null());
         cmd
     }
@@ -291,20 +314,25 @@ impl Daemon {
 
 impl Drop for Daemon {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-            let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-            let start = Instant::now();
-            while start.elapsed() < Duration::from_secs(10) {
-                if let Ok(Some(_)) = child.try_wait() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            let _ = child.kill();
-            let _ = child.wait();
+        if let Some(child) = self.child.take() {
+            terminate(child);
         }
     }
+}
+
+/// Stops a process with SIGTERM, or with SIGKILL after 10 s.
+fn terminate(mut child: Child) {
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(10) {
+        if let Ok(Some(_)) = child.try_wait() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
 }
 
 /// Runs rcctl with an explicit socket.
@@ -316,6 +344,85 @@ pub fn rcctl_at(socket: &Path, args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("rcctl runs")
+}
+
+/// A bare `rcd` for tests of its own start-up (configuration files,
+/// readiness, upgrades), where the defaults of [`Daemon`] would be in the
+/// way. Dropped while still running, it is stopped with SIGTERM (SIGKILL
+/// after 10 s).
+#[derive(Debug)]
+pub struct RcdProc {
+    pub socket: PathBuf,
+    child: Option<Child>,
+}
+
+impl RcdProc {
+    /// The command line: `program` (`bin("rcd")` or a copy of it) with
+    /// HOME at `home`, none of the caller's configuration from the
+    /// environment, stdin and stderr null; with `socket`, also `--socket
+    /// SOCKET --state-dir HOME/state`. Arguments and environment follow.
+    pub fn command(program: &Path, home: &Path, socket: Option<&Path>) -> Command {
+        let mut cmd = Command::new(program);
+        if let Some(socket) = socket {
+            cmd.arg("--socket")
+                .arg(socket)
+                .arg("--state-dir")
+                .arg(home.join("state"));
+        }
+        cmd.env("HOME", home)
+            .env_remove("XDG_CONFIG_HOME")
+            .env_remove("RCD_CAPACITY")
+            .env_remove("RCD_SPAWN")
+            .env_remove("RCD_SANDBOX")
+            .stdin(Stdio::null())
+            .stderr(Stdio::null());
+        cmd
+    }
+
+    /// Spawns `cmd`, whose control socket is `socket`, without waiting.
+    pub fn spawn(cmd: &mut Command, socket: &Path) -> RcdProc {
+        RcdProc {
+            socket: socket.to_path_buf(),
+            child: Some(cmd.spawn().expect("rcd starts")),
+        }
+    }
+
+    /// Spawns `cmd` and waits until `rcctl status` answers on `socket`.
+    pub fn start(cmd: &mut Command, socket: &Path) -> RcdProc {
+        let rcd = RcdProc::spawn(cmd, socket);
+        wait_for("rcd to answer on its socket", PATIENCE, || {
+            rcd.rcctl(&["status"]).status.success()
+        });
+        rcd
+    }
+
+    /// Runs rcctl against this rcd.
+    pub fn rcctl(&self, args: &[&str]) -> Output {
+        rcctl_at(&self.socket, args)
+    }
+
+    /// `rcctl status --json`, parsed.
+    pub fn status(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.rcctl(&["status", "--json"]).stdout).expect("json")
+    }
+
+    /// `rcctl shutdown`, which must succeed; returns how rcd exited.
+    pub fn shutdown(mut self) -> ExitStatus {
+        assert!(self.rcctl(&["shutdown"]).status.success(), "rcctl shutdown");
+        self.child
+            .take()
+            .expect("running")
+            .wait()
+            .expect("rcd exits")
+    }
+}
+
+impl Drop for RcdProc {
+    fn drop(&mut self) {
+        if let Some(child) = self.child.take() {
+            terminate(child);
+        }
+    }
 }
 
 /// Whether a process exists.
@@ -423,12 +530,7 @@ impl RelayProc {
             .arg(&self.data_dir)
             .output()
             .expect("rc-relay runs");
-        assert!(
-            out.status.success(),
-            "rc-relay {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8_lossy(&out.stdout).into_owned()
+        stdout_of(&out, format_args!("rc-relay {args:?}"))
     }
 
     /// A new enrollment token written to `file`.

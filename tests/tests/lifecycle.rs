@@ -319,3 +319,50 @@ fn another_user_is_refused_by_the_daemon() {
     assert!(d.log_text().contains("refused a client of another user"));
     d.ok(&["status"]);
 }
+
+#[test]
+fn under_systemd_the_log_is_plain_lines_with_the_session_name() {
+    let root = tempfile::Builder::new()
+        .prefix("rcdj")
+        .tempdir_in("/tmp")
+        .expect("tmp");
+    let sock = root.path().join("j.sock");
+    let child = Command::new(bin("rcd"))
+        .arg("--no-relay")
+        .arg("--dir")
+        .arg(root.path())
+        .arg("--socket")
+        .arg(&sock)
+        .arg("--state-dir")
+        .arg(root.path().join("state"))
+        .arg("--command")
+        .arg("sh")
+        .env("JOURNAL_STREAM", "8:12345")
+        .env("HOME", root.path())
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("rcd");
+    wait_for("rcd", Duration::from_secs(15), || {
+        rcctl_at(&sock, &["status"]).status.success()
+    });
+    assert!(
+        rcctl_at(&sock, &["new", "--name", "journal"])
+            .status
+            .success()
+    );
+    assert!(rcctl_at(&sock, &["stop", "journal"]).status.success());
+    assert!(rcctl_at(&sock, &["shutdown"]).status.success());
+    let out = child.wait_with_output().expect("exit");
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(!log.contains('\u{1b}'), "no colours: {log}");
+    for line in log.lines() {
+        assert!(
+            !line.starts_with(|c: char| c.is_ascii_digit()),
+            "no timestamp (journald adds its own): {line}"
+        );
+    }
+    assert!(log.contains("session started name=journal"), "{log}");
+    assert!(log.contains("session stopped name=journal"), "{log}");
+}

@@ -8,14 +8,6 @@ use rcd_proto::SessionInfo;
 use rcd_proto::relay::CreateSession;
 
 pub async fn run(remote: &Remote, args: cmd::new::Args) -> anyhow::Result<()> {
-    if args.sandbox_choice().is_some() {
-        // The relay's create request has no such field yet: refuse rather
-        // than start a session that is not what was asked for.
-        return Err(anyhow!(
-            "--sandbox and --no-sandbox work only with the local socket for now; through a \
-             relay a session is sandboxed as the machine's rcd --sandbox says"
-        ));
-    }
     let envs = remote.environments().await?;
     let env = match (&args.env, envs.as_slice()) {
         (Some(spec), _) => remote.environment(&envs, spec)?,
@@ -35,9 +27,11 @@ pub async fn run(remote: &Remote, args: cmd::new::Args) -> anyhow::Result<()> {
             ));
         }
     };
+    let sandbox = args.sandbox_choice();
     let body = CreateSession {
         name: args.name,
         spawn: args.spawn,
+        sandbox,
     };
     let session: SessionInfo = remote
         .relay
@@ -58,6 +52,24 @@ pub async fn run(remote: &Remote, args: cmd::new::Args) -> anyhow::Result<()> {
             other => remote.error(other, None),
         })?
         .ok_or_else(|| anyhow!("the relay answered nothing to a session creation"))?;
+    if let Some(want) = sandbox
+        && session.sandboxed != want
+    {
+        // An older rcd ignored the choice: say so rather than pretend.
+        return Err(anyhow!(
+            "session {} started {}, not as asked: the rcd on {} does not know --sandbox; \
+             stop it (rcctl --relay {} stop {}) and update that rcd",
+            session.name,
+            if session.sandboxed {
+                "sandboxed"
+            } else {
+                "without a sandbox"
+            },
+            env.name,
+            remote.url,
+            session.name
+        ));
+    }
     if args.json {
         return cmd::print_json(&super::list::session_json(env, &session));
     }

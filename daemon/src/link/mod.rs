@@ -455,7 +455,11 @@ async fn poll_work(shared: Arc<Shared>, env: String, wait: u64, fail: mpsc::Send
 async fn handle_work(shared: &Shared, env: &str, item: WorkItem) {
     tracing::info!(id = %item.id, work = ?item.work, "work from the relay");
     let result = match item.work {
-        Work::Create { name, spawn } => match shared.sup.create(name, spawn).await {
+        Work::Create {
+            name,
+            spawn,
+            sandbox,
+        } => match shared.sup.create_with(name, spawn, sandbox).await {
             Ok(session) => WorkResult::Created { session },
             Err(error) => WorkResult::Failed { error },
         },

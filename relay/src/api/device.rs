@@ -190,6 +190,7 @@ pub(crate) async fn create(
     let work = Work::Create {
         name: req.name,
         spawn: req.spawn,
+        sandbox: req.sandbox,
     };
     match run_work(&relay, &entry, work).await? {
         WorkResult::Created { session } => {
