@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Api, PATIENCE, TestRelay, fast, session, wait_for};
+use common::{Api, FakeDaemon, PATIENCE, TestRelay, fast, paired, session, wait_for};
 use rc_relay::{RelayOptions, TokenKind};
 use rcd_proto::relay::{EnvironmentView, Work, WorkResult};
 use rcd_proto::{ErrorKind, ErrorReply, StopReport};
@@ -15,6 +15,13 @@ async fn list(api: &Api, device: &str) -> Vec<EnvironmentView> {
     let (status, body) = api.get("/environments", Some(device)).await;
     assert_eq!(status, 200, "{body}");
     serde_json::from_value(body).expect("[EnvironmentView]")
+}
+
+/// `POST /environments/{env}/sessions` of `daemon`'s environment, as
+/// `device`.
+async fn create(api: &Api, daemon: &FakeDaemon, device: &str, body: Value) -> (u16, Value) {
+    let path = format!("/environments/{}/sessions", daemon.env);
+    api.post(&path, Some(device), body).await
 }
 
 fn failed(kind: ErrorKind, message: &str) -> WorkResult {
@@ -60,14 +67,13 @@ async fn a_session_is_created_and_stopped_through_the_daemon() {
         }
     });
 
-    let path = format!("/environments/{}/sessions", daemon.env);
-    let (status, body) = api
-        .post(
-            &path,
-            Some(&device),
-            json!({"name": "fix-login", "spawn": "worktree"}),
-        )
-        .await;
+    let (status, body) = create(
+        &api,
+        &daemon,
+        &device,
+        json!({"name": "fix-login", "spawn": "worktree"}),
+    )
+    .await;
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["name"], "fix-login");
     let names: Vec<String> = list(&api, &device).await[0]
@@ -110,10 +116,8 @@ async fn a_session_is_created_and_stopped_through_the_daemon() {
 
 #[tokio::test]
 async fn daemon_refusals_pass_through_with_their_kind_and_message() {
-    let relay = TestRelay::start(fast()).await;
+    let (relay, daemon, _, device) = paired(fast()).await;
     let api = relay.api();
-    let daemon = api.register(&relay.enrollment(), "laptop").await;
-    let (_, device) = daemon.pair("phone").await;
     let worker = daemon.serve_work(|work| match work {
         Work::Create { name: Some(n), .. } if n == "taken" => {
             failed(ErrorKind::NameTaken, "a session named taken already runs")
@@ -156,25 +160,17 @@ async fn daemon_refusals_pass_through_with_their_kind_and_message() {
 
 #[tokio::test]
 async fn an_environment_without_a_sign_of_life_is_offline() {
-    let relay = TestRelay::start(RelayOptions {
+    let (relay, daemon, _, device) = paired(RelayOptions {
         offline_after: Duration::from_millis(300),
         ..fast()
     })
     .await;
     let api = relay.api();
-    let daemon = api.register(&relay.enrollment(), "laptop").await;
-    let (_, device) = daemon.pair("phone").await;
     wait_for("the environment to go offline", PATIENCE, || async {
         !list(&api, &device).await[0].online
     })
     .await;
-    let (status, body) = api
-        .post(
-            &format!("/environments/{}/sessions", daemon.env),
-            Some(&device),
-            json!({"name": "a"}),
-        )
-        .await;
+    let (status, body) = create(&api, &daemon, &device, json!({"name": "a"})).await;
     assert_eq!(
         (status, body["kind"].as_str()),
         (503, Some("offline")),
@@ -187,21 +183,13 @@ async fn an_environment_without_a_sign_of_life_is_offline() {
 
 #[tokio::test]
 async fn a_daemon_that_does_not_answer_times_out() {
-    let relay = TestRelay::start(RelayOptions {
+    let (relay, daemon, _, device) = paired(RelayOptions {
         work_timeout: Duration::from_millis(300),
         ..fast()
     })
     .await;
     let api = relay.api();
-    let daemon = api.register(&relay.enrollment(), "laptop").await;
-    let (_, device) = daemon.pair("phone").await;
-    let (status, body) = api
-        .post(
-            &format!("/environments/{}/sessions", daemon.env),
-            Some(&device),
-            json!({"name": "a"}),
-        )
-        .await;
+    let (status, body) = create(&api, &daemon, &device, json!({"name": "a"})).await;
     assert_eq!(
         (status, body["kind"].as_str()),
         (504, Some("timeout")),
@@ -219,44 +207,27 @@ async fn a_daemon_that_does_not_answer_times_out() {
 
 #[tokio::test]
 async fn work_is_delivered_to_a_waiting_poll() {
-    let relay = TestRelay::start(fast()).await;
+    let (relay, daemon, _, device) = paired(fast()).await;
     let api = relay.api();
-    let daemon = api.register(&relay.enrollment(), "laptop").await;
-    let (_, device) = daemon.pair("phone").await;
     let poll = {
         let d = daemon.clone();
         tokio::spawn(async move { d.poll(5).await })
     };
-    let create = {
-        let api = api.clone();
-        let path = format!("/environments/{}/sessions", daemon.env);
-        tokio::spawn(async move { api.post(&path, Some(&device), json!({"name": "a"})).await })
+    let creating = {
+        let (api, daemon) = (api.clone(), daemon.clone());
+        tokio::spawn(async move { create(&api, &daemon, &device, json!({"name": "a"})).await })
     };
     let item = poll.await.unwrap().expect("the poll got the item");
+    let created = WorkResult::Created {
+        session: session("a"),
+    };
+    assert_eq!(daemon.post_result(&item.id, &created).await, 204);
     assert_eq!(
-        daemon
-            .post_result(
-                &item.id,
-                &WorkResult::Created {
-                    session: session("a")
-                }
-            )
-            .await,
-        204
-    );
-    assert_eq!(
-        daemon
-            .post_result(
-                &item.id,
-                &WorkResult::Created {
-                    session: session("a")
-                }
-            )
-            .await,
+        daemon.post_result(&item.id, &created).await,
         404,
         "one result per item"
     );
-    let (status, _) = create.await.unwrap();
+    let (status, _) = creating.await.unwrap();
     assert_eq!(status, 201);
     // Another environment's credential cannot answer for it.
     let other = api.register(&relay.enrollment(), "desk").await;
@@ -304,10 +275,8 @@ async fn presence_goes_online_then_offline_then_forgotten() {
 
 #[tokio::test]
 async fn deregistering_drops_the_environment_at_once() {
-    let relay = TestRelay::start(fast()).await;
+    let (relay, daemon, _, device) = paired(fast()).await;
     let api = relay.api();
-    let daemon = api.register(&relay.enrollment(), "laptop").await;
-    let (_, device) = daemon.pair("phone").await;
     assert_eq!(list(&api, &device).await.len(), 1);
     let (status, _) = api
         .delete(&format!("/environments/{}", daemon.env), Some(&daemon.cred))
@@ -358,13 +327,7 @@ async fn missing_unknown_expired_and_revoked_secrets_get_401() {
 
     // An expired credential.
     let refreshed = {
-        let (status, body) = api
-            .post(
-                &format!("/environments/{env}/refresh"),
-                Some(&daemon.cred),
-                Value::Null,
-            )
-            .await;
+        let (status, body) = daemon.refresh().await;
         assert_eq!(status, 200, "{body}");
         body["token"].as_str().unwrap().to_string()
     };
@@ -381,13 +344,7 @@ async fn missing_unknown_expired_and_revoked_secrets_get_401() {
         daemon.heartbeat(vec![]).await == 401
     })
     .await;
-    let (status, _) = api
-        .post(
-            &format!("/environments/{env}/refresh"),
-            Some(&daemon.cred),
-            Value::Null,
-        )
-        .await;
+    let (status, _) = daemon.refresh().await;
     assert_eq!(status, 401, "an expired credential cannot be refreshed");
 
     // A revoked device token.
@@ -458,13 +415,7 @@ async fn another_owners_environment_is_not_found() {
         )
         .await;
     assert_eq!(missing.0, 404);
-    let foreign = api
-        .post(
-            &format!("/environments/{}/sessions", a.env),
-            Some(&b_dev),
-            json!({"name": "x"}),
-        )
-        .await;
+    let foreign = create(&api, &a, &b_dev, json!({"name": "x"})).await;
     assert_eq!(
         foreign, missing,
         "the same answer as an environment that does not exist"

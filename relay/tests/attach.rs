@@ -5,21 +5,13 @@
 mod common;
 
 use common::{
-    FakeDaemon, Next, TestRelay, Ws, closed, fast, next, next_json, send_json, ws_connect,
+    FakeDaemon, Next, TestRelay, Ws, closed, fast, next, next_json, paired, send_json, ws_connect,
 };
 use futures_util::SinkExt;
 use rc_relay::{RelayOptions, TokenKind};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
-
-/// A relay, a daemon with a paired device.
-async fn setup(opts: RelayOptions) -> (TestRelay, FakeDaemon, String, String) {
-    let relay = TestRelay::start(opts).await;
-    let daemon = relay.api().register(&relay.enrollment(), "laptop").await;
-    let (id, token) = daemon.pair("phone").await;
-    (relay, daemon, id, token)
-}
 
 async fn attach(daemon: &FakeDaemon, name: &str, device: &str) -> Ws {
     let path = format!("/environments/{}/sessions/{name}/attach", daemon.env);
@@ -36,12 +28,24 @@ async fn expect_open(link: &mut Ws, device_id: &str) -> u64 {
     open["client"].as_u64().unwrap()
 }
 
+/// Attaches `device` to session "a" and reads the `open` on `link`: the
+/// device's socket and its client number.
+async fn attach_open(
+    daemon: &FakeDaemon,
+    link: &mut Ws,
+    device_id: &str,
+    device: &str,
+) -> (Ws, u64) {
+    let dev = attach(daemon, "a", device).await;
+    let client = expect_open(link, device_id).await;
+    (dev, client)
+}
+
 #[tokio::test]
 async fn frames_are_routed_both_ways_without_being_read() {
-    let (_relay, daemon, device_id, device) = setup(fast()).await;
+    let (_relay, daemon, device_id, device) = paired(fast()).await;
     let mut link = daemon.link("a").await;
-    let mut dev = attach(&daemon, "a", &device).await;
-    let client = expect_open(&mut link, &device_id).await;
+    let (mut dev, client) = attach_open(&daemon, &mut link, &device_id, &device).await;
 
     // Device → daemon: not JSON inside, and it arrives as it was sent.
     let payload = "not json {{ \u{1} ☃ \"quoted\"";
@@ -70,8 +74,7 @@ async fn frames_are_routed_both_ways_without_being_read() {
 
     // A second device gets its own client number.
     let (dev2_id, dev2_token) = daemon.pair("tablet").await;
-    let mut dev2 = attach(&daemon, "a", &dev2_token).await;
-    let client2 = expect_open(&mut link, &dev2_id).await;
+    let (mut dev2, client2) = attach_open(&daemon, &mut link, &dev2_id, &dev2_token).await;
     assert_ne!(client, client2);
     send_json(
         &mut link,
@@ -93,7 +96,7 @@ async fn frames_are_routed_both_ways_without_being_read() {
 
 #[tokio::test]
 async fn devices_hear_when_the_link_goes_and_comes_back() {
-    let (_relay, daemon, device_id, device) = setup(fast()).await;
+    let (_relay, daemon, device_id, device) = paired(fast()).await;
     let mut dev = attach(&daemon, "a", &device).await;
     assert_eq!(next_json(&mut dev).await, json!({"t": "link", "up": false}));
     // Data sent while no link is up goes nowhere, without closing anything.
@@ -123,7 +126,7 @@ async fn devices_hear_when_the_link_goes_and_comes_back() {
 
 #[tokio::test]
 async fn a_newer_link_replaces_the_older_one() {
-    let (_relay, daemon, device_id, device) = setup(fast()).await;
+    let (_relay, daemon, device_id, device) = paired(fast()).await;
     let mut old = daemon.link("a").await;
     let mut dev = attach(&daemon, "a", &device).await;
     expect_open(&mut old, &device_id).await;
@@ -138,7 +141,7 @@ async fn a_newer_link_replaces_the_older_one() {
 
 #[tokio::test]
 async fn a_session_credential_admits_only_its_own_link() {
-    let (_relay, daemon, _, device) = setup(fast()).await;
+    let (_relay, daemon, _, device) = paired(fast()).await;
     let cred_a = daemon.session_credential("a").await;
     let base = daemon.api.base.clone();
     let link_b = format!("/environments/{}/sessions/b/link", daemon.env);
@@ -175,7 +178,7 @@ async fn a_session_credential_admits_only_its_own_link() {
 
 #[tokio::test]
 async fn attach_tickets_admit_one_socket() {
-    let (_relay, daemon, device_id, device) = setup(fast()).await;
+    let (_relay, daemon, device_id, device) = paired(fast()).await;
     let mut link = daemon.link("a").await;
     let path = format!("/environments/{}/sessions/a/attach-ticket", daemon.env);
     let (status, body) = daemon.api.post(&path, Some(&device), Value::Null).await;
@@ -215,37 +218,32 @@ async fn attach_tickets_admit_one_socket() {
 
 #[tokio::test]
 async fn the_daemon_can_close_a_device() {
-    let (_relay, daemon, device_id, device) = setup(fast()).await;
+    let (_relay, daemon, device_id, device) = paired(fast()).await;
     let mut link = daemon.link("a").await;
-    let mut dev = attach(&daemon, "a", &device).await;
-    let client = expect_open(&mut link, &device_id).await;
+    let (mut dev, client) = attach_open(&daemon, &mut link, &device_id, &device).await;
     send_json(&mut link, json!({"t": "close", "client": client})).await;
     assert_eq!(closed(&mut dev).await, Some(1000));
 }
 
 #[tokio::test]
 async fn garbage_and_oversized_messages_close_only_that_socket() {
-    let (_relay, daemon, device_id, device) = setup(fast()).await;
+    let (_relay, daemon, device_id, device) = paired(fast()).await;
     let mut link = daemon.link("a").await;
-    let mut good = attach(&daemon, "a", &device).await;
-    let client = expect_open(&mut link, &device_id).await;
+    let (mut good, client) = attach_open(&daemon, &mut link, &device_id, &device).await;
 
-    let mut bad = attach(&daemon, "a", &device).await;
-    let _ = expect_open(&mut link, &device_id).await;
+    let (mut bad, _) = attach_open(&daemon, &mut link, &device_id, &device).await;
     bad.send(Message::text("hello, not a frame")).await.unwrap();
     assert_eq!(closed(&mut bad).await, Some(1007));
     assert_eq!(next_json(&mut link).await["t"], "close");
 
-    let mut big = attach(&daemon, "a", &device).await;
-    let _ = expect_open(&mut link, &device_id).await;
+    let (mut big, _) = attach_open(&daemon, &mut link, &device_id, &device).await;
     let huge = json!({"t": "data", "data": "x".repeat(1024 * 1024 + 1)}).to_string();
     let _ = big.send(Message::text(huge)).await;
     let code = closed(&mut big).await;
     assert_eq!(code, Some(1009));
     assert_eq!(next_json(&mut link).await["t"], "close");
 
-    let mut binary = attach(&daemon, "a", &device).await;
-    let _ = expect_open(&mut link, &device_id).await;
+    let (mut binary, _) = attach_open(&daemon, &mut link, &device_id, &device).await;
     binary.send(Message::binary(vec![0u8, 1, 2])).await.unwrap();
     assert_eq!(closed(&mut binary).await, Some(1003));
     assert_eq!(next_json(&mut link).await["t"], "close");
@@ -272,11 +270,10 @@ async fn garbage_and_oversized_messages_close_only_that_socket() {
 
 #[tokio::test]
 async fn revoking_a_device_closes_its_sockets() {
-    let (_relay, daemon, device_id, device) = setup(fast()).await;
+    let (_relay, daemon, device_id, device) = paired(fast()).await;
     let (_, other) = daemon.pair("tablet").await;
     let mut link = daemon.link("a").await;
-    let mut dev = attach(&daemon, "a", &device).await;
-    let client = expect_open(&mut link, &device_id).await;
+    let (mut dev, client) = attach_open(&daemon, &mut link, &device_id, &device).await;
 
     let (status, _) = daemon
         .api
@@ -313,7 +310,7 @@ async fn revoking_the_enrollment_token_closes_everything_it_admitted() {
 
 #[tokio::test]
 async fn a_socket_that_does_not_answer_pings_is_closed() {
-    let (_relay, daemon, _, device) = setup(RelayOptions {
+    let (_relay, daemon, _, device) = paired(RelayOptions {
         ping_interval: Duration::from_millis(250),
         ..fast()
     })
@@ -358,7 +355,7 @@ async fn a_socket_that_does_not_answer_pings_is_closed() {
 
 #[tokio::test]
 async fn shutting_down_closes_every_socket() {
-    let (relay, daemon, _, device) = setup(fast()).await;
+    let (relay, daemon, _, device) = paired(fast()).await;
     let mut link = daemon.link("a").await;
     let mut dev = attach(&daemon, "a", &device).await;
     relay.relay.shutdown();

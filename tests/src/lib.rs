@@ -55,6 +55,15 @@ pub fn stdout_of(out: &Output, what: impl Display) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// A temporary directory with a short path under /tmp: a Unix socket path
+/// must fit in 107 bytes.
+pub fn short_tempdir(prefix: &str) -> tempfile::TempDir {
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in("/tmp")
+        .expect("tempdir")
+}
+
 /// Runs `git` in `dir`, panicking on failure.
 pub fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")
@@ -129,11 +138,7 @@ impl Daemon {
     /// Starts `rcd` in a fresh temporary directory and waits until its
     /// socket answers.
     pub fn start(opts: Options) -> Daemon {
-        // Short paths: a Unix socket path must fit in 107 bytes.
-        let root = tempfile::Builder::new()
-            .prefix("rcdt")
-            .tempdir_in("/tmp")
-            .expect("tempdir");
+        let root = short_tempdir("rcdt");
         let work = root.path().join("work");
         if opts.repo {
             make_repo(&work);

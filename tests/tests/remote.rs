@@ -1,7 +1,7 @@
 //! Remote control through a real rc-relay process: the daemon dials out,
 //! a device (remote rcctl) lists, creates, types, reads and stops.
 
-use rcd_tests::{Daemon, Options, RelayProc, pairing_code, remote, wait_for};
+use rcd_tests::{Daemon, Options, RelayProc, pairing_code, remote, stdout_of, wait_for};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -15,6 +15,18 @@ struct World {
     ca: Option<PathBuf>,
 }
 
+/// `--relay URL --token-file FILE` for a daemon of `relay`, then `extra`.
+fn link_args(relay: &RelayProc, token_file: &Path, extra: &[&str]) -> Vec<String> {
+    let mut args: Vec<String> = vec![
+        "--relay".into(),
+        relay.url.clone(),
+        "--token-file".into(),
+        token_file.display().to_string(),
+    ];
+    args.extend(extra.iter().map(|s| s.to_string()));
+    args
+}
+
 fn daemon_for(
     relay: &RelayProc,
     dir: &Path,
@@ -23,14 +35,7 @@ fn daemon_for(
     ca: Option<&Path>,
 ) -> Daemon {
     let token_file = relay.token_file(&dir.join(format!("{name}.token")));
-    let mut args: Vec<String> = vec![
-        "--relay".into(),
-        relay.url.clone(),
-        "--token-file".into(),
-        token_file.display().to_string(),
-        "--name".into(),
-        name.into(),
-    ];
+    let mut args = link_args(relay, &token_file, &["--name", name]);
     if let Some(ca) = ca {
         args.push("--ca-cert".into());
         args.push(ca.display().to_string());
@@ -44,25 +49,25 @@ fn daemon_for(
 
 fn pair(relay: &RelayProc, d: &Daemon, ca: Option<&Path>) -> String {
     let code = pairing_code(d);
-    let out = remote(&relay.url, "", ca, &["pair", &code]);
-    assert!(
-        out.status.success(),
-        "pair: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout)
+    stdout_of(&remote(&relay.url, "", ca, &["pair", &code]), "pair")
         .split_whitespace()
         .find(|w| w.starts_with("rcdev_"))
         .expect("a device token")
         .to_string()
 }
 
+/// A daemon `name` of `relay` (with `extra` arguments) and a device paired
+/// with it; `ca` is the relay's certificate, for both.
+fn linked(relay: &RelayProc, dir: &Path, name: &str, extra: &[&str], ca: Option<&Path>) -> World {
+    let daemon = daemon_for(relay, dir, name, extra, ca);
+    let token = pair(relay, &daemon, ca);
+    World::new(relay, daemon, token, ca.map(Path::to_path_buf))
+}
+
 fn world(extra: &[&str]) -> (RelayProc, World) {
     let dir = tempfile::tempdir().expect("tmp").keep();
     let relay = RelayProc::start(&dir, None, &[]);
-    let daemon = daemon_for(&relay, &dir, "laptop", extra, None);
-    let token = pair(&relay, &daemon, None);
-    let w = World::new(&relay, daemon, token, None);
+    let w = linked(&relay, &dir, "laptop", extra, None);
     (relay, w)
 }
 
@@ -182,14 +187,7 @@ fn names_and_capacity_through_the_relay() {
 
 fn daemon_with_token(relay: &RelayProc, token_file: &Path, name: &str) -> Daemon {
     Daemon::start(Options {
-        args: vec![
-            "--relay".into(),
-            relay.url.clone(),
-            "--token-file".into(),
-            token_file.display().to_string(),
-            "--name".into(),
-            name.into(),
-        ],
+        args: link_args(relay, token_file, &["--name", name]),
         ..Options::default()
     })
 }
@@ -285,14 +283,7 @@ fn a_session_survives_a_relay_restart_and_input_is_exactly_once() {
     let token_file = relay.token_file(&dir.join("d.token"));
     let daemon = Daemon::start(Options {
         command: cmd,
-        args: vec![
-            "--relay".into(),
-            relay.url.clone(),
-            "--token-file".into(),
-            token_file.display().to_string(),
-            "--name".into(),
-            "box".into(),
-        ],
+        args: link_args(&relay, &token_file, &["--name", "box"]),
         ..Options::default()
     });
     let token = pair(&relay, &daemon, None);
@@ -356,16 +347,11 @@ fn the_daemon_exits_after_an_outage_and_keeps_work() {
     let token_file = relay.token_file(&dir.join("d.token"));
     let mut d = Daemon::start(Options {
         repo: true,
-        args: vec![
-            "--relay".into(),
-            relay.url.clone(),
-            "--token-file".into(),
-            token_file.display().to_string(),
-            "--outage-timeout".into(),
-            "3s".into(),
-            "--spawn".into(),
-            "worktree".into(),
-        ],
+        args: link_args(
+            &relay,
+            &token_file,
+            &["--outage-timeout", "3s", "--spawn", "worktree"],
+        ),
         ..Options::default()
     });
     let s: Value = serde_json::from_str(&d.ok(&["new", "--name", "w", "--json"])).expect("json");
@@ -404,9 +390,7 @@ fn over_tls_with_a_certificate_the_test_makes() {
     std::fs::write(&key_path, cert.signing_key.serialize_pem()).expect("write key");
     let relay = RelayProc::start(&dir, Some((cert_path.clone(), key_path)), &[]);
     assert!(relay.url.starts_with("https://"), "{}", relay.url);
-    let daemon = daemon_for(&relay, &dir, "secure", &[], Some(&cert_path));
-    let token = pair(&relay, &daemon, Some(&cert_path));
-    let w = World::new(&relay, daemon, token, Some(cert_path.clone()));
+    let w = linked(&relay, &dir, "secure", &[], Some(&cert_path));
     w.wait_online();
     w.ok(&["new", "--env", "secure", "--name", "tls"]);
     w.ok(&["send", "tls", "echo over-tls"]);
@@ -435,9 +419,7 @@ fn revoked_device_tokens_are_refused() {
 fn credentials_that_expire_are_refreshed_without_a_restart() {
     let dir = tempfile::tempdir().expect("tmp").keep();
     let relay = RelayProc::start(&dir, None, &["--credential-ttl", "3"]);
-    let daemon = daemon_for(&relay, &dir, "fresh", &[], None);
-    let token = pair(&relay, &daemon, None);
-    let w = World::new(&relay, daemon, token, None);
+    let w = linked(&relay, &dir, "fresh", &[], None);
     w.wait_online();
     // Several lifetimes of the credential go by.
     std::thread::sleep(Duration::from_secs(10));
@@ -451,15 +433,10 @@ fn credentials_that_expire_are_refreshed_without_a_restart() {
 
 #[test]
 fn the_embedded_relay_serves_devices_by_default() {
-    let d = Daemon::start(Options {
-        args: vec![
-            "--listen".into(),
-            "127.0.0.1:0".into(),
-            "--name".into(),
-            "home".into(),
-        ],
-        ..Options::default()
-    });
+    let d = Daemon::start(Options::with_args(
+        false,
+        &["--listen", "127.0.0.1:0", "--name", "home"],
+    ));
     let code = pairing_code(&d);
     let log = d.log_text();
     let url = log
@@ -469,32 +446,17 @@ fn the_embedded_relay_serves_devices_by_default() {
         .expect("the relay URL in the pairing line")
         .to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    let out = remote(&url, "", None, &["pair", &code]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let token = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    let token = stdout_of(&remote(&url, "", None, &["pair", &code]), "pair")
+        .trim()
+        .to_string();
     // The code was for one use only.
     assert!(!remote(&url, "", None, &["pair", &code]).status.success());
-    let new = remote(
-        &url,
-        &token,
-        None,
-        &["new", "--env", "home", "--name", "e1"],
-    );
-    assert!(
-        new.status.success(),
-        "{}",
-        String::from_utf8_lossy(&new.stderr)
-    );
-    let send = remote(&url, &token, None, &["send", "e1", "echo embedded-ok"]);
-    assert!(
-        send.status.success(),
-        "{}",
-        String::from_utf8_lossy(&send.stderr)
-    );
+    for args in [
+        &["new", "--env", "home", "--name", "e1"][..],
+        &["send", "e1", "echo embedded-ok"],
+    ] {
+        stdout_of(&remote(&url, &token, None, args), format_args!("{args:?}"));
+    }
     d.wait_screen("e1", "embedded-ok");
 }
 

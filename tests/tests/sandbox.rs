@@ -6,44 +6,18 @@
 //! Tests that need enforcement skip, saying so, only when rcd itself
 //! refuses the sandbox on this kernel; the refusal test always runs.
 
-use rcd_tests::{Daemon, Options, PATIENCE, bin, wait_for};
+use rcd_tests::{Daemon, Options, PATIENCE, RcdProc, bin, wait_for};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Stdio;
 
-fn options(repo: bool, args: &[&str]) -> Options {
-    Options {
-        repo,
-        args: args.iter().map(|s| s.to_string()).collect(),
-        ..Options::default()
-    }
-}
-
-/// Like `Daemon::start`, with extra environment for rcd.
-fn start_with_env(opts: Options, env: &[(&str, &str)]) -> Daemon {
-    let root = tempfile::Builder::new()
-        .prefix("rcdt")
-        .tempdir_in("/tmp")
-        .expect("tempdir");
-    let work = root.path().join("work");
-    std::fs::create_dir_all(&work).expect("mkdir work");
-    let mut d = Daemon {
-        socket: root.path().join("rcd.sock"),
-        state_dir: root.path().join("state"),
-        log: root.path().join("rcd.log"),
-        work,
-        root,
-        child: None,
-        opts,
-    };
-    let log = std::fs::File::create(&d.log).expect("log");
-    let mut cmd = d.command();
-    cmd.envs(env.iter().copied())
-        .stdout(log.try_clone().expect("dup"))
-        .stderr(log);
-    d.child = Some(cmd.spawn().expect("rcd starts"));
-    d.wait_ready();
-    d
+/// A `--sandbox` daemon (with `args`) that treats the kernel as having
+/// Landlock ABI `abi` (the RCD_SANDBOX_PRETEND_ABI seam).
+fn pretending_abi(abi: &str, args: &[&str]) -> Daemon {
+    Daemon::start(Options {
+        env: vec![("RCD_SANDBOX_PRETEND_ABI".into(), abi.into())],
+        ..Options::with_args(false, args)
+    })
 }
 
 /// `rcctl new ARGS --json`; `None` (after saying why) when rcd refuses
@@ -87,7 +61,10 @@ fn session<'a>(list: &'a [Value], name: &str) -> &'a Value {
 
 #[test]
 fn a_sandboxed_worktree_session_writes_only_its_own_places() {
-    let d = Daemon::start(options(true, &["--spawn", "worktree", "--sandbox"]));
+    let d = Daemon::start(Options::with_args(
+        true,
+        &["--spawn", "worktree", "--sandbox"],
+    ));
     let Some(s) = new_session(&d, &["--name", "box"]) else {
         return;
     };
@@ -178,7 +155,10 @@ fn network_off_and_ports_and_allow() {
     let probe =
         format!("clear; (exec 3<>/dev/tcp/127.0.0.1/{port}) && echo N'ET-OK' || echo N'ET-FAILED'");
     let connects = |network: &str| -> Option<bool> {
-        let d = Daemon::start(options(false, &["--sandbox", "--sandbox-network", network]));
+        let d = Daemon::start(Options::with_args(
+            false,
+            &["--sandbox", "--sandbox-network", network],
+        ));
         let s = new_session(&d, &["--name", "net"])?;
         assert_eq!(s["sandboxed"], true);
         d.ok(&["send", "net", &probe]);
@@ -202,10 +182,7 @@ fn network_off_and_ports_and_allow() {
 #[test]
 fn a_kernel_without_the_feature_refuses_the_session_and_names_it() {
     // The seam: rcd treats the kernel as having no Landlock at all.
-    let d = start_with_env(
-        options(false, &["--sandbox"]),
-        &[("RCD_SANDBOX_PRETEND_ABI", "0")],
-    );
+    let d = pretending_abi("0", &["--sandbox"]);
     let err = d.fails(&["new", "--name", "x"]);
     assert!(err.contains("cannot sandbox the session"), "{err}");
     assert!(err.contains("Landlock"), "names the feature: {err}");
@@ -226,10 +203,7 @@ fn a_kernel_without_the_feature_refuses_the_session_and_names_it() {
     drop(d);
 
     // Landlock without network rules, and a port list asked for.
-    let d = start_with_env(
-        options(false, &["--sandbox", "--sandbox-network", "443"]),
-        &[("RCD_SANDBOX_PRETEND_ABI", "3")],
-    );
+    let d = pretending_abi("3", &["--sandbox", "--sandbox-network", "443"]);
     let err = d.fails(&["new"]);
     assert!(
         err.contains("Landlock network rules (ABI 4"),
@@ -241,7 +215,7 @@ fn a_kernel_without_the_feature_refuses_the_session_and_names_it() {
 #[test]
 fn per_session_overrides() {
     // --no-sandbox on a --sandbox daemon: unconfined.
-    let d = Daemon::start(options(false, &["--sandbox"]));
+    let d = Daemon::start(Options::with_args(false, &["--sandbox"]));
     let s = new_session(&d, &["--name", "free", "--no-sandbox"]).expect("no sandbox asked");
     assert_eq!(s["sandboxed"], false);
     let home = d.root.path().join("free-marker");
@@ -260,7 +234,7 @@ fn per_session_overrides() {
     drop(d);
 
     // --sandbox on a plain daemon: confined.
-    let d = Daemon::start(options(false, &[]));
+    let d = Daemon::start(Options::with_args(false, &[]));
     let Some(s) = new_session(&d, &["--name", "boxed", "--sandbox"]) else {
         return;
     };
@@ -281,7 +255,7 @@ fn per_session_overrides() {
 
 #[test]
 fn rcctl_inside_a_sandboxed_session_is_refused() {
-    let d = Daemon::start(options(false, &["--sandbox"]));
+    let d = Daemon::start(Options::with_args(false, &["--sandbox"]));
     let rcctl = bin("rcctl");
     let try_new = format!(
         "clear; {} --socket {} new --name escaped --no-sandbox; echo T'RIED'",
@@ -313,16 +287,12 @@ fn rcctl_inside_a_sandboxed_session_is_refused() {
 #[test]
 fn bad_sandbox_settings_stop_rcd_at_start() {
     let root = tempfile::tempdir().expect("tmp");
-    let out = std::process::Command::new(bin("rcd"))
+    let out = RcdProc::command(&bin("rcd"), root.path(), Some(&root.path().join("s")))
         .arg("--no-relay")
         .arg("--dir")
         .arg(root.path())
-        .arg("--socket")
-        .arg(root.path().join("s"))
-        .arg("--state-dir")
-        .arg(root.path().join("st"))
         .args(["--sandbox", "--sandbox-network", "http"])
-        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
         .output()
         .expect("rcd");
     assert!(!out.status.success());

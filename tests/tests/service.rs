@@ -2,7 +2,7 @@
 //! readiness and watchdog through NOTIFY_SOCKET, the configuration file,
 //! and an upgrade of the binary under a running daemon.
 
-use rcd_tests::{bin, rcctl_at, wait_for};
+use rcd_tests::{RcdProc, bin, short_tempdir, stdout_of, wait_for};
 use std::os::unix::net::UnixDatagram;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -18,12 +18,7 @@ fn dry_run(dir: &Path, platform: &str, extra: &[&str]) -> String {
         .env_remove("XDG_CONFIG_HOME")
         .output()
         .expect("rcctl");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    stdout_of(&out, "rcctl service install --dry-run")
 }
 
 /// The file body between "# would write" and "# would run:".
@@ -178,38 +173,29 @@ fn install_without_a_user_manager_says_so_plainly() {
 
 #[test]
 fn ready_only_after_the_socket_answers_then_watchdog_pings() {
-    let d = tempfile::Builder::new()
-        .prefix("rcdn")
-        .tempdir_in("/tmp")
-        .expect("tmp");
+    let d = short_tempdir("rcdn");
     let notify = d.path().join("notify.sock");
     let listener = UnixDatagram::bind(&notify).expect("bind notify socket");
     listener
         .set_read_timeout(Some(Duration::from_secs(15)))
         .expect("timeout");
     let sock = d.path().join("rcd.sock");
-    let mut child = Command::new(bin("rcd"))
-        .arg("--no-relay")
-        .arg("--dir")
-        .arg(d.path())
-        .arg("--socket")
-        .arg(&sock)
-        .arg("--state-dir")
-        .arg(d.path().join("state"))
-        .env("NOTIFY_SOCKET", &notify)
-        .env("WATCHDOG_USEC", "400000")
-        .env("HOME", d.path())
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("rcd");
+    let rcd = RcdProc::spawn(
+        RcdProc::command(&bin("rcd"), d.path(), Some(&sock))
+            .arg("--no-relay")
+            .arg("--dir")
+            .arg(d.path())
+            .env("NOTIFY_SOCKET", &notify)
+            .env("WATCHDOG_USEC", "400000"),
+        &sock,
+    );
     let mut buf = [0u8; 4096];
     let n = listener.recv(&mut buf).expect("a notification");
     let first = String::from_utf8_lossy(&buf[..n]).to_string();
     assert!(first.contains("READY=1"), "{first}");
     assert!(first.contains("STATUS=0/32 sessions"), "{first}");
     // At the moment READY arrives, the control socket already answers.
-    assert!(rcctl_at(&sock, &["status"]).status.success());
+    assert!(rcd.rcctl(&["status"]).status.success());
     let start = Instant::now();
     let mut pings = 0;
     while start.elapsed() < Duration::from_secs(3) && pings < 4 {
@@ -227,7 +213,7 @@ fn ready_only_after_the_socket_answers_then_watchdog_pings() {
         "pings are paced, not a burst"
     );
     // A change shows in STATUS.
-    assert!(rcctl_at(&sock, &["new", "--name", "one"]).status.success());
+    assert!(rcd.rcctl(&["new", "--name", "one"]).status.success());
     let mut saw = false;
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(5) && !saw {
@@ -235,29 +221,19 @@ fn ready_only_after_the_socket_answers_then_watchdog_pings() {
         saw = String::from_utf8_lossy(&buf[..n]).contains("STATUS=1/32 sessions");
     }
     assert!(saw, "STATUS follows the sessions");
-    assert!(rcctl_at(&sock, &["shutdown"]).status.success());
-    let _ = child.wait();
+    rcd.shutdown();
 }
 
 /// Starts rcd with a configuration; `(false, stderr)` when it refused to
 /// start, `(true, stderr)` when it was still running after 10 s (then it
 /// is killed).
 fn rcd_with(config: Option<&Path>, env: &[(&str, &str)], home: &Path) -> (bool, String) {
-    let mut cmd = Command::new(bin("rcd"));
+    let mut cmd = RcdProc::command(&bin("rcd"), home, Some(&home.join("w.sock")));
     if let Some(c) = config {
         cmd.arg("--config").arg(c);
     }
     let mut child = cmd
-        .arg("--socket")
-        .arg(home.join("w.sock"))
-        .arg("--state-dir")
-        .arg(home.join("w-state"))
-        .env("HOME", home)
-        .env_remove("XDG_CONFIG_HOME")
-        .env_remove("RCD_CAPACITY")
-        .env_remove("RCD_SPAWN")
         .envs(env.iter().copied())
-        .stdin(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("rcd");
@@ -278,10 +254,7 @@ fn rcd_with(config: Option<&Path>, env: &[(&str, &str)], home: &Path) -> (bool, 
 
 #[test]
 fn configuration_precedence_command_line_then_environment_then_file() {
-    let root = tempfile::Builder::new()
-        .prefix("rcdc")
-        .tempdir_in("/tmp")
-        .expect("tmp");
+    let root = short_tempdir("rcdc");
     let cfg = root.path().join("config.toml");
     let sock = root.path().join("c.sock");
     std::fs::write(
@@ -296,25 +269,18 @@ fn configuration_precedence_command_line_then_environment_then_file() {
     )
     .expect("write");
     let status = |env: &[(&str, &str)], args: &[&str]| -> serde_json::Value {
-        let mut child = Command::new(bin("rcd"))
-            .arg("--config")
-            .arg(&cfg)
-            .args(args)
-            .env("HOME", root.path())
-            .env_remove("XDG_CONFIG_HOME")
-            .env_remove("RCD_CAPACITY")
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("rcd");
-        wait_for("rcd from the config file", Duration::from_secs(15), || {
-            rcctl_at(&sock, &["status"]).status.success()
-        });
-        let out = rcctl_at(&sock, &["status", "--json"]);
-        assert!(rcctl_at(&sock, &["shutdown"]).status.success());
-        let _ = child.wait();
-        serde_json::from_slice(&out.stdout).expect("json")
+        // The socket and the state directory come from the file.
+        let rcd = RcdProc::start(
+            RcdProc::command(&bin("rcd"), root.path(), None)
+                .arg("--config")
+                .arg(&cfg)
+                .args(args)
+                .envs(env.iter().copied()),
+            &sock,
+        );
+        let status = rcd.status();
+        rcd.shutdown();
+        status
     };
     let s = status(&[], &[]);
     assert_eq!(s["capacity"], 3, "the file");
@@ -371,98 +337,61 @@ fn configuration_errors_name_the_key_or_the_path() {
 #[test]
 fn a_config_file_of_version_0_1_still_loads() {
     let fixture = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/config-v0.1.toml");
-    let root = tempfile::Builder::new()
-        .prefix("rcdf")
-        .tempdir_in("/tmp")
-        .expect("tmp");
+    let root = short_tempdir("rcdf");
     let sock = root.path().join("f.sock");
-    let mut child = Command::new(bin("rcd"))
-        .arg("--config")
-        .arg(&fixture)
-        .arg("--socket")
-        .arg(&sock)
-        .arg("--state-dir")
-        .arg(root.path().join("state"))
-        .env("HOME", root.path())
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("rcd");
-    wait_for("rcd with the 0.1 config", Duration::from_secs(15), || {
-        rcctl_at(&sock, &["status"]).status.success()
-    });
-    let out = rcctl_at(&sock, &["status", "--json"]);
-    let s: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let rcd = RcdProc::start(
+        RcdProc::command(&bin("rcd"), root.path(), Some(&sock))
+            .arg("--config")
+            .arg(&fixture),
+        &sock,
+    );
+    let s = rcd.status();
     assert_eq!(s["capacity"], 7);
     assert_eq!(s["name"], "fixture");
     assert!(s["link"].is_null(), "no_relay = true");
-    assert!(rcctl_at(&sock, &["shutdown"]).status.success());
-    let _ = child.wait();
+    rcd.shutdown();
 }
 
 #[test]
 fn replacing_the_binary_under_a_running_daemon_breaks_nothing() {
-    let root = tempfile::Builder::new()
-        .prefix("rcdu")
-        .tempdir_in("/tmp")
-        .expect("tmp");
+    let root = short_tempdir("rcdu");
     let installed = root.path().join("rcd");
     std::fs::copy(bin("rcd"), &installed).expect("install");
     let sock = root.path().join("u.sock");
-    let mut child = Command::new(&installed)
-        .arg("--no-relay")
-        .arg("--dir")
-        .arg(root.path())
-        .arg("--socket")
-        .arg(&sock)
-        .arg("--state-dir")
-        .arg(root.path().join("state"))
-        .arg("--command")
-        .arg("bash --norc --noprofile")
-        .env("HOME", root.path())
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("rcd");
-    wait_for("rcd", Duration::from_secs(15), || {
-        rcctl_at(&sock, &["status"]).status.success()
-    });
-    assert!(
-        rcctl_at(&sock, &["new", "--name", "before"])
-            .status
-            .success()
+    let rcd = RcdProc::start(
+        RcdProc::command(&installed, root.path(), Some(&sock))
+            .arg("--no-relay")
+            .arg("--dir")
+            .arg(root.path())
+            .arg("--command")
+            .arg("bash --norc --noprofile"),
+        &sock,
     );
+    assert!(rcd.rcctl(&["new", "--name", "before"]).status.success());
     // An upgrade: a new file renamed over the old one (what package
     // managers and `install` do), then the old file gone entirely.
     let staged = root.path().join("rcd.new");
     std::fs::copy(bin("rcd"), &staged).expect("stage");
     std::fs::rename(&staged, &installed).expect("replace");
     std::fs::remove_file(&installed).expect("remove");
-    let out = rcctl_at(&sock, &["new", "--name", "after"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    stdout_of(
+        &rcd.rcctl(&["new", "--name", "after"]),
+        "rcctl new after the upgrade",
     );
     assert!(
-        rcctl_at(&sock, &["send", "after", "echo upgraded-$((1+1))"])
+        rcd.rcctl(&["send", "after", "echo upgraded-$((1+1))"])
             .status
             .success()
     );
     wait_for("the new session to answer", Duration::from_secs(10), || {
-        String::from_utf8_lossy(&rcctl_at(&sock, &["screen", "after"]).stdout)
-            .contains("upgraded-2")
+        String::from_utf8_lossy(&rcd.rcctl(&["screen", "after"]).stdout).contains("upgraded-2")
     });
-    assert!(rcctl_at(&sock, &["shutdown"]).status.success());
-    assert_eq!(child.wait().expect("exit").code(), Some(0));
+    assert_eq!(rcd.shutdown().code(), Some(0));
 }
 
 #[test]
 fn sandbox_settings_come_from_the_config_file() {
-    let root = tempfile::Builder::new()
-        .prefix("rcds")
-        .tempdir_in("/tmp")
-        .expect("tmp");
+    let root = short_tempdir("rcds");
     let cfg = root.path().join("config.toml");
     let sock = root.path().join("s.sock");
     std::fs::write(
@@ -474,23 +403,13 @@ fn sandbox_settings_come_from_the_config_file() {
         ),
     )
     .expect("write");
-    let mut child = Command::new(bin("rcd"))
-        .arg("--config")
-        .arg(&cfg)
-        .arg("--socket")
-        .arg(&sock)
-        .arg("--state-dir")
-        .arg(root.path().join("state"))
-        .env("HOME", root.path())
-        .env_remove("RCD_SANDBOX")
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("rcd");
-    wait_for("rcd", Duration::from_secs(15), || {
-        rcctl_at(&sock, &["status"]).status.success()
-    });
-    let out = rcctl_at(&sock, &["new", "--name", "boxed", "--json"]);
+    let rcd = RcdProc::start(
+        RcdProc::command(&bin("rcd"), root.path(), Some(&sock))
+            .arg("--config")
+            .arg(&cfg),
+        &sock,
+    );
+    let out = rcd.rcctl(&["new", "--name", "boxed", "--json"]);
     if out.status.success() {
         let s: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
         assert_eq!(s["sandboxed"], true, "enabled = true in [sandbox]");
@@ -499,6 +418,5 @@ fn sandbox_settings_come_from_the_config_file() {
         let err = String::from_utf8_lossy(&out.stderr);
         assert!(err.contains("Landlock") || err.contains("kernel"), "{err}");
     }
-    assert!(rcctl_at(&sock, &["shutdown"]).status.success());
-    let _ = child.wait();
+    rcd.shutdown();
 }

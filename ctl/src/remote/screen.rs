@@ -21,16 +21,35 @@ pub async fn run(remote: &Remote, args: cmd::screen::Args) -> anyhow::Result<()>
 }
 
 async fn first_screen(client: &mut SessionClient, name: &str) -> anyhow::Result<()> {
-    let deadline = tokio::time::sleep(TIMEOUT);
+    wait_event(client, name, "screen", TIMEOUT, |ev| {
+        matches!(ev, Event::Screen).then_some(())
+    })
+    .await
+}
+
+/// Waits up to `timeout` for the first event that `pick` takes, for the
+/// `what` of session `name`. A daemon error ends the wait with its
+/// message; a timeout says whether the session's machine was offline.
+pub(super) async fn wait_event<T>(
+    client: &mut SessionClient,
+    name: &str,
+    what: &str,
+    timeout: Duration,
+    mut pick: impl FnMut(Event) -> Option<T>,
+) -> anyhow::Result<T> {
+    let deadline = tokio::time::sleep(timeout);
     tokio::pin!(deadline);
     let mut offline = false;
     loop {
         tokio::select! {
             ev = client.next_event() => match ev? {
-                Event::Screen => return Ok(()),
                 Event::DaemonError(message) => bail!("{}", super::one_line(&message)),
                 Event::Link { up } => offline = !up,
-                _ => {}
+                ev => {
+                    if let Some(taken) = pick(ev) {
+                        return Ok(taken);
+                    }
+                }
             },
             _ = &mut deadline => {
                 if offline {
@@ -39,7 +58,7 @@ async fn first_screen(client: &mut SessionClient, name: &str) -> anyhow::Result<
                          to the relay)"
                     );
                 }
-                bail!("no screen came from session {name} within {}s", TIMEOUT.as_secs());
+                bail!("no {what} came from session {name} within {}s", timeout.as_secs());
             }
         }
     }

@@ -2,9 +2,9 @@
 //! socket.
 
 use super::Remote;
+use super::screen::wait_event;
 use super::session::{Event, SessionClient, new_client_id};
 use crate::cmd;
-use anyhow::bail;
 use rcd_proto::TranscriptPage;
 use std::time::Duration;
 
@@ -36,26 +36,9 @@ async fn pages(client: &mut SessionClient, args: &cmd::transcript::Args) -> anyh
 }
 
 async fn page(client: &mut SessionClient, name: &str) -> anyhow::Result<TranscriptPage> {
-    let deadline = tokio::time::sleep(TIMEOUT);
-    tokio::pin!(deadline);
-    let mut offline = false;
-    loop {
-        tokio::select! {
-            ev = client.next_event() => match ev? {
-                Event::Transcript(page) => return Ok(page),
-                Event::DaemonError(message) => bail!("{}", super::one_line(&message)),
-                Event::Link { up } => offline = !up,
-                _ => {}
-            },
-            _ = &mut deadline => {
-                if offline {
-                    bail!(
-                        "the machine of session {name} is offline (its rcd is not connected \
-                         to the relay)"
-                    );
-                }
-                bail!("no transcript came from session {name} within {}s", TIMEOUT.as_secs());
-            }
-        }
-    }
+    wait_event(client, name, "transcript", TIMEOUT, |ev| match ev {
+        Event::Transcript(page) => Some(page),
+        _ => None,
+    })
+    .await
 }

@@ -73,6 +73,15 @@ impl TestRelay {
     }
 }
 
+/// A relay, a daemon "laptop" registered with it, and a device "phone"
+/// paired with that: (relay, daemon, device id, device token).
+pub async fn paired(opts: RelayOptions) -> (TestRelay, FakeDaemon, String, String) {
+    let relay = TestRelay::start(opts).await;
+    let daemon = relay.api().register(&relay.enrollment(), "laptop").await;
+    let (id, token) = daemon.pair("phone").await;
+    (relay, daemon, id, token)
+}
+
 impl Drop for TestRelay {
     fn drop(&mut self) {
         if let Some(tx) = self.stop.take() {
@@ -299,6 +308,12 @@ impl FakeDaemon {
         assert_eq!(status, 200, "{body}");
         let t: DeviceToken = serde_json::from_value(body).unwrap();
         (t.id, t.token.expose().to_string())
+    }
+
+    /// `POST /environments/{env}/refresh` with this daemon's credential.
+    pub async fn refresh(&self) -> (u16, Value) {
+        let path = format!("/environments/{}/refresh", self.env);
+        self.api.post(&path, Some(&self.cred), Value::Null).await
     }
 
     /// A session credential for `name`.
