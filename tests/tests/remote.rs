@@ -165,6 +165,36 @@ fn create_type_read_and_stop_remotely() {
 }
 
 #[test]
+fn the_sandbox_choice_travels_through_the_relay() {
+    let (_relay, w) = world(&[]);
+    w.wait_online();
+    let out = w.rc(&[
+        "new",
+        "--env",
+        "laptop",
+        "--name",
+        "boxed",
+        "--sandbox",
+        "--json",
+    ]);
+    if !out.status.success() {
+        // A kernel without Landlock: the refusal names what is missing.
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("Landlock") || err.contains("kernel"), "{err}");
+        return;
+    }
+    let s: Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(s["sandboxed"], true);
+    let s: Value =
+        serde_json::from_str(&w.ok(&["new", "--env", "laptop", "--name", "free", "--json"]))
+            .expect("json");
+    assert_eq!(s["sandboxed"], false, "the daemon's default (no --sandbox)");
+    let local = w.daemon.list();
+    let boxed = local.iter().find(|s| s["name"] == "boxed").expect("listed");
+    assert_eq!(boxed["sandboxed"], true);
+}
+
+#[test]
 fn names_and_capacity_through_the_relay() {
     let (_relay, w) = world(&["--capacity", "1"]);
     w.wait_online();
