@@ -42,6 +42,19 @@ pub const NET_ABI: u32 = 4;
 /// sandboxed session cannot signal rcd or other sessions.
 pub const SCOPE_ABI: u32 = 6;
 
+/// Environment variables a sandboxed session does not get: they point at
+/// services (session bus, ssh and gpg agents) that act outside the sandbox.
+/// Unix sockets with a path can still be reached by a program that knows
+/// where they are (Landlock does not govern `connect` on them); see README
+/// "Sandbox" for what the sandbox does not cover.
+pub const HIDDEN_ENV: &[&str] = &[
+    "DBUS_SESSION_BUS_ADDRESS",
+    "SSH_AUTH_SOCK",
+    "GPG_AGENT_INFO",
+    "TMUX",
+    "TMUX_PANE",
+];
+
 /// Environment variable read at start that makes rcd treat the kernel's
 /// Landlock ABI as at most this number: a test seam (docs/ARCHITECTURE.md).
 /// It can only take features away, so it can only cause refusals.
@@ -694,9 +707,10 @@ mod linux {
                 .map_err(|e| fail("Landlock network rules", &e))?;
         }
         if plan.scope_signals {
+            // Signals and abstract Unix sockets stay inside the sandbox.
             rs = rs
-                .scope(Scope::Signal)
-                .map_err(|e| fail("Landlock signal scoping", &e))?;
+                .scope(Scope::Signal | Scope::AbstractUnixSocket)
+                .map_err(|e| fail("Landlock scoping", &e))?;
         }
         let mut created = rs
             .create()

@@ -525,7 +525,11 @@ impl Supervisor {
                 match prepared {
                     Ok(c) => {
                         tracing::debug!(name = %name, writable = ?c.writable(), network = %self.cfg.sandbox.network, "sandbox prepared");
-                        env.retain(|(k, _)| k != "TMPDIR");
+                        // Addresses of the user's agents and buses: a sandboxed
+                        // program is not pointed at ways out of its sandbox.
+                        env.retain(|(k, _)| {
+                            k != "TMPDIR" && !crate::sandbox::HIDDEN_ENV.contains(&k.as_str())
+                        });
                         env.push(("TMPDIR".into(), tmp.display().to_string()));
                         Some(c)
                     }

@@ -299,3 +299,46 @@ fn bad_sandbox_settings_stop_rcd_at_start() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("off, allow, or TCP ports"), "{err}");
 }
+
+#[test]
+fn agents_and_abstract_sockets_are_out_of_reach() {
+    use std::os::linux::net::SocketAddrExt;
+    let name = format!("rcd-test-{}", std::process::id());
+    let addr = std::os::unix::net::SocketAddr::from_abstract_name(name.as_bytes()).expect("name");
+    let listener = std::os::unix::net::UnixListener::bind_addr(&addr).expect("abstract listener");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let d = Daemon::start(Options {
+        env: vec![("SSH_AUTH_SOCK".into(), "/tmp/agent.sock".into())],
+        ..Options::with_args(false, &["--sandbox"])
+    });
+    let Some(_) = new_session(&d, &["--name", "inside"]) else {
+        return;
+    };
+    new_session(&d, &["--name", "outside", "--no-sandbox"]).expect("unsandboxed");
+    let probe = format!(
+        "python3 -c \"import socket; s=socket.socket(socket.AF_UNIX); s.connect('\\\\0{name}'); print('CONNECTED')\" 2>&1 | tail -1; echo A'GENT='${{SSH_AUTH_SOCK:-none}}"
+    );
+    if std::process::Command::new("python3")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIP: python3 is not installed");
+        return;
+    }
+    let inside = run(&d, "inside", &probe, "AGENT=");
+    assert!(
+        !has_line(&inside, "CONNECTED"),
+        "abstract socket reached from the sandbox:\n{inside}"
+    );
+    assert!(
+        inside.contains("AGENT=none"),
+        "SSH_AUTH_SOCK hidden:\n{inside}"
+    );
+    let outside = run(&d, "outside", &probe, "AGENT=");
+    assert!(
+        has_line(&outside, "CONNECTED"),
+        "the probe works unsandboxed:\n{outside}"
+    );
+    assert!(outside.contains("AGENT=/tmp/agent.sock"), "{outside}");
+}
