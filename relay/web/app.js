@@ -24,6 +24,9 @@
   const BACKOFF_CAP_MS = 4000;
   /** A socket that has not opened by then is given up. */
   const OPEN_TIMEOUT_MS = 6000;
+  /** On a wake, a ticket fetch or an opening socket older than this is
+   *  given up and started again at once. */
+  const WAKE_STALE_MS = 800;
   const LIST_POLL_MS = 2000;
   /** Largest input message (bytes before base64). */
   const INPUT_CHUNK = 16 * 1024;
@@ -95,12 +98,19 @@
     }
   }
 
-  async function api(method, path, { token, body, timeout = 15000 } = {}) {
+  async function api(method, path, { token, body, timeout = 15000, signal } = {}) {
     const headers = {};
     if (token) headers.Authorization = 'Bearer ' + token;
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     const ctl = new AbortController();
     const timer = setTimeout(() => ctl.abort(), timeout);
+    // A caller's signal (a wake giving up on a fetch from before a sleep)
+    // aborts it too.
+    const cancel = () => ctl.abort();
+    if (signal) {
+      if (signal.aborted) ctl.abort();
+      else signal.addEventListener('abort', cancel, { once: true });
+    }
     let resp;
     try {
       resp = await fetch(API + path, {
@@ -117,6 +127,7 @@
         : 'cannot reach the relay');
     } finally {
       clearTimeout(timer);
+      if (signal) signal.removeEventListener('abort', cancel);
     }
     let data = null;
     const text = await resp.text().catch(() => '');
@@ -381,6 +392,12 @@
     return h('span', 'chip' + (cls ? ' ' + cls : ''), text);
   }
 
+  function sandboxChip() {
+    const c = chip('sandboxed', 'sandbox');
+    c.title = 'Runs confined by rcd’s sandbox';
+    return c;
+  }
+
   function stateLabel(s) {
     if (s.state === 'exited') return s.exit_code === null || s.exit_code === undefined
       ? 'exited' : `exited ${s.exit_code}`;
@@ -471,6 +488,7 @@
     top.append(h('span', 'session-name', s.name), online
       ? h('span', 'state ' + s.state, stateLabel(s))
       : h('span', 'state unknown', `was ${stateLabel(s)}`));
+    if (s.sandboxed) top.append(sandboxChip());
     const sub = h('div', 'session-sub');
     if (s.branch) sub.append(h('span', 'branch', s.branch));
     sub.append(h('span', 'when', s.last_activity
@@ -857,7 +875,11 @@
       greeted: false,
       linkUp: null,
       attempts: 0,
-      connecting: false,
+      connecting: 0, // the running connect()'s number, or 0
+      connGen: 0,
+      connStarted: 0,
+      ticketCtl: null,
+      wsStarted: 0,
       retryTimer: null,
       pingTimer: null,
       probeTimer: null,
@@ -883,6 +905,7 @@
     myIds.add(term.clientId);
     $('term-name').textContent = name;
     $('term-where').textContent = '';
+    $('term-sandbox').hidden = true;
     $('screen').replaceChildren();
     $('banner').hidden = true;
     $('transcript').hidden = true;
@@ -913,6 +936,7 @@
     const t = term;
     if (!t) return;
     t.closed = true;
+    abandonConnect(t);
     clearTimeout(t.retryTimer);
     clearInterval(t.pingTimer);
     clearTimeout(t.probeTimer);
@@ -957,6 +981,7 @@
     if (s && s.branch) parts.push(s.branch);
     if (t.screen.title) parts.push(t.screen.title);
     $('term-where').textContent = parts.join(' · ');
+    $('term-sandbox').hidden = !(s && s.sandboxed);
     document.title = `${t.name} · rcd`;
   }
 
@@ -1099,29 +1124,39 @@
     if (!t || t.closed || t.connecting || t.gone) return;
     clearTimeout(t.retryTimer);
     if (t.ws && t.ws.readyState <= WebSocket.OPEN) return;
-    t.connecting = true;
+    const gen = ++t.connGen;
+    // A wake abandons this connect (bumping connGen) if it hangs.
+    const stale = () => t !== term || t.closed || t.connGen !== gen;
+    t.connecting = gen;
+    t.connStarted = Date.now();
+    const ctl = new AbortController();
+    t.ticketCtl = ctl;
     try {
       await t.ready;
+      if (stale()) return;
       if (!envOf(t) && tokens().length > 1) {
         // Which of this browser's tokens sees that machine?
         envs = await fetchEnvs().catch(() => envs);
+        if (stale()) return;
       }
       const token = tokenFor(t.env);
       if (!token) return;
       let ticket;
       try {
-        ticket = await api('POST', `${sessionPath(t.env, t.name)}/attach-ticket`, { token, timeout: 8000 });
+        ticket = await api('POST', `${sessionPath(t.env, t.name)}/attach-ticket`,
+          { token, timeout: 8000, signal: ctl.signal });
       } catch (e) {
-        if (t !== term || t.closed) return;
+        if (stale()) return;
         if (e.status === 401) return; // unpaired: dropToken has moved on
         scheduleReconnect(e.status === 404 ? 'the machine is not on the relay (yet)' : e.message);
         return;
       }
-      if (t !== term || t.closed) return;
+      if (stale()) return;
       const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
       const url = `${proto}//${location.host}${API}${sessionPath(t.env, t.name)}/attach?ticket=${enc(ticket.ticket)}`;
       const ws = new WebSocket(url);
       t.ws = ws;
+      t.wsStarted = Date.now();
       t.openTimer = setTimeout(() => {
         if (t.ws === ws && ws.readyState !== WebSocket.OPEN) {
           dropSocket(t);
@@ -1157,8 +1192,21 @@
         scheduleReconnect(why);
       };
     } finally {
-      t.connecting = false;
+      if (t.connecting === gen) {
+        t.connecting = 0;
+        t.ticketCtl = null;
+      }
     }
+  }
+
+  /** Gives up on a connect() still fetching its ticket (from before a
+   *  sleep, say): its late answer is ignored. */
+  function abandonConnect(t) {
+    if (!t.connecting) return;
+    t.connGen++;
+    t.connecting = 0;
+    if (t.ticketCtl) t.ticketCtl.abort();
+    t.ticketCtl = null;
   }
 
   function heartbeat() {
@@ -1179,8 +1227,20 @@
     if (!t || t.closed) return;
     if (t.gone) return;
     if (!t.ws || t.ws.readyState === WebSocket.CLOSING || t.ws.readyState === WebSocket.CLOSED) {
+      // A ticket fetch that has run this long likely hangs on a dead
+      // connection: start over now instead of waiting for its timeout.
+      if (t.connecting && Date.now() - t.connStarted >= WAKE_STALE_MS) abandonConnect(t);
       t.attempts = 0;
       connect();
+      return;
+    }
+    if (t.ws.readyState === WebSocket.CONNECTING) {
+      // Likewise a socket still opening: replace it rather than wait for
+      // the open timeout.
+      if (Date.now() - t.wsStarted >= WAKE_STALE_MS) {
+        t.attempts = 0;
+        replaceSocket(why);
+      }
       return;
     }
     if (t.ws.readyState !== WebSocket.OPEN) return;

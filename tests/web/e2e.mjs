@@ -213,13 +213,15 @@ class Daemon {
  *  after a phone slept or changed networks. */
 function startProxy(port) {
   const pairs = new Set();
+  let stall = false;
   const server = net.createServer((c) => {
     const u = net.connect(port, '127.0.0.1');
-    const p = { c, u, ws: false, holed: false };
+    const p = { c, u, ws: false, holed: stall, busy: false };
     pairs.add(p);
     c.on('data', (d) => {
       if (!p.ws && /^GET [^\r\n]*\/attach\?/.test(d.toString('latin1', 0, 300))) p.ws = true;
       if (!p.holed) u.write(d);
+      else p.busy = true;
     });
     u.on('data', (d) => { if (!p.holed) c.write(d); });
     const end = () => {
@@ -236,16 +238,30 @@ function startProxy(port) {
     server.listen(0, '127.0.0.1', () => {
       resolve({
         url: `http://127.0.0.1:${server.address().port}`,
-        /** Freezes every open WebSocket; returns how many. */
-        blackhole() {
+        /** Freezes every open WebSocket (with `all`, every connection,
+         *  and new ones too, until release()); returns how many. */
+        blackhole(all = false) {
           let n = 0;
+          if (all) stall = true;
           for (const p of pairs) {
-            if (p.ws && !p.holed) {
+            if ((all || p.ws) && !p.holed) {
               p.holed = true;
               n++;
             }
           }
           return n;
+        },
+        /** The network is back: new connections go through, idle frozen
+         *  ones are reset; requests already stuck stay stuck. */
+        release() {
+          stall = false;
+          for (const p of pairs) {
+            if (p.holed && !p.ws && !p.busy) {
+              p.c.destroy();
+              p.u.destroy();
+              pairs.delete(p);
+            }
+          }
         },
         close() {
           server.close();
@@ -449,12 +465,22 @@ async function main() {
     if (r.status !== 201) throw new Error(`create nightly: ${JSON.stringify(r)}`);
     r = await apiCall(relay, tok, 'POST', `/environments/${envIds.server}/sessions`, { name: 'docs' });
     if (r.status !== 201) throw new Error(`create docs: ${JSON.stringify(r)}`);
-    r = await apiCall(relay, tok, 'POST', `/environments/${envIds.server}/sessions`, { name: 'fix-login', spawn: 'same-dir' });
+    // fix-login runs sandboxed (Landlock); the list marks it, and only it.
+    r = await apiCall(relay, tok, 'POST', `/environments/${envIds.server}/sessions`, { name: 'fix-login', spawn: 'same-dir', sandbox: true });
     if (r.status !== 201) throw new Error(`create fix-login: ${JSON.stringify(r)}`);
     await waitFor('docs with its branch', async () => {
       const b = await phone.$('.machine[data-name="server"] .session[data-session="docs"] .branch');
       return b && (await b.textContent()) === 'rcd/docs';
     });
+    await waitFor('fix-login marked sandboxed', async () => {
+      const c = await phone.$('.machine[data-name="server"] .session[data-session="fix-login"] .chip.sandbox');
+      return c && (await c.textContent()) === 'sandboxed';
+    });
+    const listed = await apiCall(relay, tok, 'GET', '/environments');
+    const sboxed = listed.body.find((e) => e.id === envIds.server).sessions.filter((s) => s.sandboxed).map((s) => s.name);
+    if (sboxed.join() !== 'fix-login') throw new Error(`sandboxed per the API: ${sboxed}`);
+    const marked = await phone.$$eval('.session .chip.sandbox', (cs) => cs.map((c) => c.closest('.session').dataset.session));
+    if (marked.join() !== 'fix-login') throw new Error(`sessions marked sandboxed: ${marked}`);
     const text = await phone.textContent('.machine[data-name="server"]');
     for (const want of ['worktree mode', '2/4 used', server.work]) {
       if (!text.includes(want)) throw new Error(`server's card lacks ${want}: ${text}`);
@@ -642,6 +668,20 @@ async function main() {
     const took1 = Date.now() - t1;
     log(`  resumed ${took1} ms after the page was shown again`);
     if (took1 > 1500) throw new Error(`resuming took ${took1} ms`);
+    // The phone slept while a reconnect was under way: its ticket fetch
+    // or its opening socket hangs. Coming back starts over at once.
+    n = await sockets();
+    if (proxy.blackhole(true) < 1) throw new Error('nothing through the proxy');
+    await p.evaluate(() => window.dispatchEvent(new Event('focus')));
+    await waitFor('a reconnect under way', async () => (await connState(p)) !== 'connected', 3000, 20);
+    await sleep(1200);
+    proxy.release();
+    const t2 = Date.now();
+    await p.evaluate(() => window.dispatchEvent(new Event('focus')));
+    await replaced(n, 8000);
+    const took2 = Date.now() - t2;
+    log(`  resumed ${took2} ms after coming back during a reconnect`);
+    if (took2 > 1500) throw new Error(`resuming took ${took2} ms`);
     // Without any event, the heartbeat finds a dead socket by itself.
     await p.evaluate(() => window.rcdDebug.heartbeatEvery(300));
     n = await sockets();
@@ -740,6 +780,7 @@ async function main() {
   await test('stop asks first, then tells whether the worktree was kept and why', async () => {
     await phone.goto(`${relay.url}/#/s/${envIds.server}/docs`);
     await waitConn(phone, 'connected');
+    if (await visible(phone, '#term-sandbox')) throw new Error('docs is marked sandboxed');
     await typeLine(phone, 'touch notes.txt && git status --short --branch && ls --color=always -la');
     await waitScreen(phone, 'notes.txt');
     await phone.click('#term-menu-btn');
@@ -766,6 +807,7 @@ async function main() {
   await test('a session stopped from another browser says it is gone', async () => {
     await desk.goto(`${relay.url}/#/s/${envIds.server}/fix-login`);
     await waitConn(desk, 'connected');
+    await waitFor('the sandboxed chip in the header', () => visible(desk, '#term-sandbox'));
     await waitFor('fix-login listed', () => phone.$('.session[data-session="fix-login"] .stop-btn'));
     await phone.click('.session[data-session="fix-login"] .stop-btn');
     await waitFor('the confirmation', () => phone.$eval('#stop-dialog', (d) => d.open));
