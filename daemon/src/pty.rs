@@ -96,6 +96,12 @@ pub fn spawn(spec: &Spawn<'_>) -> io::Result<PtyProcess> {
         .split_first()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "empty command"))?;
     let pty = openpty(&spec.size.winsize(), None).map_err(io::Error::from)?;
+    // A sandboxed session may use its own terminal, and no other.
+    #[cfg(target_os = "linux")]
+    if let Some(c) = spec.sandbox {
+        let slave = nix::unistd::ttyname(&pty.slave).map_err(io::Error::from)?;
+        c.allow_terminal(&slave)?;
+    }
     // The master must not leak into the child (nor into later children):
     // a child holding the master would never see its terminal hang up.
     fcntl(&pty.master, FcntlArg::F_SETFD(FdFlag::FD_CLOEXEC)).map_err(io::Error::from)?;

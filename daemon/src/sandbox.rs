@@ -392,6 +392,14 @@ impl Confinement {
         ChildSide::new(&self.ruleset, self.netns)
     }
 
+    /// Lets the session use its own terminal (and no other under
+    /// `/dev/pts`): called with the PTY's slave once it is open.
+    #[cfg(target_os = "linux")]
+    pub fn allow_terminal(&self, slave: &std::path::Path) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        linux::add_path_rule(self.ruleset.as_raw_fd(), slave, linux::terminal_access())
+    }
+
     /// The command wrapped in `sandbox-exec` with the session's profile.
     #[cfg(target_os = "macos")]
     pub fn wrap(&self, argv: &[String]) -> Vec<String> {
@@ -681,8 +689,50 @@ mod linux {
         ("/dev/full", false),
         ("/dev/tty", false),
         ("/dev/ptmx", false),
-        ("/dev/pts", true),
     ];
+
+    /// Rights on the session's own terminal (`/dev/pts/N`).
+    pub(super) fn terminal_access() -> u64 {
+        (AccessFs::ReadFile | AccessFs::WriteFile | AccessFs::Truncate).bits()
+    }
+
+    /// Adds a rule to an existing ruleset: `access` beneath `path`. Used
+    /// for the session's own terminal, which exists only once the PTY is
+    /// opened, after the ruleset was built (before the child restricts
+    /// itself).
+    pub(super) fn add_path_rule(
+        ruleset: std::os::fd::RawFd,
+        path: &std::path::Path,
+        access: u64,
+    ) -> io::Result<()> {
+        use std::os::fd::AsRawFd;
+        use std::os::unix::fs::OpenOptionsExt;
+        #[repr(C, packed)]
+        struct PathBeneathAttr {
+            allowed_access: u64,
+            parent_fd: i32,
+        }
+        const LANDLOCK_RULE_PATH_BENEATH: libc::c_long = 1;
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_PATH | libc::O_CLOEXEC)
+            .open(path)?;
+        let attr = PathBeneathAttr {
+            allowed_access: access,
+            parent_fd: file.as_raw_fd(),
+        };
+        // SAFETY: `attr` is a properly laid out landlock_path_beneath_attr
+        // that lives across the call; the descriptors are open.
+        check(unsafe {
+            libc::syscall(
+                libc::SYS_landlock_add_rule,
+                ruleset,
+                LANDLOCK_RULE_PATH_BENEATH,
+                &attr as *const PathBeneathAttr,
+                0,
+            )
+        })
+    }
 
     /// The Landlock ruleset of a session, built under the hard-requirement
     /// compatibility level: if the kernel cannot enforce any part of it,

@@ -342,3 +342,31 @@ fn agents_and_abstract_sockets_are_out_of_reach() {
     );
     assert!(outside.contains("AGENT=/tmp/agent.sock"), "{outside}");
 }
+
+#[test]
+fn only_its_own_terminal_is_writable() {
+    let d = Daemon::start(Options::with_args(false, &["--sandbox"]));
+    new_session(&d, &["--name", "victim", "--no-sandbox"]).expect("unsandboxed");
+    let Some(_) = new_session(&d, &["--name", "inside"]) else {
+        return;
+    };
+    let victim = run(&d, "victim", "echo T'TY='$(tty)", "TTY=/dev/pts/");
+    let tty = victim
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("TTY="))
+        .expect("the victim's terminal")
+        .to_string();
+    let inside = run(
+        &d,
+        "inside",
+        &format!(
+            "echo injected > {tty} 2>/dev/null && echo W'ROTE' || echo R'EFUSED'; echo own > $(tty) && echo O'WN-OK'"
+        ),
+        "OWN-OK",
+    );
+    assert!(
+        has_line(&inside, "REFUSED"),
+        "another session's terminal was writable:\n{inside}"
+    );
+    assert!(!d.screen("victim").contains("injected"));
+}
