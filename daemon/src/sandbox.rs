@@ -150,10 +150,12 @@ pub enum Landlock {
     Abi(u32),
 }
 
-/// How this process can give a child a network namespace of its own.
+/// How this process can give a child a namespace (network or mount) of
+/// its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum NetNs {
-    /// `unshare(CLONE_NEWNET)` works directly (root, or CAP_SYS_ADMIN).
+    /// `unshare(CLONE_NEWNET)` (or `CLONE_NEWNS`) works directly (root, or
+    /// CAP_SYS_ADMIN).
     Plain,
     /// Only together with a new user namespace that maps the user to
     /// itself (unprivileged user namespaces).
@@ -167,6 +169,9 @@ pub trait Kernel: Send + Sync + fmt::Debug {
     fn landlock(&self) -> Landlock;
     /// How a network namespace can be made, or why it cannot.
     fn network_namespace(&self) -> Result<NetNs, String>;
+    /// How a mount namespace (with tmpfs mounts in it) can be made, or why
+    /// it cannot.
+    fn mount_namespace(&self) -> Result<NetNs, String>;
 }
 
 /// What [`decide`] settled on for one session.
@@ -175,6 +180,9 @@ pub struct Plan {
     pub network: Network,
     /// Linux, network `off`: how to make the namespace.
     pub netns: Option<NetNs>,
+    /// Linux: how to make the private mount namespace in which the user's
+    /// runtime directory and rcd's socket directory are hidden.
+    pub mntns: Option<NetNs>,
     /// Linux: scope signals (Landlock ABI 6) as well.
     pub scope_signals: bool,
 }
@@ -245,9 +253,16 @@ pub fn decide_linux(policy: &Policy, kernel: &dyn Kernel) -> Result<Plan, String
             )
         })?),
     };
+    let mntns = kernel.mount_namespace().map_err(|why| {
+        format!(
+            "cannot sandbox the session: hiding the user's runtime directory (session bus) \
+             and rcd's socket directory needs a mount namespace, and {why}; {HOW}"
+        )
+    })?;
     Ok(Plan {
         network: policy.network.clone(),
         netns,
+        mntns: Some(mntns),
         scope_signals: abi >= SCOPE_ABI,
     })
 }
@@ -258,6 +273,7 @@ pub fn decide_linux(policy: &Policy, kernel: &dyn Kernel) -> Result<Plan, String
 pub struct SystemKernel {
     pretend_abi: Option<u32>,
     netns: std::sync::OnceLock<Result<NetNs, String>>,
+    mntns: std::sync::OnceLock<Result<NetNs, String>>,
 }
 
 impl SystemKernel {
@@ -269,6 +285,7 @@ impl SystemKernel {
                 .ok()
                 .and_then(|v| v.trim().parse().ok()),
             netns: std::sync::OnceLock::new(),
+            mntns: std::sync::OnceLock::new(),
         }
     }
 }
@@ -285,6 +302,10 @@ impl Kernel for SystemKernel {
 
     fn network_namespace(&self) -> Result<NetNs, String> {
         self.netns.get_or_init(probe_netns).clone()
+    }
+
+    fn mount_namespace(&self) -> Result<NetNs, String> {
+        self.mntns.get_or_init(probe_mntns).clone()
     }
 }
 
@@ -321,11 +342,24 @@ fn probe_landlock() -> Landlock {
 /// a user namespace.
 #[cfg(target_os = "linux")]
 fn probe_netns() -> Result<NetNs, String> {
-    let plain = linux::probe(NetNs::Plain);
+    probe_ns(linux::Kind::Net)
+}
+
+/// Tries, in a forked child that then exits, what `enter_in_child` does
+/// for the mount namespace (unshare, private propagation, a tmpfs mount):
+/// first plainly, then inside a user namespace.
+#[cfg(target_os = "linux")]
+fn probe_mntns() -> Result<NetNs, String> {
+    probe_ns(linux::Kind::Mount)
+}
+
+#[cfg(target_os = "linux")]
+fn probe_ns(kind: linux::Kind) -> Result<NetNs, String> {
+    let plain = linux::probe(kind, NetNs::Plain);
     if plain.is_ok() {
         return Ok(NetNs::Plain);
     }
-    match linux::probe(NetNs::WithUser) {
+    match linux::probe(kind, NetNs::WithUser) {
         Ok(()) => Ok(NetNs::WithUser),
         Err(user) => Err(format!(
             "this process may not make one ({}; {user}): unprivileged user namespaces are \
@@ -340,6 +374,11 @@ fn probe_netns() -> Result<NetNs, String> {
 #[cfg(not(target_os = "linux"))]
 fn probe_netns() -> Result<NetNs, String> {
     Err("network namespaces exist on Linux only".into())
+}
+
+#[cfg(not(target_os = "linux"))]
+fn probe_mntns() -> Result<NetNs, String> {
+    Err("mount namespaces exist on Linux only".into())
 }
 
 // ---------------------------------------------------------------------
@@ -371,6 +410,12 @@ pub struct Confinement {
     ruleset: std::os::fd::OwnedFd,
     #[cfg(target_os = "linux")]
     netns: Option<NetNs>,
+    #[cfg(target_os = "linux")]
+    mntns: Option<NetNs>,
+    /// Directories covered by an empty tmpfs in the session's mount
+    /// namespace ([`hidden_dirs`]), as C strings for the child.
+    #[cfg(target_os = "linux")]
+    hide: Vec<std::ffi::CString>,
     #[cfg(target_os = "macos")]
     profile: macos::Profile,
 }
@@ -389,7 +434,7 @@ impl Confinement {
     /// What the child needs between fork and exec.
     #[cfg(target_os = "linux")]
     pub fn child(&self) -> ChildSide {
-        ChildSide::new(&self.ruleset, self.netns)
+        ChildSide::new(&self.ruleset, self.netns, self.mntns, self.hide.clone())
     }
 
     /// Lets the session use its own terminal (and no other under
@@ -497,6 +542,51 @@ fn writable_paths(policy: &Policy, place: &Place<'_>) -> Vec<PathBuf> {
     out
 }
 
+/// The directories a sandboxed session sees as empty (an empty tmpfs over
+/// each, in its own mount namespace): the user's runtime directory
+/// (`runtime`, rcd's `$XDG_RUNTIME_DIR`: session bus, agents, other
+/// services' sockets) and the directory of rcd's control socket. Unix
+/// sockets with a path are not governed by Landlock, so what cannot be
+/// reached by path cannot be connected to.
+///
+/// Never one that holds a path the session must use (its working
+/// directory, its temporary directory, any writable path): such a
+/// directory is left visible, with a debug log. Paths are compared in
+/// canonical form; one inside another listed one is dropped (the outer
+/// tmpfs already hides it).
+pub fn hidden_dirs(runtime: Option<&Path>, socket: &Path, writable: &[PathBuf]) -> Vec<PathBuf> {
+    let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    let needed: Vec<PathBuf> = writable.iter().map(|p| canon(p)).collect();
+    let mut out: Vec<PathBuf> = Vec::new();
+    let candidates = runtime
+        .filter(|r| r.is_absolute() && r.is_dir())
+        .map(|r| ("runtime directory", r))
+        .into_iter()
+        .chain(
+            socket
+                .parent()
+                .filter(|d| d.is_absolute() && d.is_dir())
+                .map(|d| ("control socket's directory", d)),
+        );
+    for (what, dir) in candidates {
+        let dir = canon(dir);
+        if let Some(n) = needed.iter().find(|n| n.starts_with(&dir)) {
+            tracing::debug!(
+                dir = %dir.display(),
+                needed = %n.display(),
+                "sandbox: the {what} holds a path the session uses; not hidden"
+            );
+            continue;
+        }
+        if out.iter().any(|o| dir.starts_with(o)) {
+            continue;
+        }
+        out.retain(|o| !o.starts_with(&dir));
+        out.push(dir);
+    }
+    out
+}
+
 /// Builds everything a sandboxed session needs, in the parent. Creates
 /// the temporary directory; on error nothing is left behind.
 pub fn prepare(plan: &Plan, policy: &Policy, place: &Place<'_>) -> Result<Confinement, String> {
@@ -514,11 +604,32 @@ pub fn prepare(plan: &Plan, policy: &Policy, place: &Place<'_>) -> Result<Confin
     let built = built?;
     #[cfg(target_os = "linux")]
     {
+        use std::os::unix::ffi::OsStrExt;
+        let runtime = std::env::var_os("XDG_RUNTIME_DIR")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from);
+        let dirs = hidden_dirs(runtime.as_deref(), place.socket, &writable);
+        let mut hide = Vec::new();
+        for d in &dirs {
+            match std::ffi::CString::new(d.as_os_str().as_bytes()) {
+                Ok(c) => hide.push(c),
+                Err(_) => {
+                    remove_tmp(place.tmp);
+                    return Err(format!(
+                        "cannot sandbox the session: cannot hide {}: the path holds a NUL byte",
+                        d.display()
+                    ));
+                }
+            }
+        }
+        tracing::debug!(hidden = ?dirs, "sandbox: directories covered by an empty tmpfs");
         Ok(Confinement {
             tmp: place.tmp.to_path_buf(),
             writable,
             ruleset: built,
             netns: plan.netns,
+            mntns: plan.mntns,
+            hide,
         })
     }
     #[cfg(target_os = "macos")]
@@ -631,39 +742,61 @@ impl MapLine {
 /// What [`enter_in_child`] needs: plain values, prepared in the parent,
 /// so the child allocates nothing.
 #[cfg(target_os = "linux")]
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct ChildSide {
     /// The Landlock ruleset (close-on-exec; owned by the [`Confinement`]
     /// that stays alive in the parent until the spawn returned).
     ruleset: std::os::fd::RawFd,
     netns: Option<NetNs>,
+    mntns: Option<NetNs>,
+    /// Directories to cover with an empty tmpfs (made in the parent).
+    hide: Vec<std::ffi::CString>,
     uid_map: MapLine,
     gid_map: MapLine,
 }
 
 #[cfg(target_os = "linux")]
 impl ChildSide {
-    fn new(ruleset: &std::os::fd::OwnedFd, netns: Option<NetNs>) -> Self {
+    fn new(
+        ruleset: &std::os::fd::OwnedFd,
+        netns: Option<NetNs>,
+        mntns: Option<NetNs>,
+        hide: Vec<std::ffi::CString>,
+    ) -> Self {
         use std::os::fd::AsRawFd;
         Self {
             ruleset: ruleset.as_raw_fd(),
             netns,
+            mntns,
+            hide,
             uid_map: MapLine::identity(nix::unistd::geteuid().as_raw()),
             gid_map: MapLine::identity(nix::unistd::getegid().as_raw()),
         }
     }
 }
 
-/// Confines the calling process: the network namespace (network `off`),
-/// `no_new_privs`, the seccomp mark, then the Landlock ruleset.
+/// Confines the calling process: the namespaces (a mount namespace in
+/// which the hidden directories are covered by an empty tmpfs; a network
+/// namespace for network `off`; a user namespace around them when this
+/// process is not privileged), `no_new_privs`, the seccomp mark, then the
+/// Landlock ruleset.
 ///
 /// Call it only in a forked child before exec (`pre_exec`): it uses raw
 /// system calls on values prepared in the parent, and allocates nothing.
 /// Any failure is returned, so the spawn fails and the session is refused.
 #[cfg(target_os = "linux")]
 pub fn enter_in_child(c: &ChildSide) -> io::Result<()> {
-    if let Some(ns) = c.netns {
-        linux::enter_netns(ns, &c.uid_map, &c.gid_map).map_err(|(_, e)| e)?;
+    let ns = linux::Namespaces {
+        user: c.netns == Some(NetNs::WithUser) || c.mntns == Some(NetNs::WithUser),
+        net: c.netns.is_some(),
+        mount: c.mntns.is_some(),
+    };
+    linux::enter_namespaces(ns, &c.uid_map, &c.gid_map).map_err(|(_, e)| e)?;
+    if ns.mount {
+        linux::make_private().map_err(|(_, e)| e)?;
+        for dir in &c.hide {
+            linux::mount_empty_tmpfs(dir).map_err(|(_, e)| e)?;
+        }
     }
     linux::no_new_privs()?;
     linux::seccomp_mark()?;
@@ -833,38 +966,111 @@ mod linux {
         Ok(())
     }
 
-    /// Enters a new network namespace (inside a new user namespace that
-    /// maps the user to itself, for [`NetNs::WithUser`]) and brings its
-    /// loopback interface up. The error names the step, for the probe.
-    pub(super) fn enter_netns(
-        ns: NetNs,
+    /// The steps of [`enter_namespaces`] and the mount calls, as named in
+    /// errors (the probe reports a failure by its index here).
+    pub(super) const STEPS: [&str; 8] = [
+        "unshare (no user namespace)",
+        "unshare with CLONE_NEWUSER",
+        "writing /proc/self/setgroups",
+        "writing /proc/self/gid_map",
+        "writing /proc/self/uid_map",
+        "bringing up the loopback interface",
+        "making mount propagation private",
+        "mounting a tmpfs",
+    ];
+
+    /// Which namespaces a child enters.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(super) struct Namespaces {
+        /// A user namespace around the others (maps the user to itself).
+        pub user: bool,
+        pub net: bool,
+        pub mount: bool,
+    }
+
+    /// What a probe tries.
+    #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+    pub(super) enum Kind {
+        Net,
+        Mount,
+    }
+
+    /// Enters the new namespaces of `ns` in one `unshare` (inside a new
+    /// user namespace that maps the user to itself when `ns.user`), and
+    /// for a network namespace brings its loopback interface up. The error
+    /// names the step, for the probe.
+    pub(super) fn enter_namespaces(
+        ns: Namespaces,
         uid_map: &MapLine,
         gid_map: &MapLine,
     ) -> Result<(), (&'static str, io::Error)> {
-        let flags = match ns {
-            NetNs::Plain => libc::CLONE_NEWNET,
-            NetNs::WithUser => libc::CLONE_NEWUSER | libc::CLONE_NEWNET,
-        };
+        let mut flags = 0;
+        if ns.user {
+            flags |= libc::CLONE_NEWUSER;
+        }
+        if ns.net {
+            flags |= libc::CLONE_NEWNET;
+        }
+        if ns.mount {
+            flags |= libc::CLONE_NEWNS;
+        }
+        if flags == 0 {
+            return Ok(());
+        }
         // SAFETY: unshare only changes this process's namespaces; it takes
         // no pointers.
-        check(unsafe { libc::unshare(flags) }.into()).map_err(|e| {
-            (
-                match ns {
-                    NetNs::Plain => "unshare(CLONE_NEWNET)",
-                    NetNs::WithUser => "unshare(CLONE_NEWUSER|CLONE_NEWNET)",
-                },
-                e,
-            )
-        })?;
-        if ns == NetNs::WithUser {
-            write_file(c"/proc/self/setgroups", b"deny")
-                .map_err(|e| ("writing /proc/self/setgroups", e))?;
-            write_file(c"/proc/self/gid_map", gid_map.bytes())
-                .map_err(|e| ("writing /proc/self/gid_map", e))?;
-            write_file(c"/proc/self/uid_map", uid_map.bytes())
-                .map_err(|e| ("writing /proc/self/uid_map", e))?;
+        check(unsafe { libc::unshare(flags) }.into())
+            .map_err(|e| (if ns.user { STEPS[1] } else { STEPS[0] }, e))?;
+        if ns.user {
+            write_file(c"/proc/self/setgroups", b"deny").map_err(|e| (STEPS[2], e))?;
+            write_file(c"/proc/self/gid_map", gid_map.bytes()).map_err(|e| (STEPS[3], e))?;
+            write_file(c"/proc/self/uid_map", uid_map.bytes()).map_err(|e| (STEPS[4], e))?;
         }
-        loopback_up().map_err(|e| ("bringing up the loopback interface", e))
+        if ns.net {
+            loopback_up().map_err(|e| (STEPS[5], e))?;
+        }
+        Ok(())
+    }
+
+    /// `mount(NULL, "/", NULL, MS_REC|MS_PRIVATE, NULL)`: nothing mounted
+    /// in this namespace propagates to the host (or back).
+    pub(super) fn make_private() -> Result<(), (&'static str, io::Error)> {
+        // SAFETY: the path is a static NUL-terminated string; the other
+        // pointers are null, which mount(2) accepts for a propagation
+        // change.
+        check(
+            unsafe {
+                libc::mount(
+                    std::ptr::null(),
+                    c"/".as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_REC | libc::MS_PRIVATE,
+                    std::ptr::null(),
+                )
+            }
+            .into(),
+        )
+        .map_err(|e| (STEPS[6], e))
+    }
+
+    /// Covers `dir` with an empty tmpfs (mode 0700, nosuid, nodev).
+    pub(super) fn mount_empty_tmpfs(dir: &std::ffi::CStr) -> Result<(), (&'static str, io::Error)> {
+        // SAFETY: every pointer is a NUL-terminated string that outlives
+        // the call (`dir` was made in the parent); mount(2) only reads
+        // them.
+        check(
+            unsafe {
+                libc::mount(
+                    c"tmpfs".as_ptr(),
+                    dir.as_ptr(),
+                    c"tmpfs".as_ptr(),
+                    libc::MS_NOSUID | libc::MS_NODEV,
+                    c"mode=0700".as_ptr().cast(),
+                )
+            }
+            .into(),
+        )
+        .map_err(|e| (STEPS[7], e))
     }
 
     /// `ip link set lo up` in the new namespace, so programs can still
@@ -937,23 +1143,23 @@ mod linux {
         check(unsafe { libc::syscall(libc::SYS_landlock_restrict_self, ruleset, 0) })
     }
 
-    /// Forks a child that tries `ns` and exits; the error says what
-    /// failed.
-    pub(super) fn probe(ns: NetNs) -> Result<(), String> {
+    /// Forks a child that tries a namespace of `kind`, made as `ns` says,
+    /// and exits; the error says what failed. The mount probe also makes
+    /// propagation private and mounts a tmpfs (over `/`, in the probe's
+    /// own namespace only).
+    pub(super) fn probe(kind: Kind, ns: NetNs) -> Result<(), String> {
         use nix::sys::wait::{WaitStatus, waitpid};
         use nix::unistd::ForkResult;
         let uid = MapLine::identity(nix::unistd::geteuid().as_raw());
         let gid = MapLine::identity(nix::unistd::getegid().as_raw());
         let (rd, wr) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)
             .map_err(|e| format!("probe: pipe: {e}"))?;
-        let steps: [&str; 6] = [
-            "unshare(CLONE_NEWNET)",
-            "unshare(CLONE_NEWUSER|CLONE_NEWNET)",
-            "writing /proc/self/setgroups",
-            "writing /proc/self/gid_map",
-            "writing /proc/self/uid_map",
-            "bringing up the loopback interface",
-        ];
+        let steps = STEPS;
+        let want = Namespaces {
+            user: ns == NetNs::WithUser,
+            net: kind == Kind::Net,
+            mount: kind == Kind::Mount,
+        };
         // SAFETY: the child runs only async-signal-safe code (unshare,
         // open/write/close, socket/ioctl, write to the pipe) on values made
         // before the fork, then _exit; it never returns into Rust code of
@@ -961,7 +1167,14 @@ mod linux {
         match unsafe { nix::unistd::fork() }.map_err(|e| format!("probe: fork: {e}"))? {
             ForkResult::Child => {
                 use std::os::fd::AsRawFd;
-                let code = match enter_netns(ns, &uid, &gid) {
+                let entered = enter_namespaces(want, &uid, &gid).and_then(|()| {
+                    if want.mount {
+                        make_private()?;
+                        mount_empty_tmpfs(c"/")?;
+                    }
+                    Ok(())
+                });
+                let code = match entered {
                     Ok(()) => 0u8,
                     Err((step, e)) => {
                         let i = steps.iter().position(|s| *s == step).unwrap_or(0);
@@ -1022,6 +1235,7 @@ mod macos {
         Ok(Plan {
             network: policy.network.clone(),
             netns: None,
+            mntns: None,
             scope_signals: false,
         })
     }
@@ -1116,6 +1330,7 @@ mod tests {
     struct Fake {
         landlock: Landlock,
         netns: Result<NetNs, String>,
+        mntns: Result<NetNs, String>,
     }
 
     impl Kernel for Fake {
@@ -1125,12 +1340,16 @@ mod tests {
         fn network_namespace(&self) -> Result<NetNs, String> {
             self.netns.clone()
         }
+        fn mount_namespace(&self) -> Result<NetNs, String> {
+            self.mntns.clone()
+        }
     }
 
     fn kernel(abi: u32) -> Fake {
         Fake {
             landlock: Landlock::Abi(abi),
             netns: Ok(NetNs::Plain),
+            mntns: Ok(NetNs::Plain),
         }
     }
 
@@ -1162,6 +1381,7 @@ mod tests {
         let k = Fake {
             landlock: Landlock::NotBuilt,
             netns: Ok(NetNs::Plain),
+            mntns: Ok(NetNs::Plain),
         };
         let e = decide_linux(&policy("allow"), &k).expect_err("refused");
         assert!(e.contains("no Landlock"), "{e}");
@@ -1170,6 +1390,7 @@ mod tests {
         let k = Fake {
             landlock: Landlock::NotEnabled,
             netns: Ok(NetNs::Plain),
+            mntns: Ok(NetNs::Plain),
         };
         let e = decide_linux(&policy("allow"), &k).expect_err("refused");
         assert!(e.contains("not enabled") && e.contains("lsm="), "{e}");
@@ -1204,6 +1425,7 @@ mod tests {
         let k = Fake {
             landlock: Landlock::Abi(7),
             netns: Err("user namespaces are disabled".into()),
+            mntns: Ok(NetNs::WithUser),
         };
         let e = decide_linux(&policy("off"), &k).expect_err("refused");
         assert!(
@@ -1212,6 +1434,67 @@ mod tests {
         );
         // Only "off" asks for one.
         assert!(decide_linux(&policy("allow"), &k).is_ok());
+    }
+
+    #[test]
+    fn every_session_needs_a_mount_namespace() {
+        let plan = decide_linux(&policy("allow"), &kernel(3)).expect("namespace");
+        assert_eq!(plan.mntns, Some(NetNs::Plain));
+        let k = Fake {
+            landlock: Landlock::Abi(7),
+            netns: Ok(NetNs::WithUser),
+            mntns: Err("user namespaces are disabled".into()),
+        };
+        for network in ["allow", "off", "443"] {
+            let e = decide_linux(&policy(network), &k).expect_err("refused");
+            assert!(e.starts_with("cannot sandbox the session: "), "{e}");
+            assert!(
+                e.contains("needs a mount namespace") && e.contains("user namespaces are disabled"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn hidden_dirs_never_cover_what_the_session_uses() {
+        let root = tempfile::tempdir().unwrap();
+        let r = root.path().canonicalize().unwrap();
+        let run = r.join("run");
+        let sock_dir = r.join("sockdir");
+        let work = r.join("work");
+        let tmp = r.join("state/tmp");
+        for d in [&run, &run.join("rcd"), &sock_dir, &work, &tmp] {
+            std::fs::create_dir_all(d).unwrap();
+        }
+        let writable = [work.clone(), tmp.clone()];
+        // Both hidden.
+        assert_eq!(
+            hidden_dirs(Some(&run), &sock_dir.join("rcd.sock"), &writable),
+            [run.clone(), sock_dir.clone()]
+        );
+        // The socket's directory inside the runtime directory: one mount.
+        assert_eq!(
+            hidden_dirs(Some(&run), &run.join("rcd/rcd.sock"), &writable),
+            std::slice::from_ref(&run)
+        );
+        // A directory holding the working or temporary directory stays.
+        assert_eq!(
+            hidden_dirs(Some(&r), &r.join("rcd.sock"), &writable),
+            Vec::<PathBuf>::new()
+        );
+        assert_eq!(
+            hidden_dirs(None, &tmp.join("rcd.sock"), &writable),
+            Vec::<PathBuf>::new()
+        );
+        // Missing or relative runtime directories are ignored.
+        assert_eq!(
+            hidden_dirs(Some(&r.join("gone")), &sock_dir.join("s"), &writable),
+            std::slice::from_ref(&sock_dir)
+        );
+        assert_eq!(
+            hidden_dirs(Some(Path::new("run")), &sock_dir.join("s"), &writable),
+            [sock_dir]
+        );
     }
 
     #[test]

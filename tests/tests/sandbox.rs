@@ -370,3 +370,49 @@ fn only_its_own_terminal_is_writable() {
     );
     assert!(!d.screen("victim").contains("injected"));
 }
+
+#[test]
+fn the_runtime_directory_and_its_sockets_are_hidden() {
+    if std::process::Command::new("python3")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIP: python3 is not installed");
+        return;
+    }
+    let runtime = rcd_tests::short_tempdir("rcdx");
+    let bus = runtime.path().join("bus");
+    let _listener = std::os::unix::net::UnixListener::bind(&bus).expect("bus listener");
+    let d = Daemon::start(Options {
+        env: vec![(
+            "XDG_RUNTIME_DIR".into(),
+            runtime.path().display().to_string(),
+        )],
+        ..Options::with_args(false, &["--sandbox"])
+    });
+    let Some(_) = new_session(&d, &["--name", "inside"]) else {
+        return;
+    };
+    new_session(&d, &["--name", "outside", "--no-sandbox"]).expect("unsandboxed");
+    let probe = format!(
+        "clear; python3 -c \"import socket; s=socket.socket(socket.AF_UNIX); s.connect('{}'); print('CONNECTED')\" 2>&1 | tail -1; ls {} | wc -l; echo B'US-DONE'",
+        bus.display(),
+        runtime.path().display()
+    );
+    let inside = run(&d, "inside", &probe, "BUS-DONE");
+    assert!(
+        !has_line(&inside, "CONNECTED"),
+        "the session bus was reached from the sandbox:\n{inside}"
+    );
+    assert!(
+        has_line(&inside, "0"),
+        "the runtime directory looks empty:\n{inside}"
+    );
+    let outside = run(&d, "outside", &probe, "BUS-DONE");
+    assert!(
+        has_line(&outside, "CONNECTED"),
+        "the probe works unsandboxed:\n{outside}"
+    );
+    assert!(bus.exists(), "the host's runtime directory is untouched");
+}
