@@ -293,6 +293,13 @@ impl Config {
             enabled: cli.sandbox && !cli.no_sandbox,
             writable: sandbox_writable,
             network: cli.sandbox_network.clone(),
+            // The enrollment token must not be readable from inside.
+            secret_files: match (&relay, &cli.token_file) {
+                (RelayMode::Remote { .. }, Some(f)) => {
+                    vec![f.canonicalize().unwrap_or_else(|_| f.clone())]
+                }
+                _ => Vec::new(),
+            },
         };
         // ---- end of the sandbox ----
         Ok(Self {

@@ -133,6 +133,9 @@ pub struct Policy {
     /// the private temporary directory.
     pub writable: Vec<PathBuf>,
     pub network: Network,
+    /// Files a sandboxed session must not read (rcd's relay enrollment
+    /// token): `/dev/null` is bound over them in its mount namespace.
+    pub secret_files: Vec<PathBuf>,
 }
 
 // ---------------------------------------------------------------------
@@ -416,6 +419,9 @@ pub struct Confinement {
     /// namespace ([`hidden_dirs`]), as C strings for the child.
     #[cfg(target_os = "linux")]
     hide: Vec<std::ffi::CString>,
+    /// Files covered by `/dev/null` (secrets), as C strings for the child.
+    #[cfg(target_os = "linux")]
+    secrets: Vec<std::ffi::CString>,
     #[cfg(target_os = "macos")]
     profile: macos::Profile,
 }
@@ -434,7 +440,13 @@ impl Confinement {
     /// What the child needs between fork and exec.
     #[cfg(target_os = "linux")]
     pub fn child(&self) -> ChildSide {
-        ChildSide::new(&self.ruleset, self.netns, self.mntns, self.hide.clone())
+        ChildSide::new(
+            &self.ruleset,
+            self.netns,
+            self.mntns,
+            self.hide.clone(),
+            self.secrets.clone(),
+        )
     }
 
     /// Lets the session use its own terminal (and no other under
@@ -623,6 +635,12 @@ pub fn prepare(plan: &Plan, policy: &Policy, place: &Place<'_>) -> Result<Confin
             }
         }
         tracing::debug!(hidden = ?dirs, "sandbox: directories covered by an empty tmpfs");
+        let secrets: Vec<std::ffi::CString> = policy
+            .secret_files
+            .iter()
+            .filter(|f| f.is_file())
+            .filter_map(|f| std::ffi::CString::new(f.as_os_str().as_bytes()).ok())
+            .collect();
         Ok(Confinement {
             tmp: place.tmp.to_path_buf(),
             writable,
@@ -630,6 +648,7 @@ pub fn prepare(plan: &Plan, policy: &Policy, place: &Place<'_>) -> Result<Confin
             netns: plan.netns,
             mntns: plan.mntns,
             hide,
+            secrets,
         })
     }
     #[cfg(target_os = "macos")]
@@ -751,6 +770,8 @@ pub struct ChildSide {
     mntns: Option<NetNs>,
     /// Directories to cover with an empty tmpfs (made in the parent).
     hide: Vec<std::ffi::CString>,
+    /// Files to cover with `/dev/null` (made in the parent).
+    secrets: Vec<std::ffi::CString>,
     uid_map: MapLine,
     gid_map: MapLine,
 }
@@ -762,6 +783,7 @@ impl ChildSide {
         netns: Option<NetNs>,
         mntns: Option<NetNs>,
         hide: Vec<std::ffi::CString>,
+        secrets: Vec<std::ffi::CString>,
     ) -> Self {
         use std::os::fd::AsRawFd;
         Self {
@@ -769,6 +791,7 @@ impl ChildSide {
             netns,
             mntns,
             hide,
+            secrets,
             uid_map: MapLine::identity(nix::unistd::geteuid().as_raw()),
             gid_map: MapLine::identity(nix::unistd::getegid().as_raw()),
         }
@@ -796,6 +819,9 @@ pub fn enter_in_child(c: &ChildSide) -> io::Result<()> {
         linux::make_private().map_err(|(_, e)| e)?;
         for dir in &c.hide {
             linux::mount_empty_tmpfs(dir).map_err(|(_, e)| e)?;
+        }
+        for file in &c.secrets {
+            linux::cover_with_null(file).map_err(|(_, e)| e)?;
         }
     }
     linux::no_new_privs()?;
@@ -1051,6 +1077,26 @@ mod linux {
             .into(),
         )
         .map_err(|e| (STEPS[6], e))
+    }
+
+    /// Binds `/dev/null` over `file`: it reads as empty.
+    pub(super) fn cover_with_null(file: &std::ffi::CStr) -> Result<(), (&'static str, io::Error)> {
+        // SAFETY: every pointer is a NUL-terminated string that outlives
+        // the call (`file` was made in the parent); mount(2) only reads
+        // them, and the data argument may be null for a bind mount.
+        check(
+            unsafe {
+                libc::mount(
+                    c"/dev/null".as_ptr(),
+                    file.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_BIND,
+                    std::ptr::null(),
+                )
+            }
+            .into(),
+        )
+        .map_err(|e| (STEPS[7], e))
     }
 
     /// Covers `dir` with an empty tmpfs (mode 0700, nosuid, nodev).
@@ -1358,6 +1404,7 @@ mod tests {
             enabled: true,
             writable: Vec::new(),
             network: network.parse().expect("network"),
+            secret_files: Vec::new(),
         }
     }
 

@@ -567,3 +567,38 @@ async fn closed_within(ws: &mut rcd_net::WebSocket) -> bool {
     .await
     .unwrap_or(false)
 }
+
+#[test]
+fn a_sandboxed_session_cannot_read_the_enrollment_token() {
+    let (_relay, w) = world(&["--sandbox"]);
+    w.wait_online();
+    let args = &w.daemon.opts.args;
+    let token_file = args
+        .iter()
+        .position(|a| a == "--token-file")
+        .map(|i| args[i + 1].clone())
+        .expect("--token-file");
+    let made = w.daemon.rcctl(&["new", "--name", "boxed"]);
+    if !made.status.success() {
+        let err = String::from_utf8_lossy(&made.stderr);
+        assert!(err.contains("cannot sandbox"), "{err}");
+        eprintln!("SKIP: this kernel cannot enforce the sandbox: {err}");
+        return;
+    }
+    w.daemon.ok(&["new", "--name", "free", "--no-sandbox"]);
+    let probe = format!("echo T'OKEN-BYTES='$(wc -c < {token_file})");
+    w.daemon.ok(&["send", "boxed", &probe]);
+    w.daemon.ok(&["send", "free", &probe]);
+    w.daemon.wait_screen("boxed", "TOKEN-BYTES=");
+    w.daemon.wait_screen("free", "TOKEN-BYTES=");
+    assert!(
+        w.daemon.screen("boxed").contains("TOKEN-BYTES=0"),
+        "{}",
+        w.daemon.screen("boxed")
+    );
+    assert!(
+        !w.daemon.screen("free").contains("TOKEN-BYTES=0"),
+        "{}",
+        w.daemon.screen("free")
+    );
+}
