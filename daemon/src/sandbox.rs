@@ -516,18 +516,25 @@ fn create_tmp(path: &Path) -> io::Result<()> {
 }
 
 /// The git metadata a commit in an rcd worktree writes outside the
-/// worktree: its own administrative directory (index, HEAD), and the
-/// repository's objects, refs and logs. Not the repository's config,
-/// hooks or the main checkout's files.
+/// worktree: its own administrative directory (index, HEAD), the
+/// repository's objects, and the refs and reflogs of rcd's branches
+/// (`refs/heads/rcd/`, `logs/refs/heads/rcd/`) — not other branches, the
+/// repository's config, hooks or the main checkout's files.
 pub fn git_writable(worktree: &Path) -> Vec<PathBuf> {
     let Ok(repo) = git2::Repository::open(worktree) else {
         return Vec::new();
     };
     let common = repo.commondir().to_path_buf();
     let mut out = vec![repo.path().to_path_buf()];
-    for sub in ["objects", "refs", "logs"] {
+    let objects = common.join("objects");
+    if objects.exists() {
+        out.push(objects);
+    }
+    for sub in ["refs/heads/rcd", "logs/refs/heads/rcd"] {
         let p = common.join(sub);
-        if p.exists() {
+        // The branch's own directories; made here if git has not yet (an
+        // empty directory in .git is harmless).
+        if p.is_dir() || std::fs::create_dir_all(&p).is_ok() {
             out.push(p);
         }
     }

@@ -90,6 +90,18 @@ fn a_sandboxed_worktree_session_writes_only_its_own_places() {
         std::fs::read_to_string(Path::new(&wt).join("inside.txt")).expect("written"),
         "work\n"
     );
+    // Other branches of the repository are out of reach.
+    let main_before = rcd_tests::git(&d.work, &["rev-parse", "main"]);
+    let screen = run(
+        &d,
+        "box",
+        "clear; git update-ref refs/heads/main HEAD 2>/dev/null; echo main=$?; \
+         git branch sneaky 2>/dev/null; echo branch=$?; echo B'RANCHES'",
+        "BRANCHES",
+    );
+    assert!(!has_line(&screen, "main=0"), "moved main: {screen}");
+    assert!(!has_line(&screen, "branch=0"), "made a branch: {screen}");
+    assert_eq!(rcd_tests::git(&d.work, &["rev-parse", "main"]), main_before);
 
     // Outside: the home directory and the main checkout are read-only.
     let screen = run(
