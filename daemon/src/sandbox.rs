@@ -1161,23 +1161,73 @@ mod linux {
         check(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) }.into())
     }
 
-    /// A seccomp filter that allows every call: the mark by which rcd
-    /// recognises a sandboxed client of its control socket
-    /// ([`super::client_is_sandboxed`]). Filters are inherited and cannot
-    /// be removed.
+    /// The seccomp filter of a sandboxed session. It refuses
+    /// `socket(AF_UNIX, …)` with EACCES: Landlock does not govern
+    /// `connect` on Unix sockets with a path, so without this a session
+    /// could reach any local service (Docker, agents) and act outside its
+    /// sandbox. `socketpair` (pipes between a program's own processes)
+    /// stays allowed. System calls of another architecture's ABI (32-bit,
+    /// x32), which could bypass the check, are refused too. Its presence
+    /// is also the mark by which rcd recognises a sandboxed client of its
+    /// control socket ([`super::client_is_sandboxed`]). Filters are
+    /// inherited and cannot be removed.
     pub(super) fn seccomp_mark() -> io::Result<()> {
-        static ALLOW_ALL: [libc::sock_filter; 1] = [libc::sock_filter {
-            code: (libc::BPF_RET | libc::BPF_K) as u16,
-            jt: 0,
-            jf: 0,
-            k: libc::SECCOMP_RET_ALLOW,
-        }];
+        const fn stmt(code: u32, k: u32) -> libc::sock_filter {
+            libc::sock_filter {
+                code: code as u16,
+                jt: 0,
+                jf: 0,
+                k,
+            }
+        }
+        const fn jump(code: u32, k: u32, jt: u8, jf: u8) -> libc::sock_filter {
+            libc::sock_filter {
+                code: code as u16,
+                jt,
+                jf,
+                k,
+            }
+        }
+        const LD: u32 = libc::BPF_LD | libc::BPF_W | libc::BPF_ABS;
+        const JEQ: u32 = libc::BPF_JMP | libc::BPF_JEQ | libc::BPF_K;
+        const RET: u32 = libc::BPF_RET | libc::BPF_K;
+        // Offsets in struct seccomp_data.
+        const NR: u32 = 0;
+        const ARCH: u32 = 4;
+        const ARG0: u32 = 16;
+        #[cfg(target_arch = "x86_64")]
+        const NATIVE: u32 = 0xC000_003E; // AUDIT_ARCH_X86_64
+        #[cfg(target_arch = "aarch64")]
+        const NATIVE: u32 = 0xC000_00B7; // AUDIT_ARCH_AARCH64
+        #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+        compile_error!("the sandbox's seccomp filter knows x86_64 and aarch64 only");
+        // x32 system calls share the arch value but have this bit set.
+        #[cfg(target_arch = "x86_64")]
+        const X32: libc::sock_filter = jump(
+            libc::BPF_JMP | libc::BPF_JGE | libc::BPF_K,
+            0x4000_0000,
+            4,
+            0,
+        );
+        #[cfg(not(target_arch = "x86_64"))]
+        const X32: libc::sock_filter = stmt(libc::BPF_JMP | libc::BPF_JA, 0);
+        static FILTER: [libc::sock_filter; 9] = [
+            stmt(LD, ARCH),
+            jump(JEQ, NATIVE, 0, 6), // another ABI: refuse
+            stmt(LD, NR),
+            X32, // x32: refuse
+            jump(JEQ, libc::SYS_socket as u32, 0, 2),
+            stmt(LD, ARG0),
+            jump(JEQ, libc::AF_UNIX as u32, 1, 0),
+            stmt(RET, libc::SECCOMP_RET_ALLOW),
+            stmt(RET, libc::SECCOMP_RET_ERRNO | (libc::EACCES as u32)),
+        ];
         let prog = libc::sock_fprog {
-            len: 1,
-            filter: ALLOW_ALL.as_ptr().cast_mut(),
+            len: FILTER.len() as u16,
+            filter: FILTER.as_ptr().cast_mut(),
         };
-        // SAFETY: `prog` points to a static one-instruction program that
-        // the kernel only reads (and copies) during the call.
+        // SAFETY: `prog` points to a static program that the kernel only
+        // reads (and copies) during the call.
         check(unsafe {
             libc::syscall(
                 libc::SYS_seccomp,

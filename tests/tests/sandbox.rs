@@ -278,8 +278,11 @@ fn rcctl_inside_a_sandboxed_session_is_refused() {
         return;
     }
     let screen = run(&d, "boxed", &try_new, "TRIED");
+    // Refused: the sandbox cannot open a Unix socket at all (and rcd
+    // would refuse a sandboxed peer if it could).
     assert!(
-        screen.contains("cannot be used from inside a sandboxed session"),
+        screen.contains("cannot be used from inside a sandboxed session")
+            || screen.contains("permission denied"),
         "{screen}"
     );
     let list = d.list();
@@ -427,4 +430,43 @@ fn the_runtime_directory_and_its_sockets_are_hidden() {
         "the probe works unsandboxed:\n{outside}"
     );
     assert!(bus.exists(), "the host's runtime directory is untouched");
+}
+
+#[test]
+fn unix_sockets_anywhere_are_out_of_reach_but_socketpairs_work() {
+    if std::process::Command::new("python3")
+        .arg("-V")
+        .output()
+        .is_err()
+    {
+        eprintln!("SKIP: python3 is not installed");
+        return;
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("rcdu")
+        .tempdir_in("/tmp")
+        .expect("tmp");
+    let path = dir.path().join("service.sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&path).expect("bind");
+    let d = Daemon::start(Options::with_args(false, &["--sandbox"]));
+    let Some(_) = new_session(&d, &["--name", "inside"]) else {
+        return;
+    };
+    new_session(&d, &["--name", "outside", "--no-sandbox"]).expect("unsandboxed");
+    let probe = format!(
+        "clear; python3 -c \"import socket; a,b=socket.socketpair(); print('PAIR-OK')\" 2>&1 | tail -1; \
+         python3 -c \"import socket; s=socket.socket(socket.AF_UNIX); s.connect('{}'); print('CONNECTED')\" 2>&1 | tail -1; echo P'ROBED'",
+        path.display()
+    );
+    let inside = run(&d, "inside", &probe, "PROBED");
+    assert!(
+        has_line(&inside, "PAIR-OK"),
+        "socketpair works inside:\n{inside}"
+    );
+    assert!(
+        !has_line(&inside, "CONNECTED"),
+        "a Unix socket was reached from the sandbox:\n{inside}"
+    );
+    let outside = run(&d, "outside", &probe, "PROBED");
+    assert!(has_line(&outside, "CONNECTED"), "{outside}");
 }
