@@ -324,6 +324,11 @@ impl Supervisor {
         out
     }
 
+    /// The listed sessions (not orphans).
+    pub fn sessions(&self) -> Vec<Arc<Session>> {
+        self.lock().sessions.values().cloned().collect()
+    }
+
     /// Looks a session up by name.
     pub fn get(&self, name: &str) -> Result<Arc<Session>, ErrorReply> {
         let inner = self.lock();
@@ -968,7 +973,8 @@ pub fn outcome(wt: &Worktree, o: Outcome) -> WorktreeOutcome {
     }
 }
 
-fn info(s: &Session) -> SessionInfo {
+/// What `rcctl list` and devices are told about a session.
+pub fn info(s: &Session) -> SessionInfo {
     let (state, exit_code) = match s.status() {
         Status::Running if s.stop_requested() => (SessionState::Stopping, None),
         Status::Running => (SessionState::Running, None),

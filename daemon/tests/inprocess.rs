@@ -1,9 +1,10 @@
 //! The daemon in-process: `rcd::run` on a temporary socket, driven through
 //! the protocol, torn down on drop.
 
+mod common;
+
 use clap::Parser;
-use rcd_proto::frame::tokio_io::{read_frame, write_frame};
-use rcd_proto::{ClientHello, ErrorKind, Request, Response, ServerHello};
+use rcd_proto::{ErrorKind, Request, Response};
 use std::path::PathBuf;
 use tokio::net::UnixStream;
 
@@ -21,21 +22,9 @@ impl TestDaemon {
             .tempdir_in("/tmp")
             .expect("tmp");
         let socket = dir.path().join("s.sock");
-        let mut args: Vec<String> = vec![
-            "rcd".into(),
-            "--dir".into(),
-            dir.path().display().to_string(),
-            "--socket".into(),
-            socket.display().to_string(),
-            "--state-dir".into(),
-            dir.path().join("state").display().to_string(),
-            "--command".into(),
-            "sh".into(),
-            "--stop-grace".into(),
-            "1".into(),
-            "--no-relay".into(),
-        ];
-        args.extend(extra.iter().map(|s| s.to_string()));
+        let mut all = vec!["--stop-grace", "1", "--no-relay"];
+        all.extend_from_slice(extra);
+        let args = common::args(dir.path(), &all);
         let cfg = rcd::config::Config::from_cli(rcd::Cli::parse_from(args)).expect("config");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(rcd::run(cfg, async {
@@ -56,13 +45,7 @@ impl TestDaemon {
     }
 
     async fn call(&self, req: Request) -> Response {
-        let mut s = UnixStream::connect(&self.socket).await.expect("connect");
-        write_frame(&mut s, &ClientHello::current())
-            .await
-            .expect("hello");
-        let _: ServerHello = read_frame(&mut s).await.expect("server hello");
-        write_frame(&mut s, &req).await.expect("request");
-        read_frame(&mut s).await.expect("response")
+        common::call(&self.socket, &req).await.expect("an answer")
     }
 
     async fn shutdown(mut self) {

@@ -3,19 +3,15 @@
 
 use clap::Parser;
 use rcd::link::clock::SimulatedSleep;
-use rcd_proto::frame::tokio_io::{read_frame, write_frame};
-use rcd_proto::{ClientHello, Request, Response, ServerHello, StatusInfo};
+use rcd_proto::{Request, Response, StatusInfo};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::net::UnixStream;
+
+mod common;
 
 async fn status(socket: &Path) -> Option<StatusInfo> {
-    let mut s = UnixStream::connect(socket).await.ok()?;
-    write_frame(&mut s, &ClientHello::current()).await.ok()?;
-    let _: ServerHello = read_frame(&mut s).await.ok()?;
-    write_frame(&mut s, &Request::Status).await.ok()?;
-    match read_frame(&mut s).await.ok()? {
+    match common::call(socket, &Request::Status).await.ok()? {
         Response::Status(st) => Some(st),
         _ => None,
     }
@@ -56,21 +52,12 @@ async fn a_wake_from_sleep_reconnects_without_waiting_out_the_backoff() {
     std::fs::write(&token_file, token.expose()).expect("write token");
 
     let socket = dir.path().join("s.sock");
-    let args = [
-        "rcd".to_string(),
-        "--dir".into(),
-        dir.path().display().to_string(),
-        "--socket".into(),
-        socket.display().to_string(),
-        "--state-dir".into(),
-        dir.path().join("state").display().to_string(),
-        "--command".into(),
-        "sh".into(),
-        "--relay".into(),
-        format!("http://127.0.0.1:{port}"),
-        "--token-file".into(),
-        token_file.display().to_string(),
-    ];
+    let relay_url = format!("http://127.0.0.1:{port}");
+    let token_path = token_file.display().to_string();
+    let args = common::args(
+        dir.path(),
+        &["--relay", &relay_url, "--token-file", &token_path],
+    );
     let cfg = rcd::config::Config::from_cli(rcd::Cli::parse_from(args)).expect("config");
     let clock = Arc::new(SimulatedSleep::default());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();

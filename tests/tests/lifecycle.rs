@@ -5,6 +5,7 @@ use nix::sys::signal::Signal;
 use rcd_tests::{Daemon, Options, alive, bin, rcctl_at, wait_for};
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -144,33 +145,24 @@ fn a_socket_path_that_is_a_regular_file_is_not_replaced() {
 #[test]
 fn a_second_daemon_on_the_same_socket_is_refused() {
     let d = Daemon::start(Options::default());
-    let other_state = d.root.path().join("state2");
-    let out = Command::new(bin("rcd"))
-        .arg("--no-relay")
-        .arg("--socket")
-        .arg(&d.socket)
-        .arg("--state-dir")
-        .arg(&other_state)
-        .arg("--dir")
-        .arg(&d.work)
-        .output()
-        .expect("rcd runs");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let second = |socket: &Path, state: &Path| {
+        let out = Command::new(bin("rcd"))
+            .arg("--no-relay")
+            .arg("--socket")
+            .arg(socket)
+            .arg("--state-dir")
+            .arg(state)
+            .arg("--dir")
+            .arg(&d.work)
+            .output()
+            .expect("rcd runs");
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = second(&d.socket, &d.root.path().join("state2"));
     assert!(err.contains("another rcd is already running"), "{err}");
     // Same state directory, other socket: refused too.
-    let out = Command::new(bin("rcd"))
-        .arg("--no-relay")
-        .arg("--socket")
-        .arg(d.root.path().join("other.sock"))
-        .arg("--state-dir")
-        .arg(&d.state_dir)
-        .arg("--dir")
-        .arg(&d.work)
-        .output()
-        .expect("rcd runs");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = second(&d.root.path().join("other.sock"), &d.state_dir);
     assert!(err.contains("already using the state directory"), "{err}");
     // The first one is unharmed.
     d.ok(&["status"]);
@@ -322,25 +314,16 @@ fn another_user_is_refused_by_the_daemon() {
 
 #[test]
 fn under_systemd_the_log_is_plain_lines_with_the_session_name() {
-    let root = tempfile::Builder::new()
-        .prefix("rcdj")
-        .tempdir_in("/tmp")
-        .expect("tmp");
+    let root = rcd_tests::short_tempdir("rcdj");
     let sock = root.path().join("j.sock");
-    let child = Command::new(bin("rcd"))
+    let child = rcd_tests::RcdProc::command(&bin("rcd"), root.path(), Some(&sock))
         .arg("--no-relay")
         .arg("--dir")
         .arg(root.path())
-        .arg("--socket")
-        .arg(&sock)
-        .arg("--state-dir")
-        .arg(root.path().join("state"))
         .arg("--command")
         .arg("sh")
         .env("JOURNAL_STREAM", "8:12345")
-        .env("HOME", root.path())
         .env_remove("RUST_LOG")
-        .stdin(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("rcd");

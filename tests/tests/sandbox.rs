@@ -333,12 +333,7 @@ fn agents_and_abstract_sockets_are_out_of_reach() {
     let probe = format!(
         "python3 -c \"import socket; s=socket.socket(socket.AF_UNIX); s.connect('\\\\0{name}'); print('CONNECTED')\" 2>&1 | tail -1; echo A'GENT='${{SSH_AUTH_SOCK:-none}}"
     );
-    if std::process::Command::new("python3")
-        .arg("-V")
-        .output()
-        .is_err()
-    {
-        eprintln!("SKIP: python3 is not installed");
+    if !have_python() {
         return;
     }
     let inside = run(&d, "inside", &probe, "AGENT=");
@@ -388,12 +383,7 @@ fn only_its_own_terminal_is_writable() {
 
 #[test]
 fn the_runtime_directory_and_its_sockets_are_hidden() {
-    if std::process::Command::new("python3")
-        .arg("-V")
-        .output()
-        .is_err()
-    {
-        eprintln!("SKIP: python3 is not installed");
+    if !have_python() {
         return;
     }
     let runtime = rcd_tests::short_tempdir("rcdx");
@@ -434,12 +424,7 @@ fn the_runtime_directory_and_its_sockets_are_hidden() {
 
 #[test]
 fn unix_sockets_anywhere_are_out_of_reach_but_socketpairs_work() {
-    if std::process::Command::new("python3")
-        .arg("-V")
-        .output()
-        .is_err()
-    {
-        eprintln!("SKIP: python3 is not installed");
+    if !have_python() {
         return;
     }
     let dir = tempfile::Builder::new()
@@ -469,4 +454,16 @@ fn unix_sockets_anywhere_are_out_of_reach_but_socketpairs_work() {
     );
     let outside = run(&d, "outside", &probe, "PROBED");
     assert!(has_line(&outside, "CONNECTED"), "{outside}");
+}
+
+/// Whether python3 (the socket probes' tool) is here; says so when not.
+fn have_python() -> bool {
+    let here = std::process::Command::new("python3")
+        .arg("-V")
+        .output()
+        .is_ok();
+    if !here {
+        eprintln!("SKIP: python3 is not installed");
+    }
+    here
 }

@@ -20,11 +20,11 @@ use crate::supervisor::Supervisor;
 use backoff::Backoff;
 use clock::{Clock, WakeDetector};
 use rcd_net::{NetError, Relay};
+use rcd_proto::LinkStatus;
 use rcd_proto::relay::{
     Credential, Heartbeat, PairingCode, RELAY_PROTOCOL_VERSION, RegisterRequest, RegisterResponse,
     Secret, Work, WorkItem, WorkResult,
 };
-use rcd_proto::{ErrorKind, ErrorReply, LinkStatus, SessionState};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -491,17 +491,9 @@ async fn handle_work(shared: &Shared, env: &str, item: WorkItem) {
 /// Sessions that should have a link: every one that is listed and not
 /// stopping (an exited one keeps its link so devices can read it).
 fn linkable(sup: &Supervisor) -> HashMap<String, Arc<crate::session::Session>> {
-    sup.list()
+    sup.sessions()
         .into_iter()
-        .filter(|s| s.state != SessionState::Stopping)
-        .filter_map(|s| sup.get(&s.name).ok().map(|sess| (s.name, sess)))
+        .filter(|s| !s.stop_requested())
+        .map(|s| (s.name.to_string(), s))
         .collect()
-}
-
-/// An error for a device when the daemon refuses something.
-pub fn refusal(message: impl Into<String>) -> ErrorReply {
-    ErrorReply {
-        kind: ErrorKind::BadRequest,
-        message: message.into(),
-    }
 }

@@ -15,9 +15,9 @@ use crate::session::{Session, Status};
 use crate::term::StyledScreen;
 use futures_util::{SinkExt, StreamExt};
 use rcd_net::WebSocket;
+use rcd_proto::TranscriptPage;
 use rcd_proto::relay::{Credential, LinkFrame, RELAY_PROTOCOL_VERSION};
 use rcd_proto::stream::{DaemonMsg, DeviceMsg, ScreenFrame};
-use rcd_proto::{SessionInfo, TranscriptPage};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -90,7 +90,7 @@ async fn run(shared: Arc<Shared>, session: Arc<Session>) {
                     Ok(ws) => {
                         span.in_scope(|| tracing::debug!("session link up"));
                         backoff.reset();
-                        serve(ws, &session, &shared).await
+                        serve(ws, &session).await
                     }
                     Err(e) => Err(e.to_string()),
                 }
@@ -185,16 +185,8 @@ async fn push_screen(
     Ok(())
 }
 
-fn info_of(shared: &Shared, session: &Session) -> Option<SessionInfo> {
-    shared
-        .sup
-        .list()
-        .into_iter()
-        .find(|s| s.id == session.id.to_string())
-}
-
 /// Serves one link until it breaks.
-async fn serve(mut ws: WebSocket, session: &Session, shared: &Shared) -> Result<(), String> {
+async fn serve(mut ws: WebSocket, session: &Session) -> Result<(), String> {
     let mut clients: HashMap<u64, Client> = HashMap::new();
     let mut screen = session.screen_changes();
     let mut ping = tokio::time::interval(PING_EVERY);
@@ -243,7 +235,7 @@ async fn serve(mut ws: WebSocket, session: &Session, shared: &Shared) -> Result<
                                 continue;
                             }
                         };
-                        device_message(&mut ws, client, c, msg, session, shared, exited).await?;
+                        device_message(&mut ws, client, c, msg, session, exited).await?;
                     }
                 }
             }
@@ -280,7 +272,6 @@ async fn device_message(
     c: &mut Client,
     msg: DeviceMsg,
     session: &Session,
-    shared: &Shared,
     exited: Option<i32>,
 ) -> Result<(), String> {
     match msg {
@@ -301,18 +292,16 @@ async fn device_message(
             c.client_id = Some(client_id);
             c.acked = None;
             c.inflight = None;
-            if let Some(info) = info_of(shared, session) {
-                send(
-                    ws,
-                    id,
-                    &DaemonMsg::Hello {
-                        protocol: RELAY_PROTOCOL_VERSION,
-                        session: Box::new(info),
-                        input_seq,
-                    },
-                )
-                .await?;
-            }
+            send(
+                ws,
+                id,
+                &DaemonMsg::Hello {
+                    protocol: RELAY_PROTOCOL_VERSION,
+                    session: Box::new(crate::supervisor::info(session)),
+                    input_seq,
+                },
+            )
+            .await?;
             push_screen(ws, id, c, session).await?;
             if let Some(code) = exited {
                 send(ws, id, &DaemonMsg::Exited { code }).await?;
