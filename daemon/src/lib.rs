@@ -196,10 +196,9 @@ async fn start_notifications(sup: &Arc<Supervisor>, linked: bool) -> Option<Arc<
     if linked {
         let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
         while tokio::time::Instant::now() < deadline {
-            let first_done = sup
-                .status()
-                .link
-                .is_some_and(|l| l.state == "connected" || l.last_error.is_some());
+            let first_done = sup.status().link.is_some_and(|l| {
+                l.state == rcd_proto::LinkState::Connected || l.last_error.is_some()
+            });
             if first_done {
                 break;
             }

@@ -13,7 +13,7 @@ use crate::worktree::{self, Outcome, Worktree};
 use crate::{names, state};
 use rcd_proto::{
     ErrorKind, ErrorReply, KeptWorktree, LinkStatus, PruneReport, SessionInfo, SessionName,
-    SessionState, SpawnMode, StatusInfo, WorktreeOutcome,
+    SessionState, SpawnMode, StatusInfo, WorktreeAction, WorktreeOutcome,
 };
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -600,7 +600,7 @@ impl Supervisor {
         session
             .settle_worktree(|previous| async move {
                 match previous {
-                    Some(o) if o.action != "kept" => Some(o),
+                    Some(o) if o.action != WorktreeAction::Kept => Some(o),
                     _ => Some(self.apply_rule(&wt, force).await),
                 }
             })
@@ -628,16 +628,16 @@ impl Supervisor {
             Ok(Err(e)) => kept(wt, format!("removal failed, kept: {e}")),
             Err(e) => kept(wt, format!("removal failed, kept: {e}")),
         };
-        match outcome.action.as_str() {
-            "kept" => tracing::info!(
+        match outcome.action {
+            WorktreeAction::Kept => tracing::info!(
                 name = %wt.name, path = %wt.path.display(),
                 reason = outcome.reason.as_deref().unwrap_or(""), "worktree kept"
             ),
-            "saved" => tracing::info!(
+            WorktreeAction::Saved => tracing::info!(
                 name = %wt.name, saved = outcome.saved_ref.as_deref().unwrap_or(""),
                 "worktree saved and removed"
             ),
-            _ => tracing::info!(name = %wt.name, "clean worktree removed"),
+            WorktreeAction::Removed => tracing::info!(name = %wt.name, "clean worktree removed"),
         }
         outcome
     }
@@ -822,7 +822,7 @@ impl Supervisor {
             kept: Vec::new(),
         };
         let mut sort = |o: WorktreeOutcome| {
-            if o.action == "kept" {
+            if o.action == WorktreeAction::Kept {
                 report.kept.push(o);
             } else {
                 report.removed.push(o);
@@ -843,7 +843,8 @@ impl Supervisor {
             .cloned()
             .collect();
         for s in exited {
-            if s.worktree_outcome().is_some_and(|o| o.action == "kept")
+            if s.worktree_outcome()
+                .is_some_and(|o| o.action == WorktreeAction::Kept)
                 && let Some(o) = self.settle(&s, false).await
             {
                 sort(o);
@@ -936,7 +937,7 @@ fn kept(wt: &Worktree, reason: String) -> WorktreeOutcome {
     WorktreeOutcome {
         path: wt.path.display().to_string(),
         branch: wt.branch.clone(),
-        action: "kept".into(),
+        action: WorktreeAction::Kept,
         reason: Some(reason),
         saved_ref: None,
     }
@@ -948,7 +949,7 @@ pub fn outcome(wt: &Worktree, o: Outcome) -> WorktreeOutcome {
         Outcome::Removed => WorktreeOutcome {
             path: wt.path.display().to_string(),
             branch: wt.branch.clone(),
-            action: "removed".into(),
+            action: WorktreeAction::Removed,
             reason: Some(
                 "clean: no uncommitted change, untracked file or commit off its base".into(),
             ),
@@ -963,7 +964,7 @@ pub fn outcome(wt: &Worktree, o: Outcome) -> WorktreeOutcome {
         Outcome::Saved { reference, commit } => WorktreeOutcome {
             path: wt.path.display().to_string(),
             branch: wt.branch.clone(),
-            action: "saved".into(),
+            action: WorktreeAction::Saved,
             reason: Some(format!(
                 "forced: the working tree was saved as commit {} under {reference}",
                 &commit[..commit.len().min(12)]

@@ -71,9 +71,9 @@ async fn a_wake_from_sleep_reconnects_without_waiting_out_the_backoff() {
 
     // The relay is down: the backoff grows until the next try is seconds away.
     wait_status(&socket, "a long backoff", Duration::from_secs(30), |st| {
-        st.link
-            .as_ref()
-            .is_some_and(|l| l.state != "connected" && l.next_retry_secs.is_some_and(|s| s >= 5))
+        st.link.as_ref().is_some_and(|l| {
+            l.state != rcd_proto::LinkState::Connected && l.next_retry_secs.is_some_and(|s| s >= 5)
+        })
     })
     .await;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
@@ -89,7 +89,11 @@ async fn a_wake_from_sleep_reconnects_without_waiting_out_the_backoff() {
         &socket,
         "the link to reconnect",
         Duration::from_secs(10),
-        |st| st.link.as_ref().is_some_and(|l| l.state == "connected"),
+        |st| {
+            st.link
+                .as_ref()
+                .is_some_and(|l| l.state == rcd_proto::LinkState::Connected)
+        },
     )
     .await;
     assert!(

@@ -3,6 +3,10 @@
 //! an optional extra CA certificate (a relay with a self-made
 //! certificate). Used by the daemon's link and by remote `rcctl`.
 
+pub mod backoff;
+
+pub use backoff::Backoff;
+
 use futures_util::{SinkExt, StreamExt};
 use rcd_proto::relay::{API_PREFIX, ApiError, Secret};
 use serde::{Serialize, de::DeserializeOwned};
@@ -154,7 +158,7 @@ impl Relay {
         }
         let body = resp.bytes().await.unwrap_or_default();
         let error = serde_json::from_slice::<ApiError>(&body).unwrap_or_else(|_| ApiError {
-            kind: "http".into(),
+            kind: rcd_proto::relay::ApiErrorKind::Http,
             message: format!(
                 "the relay answered {status}: {}",
                 String::from_utf8_lossy(&body[..body.len().min(200)])
@@ -266,7 +270,7 @@ impl Relay {
                 let status = resp.status().as_u16();
                 let body = resp.body().clone().unwrap_or_default();
                 let error = serde_json::from_slice::<ApiError>(&body).unwrap_or(ApiError {
-                    kind: "http".into(),
+                    kind: rcd_proto::relay::ApiErrorKind::Http,
                     message: format!("the relay answered {status}"),
                 });
                 if status == 401 {

@@ -239,8 +239,7 @@ pub struct LinkStatus {
     pub relay: String,
     /// Whether the relay runs inside this rcd.
     pub embedded: bool,
-    /// `connecting`, `connected` or `reconnecting`.
-    pub state: String,
+    pub state: LinkState,
     pub environment_id: Option<String>,
     /// Seconds in this state.
     pub since_secs: u64,
@@ -250,6 +249,27 @@ pub struct LinkStatus {
     /// reconnecting.
     pub outage_left_secs: Option<u64>,
     pub last_error: Option<String>,
+}
+
+/// Phase of the daemon's link to its relay.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LinkState {
+    /// The first attempt to register.
+    Connecting,
+    Connected,
+    /// Lost; retrying with backoff.
+    Reconnecting,
+}
+
+impl fmt::Display for LinkState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Connecting => "connecting",
+            Self::Connected => "connected",
+            Self::Reconnecting => "reconnecting",
+        })
+    }
 }
 
 /// State of a session.
@@ -310,12 +330,33 @@ pub struct SessionInfo {
 pub struct WorktreeOutcome {
     pub path: String,
     pub branch: String,
-    /// `removed`, `kept` or `saved`.
-    pub action: String,
+    pub action: WorktreeAction,
     /// Why it was kept.
     pub reason: Option<String>,
     /// Where a forced removal saved the work.
     pub saved_ref: Option<String>,
+}
+
+/// What a removal path did with a worktree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WorktreeAction {
+    /// Clean: removed with its branch.
+    Removed,
+    /// It holds work (or git failed): worktree and branch stay.
+    Kept,
+    /// Forced: the work was saved under `refs/rcd/saved/NAME`, then removed.
+    Saved,
+}
+
+impl fmt::Display for WorktreeAction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Removed => "removed",
+            Self::Kept => "kept",
+            Self::Saved => "saved",
+        })
+    }
 }
 
 /// The result of a stop.

@@ -12,6 +12,7 @@
 
 pub mod control;
 pub mod frame;
+pub mod liveness;
 pub mod name;
 pub mod paths;
 pub mod relay;
@@ -25,9 +26,9 @@ pub const PROTOCOL_VERSION: u32 = 1;
 pub const PACKAGE_VERSION: &str = env!("CARGO_PKG_VERSION");
 
 pub use control::{
-    AttachInput, AttachOutput, ClientHello, ErrorKind, ErrorReply, KeptWorktree, LinkStatus,
-    PruneReport, Request, Response, ScreenText, ServerHello, SessionInfo, SessionState, Setting,
-    SpawnMode, StatusInfo, StopReport, TranscriptPage, WorktreeOutcome,
+    AttachInput, AttachOutput, ClientHello, ErrorKind, ErrorReply, KeptWorktree, LinkState,
+    LinkStatus, PruneReport, Request, Response, ScreenText, ServerHello, SessionInfo, SessionState,
+    Setting, SpawnMode, StatusInfo, StopReport, TranscriptPage, WorktreeAction, WorktreeOutcome,
 };
 pub use frame::{FrameError, MAX_FRAME_LEN};
 pub use name::{NameError, SessionName};

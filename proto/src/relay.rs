@@ -184,11 +184,55 @@ pub struct AttachTicket {
 /// Error body of every non-2xx answer.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ApiError {
-    /// `unauthorized`, `not-found`, `bad-request`, `version`, `offline`,
-    /// `timeout`, `too-large`, or a daemon [`crate::ErrorKind`]
-    /// (`at-capacity`, `bad-name`, `name-taken`, ...).
-    pub kind: String,
+    pub kind: ApiErrorKind,
     pub message: String,
+}
+
+/// What went wrong, for clients that act on it: the relay's own kinds and
+/// a daemon's [`crate::ErrorKind`] passed through, kebab-case on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ApiErrorKind {
+    /// A missing, unknown, expired or revoked credential (401).
+    Unauthorized,
+    NotFound,
+    BadRequest,
+    /// The relay protocol versions differ.
+    Version,
+    /// The machine shows no sign of life (503).
+    Offline,
+    /// The machine did not answer in time (504).
+    Timeout,
+    TooLarge,
+    /// The relay is stopping (503).
+    ShuttingDown,
+    Internal,
+    UnknownSession,
+    AtCapacity,
+    BadName,
+    NameTaken,
+    NotARepository,
+    /// An answer that was not the relay's JSON (a proxy's error page).
+    Http,
+    /// A kind this build does not know (a newer relay).
+    #[serde(other)]
+    Other,
+}
+
+impl From<crate::ErrorKind> for ApiErrorKind {
+    fn from(k: crate::ErrorKind) -> Self {
+        use crate::ErrorKind as K;
+        match k {
+            K::UnknownSession => Self::UnknownSession,
+            K::AtCapacity => Self::AtCapacity,
+            K::BadName => Self::BadName,
+            K::NameTaken => Self::NameTaken,
+            K::NotARepository => Self::NotARepository,
+            K::BadRequest => Self::BadRequest,
+            K::ShuttingDown => Self::ShuttingDown,
+            K::Internal => Self::Internal,
+        }
+    }
 }
 
 impl fmt::Display for ApiError {

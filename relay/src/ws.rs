@@ -8,6 +8,7 @@ use crate::hub::{Delivery, Joined, RouteKey};
 use crate::options::MAX_BODY;
 use crate::server::Relay;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use rcd_proto::liveness::Liveness;
 use rcd_proto::relay::{DeviceFrame, LinkFrame};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -90,8 +91,7 @@ async fn close(socket: &mut WebSocket, why: CloseReason) {
 /// Pings every interval; two pings without a pong end the socket.
 struct Pinger {
     timer: Interval,
-    sent: u64,
-    answered: u64,
+    live: Liveness,
 }
 
 impl Pinger {
@@ -100,24 +100,17 @@ impl Pinger {
         timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
         Pinger {
             timer,
-            sent: 0,
-            answered: 0,
+            live: Liveness::new(),
         }
     }
 
     /// The number of the next ping, or `None` when two went unanswered.
     fn next(&mut self) -> Option<u64> {
-        if self.sent >= self.answered + 2 {
-            return None;
-        }
-        self.sent += 1;
-        Some(self.sent)
+        self.live.next_ping()
     }
 
     fn pong(&mut self, n: u64) {
-        if n <= self.sent {
-            self.answered = self.answered.max(n);
-        }
+        self.live.pong(n);
     }
 }
 
@@ -352,33 +345,4 @@ pub(crate) async fn run_attach(
     }
     .instrument(span)
     .await
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn two_unanswered_pings_end_the_socket() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_time()
-            .build()
-            .unwrap();
-        rt.block_on(async {
-            let mut p = Pinger::new(Duration::from_secs(1));
-            assert_eq!(p.next(), Some(1));
-            p.pong(1);
-            assert_eq!(p.next(), Some(2));
-            assert_eq!(p.next(), Some(3), "one unanswered is fine");
-            assert_eq!(p.next(), None, "two unanswered is not");
-            p.pong(99);
-            assert_eq!(
-                p.next(),
-                None,
-                "a pong for a ping never sent counts for nothing"
-            );
-            p.pong(3);
-            assert_eq!(p.next(), Some(4));
-        });
-    }
 }

@@ -15,7 +15,7 @@ pub mod transcript;
 pub mod worktrees;
 
 use crate::client::Client;
-use rcd_proto::{Request, Response, SessionInfo, WorktreeOutcome};
+use rcd_proto::{Request, Response, SessionInfo, WorktreeAction, WorktreeOutcome};
 use std::path::Path;
 
 /// The `--json` flag of verbs that print something.
@@ -39,12 +39,12 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
 
 /// One line about a worktree outcome, for people.
 pub fn describe_worktree(o: &WorktreeOutcome) -> String {
-    match o.action.as_str() {
-        "removed" => format!(
+    match o.action {
+        WorktreeAction::Removed => format!(
             "worktree {} and branch {} removed (clean)",
             o.path, o.branch
         ),
-        "saved" => format!(
+        WorktreeAction::Saved => format!(
             "worktree {} and branch {} removed; the work was saved under {} (restore: git \
              worktree add <dir> {})",
             o.path,
@@ -52,7 +52,7 @@ pub fn describe_worktree(o: &WorktreeOutcome) -> String {
             o.saved_ref.as_deref().unwrap_or("?"),
             o.saved_ref.as_deref().unwrap_or("?"),
         ),
-        _ => format!(
+        WorktreeAction::Kept => format!(
             "worktree {} and branch {} kept: {}",
             o.path,
             o.branch,

@@ -69,7 +69,7 @@ mod tests {
         let mut l = LinkStatus {
             relay: "https://relay.example".into(),
             embedded: false,
-            state: "connected".into(),
+            state: rcd_proto::LinkState::Connected,
             environment_id: Some("env1".into()),
             since_secs: 125,
             next_retry_secs: None,
@@ -80,7 +80,7 @@ mod tests {
             link(Some(&l)),
             "connected to https://relay.example for 2m 5s, environment env1"
         );
-        l.state = "reconnecting".into();
+        l.state = rcd_proto::LinkState::Reconnecting;
         l.since_secs = 12;
         l.next_retry_secs = Some(3);
         l.outage_left_secs = Some(588);

@@ -78,10 +78,14 @@ impl Remote {
                  rcctl --relay {} pair CODE",
                 self.url
             ),
-            NetError::Api { status: 404, error } if error.kind == "not-found" => match session {
-                Some(name) => self.unknown_session(name),
-                None => anyhow!("{}", one_line(&error.message)),
-            },
+            NetError::Api { status: 404, error }
+                if error.kind == rcd_proto::relay::ApiErrorKind::NotFound =>
+            {
+                match session {
+                    Some(name) => self.unknown_session(name),
+                    None => anyhow!("{}", one_line(&error.message)),
+                }
+            }
             NetError::Api { error, .. } => anyhow!("{}", one_line(&error.message)),
             other => anyhow!("{}", one_line(&other.to_string())),
         }
@@ -233,7 +237,7 @@ mod tests {
     fn relay_errors_read_well() {
         let r = remote(Some("t"));
         let api = |kind: &str, message: &str| ApiError {
-            kind: kind.into(),
+            kind: serde_json::from_value(serde_json::json!(kind)).unwrap(),
             message: message.into(),
         };
         let e = r.error(NetError::Unauthorized(api("unauthorized", "no")), None);

@@ -44,11 +44,15 @@ pub async fn run(remote: &Remote, args: cmd::new::Args) -> anyhow::Result<()> {
         )
         .await
         .map_err(|e| match e {
-            NetError::Api { status: 404, error } if error.kind == "not-found" => anyhow!(
-                "no environment named {} on the relay (rcctl --relay {} list)",
-                args.env.as_deref().unwrap_or(&env.name),
-                remote.url
-            ),
+            NetError::Api { status: 404, error }
+                if error.kind == rcd_proto::relay::ApiErrorKind::NotFound =>
+            {
+                anyhow!(
+                    "no environment named {} on the relay (rcctl --relay {} list)",
+                    args.env.as_deref().unwrap_or(&env.name),
+                    remote.url
+                )
+            }
             other => remote.error(other, None),
         })?
         .ok_or_else(|| anyhow!("the relay answered nothing to a session creation"))?;

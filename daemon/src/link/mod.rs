@@ -12,14 +12,12 @@
 //! Each running session has a link of its own (see [`session`]), a
 //! WebSocket admitted with a credential for that session alone.
 
-pub mod backoff;
 pub mod clock;
 pub mod session;
 
 use crate::supervisor::Supervisor;
-use backoff::Backoff;
 use clock::{Clock, WakeDetector};
-use rcd_net::{NetError, Relay};
+use rcd_net::{Backoff, NetError, Relay};
 use rcd_proto::LinkStatus;
 use rcd_proto::relay::{
     Credential, Heartbeat, PairingCode, RELAY_PROTOCOL_VERSION, RegisterRequest, RegisterResponse,
@@ -86,12 +84,7 @@ pub struct Shared {
     pub env: watch::Sender<Option<EnvAuth>>,
 }
 
-#[derive(Debug)]
-enum Phase {
-    Connecting,
-    Connected,
-    Reconnecting,
-}
+use rcd_proto::LinkState as Phase;
 
 struct Status<'a> {
     sup: &'a Supervisor,
@@ -108,12 +101,7 @@ impl Status<'_> {
         self.sup.set_link_status(LinkStatus {
             relay: self.relay.clone(),
             embedded: self.embedded,
-            state: match self.phase {
-                Phase::Connecting => "connecting",
-                Phase::Connected => "connected",
-                Phase::Reconnecting => "reconnecting",
-            }
-            .into(),
+            state: self.phase,
             environment_id: self.env.clone(),
             since_secs: self.since.elapsed().as_secs(),
             next_retry_secs: next_retry.map(|d| d.as_secs_f64().ceil() as u64),

@@ -8,14 +8,15 @@
 //! that device's `client_id`, so a device that resends after a reconnect
 //! never types twice.
 
-use super::backoff::Backoff;
 use super::{Shared, linkable};
 use crate::pty::Size;
 use crate::session::{Session, Status};
 use crate::term::StyledScreen;
 use futures_util::{SinkExt, StreamExt};
+use rcd_net::Backoff;
 use rcd_net::WebSocket;
 use rcd_proto::TranscriptPage;
+use rcd_proto::liveness::Liveness;
 use rcd_proto::relay::{Credential, LinkFrame, RELAY_PROTOCOL_VERSION};
 use rcd_proto::stream::{DaemonMsg, DeviceMsg, ScreenFrame};
 use std::collections::HashMap;
@@ -191,8 +192,7 @@ async fn serve(mut ws: WebSocket, session: &Session) -> Result<(), String> {
     let mut screen = session.screen_changes();
     let mut ping = tokio::time::interval(PING_EVERY);
     ping.tick().await;
-    let mut ping_n = 0u64;
-    let mut last_pong = 0u64;
+    let mut live = Liveness::new();
     let mut exited: Option<i32> = match session.status() {
         Status::Exited(c) => Some(c),
         Status::Running => None,
@@ -225,7 +225,7 @@ async fn serve(mut ws: WebSocket, session: &Session) -> Result<(), String> {
                         let pong = serde_json::to_string(&LinkFrame::Pong { n }).map_err(|e| e.to_string())?;
                         ws.send(Message::text(pong)).await.map_err(|e| e.to_string())?;
                     }
-                    LinkFrame::Pong { n } => last_pong = last_pong.max(n),
+                    LinkFrame::Pong { n } => live.pong(n),
                     LinkFrame::Data { client, data } => {
                         let c = clients.entry(client).or_default();
                         let msg: DeviceMsg = match serde_json::from_str(&data) {
@@ -255,11 +255,10 @@ async fn serve(mut ws: WebSocket, session: &Session) -> Result<(), String> {
                 }
             }
             _ = ping.tick() => {
-                if ping_n >= last_pong + 2 {
+                let Some(n) = live.next_ping() else {
                     return Err("the relay stopped answering pings".into());
-                }
-                ping_n += 1;
-                let p = serde_json::to_string(&LinkFrame::Ping { n: ping_n }).map_err(|e| e.to_string())?;
+                };
+                let p = serde_json::to_string(&LinkFrame::Ping { n }).map_err(|e| e.to_string())?;
                 ws.send(Message::text(p)).await.map_err(|e| e.to_string())?;
             }
         }

@@ -15,7 +15,8 @@ use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use rcd_proto::SessionName;
 use rcd_proto::relay::{
-    Heartbeat, PairingCode, RELAY_PROTOCOL_VERSION, RegisterRequest, RegisterResponse, WorkResult,
+    ApiErrorKind, Heartbeat, PairingCode, RELAY_PROTOCOL_VERSION, RegisterRequest,
+    RegisterResponse, WorkResult,
 };
 use serde::Deserialize;
 use std::time::Duration;
@@ -27,8 +28,13 @@ const MAX_DIR: usize = 4096;
 
 /// 400 `bad-name` for a session name that could not exist.
 pub(crate) fn session_name(name: &str) -> ApiResult<SessionName> {
-    SessionName::new(name)
-        .map_err(|e| ApiErr::new(StatusCode::BAD_REQUEST, "bad-name", e.to_string()))
+    SessionName::new(name).map_err(|e| {
+        ApiErr::new(
+            StatusCode::BAD_REQUEST,
+            ApiErrorKind::BadName,
+            e.to_string(),
+        )
+    })
 }
 
 fn check_text(what: &str, value: &str, max: usize, allow_empty: bool) -> ApiResult<()> {
@@ -55,7 +61,7 @@ pub(crate) async fn register(
     if req.protocol != RELAY_PROTOCOL_VERSION {
         return Err(ApiErr::new(
             StatusCode::UPGRADE_REQUIRED,
-            "version",
+            ApiErrorKind::Version,
             format!(
                 "rcd {} speaks relay protocol {}, but this rc-relay {} speaks {}: \
                  update the older one",

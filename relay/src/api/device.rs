@@ -16,8 +16,8 @@ use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use rcd_proto::relay::{
-    AttachTicket, CreateSession, DeviceToken, EnvironmentView, PairRequest, TokenInfo, Work,
-    WorkItem, WorkResult,
+    ApiErrorKind, AttachTicket, CreateSession, DeviceToken, EnvironmentView, PairRequest,
+    TokenInfo, Work, WorkItem, WorkResult,
 };
 use rcd_proto::{ErrorKind, ErrorReply};
 use serde::Deserialize;
@@ -103,11 +103,7 @@ fn failure_status(kind: ErrorKind) -> StatusCode {
 
 /// A daemon's refusal, passed through with its kind and message.
 fn failure(error: ErrorReply) -> ApiErr {
-    let kind = serde_json::to_value(error.kind)
-        .ok()
-        .and_then(|v| v.as_str().map(str::to_string))
-        .unwrap_or_else(|| "internal".into());
-    ApiErr::new(failure_status(error.kind), &kind, error.message)
+    ApiErr::new(failure_status(error.kind), error.kind.into(), error.message)
 }
 
 /// Queues `work` for the environment and waits for its result: 503
@@ -118,7 +114,7 @@ async fn run_work(relay: &Relay, env: &EnvEntry, work: Work) -> ApiResult<WorkRe
     if env.idle >= opts.offline_after {
         return Err(ApiErr::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "offline",
+            ApiErrorKind::Offline,
             format!(
                 "environment {} on {} is offline (last seen {} s ago); is rcd running there?",
                 env.record.name,
@@ -154,7 +150,7 @@ async fn run_work(relay: &Relay, env: &EnvEntry, work: Work) -> ApiResult<WorkRe
             store.cancel_work(env_id, &id).await?;
             Err(ApiErr::new(
                 StatusCode::GATEWAY_TIMEOUT,
-                "timeout",
+                ApiErrorKind::Timeout,
                 format!(
                     "environment {} did not answer within {} s",
                     env.record.name,
@@ -169,7 +165,7 @@ fn unexpected(result: &WorkResult) -> ApiErr {
     tracing::warn!("the daemon answered with the wrong kind of result: {result:?}");
     ApiErr::new(
         StatusCode::BAD_GATEWAY,
-        "internal",
+        ApiErrorKind::Internal,
         "the environment answered with the wrong kind of result; are rcd and rc-relay the same \
          version?",
     )

@@ -18,22 +18,22 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use rcd_proto::relay::{API_PREFIX, ApiError};
+use rcd_proto::relay::{API_PREFIX, ApiError, ApiErrorKind};
 use serde::de::DeserializeOwned;
 
 /// A non-2xx answer: its status and [`ApiError`] body.
 #[derive(Debug)]
 pub(crate) struct ApiErr {
     pub status: StatusCode,
-    pub kind: String,
+    pub kind: ApiErrorKind,
     pub message: String,
 }
 
 impl ApiErr {
-    pub fn new(status: StatusCode, kind: &str, message: impl Into<String>) -> ApiErr {
+    pub fn new(status: StatusCode, kind: ApiErrorKind, message: impl Into<String>) -> ApiErr {
         ApiErr {
             status,
-            kind: kind.to_string(),
+            kind,
             message: message.into(),
         }
     }
@@ -42,7 +42,7 @@ impl ApiErr {
     pub fn unauthorized() -> ApiErr {
         ApiErr::new(
             StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ApiErrorKind::Unauthorized,
             "missing, unknown, expired or revoked credential",
         )
     }
@@ -50,22 +50,26 @@ impl ApiErr {
     /// 404 for an environment that does not exist or is not the caller's;
     /// the two are indistinguishable.
     pub fn no_environment() -> ApiErr {
-        ApiErr::new(StatusCode::NOT_FOUND, "not-found", "no such environment")
+        ApiErr::new(
+            StatusCode::NOT_FOUND,
+            ApiErrorKind::NotFound,
+            "no such environment",
+        )
     }
 
     pub fn not_found(message: impl Into<String>) -> ApiErr {
-        ApiErr::new(StatusCode::NOT_FOUND, "not-found", message)
+        ApiErr::new(StatusCode::NOT_FOUND, ApiErrorKind::NotFound, message)
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiErr {
-        ApiErr::new(StatusCode::BAD_REQUEST, "bad-request", message)
+        ApiErr::new(StatusCode::BAD_REQUEST, ApiErrorKind::BadRequest, message)
     }
 
     /// 503 while the relay stops: no new sockets.
     pub fn shutting_down() -> ApiErr {
         ApiErr::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "shutting-down",
+            ApiErrorKind::ShuttingDown,
             "the relay is shutting down; try again when it is back",
         )
     }
@@ -73,7 +77,7 @@ impl ApiErr {
     pub fn too_large() -> ApiErr {
         ApiErr::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "too-large",
+            ApiErrorKind::TooLarge,
             format!("the request body is over the limit of {MAX_BODY} bytes"),
         )
     }
@@ -84,7 +88,7 @@ impl From<StoreError> for ApiErr {
         tracing::error!("relay store: {e}");
         ApiErr::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ApiErrorKind::Internal,
             "the relay's storage failed; its log says why",
         )
     }
@@ -157,7 +161,7 @@ async fn not_found() -> ApiErr {
 async fn method_not_allowed() -> ApiErr {
     ApiErr::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        "bad-request",
+        ApiErrorKind::BadRequest,
         "this route does not take that method; see docs/PROTOCOL.md",
     )
 }

@@ -27,15 +27,26 @@ impl Backoff {
         self.attempt = 0;
     }
 
-    /// The next delay.
+    /// The next delay, with random jitter.
     pub fn next_delay(&mut self) -> Duration {
+        self.next_delay_with(rand::random::<f64>())
+    }
+
+    /// The next delay, with `jitter` in [0, 1] placing it in the upper
+    /// half of the step (0: half the step, 1: all of it).
+    pub fn next_delay_with(&mut self, jitter: f64) -> Duration {
         let step = self
             .base
             .saturating_mul(1u32 << self.attempt.min(16))
             .min(self.cap);
         self.attempt = self.attempt.saturating_add(1);
         let half = step / 2;
-        half + half.mul_f64(rand::random::<f64>())
+        half + half.mul_f64(jitter.clamp(0.0, 1.0))
+    }
+
+    /// How many delays were taken since the last reset.
+    pub fn attempts(&self) -> u32 {
+        self.attempt
     }
 }
 
