@@ -2,6 +2,8 @@
 //! serving only the daemon's own user. Each connection is one task; a bad
 //! frame closes that connection and nothing else.
 
+use crate::link::LinkHandle;
+use crate::ops;
 use crate::pty::Size;
 use crate::session::{SessionGone, Status};
 use crate::supervisor::Supervisor;
@@ -9,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use rcd_proto::frame::tokio_io::{read_frame, write_frame};
 use rcd_proto::{
     AttachInput, AttachOutput, ClientHello, ErrorKind, ErrorReply, FrameError, Request, Response,
-    ScreenText, ServerHello, Setting, TranscriptPage,
+    ServerHello,
 };
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -96,6 +98,7 @@ pub async fn bind(path: &Path, own_dir: bool) -> Result<Socket> {
 pub async fn serve(
     listener: &UnixListener,
     sup: Arc<Supervisor>,
+    link: Option<LinkHandle>,
     allowed_uid: u32,
     shutdown_tx: mpsc::Sender<()>,
     mut stop: tokio::sync::watch::Receiver<bool>,
@@ -113,6 +116,7 @@ pub async fn serve(
             _ = stop.changed() => return,
         };
         let sup = sup.clone();
+        let link = link.clone();
         let tx = shutdown_tx.clone();
         tokio::spawn(async move {
             let cred = stream.peer_cred().ok();
@@ -129,7 +133,7 @@ pub async fn serve(
                 let pid = cred
                     .and_then(|c| c.pid())
                     .and_then(|p| u32::try_from(p).ok());
-                let r = sup.refuse_client(pid);
+                let r = sup.sandbox().refuse_client(pid);
                 if r.is_some() {
                     tracing::warn!(?pid, "refused a client inside a sandbox");
                 }
@@ -156,7 +160,7 @@ pub async fn serve(
                 return;
             }
             drop(_e);
-            match connection(stream, sup, tx).await {
+            match connection(stream, sup, link, tx).await {
                 Ok(()) | Err(FrameError::Closed) => {}
                 Err(e) => tracing::warn!("closed a client connection: {e}"),
             }
@@ -167,6 +171,7 @@ pub async fn serve(
 async fn connection(
     mut stream: UnixStream,
     sup: Arc<Supervisor>,
+    link: Option<LinkHandle>,
     shutdown: mpsc::Sender<()>,
 ) -> Result<(), FrameError> {
     let hello: ClientHello = tokio::time::timeout(HELLO_TIMEOUT, read_frame(&mut stream))
@@ -188,93 +193,11 @@ async fn connection(
             return attach(stream, &sup, &name, rows, cols).await;
         }
         let is_shutdown = req == Request::Shutdown;
-        let resp = handle(&sup, req).await;
+        let resp = ops::answer(&sup, link.as_ref(), req).await;
         write_frame(&mut stream, &resp).await?;
         if is_shutdown {
             let _ = shutdown.send(()).await;
         }
-    }
-}
-
-fn reply<T>(r: Result<T, ErrorReply>, f: impl FnOnce(T) -> Response) -> Response {
-    match r {
-        Ok(v) => f(v),
-        Err(e) => Response::Error(e),
-    }
-}
-
-async fn handle(sup: &Arc<Supervisor>, req: Request) -> Response {
-    match req {
-        Request::Status => Response::Status(sup.status()),
-        Request::List => Response::Sessions {
-            sessions: sup.list(),
-        },
-        Request::New {
-            name,
-            spawn,
-            sandbox,
-        } => reply(
-            sup.create_with(name, spawn, sandbox).await,
-            Response::Session,
-        ),
-        Request::Stop { name, force } => reply(sup.stop(&name, force).await, Response::Stopped),
-        Request::Send { name, text, enter } => {
-            let r = match sup.get(&name) {
-                Ok(s) => {
-                    let mut bytes = text.into_bytes();
-                    if enter {
-                        bytes.push(b'\r');
-                    }
-                    s.send(bytes).await.map_err(gone(&name))
-                }
-                Err(e) => Err(e),
-            };
-            reply(r, |()| Response::Ok)
-        }
-        Request::Screen { name } => reply(sup.get(&name), |s| {
-            let (rows, cols, cursor, title) = s.screen();
-            Response::Screen(ScreenText {
-                rows,
-                cols,
-                cursor,
-                title,
-            })
-        }),
-        Request::Transcript {
-            name,
-            from,
-            max_lines,
-        } => {
-            let r = sup.transcript(&name, from, max_lines);
-            reply(r, |(lines, total)| {
-                Response::Transcript(TranscriptPage {
-                    from: from.max(1),
-                    lines,
-                    total,
-                })
-            })
-        }
-        Request::Worktrees => reply(sup.kept_worktrees().await, |worktrees| {
-            Response::Worktrees { worktrees }
-        }),
-        Request::Prune => reply(sup.prune().await, Response::Pruned),
-        Request::Set(Setting::Spawn(mode)) => reply(sup.set_spawn(mode), |()| Response::Ok),
-        Request::Set(Setting::Capacity(n)) => reply(sup.set_capacity(n), |()| Response::Ok),
-        Request::Shutdown => Response::Ok,
-        Request::Attach { .. } => Response::Error(ErrorReply {
-            kind: ErrorKind::BadRequest,
-            message: "attach is handled on its own".into(),
-        }),
-    }
-}
-
-fn gone(name: &str) -> impl FnOnce(SessionGone) -> ErrorReply + '_ {
-    move |_| ErrorReply {
-        kind: ErrorKind::UnknownSession,
-        message: format!(
-            "session {name} has exited: its screen and transcript can still be read; \
-             `rcctl stop {name}` removes it"
-        ),
     }
 }
 
@@ -290,7 +213,7 @@ async fn attach(
     let session = match sup.get(name) {
         Ok(s) if s.status() == Status::Running => s,
         Ok(_) => {
-            let e = gone(name)(SessionGone);
+            let e = ops::gone(name, SessionGone);
             return write_frame(&mut stream, &Response::Error(e)).await;
         }
         Err(e) => return write_frame(&mut stream, &Response::Error(e)).await,

@@ -10,6 +10,8 @@ pub mod embedded;
 pub mod link;
 pub mod names;
 pub mod notify;
+pub mod ops;
+pub mod process;
 pub mod pty;
 pub mod recover;
 pub mod sandbox;
@@ -95,13 +97,13 @@ pub async fn run_with_clock(
     // The sandbox: temporary directories of sessions that are gone.
     let orphan_ids: Vec<String> = orphans.iter().map(|o| o.id.clone()).collect();
     if !sandbox::clean_tmp(&cfg.state_dir, &orphan_ids).is_empty() {
-        sup.note_sandboxed_orphans();
+        sup.sandbox().mark_used();
     }
     sup.adopt_orphans(orphans);
     sup.persist();
     if cfg.sandbox.enabled {
-        match sup.check_sandbox().await {
-            Ok(()) => tracing::info!(
+        match sup.sandbox().plan().await {
+            Ok(_) => tracing::info!(
                 network = %cfg.sandbox.network,
                 writable = ?cfg.sandbox.writable,
                 "sessions are sandboxed (rcctl new --no-sandbox overrides)"
@@ -110,7 +112,10 @@ pub async fn run_with_clock(
         }
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut link_task = start_link(&cfg, &sup, clock, stop_rx.clone()).await?;
+    let (link, mut link_task) = match start_link(&cfg, &sup, clock, stop_rx.clone()).await? {
+        Some(l) => (Some(l.handle), Some(l.task)),
+        None => (None, None),
+    };
     tracing::info!(
         socket = %cfg.socket.display(),
         dir = %cfg.dir.display(),
@@ -125,17 +130,18 @@ pub async fn run_with_clock(
     let uid = nix::unistd::getuid().as_raw();
     let server = {
         let sup = sup.clone();
+        let link = link.clone();
         let socket = Arc::new(socket);
         let s = socket.clone();
         (
-            tokio::spawn(
-                async move { control::serve(&s.listener, sup, uid, req_tx, stop_rx).await },
-            ),
+            tokio::spawn(async move {
+                control::serve(&s.listener, sup, link, uid, req_tx, stop_rx).await
+            }),
             socket,
         )
     };
-    let guard = tui::start(sup.clone());
-    let notifier = start_notifications(&sup, link_task.is_some()).await;
+    let guard = tui::start(sup.clone(), link.clone());
+    let notifier = start_notifications(&sup, link.as_ref()).await;
 
     let mut link_done = false;
     let link_end = async {
@@ -191,21 +197,29 @@ pub async fn run_with_clock(
 /// the control socket is listening (it was bound before this) and the
 /// relay link has finished its first attempt, or 10 s have passed. Then
 /// keeps STATUS current and pings the watchdog.
-async fn start_notifications(sup: &Arc<Supervisor>, linked: bool) -> Option<Arc<notify::Notifier>> {
+async fn start_notifications(
+    sup: &Arc<Supervisor>,
+    link: Option<&link::LinkHandle>,
+) -> Option<Arc<notify::Notifier>> {
     let n = Arc::new(notify::Notifier::from_env()?);
-    if linked {
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
-        while tokio::time::Instant::now() < deadline {
-            let first_done = sup.status().link.is_some_and(|l| {
+    if let Some(link) = link {
+        let first_done = |s: &Option<rcd_proto::LinkStatus>| {
+            s.as_ref().is_some_and(|l| {
                 l.state == rcd_proto::LinkState::Connected || l.last_error.is_some()
-            });
-            if first_done {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-        }
+            })
+        };
+        let mut changes = link.changes();
+        let _ = tokio::time::timeout(
+            std::time::Duration::from_secs(10),
+            changes.wait_for(first_done),
+        )
+        .await;
     }
-    n.send(&format!("READY=1\nSTATUS={}", notify::status_line(sup)));
+    let link = link.cloned();
+    n.send(&format!(
+        "READY=1\nSTATUS={}",
+        notify::status_line(sup, link.as_ref())
+    ));
     tracing::debug!("told the service manager rcd is ready");
     {
         let n = n.clone();
@@ -219,7 +233,7 @@ async fn start_notifications(sup: &Arc<Supervisor>, linked: bool) -> Option<Arc<
                     r = changes.changed() => if r.is_err() { return },
                     _ = tick.tick() => {}
                 }
-                let line = notify::status_line(&sup);
+                let line = notify::status_line(&sup, link.as_ref());
                 if line != last {
                     n.send(&format!("STATUS={line}"));
                     last = line;
@@ -249,7 +263,7 @@ async fn start_link(
     sup: &Arc<Supervisor>,
     clock: Arc<dyn link::clock::Clock>,
     stop: tokio::sync::watch::Receiver<bool>,
-) -> Result<Option<tokio::task::JoinHandle<link::LinkEnd>>> {
+) -> Result<Option<link::Link>> {
     let (relay, token, embedded) = match &cfg.relay {
         config::RelayMode::Off => return Ok(None),
         config::RelayMode::Remote {
@@ -267,10 +281,14 @@ async fn start_link(
         }
     };
     let opts = link::LinkOptions::new(cfg.outage_timeout, embedded);
-    let sup = sup.clone();
-    Ok(Some(tokio::spawn(link::run(
-        sup, relay, token, opts, clock, stop,
-    ))))
+    Ok(Some(link::start(
+        sup.clone(),
+        relay,
+        token,
+        opts,
+        clock,
+        stop,
+    )))
 }
 
 /// One daemon per state directory: an exclusive lock on `rcd.lock`.

@@ -72,8 +72,8 @@ pub fn watchdog_interval() -> Option<Duration> {
 }
 
 /// One line for `systemctl status`.
-pub fn status_line(sup: &crate::Supervisor) -> String {
-    let st = sup.status();
+pub fn status_line(sup: &crate::Supervisor, link: Option<&crate::link::LinkHandle>) -> String {
+    let st = crate::ops::status(sup, link);
     let link = match &st.link {
         None => "local only".to_string(),
         Some(l) => format!("relay {}", l.state),

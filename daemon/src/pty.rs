@@ -9,8 +9,6 @@
 
 use nix::fcntl::{FcntlArg, FdFlag, OFlag, fcntl};
 use nix::pty::{Winsize, openpty};
-use nix::sys::signal::{Signal, killpg};
-use nix::unistd::Pid;
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::path::Path;
@@ -210,90 +208,6 @@ impl Master {
     }
 }
 
-/// Sends `signal` to the whole process group `pgid`. A group that is
-/// already gone is not an error.
-pub fn signal_group(pgid: u32, signal: Signal) -> io::Result<()> {
-    let pid = i32::try_from(pgid).map_err(|_| io::Error::other("pid out of range"))?;
-    match killpg(Pid::from_raw(pid), signal) {
-        Ok(()) | Err(nix::errno::Errno::ESRCH) => Ok(()),
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// Sends `signal` to every process of session `sid` (the session leader's
-/// pid): the leader's group and any job groups a shell made inside it.
-/// On systems without `/proc` only the leader's group is signalled.
-pub fn signal_session(sid: u32, signal: Signal) -> io::Result<()> {
-    signal_group(sid, signal)?;
-    for pid in session_members(sid) {
-        if let Ok(p) = i32::try_from(pid) {
-            let _ = nix::sys::signal::kill(Pid::from_raw(p), signal);
-        }
-    }
-    Ok(())
-}
-
-/// Processes whose session id is `sid`, read from `/proc` (Linux).
-pub fn session_members(sid: u32) -> Vec<u32> {
-    let Ok(dir) = std::fs::read_dir("/proc") else {
-        return Vec::new();
-    };
-    let mut out = Vec::new();
-    for entry in dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
-            continue;
-        };
-        // Fields after the parenthesised command: state ppid pgrp session.
-        let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
-            continue;
-        };
-        if rest
-            .split_whitespace()
-            .nth(3)
-            .and_then(|s| s.parse::<u32>().ok())
-            == Some(sid)
-        {
-            out.push(pid);
-        }
-    }
-    out
-}
-
-/// Whether a process with this id exists and leads its own process group
-/// (as every session leader started here does).
-pub fn group_alive(pgid: u32) -> bool {
-    let Ok(pid) = i32::try_from(pgid) else {
-        return false;
-    };
-    let leads =
-        matches!(nix::unistd::getpgid(Some(Pid::from_raw(pid))), Ok(g) if g.as_raw() == pid);
-    // A zombie waiting for a parent that will never reap it is not alive.
-    let zombie = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            s.rsplit_once(')')
-                .map(|(_, r)| r.trim_start().starts_with('Z'))
-        })
-        .unwrap_or(false);
-    leads && !zombie
-}
-
-/// Exit code of a finished process: its status, or 128 + the signal.
-pub fn exit_code(status: std::process::ExitStatus) -> i32 {
-    use std::os::unix::process::ExitStatusExt;
-    status
-        .code()
-        .or_else(|| status.signal().map(|s| 128 + s))
-        .unwrap_or(-1)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -322,7 +236,7 @@ mod tests {
             }
             out.extend_from_slice(&buf[..n]);
         }
-        let code = exit_code(p.child.wait().await.unwrap());
+        let code = crate::process::exit_code(p.child.wait().await.unwrap());
         (String::from_utf8_lossy(&out).into_owned(), p.pid, code)
     }
 

@@ -7,7 +7,6 @@
 //! daemon's root that the state file does not name (a crash between
 //! creating one and writing the file) get the same treatment.
 
-use crate::pty;
 use crate::state::{self, State};
 use crate::worktree::{self, Worktree};
 use std::collections::HashSet;
@@ -77,7 +76,7 @@ pub fn recover(state_dir: &Path, repo: Option<&Path>, worktree_root: &Path) -> R
     let mut busy = HashSet::new();
     let mut worktrees: Vec<Worktree> = Vec::new();
     for s in previous.sessions.iter().chain(&previous.orphans) {
-        if pty::group_alive(s.pid) {
+        if crate::process::group_alive(s.pid) {
             found.push(Leftover::Process {
                 name: s.name.clone(),
                 pid: s.pid,

@@ -9,11 +9,14 @@
 //! - the input pump owns writes, fed by a bounded channel;
 //! - the waiter reaps the child and publishes its exit code.
 
+use crate::process;
 use crate::pty::{self, Master, Size};
 use crate::term::{StyledScreen, Terminal};
 use crate::worktree::Worktree;
 use nix::sys::signal::Signal;
-use rcd_proto::{SessionName, SpawnMode, WorktreeOutcome};
+use rcd_proto::{
+    ScreenText, SessionInfo, SessionName, SessionState, SpawnMode, TranscriptPage, WorktreeOutcome,
+};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -29,8 +32,6 @@ const OUTPUT_BACKLOG: usize = 1024;
 const INPUT_QUEUE: usize = 256;
 /// How long an exited program's last output may take to drain.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(2);
-/// How long to wait for a group after SIGKILL.
-const KILL_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A session's id: unique across the daemon's life, unlike names.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -228,14 +229,20 @@ impl Session {
         }
     }
 
-    /// Rows of plain text, cursor and title.
-    pub fn screen(&self) -> (Vec<String>, u16, (u16, u16), String) {
+    /// The screen as plain text: rows, cursor and title.
+    pub fn screen_text(&self) -> ScreenText {
         let t = self.term();
-        (t.rows(), t.size().cols, t.cursor(), t.title().to_string())
+        ScreenText {
+            rows: t.rows(),
+            cols: t.size().cols,
+            cursor: t.cursor(),
+            title: t.title().to_string(),
+        }
     }
 
-    /// A page of the transcript and the total line count.
-    pub fn transcript(&self, from: u64, max: u32) -> std::io::Result<(Vec<String>, u64)> {
+    /// A page of the transcript (see [`crate::term::Transcript::page`]
+    /// for its limits) and the total line count.
+    pub fn transcript(&self, from: u64, max: u32) -> std::io::Result<TranscriptPage> {
         if matches!(self.status(), Status::Exited(_)) {
             // The last screen belongs to the transcript once the program
             // ended, whoever reads first.
@@ -243,12 +250,35 @@ impl Session {
         }
         let t = self.term();
         let lines = t.transcript().page(from, max)?;
-        Ok((lines, t.transcript().len()))
+        Ok(TranscriptPage {
+            from: from.max(1),
+            lines,
+            total: t.transcript().len(),
+        })
     }
 
-    /// Where the transcript file is.
-    pub fn transcript_path(&self) -> PathBuf {
-        self.term().transcript().path().to_path_buf()
+    /// What `rcctl list` and devices are told about the session.
+    pub fn info(&self) -> SessionInfo {
+        let (state, exit_code) = match self.status() {
+            Status::Running if self.stop_requested() => (SessionState::Stopping, None),
+            Status::Running => (SessionState::Running, None),
+            Status::Exited(c) => (SessionState::Exited, Some(c)),
+        };
+        SessionInfo {
+            id: self.id.to_string(),
+            name: self.name.to_string(),
+            state,
+            dir: self.dir.display().to_string(),
+            spawn: self.spawn,
+            branch: self.worktree.as_ref().map(|w| w.branch.clone()),
+            pid: (state != SessionState::Exited).then_some(self.pid),
+            created_at: humantime::format_rfc3339_seconds(self.created_at).to_string(),
+            command: self.command.clone(),
+            exit_code,
+            worktree: self.worktree_outcome(),
+            last_activity: Some(humantime::format_rfc3339_seconds(self.last_output()).to_string()),
+            sandboxed: self.sandboxed,
+        }
     }
 
     /// A redraw of the current screen and a subscription to everything
@@ -306,71 +336,30 @@ impl Session {
         self.term().redraw()
     }
 
-    /// Stops the program: SIGHUP to its session, `grace`, then SIGKILL.
-    /// Returns its exit code. What is left of the session afterwards
-    /// (background jobs) is ended the same way.
-    pub async fn stop(&self, grace: Duration) -> i32 {
+    /// Marks the session as being stopped by a person: it lists as
+    /// `stopping`, and its own exit is no longer its end.
+    pub fn request_stop(&self) {
         self.stop_requested.store(true, Ordering::SeqCst);
-        let code = match self.status() {
-            Status::Exited(code) => code,
-            Status::Running => {
-                tracing::debug!(name = %self.name, "sending SIGHUP");
-                let _ = pty::signal_session(self.pid, Signal::SIGHUP);
-                // A stopped job would not see the hangup until continued.
-                let _ = pty::signal_session(self.pid, Signal::SIGCONT);
-                match tokio::time::timeout(grace, self.wait()).await {
-                    Ok(code) => code,
-                    Err(_) => {
-                        tracing::info!(name = %self.name, ?grace, "did not exit after SIGHUP, sending SIGKILL");
-                        let _ = pty::signal_session(self.pid, Signal::SIGKILL);
-                        tokio::time::timeout(KILL_TIMEOUT, self.wait())
-                            .await
-                            .unwrap_or(-1)
-                    }
-                }
-            }
-        };
-        if !self.end_stragglers(grace).await {
-            self.remove_sandbox_tmp();
-        }
-        self.close_transcript();
-        code
     }
 
-    /// Removes the sandbox's temporary directory, once nothing of the
-    /// session runs any more.
-    pub fn remove_sandbox_tmp(&self) {
-        if let Some(tmp) = &self.sandbox_tmp {
-            crate::sandbox::remove_tmp(tmp);
-        }
+    /// Ends every process of the session, the program and whatever it
+    /// left (see [`process::hang_up_then_kill`]). Returns whether anything
+    /// survived SIGKILL.
+    pub async fn end_processes(&self, grace: Duration) -> bool {
+        process::hang_up_then_kill(self.pid, grace).await
     }
 
-    /// Ends what is left of the session after its leader is gone
-    /// (background jobs): SIGHUP, up to `grace`, then SIGKILL. Returns
-    /// whether anything is still alive after that.
-    pub async fn end_stragglers(&self, grace: Duration) -> bool {
-        if pty::session_members(self.pid).is_empty() {
-            return false;
-        }
-        tracing::info!(name = %self.name, "ending the session's remaining processes");
-        let _ = pty::signal_session(self.pid, Signal::SIGHUP);
-        let _ = pty::signal_session(self.pid, Signal::SIGCONT);
-        let deadline = tokio::time::Instant::now() + grace;
-        while tokio::time::Instant::now() < deadline {
-            if pty::session_members(self.pid).is_empty() {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        let _ = pty::signal_session(self.pid, Signal::SIGKILL);
-        let deadline = tokio::time::Instant::now() + KILL_TIMEOUT;
-        while tokio::time::Instant::now() < deadline {
-            if pty::session_members(self.pid).is_empty() {
-                return false;
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        true
+    /// The program's exit code once its processes were ended; -1 when it
+    /// was not reaped within [`process::KILL_TIMEOUT`].
+    pub async fn exit_code(&self) -> i32 {
+        tokio::time::timeout(process::KILL_TIMEOUT, self.wait())
+            .await
+            .unwrap_or(-1)
+    }
+
+    /// The sandbox's private temporary directory, for a sandboxed session.
+    pub fn sandbox_tmp(&self) -> Option<&Path> {
+        self.sandbox_tmp.as_deref()
     }
 
     /// Applies `f` once to the worktree (the rule); later callers see the
@@ -391,17 +380,12 @@ impl Session {
     pub fn worktree_outcome(&self) -> Option<WorktreeOutcome> {
         self.settled.try_lock().ok().and_then(|g| g.clone())
     }
-
-    /// The session's working directory.
-    pub fn dir(&self) -> &Path {
-        &self.dir
-    }
 }
 
 impl Drop for Session {
     fn drop(&mut self) {
         if self.status() == Status::Running {
-            let _ = pty::signal_session(self.pid, Signal::SIGKILL);
+            let _ = process::signal_session(self.pid, Signal::SIGKILL);
         }
     }
 }
@@ -457,7 +441,7 @@ async fn waiter(
     span: tracing::Span,
 ) {
     let code = match child.wait().await {
-        Ok(s) => pty::exit_code(s),
+        Ok(s) => process::exit_code(s),
         Err(e) => {
             span.in_scope(|| tracing::warn!("waiting for the program failed: {e}"));
             -1

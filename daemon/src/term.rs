@@ -14,6 +14,25 @@ use std::path::{Path, PathBuf};
 
 /// Most transcript lines returned in one page.
 pub const MAX_PAGE_LINES: u32 = 5000;
+/// Most bytes of lines in one page (a page holds at least one line): on
+/// a device's session stream a page must fit in one WebSocket message of
+/// `rcd_net::MAX_WS_MESSAGE` (1 MiB) once escaped and wrapped, and on the
+/// control socket in one frame.
+pub const MAX_PAGE_BYTES: usize = 256 * 1024;
+
+/// Keeps lines while they fit in [`MAX_PAGE_BYTES`], and at least one.
+#[derive(Debug, Default)]
+struct PageBudget {
+    used: usize,
+}
+
+impl PageBudget {
+    fn admits(&mut self, taken: usize, line: &str) -> bool {
+        // Each line costs its bytes and a little for quoting and commas.
+        self.used += line.len() + 8;
+        taken == 0 || self.used <= MAX_PAGE_BYTES
+    }
+}
 
 /// Receives terminal events from the parser.
 #[derive(Debug, Default)]
@@ -123,17 +142,25 @@ impl Transcript {
         let reader = BufReader::new(File::open(path)?);
         let mut lines = Vec::new();
         let mut total = 0u64;
+        let mut budget = PageBudget::default();
+        let mut full = false;
         for line in reader.split(b'\n') {
             let line = line?;
             total += 1;
-            if total >= from && lines.len() < max {
-                lines.push(String::from_utf8_lossy(&line).into_owned());
+            if total >= from && !full && lines.len() < max {
+                let line = String::from_utf8_lossy(&line).into_owned();
+                if budget.admits(lines.len(), &line) {
+                    lines.push(line);
+                } else {
+                    full = true;
+                }
             }
         }
         Ok((lines, total))
     }
 
-    /// Up to `max` lines starting at line `from` (1-based).
+    /// Up to `max` lines (at most [`MAX_PAGE_LINES`], and fewer where they
+    /// would pass [`MAX_PAGE_BYTES`]) starting at line `from` (1-based).
     pub fn page(&self, from: u64, max: u32) -> io::Result<Vec<String>> {
         let from = from.max(1);
         let max = max.clamp(1, MAX_PAGE_LINES) as usize;
@@ -145,12 +172,17 @@ impl Transcript {
         let mut reader = BufReader::new(file.take(self.end - start));
         let mut lines = Vec::new();
         let mut line = String::new();
+        let mut budget = PageBudget::default();
         while lines.len() < max {
             line.clear();
             if reader.read_line(&mut line)? == 0 {
                 break;
             }
-            lines.push(line.trim_end_matches('\n').to_string());
+            let text = line.trim_end_matches('\n');
+            if !budget.admits(lines.len(), text) {
+                break;
+            }
+            lines.push(text.to_string());
         }
         Ok(lines)
     }

@@ -3,6 +3,7 @@
 //! next sessions). Ctrl-C still stops the daemon: only canonical mode and
 //! echo are turned off, signals stay on.
 
+use crate::link::LinkHandle;
 use crate::supervisor::Supervisor;
 use nix::sys::termios::{self, LocalFlags, SetArg, Termios};
 use std::io::{IsTerminal, Read, Write};
@@ -21,7 +22,7 @@ impl Drop for TerminalGuard {
 }
 
 /// Starts the status display and the key reader when stdin is a terminal.
-pub fn start(sup: Arc<Supervisor>) -> Option<TerminalGuard> {
+pub fn start(sup: Arc<Supervisor>, link: Option<LinkHandle>) -> Option<TerminalGuard> {
     let stdin = std::io::stdin();
     if !stdin.is_terminal() {
         return None;
@@ -34,6 +35,7 @@ pub fn start(sup: Arc<Supervisor>) -> Option<TerminalGuard> {
     let guard = TerminalGuard { saved };
 
     let keys = sup.clone();
+    let keys_link = link.clone();
     let handle = tokio::runtime::Handle::current();
     std::thread::Builder::new()
         .name("rcd-keys".into())
@@ -46,10 +48,10 @@ pub fn start(sup: Arc<Supervisor>) -> Option<TerminalGuard> {
                             eprintln!("rcd: cannot switch spawn mode: {e}");
                         }
                     }
-                    b'\n' | b'\r' | b's' => print_status(&keys),
+                    b'\n' | b'\r' | b's' => print_status(&keys, keys_link.as_ref()),
                     b' ' => {
-                        let sup = keys.clone();
-                        handle.spawn(async move { show_pairing(&sup).await });
+                        let link = keys_link.clone();
+                        handle.spawn(async move { show_pairing(link.as_ref()).await });
                     }
                     _ => {}
                 }
@@ -59,10 +61,10 @@ pub fn start(sup: Arc<Supervisor>) -> Option<TerminalGuard> {
 
     let mut changes = sup.subscribe();
     tokio::spawn(async move {
-        print_status(&sup);
+        print_status(&sup, link.as_ref());
         let mut last = String::new();
         while changes.changed().await.is_ok() {
-            let line = status_line(&sup);
+            let line = status_line(&sup, link.as_ref());
             if line != last {
                 eprintln!("{line}");
                 last = line;
@@ -72,9 +74,9 @@ pub fn start(sup: Arc<Supervisor>) -> Option<TerminalGuard> {
     Some(guard)
 }
 
-fn status_line(sup: &Supervisor) -> String {
+fn status_line(sup: &Supervisor, link: Option<&LinkHandle>) -> String {
     let (used, capacity, spawn) = sup.counts();
-    let link = match sup.status().link {
+    let link = match link.and_then(LinkHandle::status) {
         None => "local only".to_string(),
         Some(l) => format!("relay {}", l.state),
     };
@@ -85,8 +87,8 @@ fn status_line(sup: &Supervisor) -> String {
 }
 
 /// Prints a fresh pairing link and its QR code.
-async fn show_pairing(sup: &Supervisor) {
-    match sup.pairing_url().await {
+async fn show_pairing(link: Option<&LinkHandle>) {
+    match crate::link::pairing_url(link).await {
         Ok(url) => {
             let qr = match qrcode::QrCode::new(url.as_bytes()) {
                 Ok(code) => code
@@ -103,7 +105,7 @@ async fn show_pairing(sup: &Supervisor) {
     }
 }
 
-fn print_status(sup: &Supervisor) {
+fn print_status(sup: &Supervisor, link: Option<&LinkHandle>) {
     let mut err = std::io::stderr();
-    let _ = writeln!(err, "{}", status_line(sup));
+    let _ = writeln!(err, "{}", status_line(sup, link));
 }

@@ -112,6 +112,41 @@ pub enum WorkResult {
     Failed { error: ErrorReply },
 }
 
+/// A work item is the control request of the same meaning, carried by
+/// the relay: the daemon answers both through one operations layer.
+impl From<Work> for crate::Request {
+    fn from(w: Work) -> Self {
+        match w {
+            Work::Create {
+                name,
+                spawn,
+                sandbox,
+            } => crate::Request::New {
+                name,
+                spawn,
+                sandbox,
+            },
+            Work::Stop { name, force } => crate::Request::Stop { name, force },
+        }
+    }
+}
+
+impl From<crate::Response> for WorkResult {
+    fn from(r: crate::Response) -> Self {
+        match r {
+            crate::Response::Session(session) => WorkResult::Created { session },
+            crate::Response::Stopped(report) => WorkResult::Stopped { report },
+            crate::Response::Error(error) => WorkResult::Failed { error },
+            other => WorkResult::Failed {
+                error: crate::ErrorReply {
+                    kind: crate::ErrorKind::Internal,
+                    message: format!("the daemon gave no answer to this work: {other:?}"),
+                },
+            },
+        }
+    }
+}
+
 /// `POST /api/v1/environments/{env}/pairing`: a one-time code for a
 /// device.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -9,11 +9,16 @@
 //! time; past `--outage-timeout` the link returns [`LinkEnd::Outage`] and
 //! the daemon stops its sessions and exits with [`OUTAGE_EXIT_CODE`].
 //!
-//! Each running session has a link of its own (see [`session`]), a
+//! Each running session has a stream of its own (see [`stream`]), a
 //! WebSocket admitted with a credential for that session alone.
 
 pub mod clock;
-pub mod session;
+pub mod device;
+mod handle;
+pub mod stream;
+
+use handle::PairingReply;
+pub use handle::{Link, LinkHandle, PairingError, pairing_url};
 
 use crate::supervisor::Supervisor;
 use clock::{Clock, WakeDetector};
@@ -21,12 +26,12 @@ use rcd_net::{Backoff, NetError, Relay};
 use rcd_proto::LinkStatus;
 use rcd_proto::relay::{
     Credential, Heartbeat, PairingCode, RELAY_PROTOCOL_VERSION, RegisterRequest, RegisterResponse,
-    Secret, Work, WorkItem, WorkResult,
+    Secret, WorkItem, WorkResult,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 
 /// Exit status of rcd after an outage longer than `--outage-timeout`
@@ -86,8 +91,8 @@ pub struct Shared {
 
 use rcd_proto::LinkState as Phase;
 
-struct Status<'a> {
-    sup: &'a Supervisor,
+struct Status {
+    tx: watch::Sender<Option<LinkStatus>>,
     relay: String,
     embedded: bool,
     phase: Phase,
@@ -96,9 +101,9 @@ struct Status<'a> {
     last_error: Option<String>,
 }
 
-impl Status<'_> {
+impl Status {
     fn publish(&self, next_retry: Option<Duration>, outage_left: Option<Duration>) {
-        self.sup.set_link_status(LinkStatus {
+        self.tx.send_replace(Some(LinkStatus {
             relay: self.relay.clone(),
             embedded: self.embedded,
             state: self.phase,
@@ -107,7 +112,7 @@ impl Status<'_> {
             next_retry_secs: next_retry.map(|d| d.as_secs_f64().ceil() as u64),
             outage_left_secs: outage_left.map(|d| d.as_secs()),
             last_error: self.last_error.clone(),
-        });
+        }));
     }
 
     fn enter(&mut self, phase: Phase) {
@@ -116,23 +121,47 @@ impl Status<'_> {
     }
 }
 
-/// Runs the link until `stop` fires or the outage timeout passes.
-pub async fn run(
+/// Starts the link; it runs until `stop` fires or the outage timeout
+/// passes.
+pub fn start(
+    sup: Arc<Supervisor>,
+    relay: Relay,
+    token: Secret,
+    opts: LinkOptions,
+    clock: Arc<dyn Clock>,
+    stop: watch::Receiver<bool>,
+) -> Link {
+    let (status_tx, status_rx) = watch::channel(None);
+    let (pair_tx, pair_rx) = mpsc::channel(4);
+    let task = tokio::spawn(run(
+        sup, relay, token, opts, clock, stop, status_tx, pair_rx,
+    ));
+    Link {
+        handle: LinkHandle {
+            status: status_rx,
+            pairing: pair_tx,
+        },
+        task,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn run(
     sup: Arc<Supervisor>,
     relay: Relay,
     token: Secret,
     opts: LinkOptions,
     clock: Arc<dyn Clock>,
     mut stop: watch::Receiver<bool>,
+    status_tx: watch::Sender<Option<LinkStatus>>,
+    mut pair_rx: mpsc::Receiver<PairingReply>,
 ) -> LinkEnd {
     let shared = Arc::new(Shared {
         relay: relay.clone(),
         sup: sup.clone(),
         env: watch::channel(None).0,
     });
-    let (pair_tx, mut pair_rx) = mpsc::channel(4);
-    sup.set_pairing(pair_tx);
-    let sessions = tokio::spawn(session::manage(shared.clone()));
+    let sessions = tokio::spawn(stream::manage(shared.clone()));
     let (wake_tx, mut wake_rx) = watch::channel(0u64);
     let wake_task = {
         let clock = clock.clone();
@@ -150,7 +179,7 @@ pub async fn run(
     };
 
     let mut status = Status {
-        sup: &sup,
+        tx: status_tx,
         relay: relay.url().to_string(),
         embedded: opts.embedded,
         phase: Phase::Connecting,
@@ -175,7 +204,7 @@ pub async fn run(
                     credential: reg.credential.token.clone(),
                 }));
                 if first {
-                    match pairing_url(&shared, &reg.environment_id).await {
+                    match new_pairing_url(&shared, &reg.environment_id).await {
                         Ok(url) => announce(&url, relay.url()),
                         Err(e) => tracing::warn!("cannot get a pairing code: {e}"),
                     }
@@ -223,7 +252,7 @@ pub async fn run(
                     break;
                 }
                 Some(reply) = pair_rx.recv() => {
-                    let _ = reply.send(Err("not connected to the relay right now".into()));
+                    let _ = reply.send(Err(PairingError::NotConnected));
                 }
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {
                     let left = opts.outage_timeout.saturating_sub(outage_start.elapsed());
@@ -294,7 +323,7 @@ async fn connected(
     shared: &Arc<Shared>,
     reg: &RegisterResponse,
     wake: &mut watch::Receiver<u64>,
-    pairing: &mut mpsc::Receiver<oneshot::Sender<Result<String, String>>>,
+    pairing: &mut mpsc::Receiver<PairingReply>,
 ) -> String {
     let env = reg.environment_id.clone();
     let mut cred = reg.credential.clone();
@@ -346,7 +375,7 @@ async fn connected(
                 }
             }
             Some(reply) = pairing.recv() => {
-                let _ = reply.send(pairing_url(shared, &env).await);
+                let _ = reply.send(new_pairing_url(shared, &env).await);
             }
             Some(why) = fail_rx.recv() => break why,
             _ = wake.changed() => break "woke from sleep".into(),
@@ -366,8 +395,12 @@ fn announce(url: &str, relay: &str) {
 }
 
 /// A fresh one-time pairing URL for a device.
-async fn pairing_url(shared: &Shared, env: &str) -> Result<String, String> {
-    let auth = shared.env.borrow().clone().ok_or("not registered")?;
+async fn new_pairing_url(shared: &Shared, env: &str) -> Result<String, PairingError> {
+    let auth = shared
+        .env
+        .borrow()
+        .clone()
+        .ok_or(PairingError::NotConnected)?;
     let code: PairingCode = shared
         .relay
         .post(
@@ -376,7 +409,7 @@ async fn pairing_url(shared: &Shared, env: &str) -> Result<String, String> {
             &(),
         )
         .await
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| PairingError::Relay(e.to_string()))?;
     Ok(format!("{}/#pair={}", shared.relay.url(), code.code))
 }
 
@@ -442,20 +475,7 @@ async fn poll_work(shared: Arc<Shared>, env: String, wait: u64, fail: mpsc::Send
 
 async fn handle_work(shared: &Shared, env: &str, item: WorkItem) {
     tracing::info!(id = %item.id, work = ?item.work, "work from the relay");
-    let result = match item.work {
-        Work::Create {
-            name,
-            spawn,
-            sandbox,
-        } => match shared.sup.create_with(name, spawn, sandbox).await {
-            Ok(session) => WorkResult::Created { session },
-            Err(error) => WorkResult::Failed { error },
-        },
-        Work::Stop { name, force } => match shared.sup.stop(&name, force).await {
-            Ok(report) => WorkResult::Stopped { report },
-            Err(error) => WorkResult::Failed { error },
-        },
-    };
+    let result = WorkResult::from(crate::ops::answer(&shared.sup, None, item.work.into()).await);
     let Some(auth) = shared.env.borrow().clone() else {
         tracing::warn!(id = %item.id, "work done but the link is down; the device will see a timeout");
         return;

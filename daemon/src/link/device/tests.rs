@@ -1,0 +1,176 @@
+use super::*;
+use rcd_proto::stream::{Run, apply};
+use rcd_proto::{SessionState, SpawnMode};
+
+fn screen(version: u64, rows: &[&str]) -> StyledScreen {
+    StyledScreen {
+        version,
+        rows: rows
+            .iter()
+            .map(|t| Row {
+                runs: vec![Run {
+                    text: t.to_string(),
+                    ..Run::default()
+                }],
+            })
+            .collect(),
+        cols: 10,
+        cursor: (0, 0),
+        cursor_visible: true,
+        title: String::new(),
+        app_cursor: false,
+    }
+}
+
+fn info() -> SessionInfo {
+    SessionInfo {
+        id: "0000abcd".into(),
+        name: "web".into(),
+        state: SessionState::Running,
+        dir: "/tmp".into(),
+        spawn: SpawnMode::SameDir,
+        branch: None,
+        pid: Some(1),
+        created_at: String::new(),
+        command: vec!["sh".into()],
+        exit_code: None,
+        worktree: None,
+        last_activity: None,
+        sandboxed: false,
+    }
+}
+
+fn version_of(m: &DaemonMsg) -> (u64, u64) {
+    match m {
+        DaemonMsg::Screen(f) => (f.base, f.version),
+        other => panic!("not a screen frame: {other:?}"),
+    }
+}
+
+fn hello(d: &mut Device, now: StyledScreen, exited: Option<i32>) -> Vec<DaemonMsg> {
+    d.hello(
+        RELAY_PROTOCOL_VERSION,
+        "phone".into(),
+        7,
+        info(),
+        exited,
+        || now,
+    )
+}
+
+#[test]
+fn frames_are_full_then_differences_from_the_acknowledged_version() {
+    let a = screen(3, &["a", "b", "c"]);
+    let f = frame(None, &a);
+    assert_eq!((f.base, f.changed.len()), (0, 3));
+    let b = screen(7, &["a", "B", "c"]);
+    let d = frame(Some(&a), &b);
+    assert_eq!(d.base, 3);
+    assert_eq!(d.changed.len(), 1);
+    assert_eq!(d.changed[0].0, 1);
+    // A device applying both ends with the daemon's screen.
+    let mut copy = Vec::new();
+    assert!(apply(&mut copy, 0, &f));
+    assert!(apply(&mut copy, 3, &d));
+    assert_eq!(copy, b.rows);
+    // A resize makes the next frame full.
+    let c = screen(8, &["a", "B"]);
+    assert_eq!(frame(Some(&b), &c).base, 0);
+}
+
+#[test]
+fn nothing_goes_to_a_device_before_its_hello() {
+    let mut d = Device::new();
+    assert!(d.next_frame(|| screen(1, &["x"])).is_none());
+    assert!(d.exited(0, || screen(1, &["x"])).is_empty());
+    assert_eq!(
+        d.client_id(),
+        Err(DaemonMsg::Error {
+            message: "say hello first".into()
+        })
+    );
+}
+
+#[test]
+fn a_hello_is_answered_with_the_input_count_and_a_full_frame() {
+    let mut d = Device::new();
+    let out = hello(&mut d, screen(4, &["a", "b"]), None);
+    assert_eq!(out.len(), 2, "{out:?}");
+    assert!(matches!(out[0], DaemonMsg::Hello { input_seq: 7, .. }));
+    assert_eq!(version_of(&out[1]), (0, 4));
+    assert_eq!(d.client_id(), Ok("phone"));
+}
+
+#[test]
+fn another_protocol_version_is_refused_and_changes_nothing() {
+    let mut d = Device::new();
+    let out = d.hello(
+        RELAY_PROTOCOL_VERSION + 1,
+        "phone".into(),
+        0,
+        info(),
+        None,
+        || screen(1, &["x"]),
+    );
+    assert!(
+        matches!(&out[..], [DaemonMsg::Error { message }] if message.contains("update the older one")),
+        "{out:?}"
+    );
+    assert!(d.client_id().is_err());
+}
+
+#[test]
+fn frames_wait_for_the_acknowledgement_of_the_one_in_flight() {
+    let mut d = Device::new();
+    hello(&mut d, screen(4, &["a", "b"]), None);
+    // The screen changes many times while frame 4 is in flight: nothing.
+    for v in 5..50 {
+        assert!(d.next_frame(|| screen(v, &["a", "c"])).is_none());
+    }
+    // An acknowledgement of anything else is not the one in flight.
+    assert!(d.ack(3, || screen(49, &["a", "c"])).is_none());
+    // The right one brings one frame, the difference to the latest screen.
+    let next = d.ack(4, || screen(49, &["a", "c"])).expect("a frame");
+    assert_eq!(version_of(&next), (4, 49));
+    if let DaemonMsg::Screen(f) = &next {
+        assert_eq!(f.changed.len(), 1);
+    }
+    // Acknowledged and unchanged: nothing more to send.
+    assert!(d.ack(49, || screen(49, &["a", "c"])).is_none());
+    assert!(d.next_frame(|| screen(49, &["a", "c"])).is_none());
+}
+
+#[test]
+fn a_second_hello_starts_over_with_a_full_frame() {
+    let mut d = Device::new();
+    hello(&mut d, screen(4, &["a"]), None);
+    d.ack(4, || screen(4, &["a"]));
+    let out = hello(&mut d, screen(5, &["b"]), None);
+    assert_eq!(
+        version_of(&out[1]),
+        (0, 5),
+        "the device may have lost its copy"
+    );
+}
+
+#[test]
+fn the_exit_is_sent_once_and_again_after_a_new_hello() {
+    let mut d = Device::new();
+    hello(&mut d, screen(4, &["a"]), None);
+    let out = d.exited(2, || screen(4, &["a"]));
+    assert_eq!(out, vec![DaemonMsg::Exited { code: 2 }]);
+    assert!(d.exited(2, || screen(4, &["a"])).is_empty());
+    let out = hello(&mut d, screen(4, &["a"]), Some(2));
+    assert_eq!(out.last(), Some(&DaemonMsg::Exited { code: 2 }));
+}
+
+#[test]
+fn inputs_and_pages_are_answered_in_the_protocol_s_terms() {
+    assert_eq!(input_answer(Ok(3)), DaemonMsg::InputAck { seq: 3 });
+    assert!(matches!(
+        input_answer(Err(SessionGone)),
+        DaemonMsg::Error { message } if message.contains("input refused")
+    ));
+    let e = transcript_answer(Err(std::io::Error::other("disk")));
+    assert!(matches!(e, DaemonMsg::Error { message } if message.contains("disk")));
+}

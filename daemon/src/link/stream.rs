@@ -1,0 +1,242 @@
+//! A session's stream: one WebSocket per session to the relay, carrying
+//! the session protocol with every device attached to it.
+//!
+//! [`manage`] keeps one stream per linked session; [`run`] reconnects it;
+//! [`serve`] reads the link's frames and the session's changes and hands
+//! each device's part to its [`Device`] core (`device.rs`), which decides
+//! what to send. Input is applied through [`Session::apply_input`], which
+//! only takes the next sequence number of that device's `client_id`, so a
+//! device that resends after a reconnect never types twice.
+
+use super::device::{self, Device};
+use super::{Shared, linkable};
+use crate::pty::Size;
+use crate::session::{Session, Status};
+use futures_util::{SinkExt, StreamExt};
+use rcd_net::Backoff;
+use rcd_net::WebSocket;
+use rcd_proto::liveness::Liveness;
+use rcd_proto::relay::{Credential, LinkFrame};
+use rcd_proto::stream::{DaemonMsg, DeviceMsg};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+
+/// How often the link pings the relay; two missed pongs end it.
+const PING_EVERY: Duration = Duration::from_secs(15);
+
+/// Keeps one link task per linkable session, following the supervisor.
+pub async fn manage(shared: Arc<Shared>) {
+    let mut changes = shared.sup.subscribe();
+    let mut links: HashMap<String, (Arc<Session>, JoinHandle<()>)> = HashMap::new();
+    loop {
+        let want = linkable(&shared.sup);
+        links.retain(|name, (sess, task)| {
+            let keep = want.get(name).is_some_and(|s| Arc::ptr_eq(s, sess)) && !task.is_finished();
+            if !keep {
+                task.abort();
+            }
+            keep
+        });
+        for (name, sess) in want {
+            links.entry(name).or_insert_with(|| {
+                let task = tokio::spawn(run(shared.clone(), sess.clone()));
+                (sess, task)
+            });
+        }
+        if changes.changed().await.is_err() {
+            break;
+        }
+    }
+    for (_, (_, t)) in links {
+        t.abort();
+    }
+}
+
+/// Keeps the session's link up, reconnecting with backoff.
+async fn run(shared: Arc<Shared>, session: Arc<Session>) {
+    let name = session.name.to_string();
+    let span = tracing::info_span!("link", session = %name);
+    let mut backoff = Backoff::new(Duration::from_millis(300), Duration::from_secs(15));
+    let mut env_rx = shared.env.subscribe();
+    loop {
+        // Wait for a registration.
+        let auth = loop {
+            if let Some(a) = env_rx.borrow_and_update().clone() {
+                break a;
+            }
+            if env_rx.changed().await.is_err() {
+                return;
+            }
+        };
+        let cred: Result<Credential, _> = shared
+            .relay
+            .post(
+                &format!("/environments/{}/sessions/{name}/credential", auth.id),
+                Some(&auth.credential),
+                &(),
+            )
+            .await;
+        let result = match cred {
+            Ok(cred) => {
+                let path = format!("/environments/{}/sessions/{name}/link", auth.id);
+                match shared.relay.websocket(&path, &cred.token).await {
+                    Ok(ws) => {
+                        span.in_scope(|| tracing::debug!("session link up"));
+                        backoff.reset();
+                        serve(ws, &session).await
+                    }
+                    Err(e) => Err(e.to_string()),
+                }
+            }
+            Err(e) => Err(e.to_string()),
+        };
+        if let Err(e) = result {
+            span.in_scope(|| tracing::debug!("session link down: {e}"));
+        }
+        let delay = backoff.next_delay();
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            // A new registration: try at once.
+            _ = env_rx.changed() => {}
+        }
+    }
+}
+
+async fn send(ws: &mut WebSocket, client: u64, msg: &DaemonMsg) -> Result<(), String> {
+    let data = serde_json::to_string(msg).map_err(|e| e.to_string())?;
+    let frame =
+        serde_json::to_string(&LinkFrame::Data { client, data }).map_err(|e| e.to_string())?;
+    ws.send(Message::text(frame))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn send_all(
+    ws: &mut WebSocket,
+    client: u64,
+    msgs: impl IntoIterator<Item = DaemonMsg>,
+) -> Result<(), String> {
+    for m in msgs {
+        send(ws, client, &m).await?;
+    }
+    Ok(())
+}
+
+/// Serves one link until it breaks.
+async fn serve(mut ws: WebSocket, session: &Session) -> Result<(), String> {
+    let mut devices: HashMap<u64, Device> = HashMap::new();
+    let mut screen = session.screen_changes();
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    let mut live = Liveness::new();
+    let mut exited: Option<i32> = match session.status() {
+        Status::Exited(c) => Some(c),
+        Status::Running => None,
+    };
+    loop {
+        tokio::select! {
+            msg = ws.next() => {
+                let text = match msg {
+                    None | Some(Ok(Message::Close(_))) => return Err("closed by the relay".into()),
+                    Some(Ok(Message::Text(t))) => t,
+                    Some(Ok(_)) => continue,
+                    Some(Err(e)) => return Err(e.to_string()),
+                };
+                let frame: LinkFrame = match serde_json::from_str(text.as_str()) {
+                    Ok(f) => f,
+                    Err(e) => {
+                        tracing::warn!("garbage on the session link: {e}");
+                        continue;
+                    }
+                };
+                match frame {
+                    LinkFrame::Open { client, device } => {
+                        tracing::debug!(client, device = %device, "device attached");
+                        devices.insert(client, Device::new());
+                    }
+                    LinkFrame::Close { client } => {
+                        devices.remove(&client);
+                    }
+                    LinkFrame::Ping { n } => {
+                        let pong = serde_json::to_string(&LinkFrame::Pong { n }).map_err(|e| e.to_string())?;
+                        ws.send(Message::text(pong)).await.map_err(|e| e.to_string())?;
+                    }
+                    LinkFrame::Pong { n } => live.pong(n),
+                    LinkFrame::Data { client, data } => {
+                        let device = devices.entry(client).or_default();
+                        let msg: DeviceMsg = match serde_json::from_str(&data) {
+                            Ok(m) => m,
+                            Err(e) => {
+                                send(&mut ws, client, &DaemonMsg::Error { message: format!("cannot decode the message: {e}") }).await?;
+                                continue;
+                            }
+                        };
+                        device_message(&mut ws, client, device, msg, session, exited).await?;
+                    }
+                }
+            }
+            Ok(()) = screen.changed() => {
+                for (id, device) in devices.iter_mut() {
+                    send_all(&mut ws, *id, device.next_frame(|| session.styled())).await?;
+                }
+            }
+            code = session.wait(), if exited.is_none() => {
+                exited = Some(code);
+                for (id, device) in devices.iter_mut() {
+                    send_all(&mut ws, *id, device.exited(code, || session.styled())).await?;
+                }
+            }
+            _ = ping.tick() => {
+                let Some(n) = live.next_ping() else {
+                    return Err("the relay stopped answering pings".into());
+                };
+                let p = serde_json::to_string(&LinkFrame::Ping { n }).map_err(|e| e.to_string())?;
+                ws.send(Message::text(p)).await.map_err(|e| e.to_string())?;
+            }
+        }
+    }
+}
+
+/// One message of a device: the core decides, this sends.
+async fn device_message(
+    ws: &mut WebSocket,
+    id: u64,
+    device: &mut Device,
+    msg: DeviceMsg,
+    session: &Session,
+    exited: Option<i32>,
+) -> Result<(), String> {
+    let now = || session.styled();
+    match msg {
+        DeviceMsg::Hello {
+            protocol,
+            client_id,
+        } => {
+            let input_seq = session.input_seq(&client_id).await;
+            let out = device.hello(protocol, client_id, input_seq, session.info(), exited, now);
+            send_all(ws, id, out).await
+        }
+        DeviceMsg::Input { seq, bytes } => {
+            let answer = match device.client_id() {
+                Ok(client_id) => {
+                    device::input_answer(session.apply_input(client_id, seq, bytes).await)
+                }
+                Err(refusal) => refusal,
+            };
+            send(ws, id, &answer).await
+        }
+        DeviceMsg::Ack { version } => send_all(ws, id, device.ack(version, now)).await,
+        DeviceMsg::Resize { rows, cols } => {
+            session.resize(Size::clamped(rows, cols));
+            Ok(())
+        }
+        DeviceMsg::Transcript { from, max_lines } => {
+            let answer = device::transcript_answer(session.transcript(from, max_lines));
+            send(ws, id, &answer).await
+        }
+        DeviceMsg::Ping { n } => send(ws, id, &DaemonMsg::Pong { n }).await,
+    }
+}

@@ -1,0 +1,93 @@
+//! Every operation a client can ask of rcd, answered in one place for
+//! every path: the control socket sends a [`Request`], the relay's work
+//! items are the same requests ([`rcd_proto::relay::Work`] converts into
+//! one), and a device's session stream reads the same transcript pages
+//! and types through the same session methods. Limits live with the data
+//! they bound (a transcript page: `term::MAX_PAGE_LINES` and
+//! `term::MAX_PAGE_BYTES`), so no path has its own.
+
+use crate::link::LinkHandle;
+use crate::session::SessionGone;
+use crate::supervisor::{NewSession, Supervisor};
+use rcd_proto::{ErrorKind, ErrorReply, Request, Response, Setting, StatusInfo};
+use std::sync::Arc;
+
+/// `rcctl status`: the supervisor's state and the relay link's.
+pub fn status(sup: &Supervisor, link: Option<&LinkHandle>) -> StatusInfo {
+    StatusInfo {
+        link: link.and_then(LinkHandle::status),
+        ..sup.status()
+    }
+}
+
+/// Answers one request. [`Request::Attach`] turns a control connection
+/// into a stream and is served by `control` itself; [`Request::Shutdown`]
+/// is acknowledged here and acted on by the caller.
+pub async fn answer(sup: &Arc<Supervisor>, link: Option<&LinkHandle>, req: Request) -> Response {
+    match req {
+        Request::Status => Response::Status(status(sup, link)),
+        Request::List => Response::Sessions {
+            sessions: sup.list(),
+        },
+        Request::New {
+            name,
+            spawn,
+            sandbox,
+        } => reply(
+            sup.create(NewSession {
+                name,
+                spawn,
+                sandbox,
+            })
+            .await,
+            Response::Session,
+        ),
+        Request::Stop { name, force } => reply(sup.stop(&name, force).await, Response::Stopped),
+        Request::Send { name, text, enter } => {
+            let mut bytes = text.into_bytes();
+            if enter {
+                bytes.push(b'\r');
+            }
+            let r = match sup.get(&name) {
+                Ok(s) => s.send(bytes).await.map_err(|e| gone(&name, e)),
+                Err(e) => Err(e),
+            };
+            reply(r, |()| Response::Ok)
+        }
+        Request::Screen { name } => reply(sup.get(&name), |s| Response::Screen(s.screen_text())),
+        Request::Transcript {
+            name,
+            from,
+            max_lines,
+        } => reply(sup.transcript(&name, from, max_lines), Response::Transcript),
+        Request::Worktrees => reply(sup.kept_worktrees().await, |worktrees| {
+            Response::Worktrees { worktrees }
+        }),
+        Request::Prune => reply(sup.prune().await, Response::Pruned),
+        Request::Set(Setting::Spawn(mode)) => reply(sup.set_spawn(mode), |()| Response::Ok),
+        Request::Set(Setting::Capacity(n)) => reply(sup.set_capacity(n), |()| Response::Ok),
+        Request::Shutdown => Response::Ok,
+        Request::Attach { .. } => Response::Error(ErrorReply {
+            kind: ErrorKind::BadRequest,
+            message: "attach is handled on its own".into(),
+        }),
+    }
+}
+
+fn reply<T>(r: Result<T, ErrorReply>, f: impl FnOnce(T) -> Response) -> Response {
+    match r {
+        Ok(v) => f(v),
+        Err(e) => Response::Error(e),
+    }
+}
+
+/// The refusal for input to a session whose program has ended.
+pub fn gone(name: &str, _: SessionGone) -> ErrorReply {
+    ErrorReply {
+        kind: ErrorKind::UnknownSession,
+        message: format!(
+            "session {name} has exited: its screen and transcript can still be read; \
+             `rcctl stop {name}` removes it"
+        ),
+    }
+}

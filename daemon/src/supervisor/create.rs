@@ -1,0 +1,207 @@
+//! The one way a session starts: [`Supervisor::create`] with the options
+//! of [`NewSession`], from every client alike.
+
+use super::retire::Remains;
+use super::{Supervisor, err};
+use crate::names;
+use crate::session::{Params, Session, SessionId};
+use crate::worktree::{Worktree, WorktreeError};
+use rcd_proto::{ErrorKind, ErrorReply, SessionInfo, SessionName, SpawnMode};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// What a client may choose about a new session; the daemon's settings
+/// fill in the rest.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NewSession {
+    /// Its name; one is made up when `None`.
+    pub name: Option<String>,
+    /// Where it starts; the daemon's spawn mode when `None`.
+    pub spawn: Option<SpawnMode>,
+    /// Whether it is sandboxed; the daemon's `--sandbox` when `None`.
+    pub sandbox: Option<bool>,
+}
+
+impl Supervisor {
+    /// Starts a session. Capacity is a hard limit; a name in use is
+    /// refused, never reused. A sandbox this machine cannot enforce is a
+    /// refusal, checked before anything is created.
+    pub async fn create(self: &Arc<Self>, opts: NewSession) -> Result<SessionInfo, ErrorReply> {
+        let plan = if opts.sandbox.unwrap_or(self.sandbox.by_default()) {
+            self.sandbox.mark_used();
+            Some(self.sandbox.plan().await?)
+        } else {
+            None
+        };
+        let (name, mode) = self.reserve(opts.name, opts.spawn)?;
+        let result = self.start(&name, mode, plan).await;
+        // Shutdown waits for `pending` to drain, so a session inserted here
+        // is always seen (and stopped) by it.
+        {
+            let mut inner = self.lock();
+            if let Ok(s) = &result {
+                inner.sessions.insert(name.clone(), s.clone());
+            }
+            inner.pending.remove(&name);
+        }
+        let session = result?;
+        tracing::info!(name = %name, spawn = %mode, pid = session.pid, dir = %session.dir.display(), sandboxed = session.sandboxed, "session started");
+        self.touch();
+        let me = Arc::clone(self);
+        let s = Arc::clone(&session);
+        tokio::spawn(async move { me.monitor(s).await });
+        Ok(session.info())
+    }
+
+    /// Checks capacity and the name under the lock and holds the name in
+    /// `pending` (where it counts against capacity) until the start is
+    /// done.
+    fn reserve(
+        &self,
+        name: Option<String>,
+        spawn: Option<SpawnMode>,
+    ) -> Result<(SessionName, SpawnMode), ErrorReply> {
+        let mut inner = self.lock();
+        if !inner.accepting {
+            return Err(err(ErrorKind::ShuttingDown, "rcd is shutting down"));
+        }
+        let name = name
+            .map(|n| SessionName::new(&n).map_err(|e| err(ErrorKind::BadName, e.to_string())))
+            .transpose()?;
+        let used = inner.running();
+        if used >= inner.capacity as usize {
+            return Err(err(
+                ErrorKind::AtCapacity,
+                format!(
+                    "at capacity ({used}/{}): stop a session (rcctl stop NAME) or raise \
+                     the limit (rcctl set capacity N)",
+                    inner.capacity
+                ),
+            ));
+        }
+        let busy = inner.busy_names(false);
+        let taken = |n: &SessionName| busy.contains(n.as_str());
+        let name = match name {
+            Some(n) if taken(&n) => {
+                return Err(err(
+                    ErrorKind::NameTaken,
+                    format!(
+                        "a session named {n} is already running: choose another name, \
+                         or stop it first (rcctl stop {n})"
+                    ),
+                ));
+            }
+            Some(n) => n,
+            None => names::generate(taken),
+        };
+        inner.pending.insert(name.clone());
+        Ok((name, spawn.unwrap_or(inner.spawn)))
+    }
+
+    /// Makes the worktree, the sandbox and the program. A failure after
+    /// the worktree exists gives back what was made, through the same
+    /// [`Supervisor::release`] as every ending.
+    async fn start(
+        &self,
+        name: &SessionName,
+        mode: SpawnMode,
+        plan: Option<crate::sandbox::Plan>,
+    ) -> Result<Arc<Session>, ErrorReply> {
+        let wt = match mode {
+            SpawnMode::SameDir => None,
+            SpawnMode::Worktree => Some(self.create_worktree(name).await?),
+        };
+        let dir = wt
+            .as_ref()
+            .map_or_else(|| self.cfg.dir.clone(), |w| w.path.clone());
+        let id = SessionId::generate();
+        let mut remains = Remains {
+            worktree: wt.clone(),
+            sandbox_tmp: None,
+        };
+        let started = self
+            .spawn(name, &id, mode, dir, wt, plan, &mut remains)
+            .await;
+        if started.is_err() {
+            // Nothing ran in the fresh worktree: give it back.
+            self.release(remains, None, false, false).await;
+        }
+        started
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn spawn(
+        &self,
+        name: &SessionName,
+        id: &SessionId,
+        mode: SpawnMode,
+        dir: PathBuf,
+        worktree: Option<Worktree>,
+        plan: Option<crate::sandbox::Plan>,
+        remains: &mut Remains,
+    ) -> Result<Arc<Session>, ErrorReply> {
+        std::fs::create_dir_all(&self.transcripts).map_err(|e| {
+            err(
+                ErrorKind::Internal,
+                format!("creating the transcript directory: {e}"),
+            )
+        })?;
+        let mut env = self.env.clone();
+        env.push(("RCD_SESSION".into(), name.to_string()));
+        let sandbox = match plan {
+            None => None,
+            Some(plan) => {
+                // Given back on failure too: preparing makes the directory.
+                remains.sandbox_tmp = Some(self.sandbox.tmp_path(name.as_str(), &id.0));
+                let c = self
+                    .sandbox
+                    .prepare(
+                        plan,
+                        name.as_str(),
+                        &id.0,
+                        &dir,
+                        worktree.is_some(),
+                        &mut env,
+                    )
+                    .await?;
+                Some(c)
+            }
+        };
+        let params = Params {
+            sandbox,
+            transcript: self.transcripts.join(format!("{name}-{id}.log")),
+            id: id.clone(),
+            name: name.clone(),
+            dir,
+            spawn: mode,
+            worktree,
+            command: self.cfg.command.clone(),
+            env,
+        };
+        self.host
+            .start(params)
+            .map_err(|e| err(ErrorKind::Internal, format!("starting the session: {e}")))
+    }
+
+    async fn create_worktree(&self, name: &SessionName) -> Result<Worktree, ErrorReply> {
+        let repo = self.repo_root()?;
+        let root = self.worktree_root.clone();
+        let host = self.host.clone();
+        let n = name.to_string();
+        tokio::task::spawn_blocking(move || host.create_worktree(&repo, &root, &n))
+            .await
+            .map_err(|e| err(ErrorKind::Internal, format!("creating the worktree: {e}")))?
+            .map_err(|e| {
+                let kind = match e {
+                    WorktreeError::NotARepository { .. } | WorktreeError::NoCommit { .. } => {
+                        ErrorKind::NotARepository
+                    }
+                    WorktreeError::BranchExists { .. } | WorktreeError::PathExists { .. } => {
+                        ErrorKind::NameTaken
+                    }
+                    _ => ErrorKind::Internal,
+                };
+                err(kind, e.to_string())
+            })
+    }
+}

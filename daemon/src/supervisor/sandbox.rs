@@ -1,0 +1,124 @@
+//! The sandbox as the supervisor sees it: whether this machine can
+//! enforce the policy, preparing a new session's confinement, and
+//! keeping clients inside a sandbox off the control socket.
+
+use crate::config::Config;
+use crate::sandbox::{self, Confinement, Kernel, Plan, Policy};
+use rcd_proto::{ErrorKind, ErrorReply};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// The sandbox policy of a daemon and the kernel it runs on.
+#[derive(Debug)]
+pub struct Gate {
+    policy: Policy,
+    /// What the kernel offers (a seam for tests).
+    kernel: Arc<dyn Kernel>,
+    state_dir: PathBuf,
+    socket: PathBuf,
+    /// Set once a sandboxed session may exist (this run or an orphan):
+    /// from then on control clients inside a sandbox are refused.
+    used: AtomicBool,
+}
+
+impl Gate {
+    pub fn new(cfg: &Config, kernel: Arc<dyn Kernel>) -> Self {
+        Self {
+            policy: cfg.sandbox.clone(),
+            kernel,
+            state_dir: cfg.state_dir.clone(),
+            socket: cfg.socket.clone(),
+            used: AtomicBool::new(cfg.sandbox.enabled),
+        }
+    }
+
+    /// Whether sessions are sandboxed unless a request says otherwise.
+    pub fn by_default(&self) -> bool {
+        self.policy.enabled
+    }
+
+    /// Notes that sandboxed sessions may exist from now on.
+    pub fn mark_used(&self) {
+        self.used.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether this machine can enforce the policy; the error names what
+    /// is missing. The first check of a network namespace forks a probe,
+    /// so it runs on the blocking pool.
+    pub async fn plan(&self) -> Result<Plan, ErrorReply> {
+        let policy = self.policy.clone();
+        let kernel = self.kernel.clone();
+        tokio::task::spawn_blocking(move || sandbox::decide(&policy, kernel.as_ref()))
+            .await
+            .map_err(|e| err(ErrorKind::Internal, e.to_string()))?
+            .map_err(|m| err(ErrorKind::BadRequest, m))
+    }
+
+    /// The confinement of a new session: its private temporary directory
+    /// and its ruleset. `env` loses the addresses of the user's agents
+    /// and buses (a sandboxed program is not pointed at ways out) and gets
+    /// the private `TMPDIR`.
+    pub async fn prepare(
+        &self,
+        plan: Plan,
+        name: &str,
+        id: &str,
+        dir: &Path,
+        worktree: bool,
+        env: &mut Vec<(String, String)>,
+    ) -> Result<Confinement, ErrorReply> {
+        let tmp = self.tmp_path(name, id);
+        let policy = self.policy.clone();
+        let socket = self.socket.clone();
+        let (d, t) = (dir.to_path_buf(), tmp.clone());
+        let confinement = tokio::task::spawn_blocking(move || {
+            let place = sandbox::Place {
+                dir: &d,
+                worktree,
+                tmp: &t,
+                socket: &socket,
+            };
+            sandbox::prepare(&plan, &policy, &place)
+        })
+        .await
+        .map_err(|e| err(ErrorKind::Internal, format!("preparing the sandbox: {e}")))?
+        .map_err(|m| err(ErrorKind::BadRequest, m))?;
+        tracing::debug!(name, writable = ?confinement.writable(), network = %self.policy.network, "sandbox prepared");
+        env.retain(|(k, _)| k != "TMPDIR" && !sandbox::HIDDEN_ENV.contains(&k.as_str()));
+        env.push(("TMPDIR".into(), tmp.display().to_string()));
+        Ok(confinement)
+    }
+
+    /// Whether a session an earlier rcd left runs sandboxed: its
+    /// temporary directory is still there.
+    pub fn orphan_is_sandboxed(&self, name: &str, id: &str) -> bool {
+        sandbox::tmp_path(&self.state_dir, name, id).exists()
+    }
+
+    /// Where the private temporary directory of a session is.
+    pub fn tmp_path(&self, name: &str, id: &str) -> PathBuf {
+        sandbox::tmp_path(&self.state_dir, name, id)
+    }
+
+    /// Why a control-socket client must be refused, if it must: a process
+    /// inside a sandbox could otherwise start, or type into, unconfined
+    /// sessions. Checked only once sandboxed sessions may exist.
+    pub fn refuse_client(&self, pid: Option<u32>) -> Option<String> {
+        if !self.used.load(Ordering::SeqCst) {
+            return None;
+        }
+        sandbox::client_is_sandboxed(pid).then(|| {
+            "refused: rcctl cannot be used from inside a sandboxed session (it could start or \
+             drive unconfined sessions); run it from your own terminal"
+                .to_string()
+        })
+    }
+}
+
+fn err(kind: ErrorKind, message: impl Into<String>) -> ErrorReply {
+    ErrorReply {
+        kind,
+        message: message.into(),
+    }
+}
