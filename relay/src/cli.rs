@@ -1,8 +1,9 @@
 //! The `rc-relay` command line: `serve`, `token create|list|revoke`,
 //! `device list|revoke`. `main` parses, sets up logging and calls [`run`].
 
+use crate::options::RelayOptions;
+use crate::state::Relay;
 use crate::store::{FileStore, Store, TokenKind, TokenRecord, create_token};
-use crate::{Relay, RelayOptions};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
@@ -200,7 +201,7 @@ async fn serve(
     let listen = args.listen;
     match (args.tls_cert, args.tls_key) {
         (Some(cert), Some(key)) => {
-            let config = crate::tls_config(&cert, &key)?;
+            let config = crate::server::tls_config(&cert, &key)?;
             let listener = std::net::TcpListener::bind(listen)
                 .with_context(|| format!("cannot listen on {listen}"))?;
             announce("https", listener.local_addr()?)?;

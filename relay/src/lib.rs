@@ -12,6 +12,23 @@
 //! - [`Store`] holds all of its state except live sockets ([`hub`]).
 //! - [`cli`] is the `rc-relay` command line.
 //! - `web` serves the device UI of `relay/web/`, built into the binary.
+//!
+//! # Module order
+//!
+//! The modules form a line; each imports only modules before it:
+//!
+//! 1. `options`, `secret`: limits and durations; secrets, hashes and ids.
+//! 2. `store`: the [`Store`] trait and its two implementations.
+//! 3. `hub`: live routing of sockets, and the [`CloseReason`]s it closes
+//!    them with.
+//! 4. `state`: [`Relay`], the shared handle over options, store, hub and
+//!    the stop signal; revocation, the sweeper round, shutdown.
+//! 5. `ws`: the session link and attach socket tasks.
+//! 6. `web`: the device UI's page and assets, and `/healthz`.
+//! 7. `api`: the HTTP routes, their error answer, and the extractors that
+//!    authenticate callers (`api/auth.rs`).
+//! 8. `server`: the router, listeners, TLS, the sweeper task, serving.
+//! 9. `cli`: the `rc-relay` command line.
 
 mod api;
 pub mod cli;
@@ -19,14 +36,16 @@ mod hub;
 pub mod options;
 pub mod secret;
 mod server;
+mod state;
 pub mod store;
 mod web;
 mod ws;
 
+pub use hub::CloseReason;
 pub use options::{MAX_BODY, RelayOptions};
-pub use server::{Relay, SHUTDOWN_GRACE, TlsError, tls_config};
+pub use server::{SHUTDOWN_GRACE, TlsError, tls_config};
+pub use state::Relay;
 pub use store::{
     EnvEntry, EnvRecord, FileStore, Grant, MemoryStore, Store, StoreError, StoreFuture,
     StoreResult, TokenKind, TokenRecord, create_token,
 };
-pub use ws::CloseReason;

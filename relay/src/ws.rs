@@ -4,9 +4,9 @@
 //! timer. The relay parses the envelopes ([`LinkFrame`], [`DeviceFrame`])
 //! and never the `data` inside them.
 
-use crate::hub::{Delivery, Joined, RouteKey};
+use crate::hub::{CloseReason, Delivery, Joined, RouteKey};
 use crate::options::MAX_BODY;
-use crate::server::Relay;
+use crate::state::Relay;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use rcd_proto::liveness::Liveness;
 use rcd_proto::relay::{DeviceFrame, LinkFrame};
@@ -15,66 +15,6 @@ use serde::de::DeserializeOwned;
 use std::time::Duration;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tracing::Instrument;
-
-/// Why the relay closes a WebSocket: the close code and reason it sends.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CloseReason {
-    pub code: u16,
-    pub reason: &'static str,
-}
-
-impl CloseReason {
-    /// The daemon said `close` for this device.
-    pub const SESSION_CLOSED: CloseReason = CloseReason {
-        code: 1000,
-        reason: "closed by the session",
-    };
-    /// The relay is stopping.
-    pub const SHUTDOWN: CloseReason = CloseReason {
-        code: 1001,
-        reason: "the relay is shutting down",
-    };
-    /// A binary message.
-    pub const BINARY: CloseReason = CloseReason {
-        code: 1003,
-        reason: "binary messages are not accepted",
-    };
-    /// A text message that is not an envelope.
-    pub const GARBAGE: CloseReason = CloseReason {
-        code: 1007,
-        reason: "not a valid frame",
-    };
-    /// The token behind the socket was revoked.
-    pub const REVOKED: CloseReason = CloseReason {
-        code: 1008,
-        reason: "the token was revoked",
-    };
-    /// A message over the limit.
-    pub const TOO_LARGE: CloseReason = CloseReason {
-        code: 1009,
-        reason: "message too large (limit 1 MiB)",
-    };
-    /// A newer link for the same session connected.
-    pub const REPLACED: CloseReason = CloseReason {
-        code: 4000,
-        reason: "replaced by a newer link",
-    };
-    /// The socket's queue filled up.
-    pub const TOO_SLOW: CloseReason = CloseReason {
-        code: 4001,
-        reason: "too slow to keep up",
-    };
-    /// Two pings went unanswered.
-    pub const NO_PONG: CloseReason = CloseReason {
-        code: 4002,
-        reason: "two pings went unanswered",
-    };
-    /// The environment was deregistered or forgotten.
-    pub const GONE: CloseReason = CloseReason {
-        code: 4004,
-        reason: "the environment is gone",
-    };
-}
 
 fn json<T: Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("envelopes serialize")

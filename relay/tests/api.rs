@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Api, FakeDaemon, PATIENCE, TestRelay, fast, paired, session, wait_for};
+use common::{Api, FakeDaemon, PATIENCE, TestRelay, fast, paired, route, session, wait_for};
 use rc_relay::{RelayOptions, TokenKind};
 use rcd_proto::relay::{EnvironmentView, Work, WorkResult};
 use rcd_proto::{ErrorKind, ErrorReply, StopReport};
@@ -20,7 +20,7 @@ async fn list(api: &Api, device: &str) -> Vec<EnvironmentView> {
 /// `POST /environments/{env}/sessions` of `daemon`'s environment, as
 /// `device`.
 async fn create(api: &Api, daemon: &FakeDaemon, device: &str, body: Value) -> (u16, Value) {
-    let path = format!("/environments/{}/sessions", daemon.env);
+    let path = route::sessions(&daemon.env);
     api.post(&path, Some(device), body).await
 }
 
@@ -88,7 +88,7 @@ async fn a_session_is_created_and_stopped_through_the_daemon() {
 
     let (status, body) = api
         .delete(
-            &format!("/environments/{}/sessions/fix-login?force=true", daemon.env),
+            &format!("{}?force=true", route::session(&daemon.env, "fix-login")),
             Some(&device),
         )
         .await;
@@ -128,7 +128,7 @@ async fn daemon_refusals_pass_through_with_their_kind_and_message() {
         ),
         Work::Stop { .. } => failed(ErrorKind::UnknownSession, "no session named ghost"),
     });
-    let path = format!("/environments/{}/sessions", daemon.env);
+    let path = route::sessions(&daemon.env);
 
     let (status, body) = api.post(&path, Some(&device), json!({"name": null})).await;
     assert_eq!(status, 409);
@@ -231,7 +231,7 @@ async fn work_is_delivered_to_a_waiting_poll() {
     assert_eq!(status, 201);
     // Another environment's credential cannot answer for it.
     let other = api.register(&relay.enrollment(), "desk").await;
-    let path = format!("/environments/{}/work/{}/result", daemon.env, item.id);
+    let path = route::result(&daemon.env, &item.id);
     let (status, _) = api
         .post(
             &path,
@@ -279,7 +279,7 @@ async fn deregistering_drops_the_environment_at_once() {
     let api = relay.api();
     assert_eq!(list(&api, &device).await.len(), 1);
     let (status, _) = api
-        .delete(&format!("/environments/{}", daemon.env), Some(&daemon.cred))
+        .delete(&route::environment(&daemon.env), Some(&daemon.cred))
         .await;
     assert_eq!(status, 204);
     assert!(list(&api, &device).await.is_empty());
@@ -348,9 +348,7 @@ async fn missing_unknown_expired_and_revoked_secrets_get_401() {
     assert_eq!(status, 401, "an expired credential cannot be refreshed");
 
     // A revoked device token.
-    let (status, _) = api
-        .delete(&format!("/devices/{device_id}"), Some(&device2))
-        .await;
+    let (status, _) = api.delete(&route::device(&device_id), Some(&device2)).await;
     assert_eq!(status, 204);
     let (status, _) = api.get("/environments", Some(&device)).await;
     assert_eq!(status, 401);
@@ -422,32 +420,19 @@ async fn another_owners_environment_is_not_found() {
     );
 
     for (method, path) in [
-        (
-            reqwest::Method::DELETE,
-            format!("/environments/{}/sessions/x", a.env),
-        ),
-        (
-            reqwest::Method::POST,
-            format!("/environments/{}/sessions/x/attach-ticket", a.env),
-        ),
+        (reqwest::Method::DELETE, route::session(&a.env, "x")),
+        (reqwest::Method::POST, route::attach_ticket(&a.env, "x")),
     ] {
         let (status, body) = api.call(method, &path, Some(&b_dev), None).await;
         assert_eq!((status, &body), (404, &missing.1), "{path}");
     }
-    let attach = common::ws_connect(
-        &api.base,
-        &format!("/environments/{}/sessions/x/attach", a.env),
-        Some(&b_dev),
-    )
-    .await;
+    let attach = common::ws_connect(&api.base, &route::attach(&a.env, "x"), Some(&b_dev)).await;
     assert_eq!(attach.err().map(|e| e.0), Some(404));
-    let (status, _) = api
-        .delete(&format!("/devices/{a_dev_id}"), Some(&b_dev))
-        .await;
+    let (status, _) = api.delete(&route::device(&a_dev_id), Some(&b_dev)).await;
     assert_eq!(status, 404, "another owner's device");
 
     // An environment credential names its own environment only.
-    let path = format!("/environments/{}/heartbeat", a.env);
+    let path = route::heartbeat(&a.env);
     let (status, body) = api
         .post(
             &path,
@@ -457,11 +442,7 @@ async fn another_owners_environment_is_not_found() {
         .await;
     assert_eq!((status, &body), (404, &missing.1));
     let (status, _) = api
-        .post(
-            &format!("/environments/{}/pairing", a.env),
-            Some(&b.cred),
-            Value::Null,
-        )
+        .post(&route::pairing(&a.env), Some(&b.cred), Value::Null)
         .await;
     assert_eq!(status, 404);
 }
@@ -518,7 +499,7 @@ async fn oversized_garbage_and_wrong_versions_are_refused() {
     let big = "x".repeat(1024 * 1024 + 10);
     let (status, body) = api
         .post(
-            &format!("/environments/{}/heartbeat", daemon.env),
+            &route::heartbeat(&daemon.env),
             Some(&daemon.cred),
             json!({ "pad": big }),
         )
@@ -528,8 +509,9 @@ async fn oversized_garbage_and_wrong_versions_are_refused() {
     let resp = api
         .http
         .post(format!(
-            "{}/api/v1/environments/{}/heartbeat",
-            api.base, daemon.env
+            "{}/api/v1{}",
+            api.base,
+            route::heartbeat(&daemon.env)
         ))
         .bearer_auth(&daemon.cred)
         .body("{this is not json")
@@ -545,7 +527,7 @@ async fn oversized_garbage_and_wrong_versions_are_refused() {
 
     let (status, body) = api
         .get(
-            &format!("/environments/{}/work?wait_secs=soon", daemon.env),
+            &format!("{}?wait_secs=soon", route::work(&daemon.env)),
             Some(&daemon.cred),
         )
         .await;

@@ -5,7 +5,8 @@
 mod common;
 
 use common::{
-    FakeDaemon, Next, TestRelay, Ws, closed, fast, next, next_json, paired, send_json, ws_connect,
+    FakeDaemon, Next, TestRelay, Ws, closed, fast, next, next_json, paired, route, send_json,
+    ws_connect,
 };
 use futures_util::SinkExt;
 use rc_relay::{RelayOptions, TokenKind};
@@ -14,7 +15,7 @@ use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
 async fn attach(daemon: &FakeDaemon, name: &str, device: &str) -> Ws {
-    let path = format!("/environments/{}/sessions/{name}/attach", daemon.env);
+    let path = route::attach(&daemon.env, name);
     ws_connect(&daemon.api.base, &path, Some(device))
         .await
         .expect("attach opens")
@@ -144,8 +145,8 @@ async fn a_session_credential_admits_only_its_own_link() {
     let (_relay, daemon, _, device) = paired(fast()).await;
     let cred_a = daemon.session_credential("a").await;
     let base = daemon.api.base.clone();
-    let link_b = format!("/environments/{}/sessions/b/link", daemon.env);
-    let link_a = format!("/environments/{}/sessions/a/link", daemon.env);
+    let link_b = route::link(&daemon.env, "b");
+    let link_a = route::link(&daemon.env, "a");
 
     let refused = ws_connect(&base, &link_b, Some(&cred_a))
         .await
@@ -163,7 +164,7 @@ async fn a_session_credential_admits_only_its_own_link() {
         assert_eq!(r, Some(401), "{bearer:?}");
     }
     // Nor is it anything but a link credential.
-    let path = format!("/environments/{}/heartbeat", daemon.env);
+    let path = route::heartbeat(&daemon.env);
     let (status, _) = daemon
         .api
         .post(
@@ -180,16 +181,13 @@ async fn a_session_credential_admits_only_its_own_link() {
 async fn attach_tickets_admit_one_socket() {
     let (_relay, daemon, device_id, device) = paired(fast()).await;
     let mut link = daemon.link("a").await;
-    let path = format!("/environments/{}/sessions/a/attach-ticket", daemon.env);
+    let path = route::attach_ticket(&daemon.env, "a");
     let (status, body) = daemon.api.post(&path, Some(&device), Value::Null).await;
     assert_eq!(status, 200, "{body}");
     let ticket = body["ticket"].as_str().unwrap().to_string();
     assert!(ticket.starts_with("rctkt_"));
 
-    let attach = format!(
-        "/environments/{}/sessions/a/attach?ticket={ticket}",
-        daemon.env
-    );
+    let attach = format!("{}?ticket={ticket}", route::attach(&daemon.env, "a"));
     let mut dev = ws_connect(&daemon.api.base, &attach, None)
         .await
         .expect("ticket admits");
@@ -204,10 +202,7 @@ async fn attach_tickets_admit_one_socket() {
 
     let (_, body) = daemon.api.post(&path, Some(&device), Value::Null).await;
     let ticket = body["ticket"].as_str().unwrap();
-    let other = format!(
-        "/environments/{}/sessions/b/attach?ticket={ticket}",
-        daemon.env
-    );
+    let other = format!("{}?ticket={ticket}", route::attach(&daemon.env, "b"));
     let r = ws_connect(&daemon.api.base, &other, None).await;
     assert_eq!(
         r.err().map(|e| e.0),
@@ -277,7 +272,7 @@ async fn revoking_a_device_closes_its_sockets() {
 
     let (status, _) = daemon
         .api
-        .delete(&format!("/devices/{device_id}"), Some(&other))
+        .delete(&route::device(&device_id), Some(&other))
         .await;
     assert_eq!(status, 204);
     assert_eq!(closed(&mut dev).await, Some(1008));

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Api, fast, next_json};
+use common::{Api, fast, next_json, route};
 use rc_relay::{MemoryStore, Relay};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -80,8 +80,8 @@ async fn the_relay_serves_https_and_wss() {
     .with_root_certificates(roots)
     .with_no_client_auth();
     let url = format!(
-        "wss://127.0.0.1:{port}/api/v1/environments/{}/sessions/a/attach",
-        daemon.env
+        "wss://127.0.0.1:{port}/api/v1{}",
+        route::attach(&daemon.env, "a")
     );
     let mut req = url.into_client_request().unwrap();
     req.headers_mut()

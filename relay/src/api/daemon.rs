@@ -1,17 +1,18 @@
 //! Daemon routes: registration, credentials, heartbeats, the work poll and
 //! its results, the session link, pairing codes, deregistration.
 
-use super::{ApiErr, ApiPath, ApiResult, RawBody, auth, decode, query};
-use crate::hub::RouteKey;
+use super::auth::{self, Enrolled, EnvCaller, SessionCaller};
+use super::{ApiErr, ApiPath, ApiResult, RawBody, decode, query};
+use crate::hub::{CloseReason, RouteKey};
 use crate::options::{MAX_BODY, wire_secs};
 use crate::secret::{self, ENV_CREDENTIAL_PREFIX, SESSION_CREDENTIAL_PREFIX};
-use crate::server::Relay;
+use crate::state::Relay;
 use crate::store::{EnvRecord, Grant};
-use crate::ws::{self, CloseReason};
+use crate::ws;
 use axum::Json;
 use axum::extract::State;
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use rcd_proto::SessionName;
 use rcd_proto::relay::{
@@ -53,10 +54,9 @@ fn check_text(what: &str, value: &str, max: usize, allow_empty: bool) -> ApiResu
 
 pub(crate) async fn register(
     State(relay): State<Relay>,
-    headers: HeaderMap,
+    Enrolled(token): Enrolled,
     RawBody(body): RawBody,
 ) -> ApiResult<Json<RegisterResponse>> {
-    let token = auth::enrollment(&relay, &headers).await?;
     let req: RegisterRequest = decode(&body)?;
     if req.protocol != RELAY_PROTOCOL_VERSION {
         return Err(ApiErr::new(
@@ -113,10 +113,8 @@ pub(crate) async fn register(
 
 pub(crate) async fn refresh(
     State(relay): State<Relay>,
-    headers: HeaderMap,
-    ApiPath(env): ApiPath<String>,
+    EnvCaller { owner, env }: EnvCaller,
 ) -> ApiResult<Response> {
-    let owner = auth::environment(&relay, &headers, &env).await?;
     auth::owned_environment(&relay, &owner, &env).await?;
     let credential = relay
         .issue(
@@ -134,11 +132,9 @@ pub(crate) async fn refresh(
 
 pub(crate) async fn heartbeat(
     State(relay): State<Relay>,
-    headers: HeaderMap,
-    ApiPath(env): ApiPath<String>,
+    EnvCaller { owner, env }: EnvCaller,
     RawBody(body): RawBody,
 ) -> ApiResult<StatusCode> {
-    let owner = auth::environment(&relay, &headers, &env).await?;
     let beat: Heartbeat = decode(&body)?;
     auth::owned_environment(&relay, &owner, &env).await?;
     if !relay.store().seen(&env, Some(beat)).await? {
@@ -154,11 +150,9 @@ struct WorkQuery {
 
 pub(crate) async fn work(
     State(relay): State<Relay>,
-    headers: HeaderMap,
-    ApiPath(env): ApiPath<String>,
+    EnvCaller { owner, env }: EnvCaller,
     uri: Uri,
 ) -> ApiResult<Response> {
-    let owner = auth::environment(&relay, &headers, &env).await?;
     let q: WorkQuery = query(&uri)?;
     auth::owned_environment(&relay, &owner, &env).await?;
     let limit = relay.options().poll_timeout;
@@ -183,11 +177,10 @@ pub(crate) async fn work(
 
 pub(crate) async fn result(
     State(relay): State<Relay>,
-    headers: HeaderMap,
     ApiPath((env, id)): ApiPath<(String, String)>,
+    _: EnvCaller,
     RawBody(body): RawBody,
 ) -> ApiResult<StatusCode> {
-    auth::environment(&relay, &headers, &env).await?;
     let result: WorkResult = decode(&body)?;
     if !relay.store().post_result(&env, &id, result).await? {
         return Err(ApiErr::not_found(
@@ -199,10 +192,9 @@ pub(crate) async fn result(
 
 pub(crate) async fn session_credential(
     State(relay): State<Relay>,
-    headers: HeaderMap,
     ApiPath((env, name)): ApiPath<(String, String)>,
+    EnvCaller { owner, .. }: EnvCaller,
 ) -> ApiResult<Response> {
-    let owner = auth::environment(&relay, &headers, &env).await?;
     let name = session_name(&name)?;
     auth::owned_environment(&relay, &owner, &env).await?;
     let credential = relay
@@ -221,20 +213,10 @@ pub(crate) async fn session_credential(
 
 pub(crate) async fn link(
     State(relay): State<Relay>,
-    headers: HeaderMap,
     ApiPath((env, name)): ApiPath<(String, String)>,
+    SessionCaller { owner }: SessionCaller,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
-    let owner = match auth::grant(&relay, &headers).await? {
-        Grant::Session {
-            owner,
-            env: e,
-            session,
-        } if e == env && session == name => owner,
-        // A credential for another session admits nothing here.
-        Grant::Session { .. } => return Err(ApiErr::not_found("no such session")),
-        _ => return Err(ApiErr::unauthorized()),
-    };
     auth::owned_environment(&relay, &owner, &env).await?;
     let ws = ws.map_err(|_| ApiErr::bad_request("this route takes a WebSocket upgrade"))?;
     if relay.is_shutting_down() {
@@ -249,10 +231,8 @@ pub(crate) async fn link(
 
 pub(crate) async fn pairing(
     State(relay): State<Relay>,
-    headers: HeaderMap,
-    ApiPath(env): ApiPath<String>,
+    EnvCaller { owner, env }: EnvCaller,
 ) -> ApiResult<Json<PairingCode>> {
-    let owner = auth::environment(&relay, &headers, &env).await?;
     auth::owned_environment(&relay, &owner, &env).await?;
     let code = secret::pairing_code();
     let normalized = secret::normalize_code(&code).expect("a code we made is valid");
@@ -277,10 +257,8 @@ pub(crate) async fn pairing(
 
 pub(crate) async fn deregister(
     State(relay): State<Relay>,
-    headers: HeaderMap,
-    ApiPath(env): ApiPath<String>,
+    EnvCaller { owner, env }: EnvCaller,
 ) -> ApiResult<StatusCode> {
-    let owner = auth::environment(&relay, &headers, &env).await?;
     if auth::owned_environment(&relay, &owner, &env).await.is_ok() {
         relay.store().remove_environment(&env).await?;
         relay.hub().close_environment(&env, CloseReason::GONE);

@@ -2,18 +2,19 @@
 //! sessions (as work for the daemon), attach tickets and sockets, and the
 //! owner's device tokens.
 
+use super::auth::{self, AttachCaller, DeviceCaller};
 use super::daemon::session_name;
-use super::{ApiErr, ApiPath, ApiResult, RawBody, auth, decode, query};
+use super::{ApiErr, ApiPath, ApiResult, RawBody, decode, query};
 use crate::hub::RouteKey;
 use crate::options::{MAX_BODY, wire_secs};
 use crate::secret::{self, TICKET_PREFIX};
-use crate::server::Relay;
+use crate::state::Relay;
 use crate::store::{EnvEntry, Grant, TokenKind};
 use crate::ws;
 use axum::Json;
 use axum::extract::State;
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use rcd_proto::relay::{
     ApiErrorKind, AttachTicket, CreateSession, DeviceToken, EnvironmentView, PairRequest,
@@ -72,13 +73,12 @@ fn view(relay: &Relay, e: EnvEntry) -> EnvironmentView {
 
 pub(crate) async fn environments(
     State(relay): State<Relay>,
-    headers: HeaderMap,
+    device: DeviceCaller,
 ) -> ApiResult<Json<Vec<EnvironmentView>>> {
-    let device = auth::device(&relay, &headers).await?;
     let forget = relay.options().forget_after;
     let mut list: Vec<EnvironmentView> = relay
         .store()
-        .list_environments(Some(device.owner_id()))
+        .list_environments(Some(device.owner()))
         .await?
         .into_iter()
         .filter(|e| e.idle < forget)
@@ -173,12 +173,11 @@ fn unexpected(result: &WorkResult) -> ApiErr {
 
 pub(crate) async fn create(
     State(relay): State<Relay>,
-    headers: HeaderMap,
     ApiPath(env): ApiPath<String>,
+    device: DeviceCaller,
     RawBody(body): RawBody,
 ) -> ApiResult<Response> {
-    let device = auth::device(&relay, &headers).await?;
-    let entry = auth::owned_environment(&relay, device.owner_id(), &env).await?;
+    let entry = auth::owned_environment(&relay, device.owner(), &env).await?;
     let req: CreateSession = decode(&body)?;
     if let Some(name) = &req.name {
         session_name(name)?;
@@ -194,7 +193,7 @@ pub(crate) async fn create(
             store
                 .set_session(&env, &session.name, Some(session.clone()))
                 .await?;
-            tracing::info!(env = %env, session = %session.name, device = %device.id, "session created");
+            tracing::info!(env = %env, session = %session.name, device = %device.id(), "session created");
             Ok((StatusCode::CREATED, Json(session)).into_response())
         }
         WorkResult::Failed { error } => Err(failure(error)),
@@ -210,12 +209,11 @@ struct StopQuery {
 
 pub(crate) async fn stop(
     State(relay): State<Relay>,
-    headers: HeaderMap,
     ApiPath((env, name)): ApiPath<(String, String)>,
+    device: DeviceCaller,
     uri: Uri,
 ) -> ApiResult<Response> {
-    let device = auth::device(&relay, &headers).await?;
-    let entry = auth::owned_environment(&relay, device.owner_id(), &env).await?;
+    let entry = auth::owned_environment(&relay, device.owner(), &env).await?;
     let name = session_name(&name)?.to_string();
     let q: StopQuery = query(&uri)?;
     let work = Work::Stop {
@@ -225,7 +223,7 @@ pub(crate) async fn stop(
     match run_work(&relay, &entry, work).await? {
         WorkResult::Stopped { report } => {
             relay.store().set_session(&env, &name, None).await?;
-            tracing::info!(env = %env, session = %name, device = %device.id, "session stopped");
+            tracing::info!(env = %env, session = %name, device = %device.id(), "session stopped");
             Ok(Json(report).into_response())
         }
         WorkResult::Failed { error } => Err(failure(error)),
@@ -235,11 +233,10 @@ pub(crate) async fn stop(
 
 pub(crate) async fn attach_ticket(
     State(relay): State<Relay>,
-    headers: HeaderMap,
     ApiPath((env, name)): ApiPath<(String, String)>,
+    device: DeviceCaller,
 ) -> ApiResult<Json<AttachTicket>> {
-    let device = auth::device(&relay, &headers).await?;
-    auth::owned_environment(&relay, device.owner_id(), &env).await?;
+    auth::owned_environment(&relay, device.owner(), &env).await?;
     let name = session_name(&name)?;
     let ticket = secret::generate(TICKET_PREFIX);
     let ttl = relay.options().ticket_ttl;
@@ -248,10 +245,10 @@ pub(crate) async fn attach_ticket(
         .put_grant(
             secret::hash(ticket.expose()),
             Grant::Ticket {
-                owner: device.owner_id().to_string(),
+                owner: device.owner().to_string(),
                 env,
                 session: name.to_string(),
-                device: device.id.clone(),
+                device: device.id().to_string(),
             },
             ttl,
         )
@@ -262,60 +259,20 @@ pub(crate) async fn attach_ticket(
     }))
 }
 
-#[derive(Debug, Deserialize)]
-struct AttachQuery {
-    ticket: Option<String>,
-}
-
 pub(crate) async fn attach(
     State(relay): State<Relay>,
-    headers: HeaderMap,
     ApiPath((env, name)): ApiPath<(String, String)>,
-    uri: Uri,
+    caller: AttachCaller,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> ApiResult<Response> {
-    let q: AttachQuery = query(&uri).unwrap_or(AttachQuery { ticket: None });
-    let store = relay.store();
-    // Who: a device token in the header, or a one-time ticket (looked at
-    // here, used up only once everything else is in order).
-    let (owner, device, ticket_hash) = match (auth::bearer(&headers), &q.ticket) {
-        (Some(_), _) | (None, None) => {
-            let d = auth::device(&relay, &headers).await?;
-            (d.owner_id().to_string(), d.id, None)
-        }
-        (None, Some(ticket)) => {
-            if !ticket.starts_with(TICKET_PREFIX) {
-                return Err(ApiErr::unauthorized());
-            }
-            let hash = secret::hash(ticket);
-            match store.get_grant(&hash).await? {
-                Some(Grant::Ticket {
-                    owner,
-                    env: e,
-                    session,
-                    device,
-                }) => {
-                    auth::device_by_id(&relay, &device).await?;
-                    if e != env || session != name {
-                        return Err(ApiErr::no_environment());
-                    }
-                    (owner, device, Some(hash))
-                }
-                _ => return Err(ApiErr::unauthorized()),
-            }
-        }
-    };
-    auth::owned_environment(&relay, &owner, &env).await?;
+    auth::owned_environment(&relay, &caller.owner, &env).await?;
     let name = session_name(&name)?.to_string();
     let ws = ws.map_err(|_| ApiErr::bad_request("this route takes a WebSocket upgrade"))?;
     if relay.is_shutting_down() {
         return Err(ApiErr::shutting_down());
     }
-    if let Some(hash) = ticket_hash {
-        if store.take_grant(&hash).await?.is_none() {
-            return Err(ApiErr::unauthorized());
-        }
-    }
+    caller.use_ticket(&relay).await?;
+    let AttachCaller { owner, device, .. } = caller;
     let key = RouteKey { env, session: name };
     Ok(ws
         .max_message_size(MAX_BODY)
@@ -325,15 +282,14 @@ pub(crate) async fn attach(
 
 pub(crate) async fn devices(
     State(relay): State<Relay>,
-    headers: HeaderMap,
+    device: DeviceCaller,
 ) -> ApiResult<Json<Vec<TokenInfo>>> {
-    let device = auth::device(&relay, &headers).await?;
     let list = relay
         .store()
         .list_tokens(TokenKind::Device)
         .await?
         .into_iter()
-        .filter(|t| t.owner.as_deref() == Some(device.owner_id()))
+        .filter(|t| t.owner.as_deref() == Some(device.owner()))
         .map(|t| t.info())
         .collect();
     Ok(Json(list))
@@ -341,17 +297,16 @@ pub(crate) async fn devices(
 
 pub(crate) async fn revoke_device(
     State(relay): State<Relay>,
-    headers: HeaderMap,
     ApiPath(id): ApiPath<String>,
+    device: DeviceCaller,
 ) -> ApiResult<StatusCode> {
-    let device = auth::device(&relay, &headers).await?;
     let target = relay
         .store()
         .get_token(TokenKind::Device, &id)
         .await?
-        .filter(|t| t.owner.as_deref() == Some(device.owner_id()))
+        .filter(|t| t.owner.as_deref() == Some(device.owner()))
         .ok_or_else(|| ApiErr::not_found("no such device"))?;
     relay.revoke(TokenKind::Device, &target.id).await?;
-    tracing::info!(device = %target.id, by = %device.id, "device token revoked");
+    tracing::info!(device = %target.id, by = %device.id(), "device token revoked");
     Ok(StatusCode::NO_CONTENT)
 }

@@ -7,7 +7,7 @@ mod daemon;
 mod device;
 
 use crate::options::MAX_BODY;
-use crate::server::Relay;
+use crate::state::Relay;
 use crate::store::StoreError;
 use crate::web;
 use axum::body::Bytes;

@@ -5,7 +5,7 @@
 //! pairing codes, attach tickets) with their expiry, the environments with
 //! their last sign of life and sessions, and the work queues with their
 //! pending results. Live WebSocket routing (which socket is connected now)
-//! stays in the process, in [`crate::hub`].
+//! stays in the process, in the hub (`hub.rs`).
 //!
 //! Every method returns a boxed future so that a networked implementation
 //! (Redis: keys with expiry, lists with `BLPOP`, pub/sub for results) is a

@@ -28,6 +28,67 @@ pub fn fast() -> RelayOptions {
     }
 }
 
+/// The relay's routes under `/api/v1`, written out once for every test
+/// (docs/PROTOCOL.md, "Relay", lists them).
+pub mod route {
+    /// `/environments/{env}`: deregistration.
+    pub fn environment(env: &str) -> String {
+        format!("/environments/{env}")
+    }
+
+    pub fn heartbeat(env: &str) -> String {
+        format!("{}/heartbeat", environment(env))
+    }
+
+    pub fn refresh(env: &str) -> String {
+        format!("{}/refresh", environment(env))
+    }
+
+    pub fn pairing(env: &str) -> String {
+        format!("{}/pairing", environment(env))
+    }
+
+    /// The work poll; add `?wait_secs=` for a shorter wait.
+    pub fn work(env: &str) -> String {
+        format!("{}/work", environment(env))
+    }
+
+    pub fn result(env: &str, id: &str) -> String {
+        format!("{}/{id}/result", work(env))
+    }
+
+    /// `POST` here creates a session.
+    pub fn sessions(env: &str) -> String {
+        format!("{}/sessions", environment(env))
+    }
+
+    /// `DELETE` here stops the session.
+    pub fn session(env: &str, name: &str) -> String {
+        format!("{}/{name}", sessions(env))
+    }
+
+    pub fn credential(env: &str, name: &str) -> String {
+        format!("{}/credential", session(env, name))
+    }
+
+    pub fn link(env: &str, name: &str) -> String {
+        format!("{}/link", session(env, name))
+    }
+
+    pub fn attach_ticket(env: &str, name: &str) -> String {
+        format!("{}/attach-ticket", session(env, name))
+    }
+
+    pub fn attach(env: &str, name: &str) -> String {
+        format!("{}/attach", session(env, name))
+    }
+
+    /// `DELETE` here revokes the device token.
+    pub fn device(id: &str) -> String {
+        format!("/devices/{id}")
+    }
+}
+
 /// A relay serving on 127.0.0.1:0 until dropped.
 pub struct TestRelay {
     pub url: String,
@@ -242,7 +303,7 @@ impl FakeDaemon {
             used: sessions.len() as u32,
             sessions,
         };
-        let path = format!("/environments/{}/heartbeat", self.env);
+        let path = route::heartbeat(&self.env);
         let (status, _) = self
             .api
             .post(&path, Some(&self.cred), serde_json::to_value(&hb).unwrap())
@@ -252,7 +313,7 @@ impl FakeDaemon {
 
     /// One work poll.
     pub async fn poll(&self, wait_secs: u64) -> Option<WorkItem> {
-        let path = format!("/environments/{}/work?wait_secs={wait_secs}", self.env);
+        let path = format!("{}?wait_secs={wait_secs}", route::work(&self.env));
         let (status, body) = self.api.get(&path, Some(&self.cred)).await;
         match status {
             200 => Some(serde_json::from_value(body).expect("WorkItem")),
@@ -262,7 +323,7 @@ impl FakeDaemon {
     }
 
     pub async fn post_result(&self, id: &str, result: &WorkResult) -> u16 {
-        let path = format!("/environments/{}/work/{id}/result", self.env);
+        let path = route::result(&self.env, id);
         let (status, _) = self
             .api
             .post(
@@ -291,7 +352,7 @@ impl FakeDaemon {
     }
 
     pub async fn pairing_code(&self) -> String {
-        let path = format!("/environments/{}/pairing", self.env);
+        let path = route::pairing(&self.env);
         let (status, body) = self.api.post(&path, Some(&self.cred), Value::Null).await;
         assert_eq!(status, 200, "{body}");
         let code: PairingCode = serde_json::from_value(body).unwrap();
@@ -312,13 +373,13 @@ impl FakeDaemon {
 
     /// `POST /environments/{env}/refresh` with this daemon's credential.
     pub async fn refresh(&self) -> (u16, Value) {
-        let path = format!("/environments/{}/refresh", self.env);
+        let path = route::refresh(&self.env);
         self.api.post(&path, Some(&self.cred), Value::Null).await
     }
 
     /// A session credential for `name`.
     pub async fn session_credential(&self, name: &str) -> String {
-        let path = format!("/environments/{}/sessions/{name}/credential", self.env);
+        let path = route::credential(&self.env, name);
         let (status, body) = self.api.post(&path, Some(&self.cred), Value::Null).await;
         assert_eq!(status, 200, "{body}");
         body["token"].as_str().unwrap().to_string()
@@ -327,7 +388,7 @@ impl FakeDaemon {
     /// Opens the session link of `name`.
     pub async fn link(&self, name: &str) -> Ws {
         let cred = self.session_credential(name).await;
-        let path = format!("/environments/{}/sessions/{name}/link", self.env);
+        let path = route::link(&self.env, name);
         ws_connect(&self.api.base, &path, Some(&cred))
             .await
             .expect("link opens")
