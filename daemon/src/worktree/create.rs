@@ -1,0 +1,215 @@
+//! Creating a session worktree: a linked git worktree on a new branch
+//! `rcd/<name>` at the repository's `HEAD`, outside the repository.
+
+use std::fs;
+use std::io;
+use std::path::Path;
+
+use git2::{BranchType, ErrorCode, WorktreeAddOptions};
+
+use super::base::record_base;
+use super::error::{WorktreeError, git_err, io_err};
+use super::repo::{head_commit, open_repo};
+use super::{ADMIN_PREFIX, BRANCH_PREFIX, Worktree};
+
+/// How many numbered alternatives of the administrative name are tried.
+const MAX_ADMIN_SUFFIX: u32 = 1000;
+
+/// Creates `root/<name>` as a linked worktree of the repository at
+/// `repo_dir`, on a new branch `rcd/<name>` at `HEAD`'s commit, checked out.
+///
+/// `root` is created when missing (a relative `root` is taken relative to the
+/// current directory). The git worktree is named `rcd-<name>` (or
+/// `rcd-<name>-<n>` when stale metadata holds that name) and the base commit
+/// is recorded in its administrative directory. On failure everything created
+/// so far is removed again.
+pub fn create(repo_dir: &Path, root: &Path, name: &str) -> Result<Worktree, WorktreeError> {
+    let repo = open_repo(repo_dir)?;
+    let head = head_commit(&repo, repo_dir)?;
+    let base = head.id();
+    let branch = format!("{BRANCH_PREFIX}{name}");
+    let refname = format!("refs/heads/{branch}");
+    if !git2::Reference::is_valid_name(&refname) {
+        return Err(git_err(
+            format!(
+                "session name {name:?} does not make a valid git branch name {branch}; choose another session name"
+            ),
+            git2::Error::from_str("invalid reference name"),
+        ));
+    }
+    if repo.find_reference(&refname).is_ok() {
+        return Err(WorktreeError::BranchExists { branch });
+    }
+
+    let root = std::path::absolute(root)
+        .map_err(|e| io_err(format!("resolving {}", root.display()), e))?;
+    fs::create_dir_all(&root)
+        .map_err(|e| io_err(format!("creating worktree root {}", root.display()), e))?;
+    let root = root
+        .canonicalize()
+        .map_err(|e| io_err(format!("resolving worktree root {}", root.display()), e))?;
+    let path = root.join(name);
+    if fs::symlink_metadata(&path).is_ok() {
+        return Err(WorktreeError::PathExists { path });
+    }
+
+    let admin_root = repo.commondir().join("worktrees");
+    let admin = free_admin_name(&admin_root, name)?;
+    let admin_dir = admin_root.join(&admin);
+
+    let branch_ref = match repo.branch(&branch, &head, false) {
+        Ok(b) => b.into_reference(),
+        Err(e) if e.code() == ErrorCode::Exists => {
+            return Err(WorktreeError::BranchExists { branch });
+        }
+        Err(e) => return Err(git_err(format!("creating branch {branch}"), e)),
+    };
+
+    let result = (|| {
+        let mut opts = WorktreeAddOptions::new();
+        opts.reference(Some(&branch_ref));
+        repo.worktree(&admin, &path, Some(&opts)).map_err(|e| {
+            git_err(
+                format!(
+                    "creating git worktree {} for branch {branch}",
+                    path.display()
+                ),
+                e,
+            )
+        })?;
+        record_base(&admin_dir, base)?;
+        path.canonicalize()
+            .map_err(|e| io_err(format!("resolving {}", path.display()), e))
+    })();
+    drop(branch_ref);
+
+    match result {
+        Ok(path) => {
+            tracing::debug!(name, path = %path.display(), %base, "created worktree");
+            Ok(Worktree {
+                name: name.to_owned(),
+                path,
+                branch,
+                base: base.to_string(),
+            })
+        }
+        Err(err) => {
+            // Nothing in there can be work yet: it was all just created.
+            if fs::symlink_metadata(&path).is_ok() {
+                let _ = fs::remove_dir_all(&path);
+            }
+            if admin_dir.exists() {
+                let _ = fs::remove_dir_all(&admin_dir);
+            }
+            if let Ok(mut b) = repo.find_branch(&branch, BranchType::Local) {
+                let _ = b.delete();
+            }
+            Err(err)
+        }
+    }
+}
+
+fn free_admin_name(admin_root: &Path, name: &str) -> Result<String, WorktreeError> {
+    let first = format!("{ADMIN_PREFIX}{name}");
+    if fs::symlink_metadata(admin_root.join(&first)).is_err() {
+        return Ok(first);
+    }
+    for n in 2..MAX_ADMIN_SUFFIX {
+        let candidate = format!("{first}-{n}");
+        if fs::symlink_metadata(admin_root.join(&candidate)).is_err() {
+            return Ok(candidate);
+        }
+    }
+    Err(io_err(
+        format!(
+            "finding a free git worktree name {first}-<n> in {}: run `git worktree prune` there",
+            admin_root.display()
+        ),
+        io::Error::from(io::ErrorKind::AlreadyExists),
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::worktree::fixture::{Fixture, git};
+    use crate::worktree::list;
+
+    #[test]
+    fn create_makes_branch_at_head_outside_repo() {
+        let f = Fixture::new();
+        let wt = f.create("s1");
+        assert_eq!(wt.name, "s1");
+        assert_eq!(wt.branch, "rcd/s1");
+        assert_eq!(wt.base, f.head());
+        assert_eq!(wt.path, f.root.join("s1"));
+        assert!(wt.path.is_absolute());
+        assert!(
+            !wt.path.starts_with(&f.repo),
+            "worktree inside the repository"
+        );
+        assert_eq!(
+            fs::read_to_string(wt.path.join("README")).unwrap(),
+            "hello\n"
+        );
+        assert_eq!(
+            git(&f.repo, &["rev-parse", "refs/heads/rcd/s1"]).trim(),
+            f.head()
+        );
+        assert_eq!(
+            git(&wt.path, &["symbolic-ref", "HEAD"]).trim(),
+            "refs/heads/rcd/s1"
+        );
+        assert_eq!(git(&wt.path, &["status", "--porcelain"]), "");
+        assert!(f.worktree_listed(&wt.path));
+        assert_eq!(f.admin_dirs(), vec!["rcd-s1".to_owned()]);
+        let recorded = fs::read_to_string(f.repo.join(".git/worktrees/rcd-s1/rcd-base")).unwrap();
+        assert_eq!(recorded.trim(), f.head());
+        // The repository's own work tree does not see it.
+        assert_eq!(git(&f.repo, &["status", "--porcelain"]), "");
+    }
+
+    #[test]
+    fn create_refuses_existing_branch_and_path() {
+        let f = Fixture::new();
+        git(&f.repo, &["branch", "rcd/taken"]);
+        let err = create(&f.repo, &f.root, "taken").unwrap_err();
+        assert!(matches!(&err, WorktreeError::BranchExists { branch } if branch == "rcd/taken"));
+        let msg = err.to_string();
+        assert!(
+            msg.contains("rcctl worktrees") && msg.contains("rcctl prune"),
+            "{msg}"
+        );
+        assert!(!f.root.join("taken").exists());
+        assert!(f.admin_dirs().is_empty());
+
+        fs::create_dir_all(f.root.join("there")).unwrap();
+        let err = create(&f.repo, &f.root, "there").unwrap_err();
+        assert!(
+            matches!(&err, WorktreeError::PathExists { path } if *path == f.root.join("there"))
+        );
+        assert!(!f.branch_exists("rcd/there"));
+        assert!(f.admin_dirs().is_empty());
+    }
+
+    #[test]
+    fn create_avoids_stale_admin_name() {
+        let f = Fixture::new();
+        fs::create_dir_all(f.repo.join(".git/worktrees/rcd-s")).unwrap();
+        let wt = f.create("s");
+        let mut admins = f.admin_dirs();
+        admins.sort();
+        assert_eq!(admins, vec!["rcd-s".to_owned(), "rcd-s-2".to_owned()]);
+        assert_eq!(list(&f.repo, &f.root).unwrap(), vec![wt]);
+    }
+
+    #[test]
+    fn create_rejects_invalid_branch_name() {
+        let f = Fixture::new();
+        let err = create(&f.repo, &f.root, "bad.lock").unwrap_err();
+        assert!(matches!(err, WorktreeError::Git { .. }), "{err:?}");
+        assert!(err.to_string().contains("choose another"), "{err}");
+        assert!(!f.root.join("bad.lock").exists());
+        assert!(f.admin_dirs().is_empty());
+    }
+}
