@@ -376,5 +376,4 @@ mod tests {
         let frame = serde_json::to_string(&DeviceFrame::Data { data: msg }).unwrap();
         assert!(frame.len() < rcd_net::MAX_WS_MESSAGE, "{}", frame.len());
     }
-
 }

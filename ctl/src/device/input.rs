@@ -165,5 +165,4 @@ mod tests {
         assert_eq!(seqs(&q.unsent()), [1]);
         assert_eq!(q.push(b"d".to_vec()), 2);
     }
-
 }

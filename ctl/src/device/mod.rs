@@ -4,11 +4,11 @@
 //!
 //! Three layers:
 //!
-//! - [`InputQueue`] (`input.rs`) and [`Screen`] (`screen.rs`): the pure
+//! - [`input::InputQueue`] and [`screen::Screen`]: the pure
 //!   bookkeeping. Inputs carry a sequence number per `client_id` and stay
 //!   queued until the daemon acknowledges them; screen frames apply on the
 //!   version they are a difference from ([`rcd_proto::stream::apply`]).
-//! - [`Core`] (`core.rs`): the session protocol without I/O. It turns the
+//! - [`core::Core`]: the session protocol without I/O. It turns the
 //!   daemon's messages into the messages to answer with and [`Event`]s,
 //!   and knows what to send after each (re)connection: `hello` with the
 //!   same `client_id`, then every queued input after the daemon's
@@ -22,15 +22,14 @@
 //!   version mismatch end it.
 
 mod client;
-mod core;
-mod input;
-mod screen;
+pub mod core;
+pub mod input;
+pub mod screen;
 mod socket;
 
 pub use client::{Gone, SessionClient, Target};
-pub use core::{Core, Event, Fault, Reaction};
-pub use input::InputQueue;
-pub use screen::{BaseMismatch, Screen};
+pub use core::Event;
+pub use screen::Screen;
 
 /// Largest input message payload. A WebSocket message may be 1 MiB; the
 /// bytes grow by a third in base64 and are quoted twice (the session

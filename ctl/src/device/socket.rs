@@ -24,7 +24,10 @@ pub(super) enum End {
     Closed,
     Fatal(String),
     /// Try again; `greeted` says whether the daemon answered our hello.
-    Dropped { reason: String, greeted: bool },
+    Dropped {
+        reason: String,
+        greeted: bool,
+    },
 }
 
 /// A transient failure, short, for the status line.
