@@ -110,8 +110,10 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     let relay = cli.relay.filter(|r| !r.trim().is_empty() && remote);
-    let result = match (cli.verb, relay) {
-        (Verb::Service(a), _) => cmd::service::run(a).map_err(|e| backend::local::message(&e)),
+    let failure = match (cli.verb, relay) {
+        (Verb::Service(a), _) => cmd::service::run(a)
+            .err()
+            .map(|e| backend::local::message(&e)),
         (verb, relay) => {
             let mut backend = match relay {
                 Some(url) => {
@@ -123,13 +125,16 @@ fn main() -> ExitCode {
                 }
                 None => Backend::Local(backend::local::Local::new(cli.socket)),
             };
-            let result = cmd::run(verb, &mut backend);
-            backend.finish(result)
+            let failure = cmd::run(verb, &mut backend)
+                .err()
+                .map(|e| backend.describe(&e));
+            backend.close();
+            failure
         }
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(msg) => {
+    match failure {
+        None => ExitCode::SUCCESS,
+        Some(msg) => {
             eprintln!("rcctl: {msg}");
             ExitCode::FAILURE
         }

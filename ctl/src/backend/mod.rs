@@ -161,12 +161,19 @@ impl Backend {
         }
     }
 
-    /// Closes what is still open, and turns the verb's error into the
-    /// message for people.
-    pub fn finish(self, result: Result<()>) -> std::result::Result<(), String> {
+    /// The verb's error as the message for people: the daemon's own
+    /// words locally, one line through a relay.
+    pub fn describe(&self, e: &anyhow::Error) -> String {
         match self {
-            Backend::Local(_) => result.map_err(|e| local::message(&e)),
-            Backend::Relay(r) => r.finish(result),
+            Backend::Local(_) => local::message(e),
+            Backend::Relay(_) => relay::one_line(&format!("{e:#}")),
+        }
+    }
+
+    /// Closes what is still open.
+    pub fn close(self) {
+        if let Backend::Relay(r) = self {
+            r.close();
         }
     }
 }

@@ -139,8 +139,8 @@ impl RelayBackend {
         r.runtime.block_on(attach::run(&r.remote, spec, resize))
     }
 
-    /// Closes the transcript's socket; an error is one line for people.
-    pub fn finish(self, result: Result<()>) -> std::result::Result<(), String> {
+    /// Closes the transcript's socket, if one is open.
+    pub fn close(self) {
         if let Some(ready) = self.ready
             && let Ready {
                 runtime,
@@ -150,6 +150,5 @@ impl RelayBackend {
         {
             runtime.block_on(live.close());
         }
-        result.map_err(|e| one_line(&format!("{e:#}")))
     }
 }
