@@ -1,11 +1,13 @@
-//! `rcctl`: the control client of rcd. One file per verb under `cmd/`
-//! (the local control socket) and under `remote/` (through a relay).
+//! `rcctl`: the control client of rcd. One file per verb under `cmd/`;
+//! each asks a [`backend::Backend`]: the local control socket or a relay.
+//! The device side of the session protocol is in `device/`.
 
-mod client;
+mod backend;
 mod cmd;
-mod remote;
+mod device;
 mod term;
 
+use backend::Backend;
 use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
@@ -91,7 +93,7 @@ enum Verb {
     Shutdown,
     /// With --relay: exchange a pairing code shown by rcd for this
     /// device's token.
-    Pair(remote::pair::Args),
+    Pair(cmd::pair::Args),
     /// Run rcd as a service of this user: systemd (Linux) or launchd
     /// (macOS). `install`, `uninstall`, `status`.
     Service(cmd::service::Args),
@@ -108,50 +110,33 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     let relay = cli.relay.filter(|r| !r.trim().is_empty() && remote);
-    let result = match (cli.verb, relay) {
-        (Verb::Service(a), _) => cmd::service::run(a),
-        (verb, Some(url)) => remote::run(
-            remote::Options {
-                url,
-                token: cli.token,
-                ca_cert: cli.ca_cert,
-            },
-            verb,
-        )
-        .map_err(|e| anyhow::anyhow!("{}", remote::one_line(&format!("{e:#}")))),
-        (verb, None) => local(cli.socket, verb),
-    };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            let msg = match client::daemon_error(&e) {
-                Some(reply) => reply.message.clone(),
-                None => format!("{e:#}"),
+    let failure = match (cli.verb, relay) {
+        (Verb::Service(a), _) => cmd::service::run(a)
+            .err()
+            .map(|e| backend::local::message(&e)),
+        (verb, relay) => {
+            let mut backend = match relay {
+                Some(url) => {
+                    Backend::Relay(backend::relay::RelayBackend::new(backend::relay::Options {
+                        url,
+                        token: cli.token,
+                        ca_cert: cli.ca_cert,
+                    }))
+                }
+                None => Backend::Local(backend::local::Local::new(cli.socket)),
             };
+            let failure = cmd::run(verb, &mut backend)
+                .err()
+                .map(|e| backend.describe(&e));
+            backend.close();
+            failure
+        }
+    };
+    match failure {
+        None => ExitCode::SUCCESS,
+        Some(msg) => {
             eprintln!("rcctl: {msg}");
             ExitCode::FAILURE
         }
     }
-}
-
-fn local(socket: Option<PathBuf>, verb: Verb) -> anyhow::Result<()> {
-    if let Verb::Pair(_) = verb {
-        anyhow::bail!("pair needs a relay: rcctl --relay URL pair CODE");
-    }
-    client::socket_path(socket).and_then(|socket| match verb {
-        Verb::Status(a) => cmd::status::run(&socket, a),
-        Verb::List(a) => cmd::list::run(&socket, a),
-        Verb::New(a) => cmd::new::run(&socket, a),
-        Verb::Stop(a) => cmd::stop::run(&socket, a),
-        Verb::Send(a) => cmd::send::run(&socket, a),
-        Verb::Screen(a) => cmd::screen::run(&socket, a),
-        Verb::Transcript(a) => cmd::transcript::run(&socket, a),
-        Verb::Attach(a) => cmd::attach::run(&socket, a),
-        Verb::Worktrees(a) => cmd::worktrees::run(&socket, a),
-        Verb::Prune(a) => cmd::prune::run(&socket, a),
-        Verb::Set(a) => cmd::set::run(&socket, a),
-        Verb::Shutdown => cmd::shutdown::run(&socket),
-        Verb::Pair(_) => unreachable!("refused above"),
-        Verb::Service(a) => cmd::service::run(a),
-    })
 }

@@ -2,9 +2,17 @@
 //! HTTP on loopback) and WebSockets, with rustls on the `ring` provider and
 //! an optional extra CA certificate (a relay with a self-made
 //! certificate). Used by the daemon's link and by remote `rcctl`.
+//!
+//! Each relay route has a typed method (`api.rs`) whose path comes from
+//! [`routes`]; the generic [`Relay::call`], [`Relay::post`],
+//! [`Relay::get`] and [`Relay::websocket`] stay for callers that have not
+//! moved to them.
 
+mod api;
 pub mod backoff;
+pub mod routes;
 
+pub use api::{DEREGISTER_TIMEOUT, POLL_SLACK, WORK_TIMEOUT};
 pub use backoff::Backoff;
 
 use futures_util::{SinkExt, StreamExt};
@@ -40,6 +48,9 @@ pub enum NetError {
     /// Local set-up (certificates, URL).
     #[error("{0}")]
     Setup(String),
+    /// A 2xx answer without the body the route promises; says to what.
+    #[error("the relay answered nothing to {0}")]
+    Empty(&'static str),
 }
 
 impl NetError {

@@ -1,15 +1,9 @@
-//! `rcctl attach`: the one raw path. The daemon sends a redraw of the
-//! current screen, then the session's bytes; keys go back as typed, and
-//! window size changes follow. Ctrl-] detaches; the session keeps running.
+//! `rcctl attach`: this terminal on a session until Ctrl-] (or end of
+//! input); the session keeps running. Locally the raw bytes, through a
+//! relay the synchronised screen (`backend/local/attach.rs`,
+//! `backend/relay/attach.rs`).
 
-use crate::client::{Client, unexpected};
-use crate::term::{DETACH_KEY, RawMode, winsize};
-use rcd_proto::frame::{read_frame, write_frame};
-use rcd_proto::{AttachInput, AttachOutput, FrameError, Request, Response};
-use std::io::{Read, Write};
-use std::os::unix::net::UnixStream;
-use std::path::Path;
-use std::sync::{Arc, Mutex};
+use crate::backend::Backend;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -24,116 +18,8 @@ pub struct Args {
     pub(crate) resize: bool,
 }
 
-pub fn run(socket: &Path, args: Args) -> anyhow::Result<()> {
-    let mut c = Client::connect(socket)?;
-    let (rows, cols) = winsize::get().unwrap_or((0, 0));
-    let redraw = match c.call(&Request::Attach {
-        name: args.name.clone(),
-        rows,
-        cols,
-    })? {
-        Response::Attached { redraw } => redraw,
-        other => return Err(unexpected(other)),
-    };
-    let raw = RawMode::enable();
-    let mut out = std::io::stdout().lock();
-    out.write_all(&redraw)?;
-    out.flush()?;
-
-    let writer = Arc::new(Mutex::new(c.stream.try_clone()?));
-    spawn_input(writer.clone());
-    spawn_resize(writer);
-
-    let mut reader = c.stream;
-    let end = loop {
-        match read_frame::<_, AttachOutput>(&mut reader) {
-            Ok(AttachOutput::Data { bytes }) | Ok(AttachOutput::Redraw { bytes }) => {
-                out.write_all(&bytes)?;
-                out.flush()?;
-            }
-            Ok(AttachOutput::Exited { code }) => {
-                break format!(
-                    "session {} exited (status {})",
-                    args.name,
-                    code.map_or("unknown".into(), |c| c.to_string())
-                );
-            }
-            Ok(AttachOutput::Detached) => {
-                break format!("detached from {}; it keeps running", args.name);
-            }
-            Err(FrameError::Closed | FrameError::Truncated) => {
-                break "rcd closed the connection".to_string();
-            }
-            Err(e) => {
-                drop(raw);
-                return Err(e.into());
-            }
-        }
-    };
-    drop(raw);
-    // Leave the cursor on a fresh line, attributes reset.
-    writeln!(out, "\x1b[0m\r\n[rcctl: {end}]")?;
+pub fn run(backend: &mut Backend, args: Args) -> anyhow::Result<()> {
+    let end = backend.attach(&args.name, args.resize)?;
+    println!("[rcctl: {end}]");
     Ok(())
-}
-
-fn send(writer: &Mutex<UnixStream>, msg: &AttachInput) -> bool {
-    let mut w = writer.lock().unwrap_or_else(|e| e.into_inner());
-    write_frame(&mut *w, msg).is_ok()
-}
-
-/// Copies standard input to the session until the detach key.
-fn spawn_input(writer: Arc<Mutex<UnixStream>>) {
-    std::thread::spawn(move || {
-        let mut stdin = std::io::stdin().lock();
-        let mut buf = [0u8; 4096];
-        loop {
-            let n = match stdin.read(&mut buf) {
-                Ok(0) | Err(_) => 0,
-                Ok(n) => n,
-            };
-            if n == 0 {
-                // End of input (a pipe): detach rather than leave it hanging.
-                send(&writer, &AttachInput::Detach);
-                return;
-            }
-            let chunk = &buf[..n];
-            if let Some(i) = chunk.iter().position(|&b| b == DETACH_KEY) {
-                if i > 0 {
-                    send(
-                        &writer,
-                        &AttachInput::Data {
-                            bytes: chunk[..i].to_vec(),
-                        },
-                    );
-                }
-                send(&writer, &AttachInput::Detach);
-                return;
-            }
-            if !send(
-                &writer,
-                &AttachInput::Data {
-                    bytes: chunk.to_vec(),
-                },
-            ) {
-                return;
-            }
-        }
-    });
-}
-
-/// Passes window size changes on.
-fn spawn_resize(writer: Arc<Mutex<UnixStream>>) {
-    let Ok(mut signals) = signal_hook::iterator::Signals::new([signal_hook::consts::SIGWINCH])
-    else {
-        return;
-    };
-    std::thread::spawn(move || {
-        for _ in signals.forever() {
-            if let Some((rows, cols)) = winsize::get()
-                && !send(&writer, &AttachInput::Resize { rows, cols })
-            {
-                return;
-            }
-        }
-    });
 }

@@ -1,8 +1,11 @@
-//! One module per verb: its arguments and its `run`.
+//! One module per verb: its arguments, the question it asks its
+//! [`Backend`] and its output for people and for `--json`, whichever
+//! transport answers.
 
 pub mod attach;
 pub mod list;
 pub mod new;
+pub mod pair;
 pub mod prune;
 pub mod screen;
 pub mod send;
@@ -14,9 +17,9 @@ pub mod stop;
 pub mod transcript;
 pub mod worktrees;
 
-use crate::client::Client;
-use rcd_proto::{Request, Response, SessionInfo, WorktreeAction, WorktreeOutcome};
-use std::path::Path;
+use crate::Verb;
+use crate::backend::Backend;
+use rcd_proto::{SessionInfo, WorktreeAction, WorktreeOutcome};
 
 /// The `--json` flag of verbs that print something.
 #[derive(Debug, clap::Args)]
@@ -26,9 +29,25 @@ pub struct Json {
     pub json: bool,
 }
 
-/// Connects, sends one request, returns the answer.
-pub fn call(socket: &Path, req: &Request) -> anyhow::Result<Response> {
-    Client::connect(socket)?.call(req)
+/// Runs `verb` on `backend`.
+pub fn run(verb: Verb, backend: &mut Backend) -> anyhow::Result<()> {
+    match verb {
+        Verb::Status(a) => status::run(backend, a),
+        Verb::List(a) => list::run(backend, a),
+        Verb::New(a) => new::run(backend, a),
+        Verb::Stop(a) => stop::run(backend, a),
+        Verb::Send(a) => send::run(backend, a),
+        Verb::Screen(a) => screen::run(backend, a),
+        Verb::Transcript(a) => transcript::run(backend, a),
+        Verb::Attach(a) => attach::run(backend, a),
+        Verb::Worktrees(a) => worktrees::run(backend, a),
+        Verb::Prune(a) => prune::run(backend, a),
+        Verb::Set(a) => set::run(backend, a),
+        Verb::Shutdown => shutdown::run(backend),
+        Verb::Pair(a) => pair::run(backend, a),
+        // The service of this user's own machine needs no daemon.
+        Verb::Service(a) => service::run(a),
+    }
 }
 
 /// Prints `value` as pretty JSON on stdout.

@@ -1,6 +1,8 @@
-use crate::client::{Client, unexpected};
-use rcd_proto::{Request, Response, SpawnMode};
-use std::path::Path;
+//! `rcctl new`: starts a session and prints its name; through a relay, in
+//! the environment `--env` (or the only one).
+
+use crate::backend::{Backend, NewSession};
+use rcd_proto::SpawnMode;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -40,38 +42,20 @@ impl Args {
     }
 }
 
-pub fn run(socket: &Path, args: Args) -> anyhow::Result<()> {
-    if args.env.is_some() {
-        anyhow::bail!(
-            "--env chooses an environment on a relay: use it with --relay URL (or RCD_RELAY)"
-        );
-    }
+pub fn run(backend: &mut Backend, args: Args) -> anyhow::Result<()> {
     let sandbox = args.sandbox_choice();
-    let mut c = Client::connect(socket)?;
-    let s = match c.call(&Request::New {
+    let created = backend.create(NewSession {
+        env: args.env,
         name: args.name,
         spawn: args.spawn,
         sandbox,
-    })? {
-        Response::Session(s) => s,
-        other => return Err(unexpected(other)),
-    };
-    if sandbox == Some(true) && !s.sandboxed {
-        // A daemon too old to know the field would have started it
-        // unconfined: never leave that running as if it were confined.
-        let _ = c.call(&Request::Stop {
-            name: s.name.clone(),
-            force: false,
-        });
-        anyhow::bail!(
-            "rcd started {} without a sandbox (it is older than this rcctl and has none), so \
-             it was stopped again: upgrade rcd",
-            s.name
-        );
-    }
+    })?;
     if args.json {
-        return super::print_json(&s);
+        return match &created.env {
+            Some(env) => super::print_json(&super::list::session_json(env, &created.session)),
+            None => super::print_json(&created.session),
+        };
     }
-    println!("{}", s.name);
+    println!("{}", created.session.name);
     Ok(())
 }

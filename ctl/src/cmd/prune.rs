@@ -1,9 +1,12 @@
-use crate::client::unexpected;
-use rcd_proto::{Request, Response};
-use std::path::Path;
+//! `rcctl prune`: removes kept worktrees that have since become clean (on
+//! the machine itself only).
 
-pub fn run(socket: &Path, args: super::Json) -> anyhow::Result<()> {
-    let report = match super::call(socket, &Request::Prune)? {
+use crate::backend::Backend;
+use crate::backend::local::unexpected;
+use rcd_proto::{Request, Response};
+
+pub fn run(backend: &mut Backend, args: super::Json) -> anyhow::Result<()> {
+    let report = match backend.local("prune")?.call(&Request::Prune)? {
         Response::Pruned(r) => r,
         other => return Err(unexpected(other)),
     };

@@ -1,6 +1,7 @@
-use crate::client::{Client, unexpected};
-use rcd_proto::{Request, Response, ScreenText};
-use std::path::Path;
+//! `rcctl screen`: a session's current screen as plain text.
+
+use crate::backend::Backend;
+use rcd_proto::ScreenText;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -12,16 +13,12 @@ pub struct Args {
     pub(crate) json: bool,
 }
 
-pub fn run(socket: &Path, args: Args) -> anyhow::Result<()> {
-    let mut c = Client::connect(socket)?;
-    let screen = match c.call(&Request::Screen { name: args.name })? {
-        Response::Screen(s) => s,
-        other => return Err(unexpected(other)),
-    };
+pub fn run(backend: &mut Backend, args: Args) -> anyhow::Result<()> {
+    let screen = backend.screen(&args.name)?;
     print(&screen, args.json)
 }
 
-/// Prints a screen like `rcctl screen` (also for the remote verb).
+/// Prints a screen: its rows, or all of it as JSON.
 pub fn print(screen: &ScreenText, json: bool) -> anyhow::Result<()> {
     if json {
         return super::print_json(screen);

@@ -1,6 +1,7 @@
-use crate::client::{Client, unexpected};
-use rcd_proto::{Request, Response};
-use std::path::Path;
+//! `rcctl send`: types text into a session, then Enter; done once the
+//! daemon has it.
+
+use crate::backend::Backend;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -14,14 +15,6 @@ pub struct Args {
     pub(crate) no_enter: bool,
 }
 
-pub fn run(socket: &Path, args: Args) -> anyhow::Result<()> {
-    let mut c = Client::connect(socket)?;
-    match c.call(&Request::Send {
-        name: args.name,
-        text: args.text,
-        enter: !args.no_enter,
-    })? {
-        Response::Ok => Ok(()),
-        other => Err(unexpected(other)),
-    }
+pub fn run(backend: &mut Backend, args: Args) -> anyhow::Result<()> {
+    backend.send(&args.name, args.text, !args.no_enter)
 }

@@ -1,6 +1,9 @@
-use crate::client::{Client, unexpected};
+//! `rcctl set`: changes a setting of the running daemon (on the machine
+//! itself only).
+
+use crate::backend::Backend;
+use crate::backend::local::unexpected;
 use rcd_proto::{Request, Response, Setting, SpawnMode};
-use std::path::Path;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -22,13 +25,13 @@ enum What {
     },
 }
 
-pub fn run(socket: &Path, args: Args) -> anyhow::Result<()> {
+pub fn run(backend: &mut Backend, args: Args) -> anyhow::Result<()> {
+    let local = backend.local("set")?;
     let setting = match args.what {
         What::Spawn { mode } => Setting::Spawn(mode),
         What::Capacity { n } => Setting::Capacity(n),
     };
-    let mut c = Client::connect(socket)?;
-    match c.call(&Request::Set(setting))? {
+    match local.call(&Request::Set(setting))? {
         Response::Ok => Ok(()),
         other => Err(unexpected(other)),
     }

@@ -1,14 +1,18 @@
-use crate::client::{Client, unexpected};
+//! `rcctl shutdown`: stops every session and the daemon, as SIGTERM does
+//! (on the machine itself only), and waits until it is gone.
+
+use crate::backend::Backend;
+use crate::backend::local::unexpected;
 use rcd_proto::{Request, Response};
-use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// How long to wait for the daemon to finish stopping its sessions.
 const WAIT: Duration = Duration::from_secs(60);
 
-pub fn run(socket: &Path) -> anyhow::Result<()> {
-    let mut c = Client::connect(socket)?;
-    match c.call(&Request::Shutdown)? {
+pub fn run(backend: &mut Backend) -> anyhow::Result<()> {
+    let local = backend.local("shutdown")?;
+    let socket = local.socket()?.to_path_buf();
+    match local.call(&Request::Shutdown)? {
         Response::Ok => {}
         other => return Err(unexpected(other)),
     }

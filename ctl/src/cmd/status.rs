@@ -1,13 +1,21 @@
-use crate::client::unexpected;
-use rcd_proto::{LinkStatus, Request, Response};
-use std::path::Path;
+//! `rcctl status`: the daemon's version, directory, spawn mode, capacity,
+//! uptime and relay link; through a relay, whether it answers and the
+//! state of each environment.
 
-pub fn run(socket: &Path, args: super::Json) -> anyhow::Result<()> {
-    let Response::Status(s) = super::call(socket, &Request::Status)? else {
-        return Err(unexpected(Response::Ok));
-    };
-    if args.json {
-        return super::print_json(&s);
+use crate::backend::{Backend, Status};
+use rcd_proto::relay::EnvironmentView;
+use rcd_proto::{LinkStatus, StatusInfo};
+
+pub fn run(backend: &mut Backend, args: super::Json) -> anyhow::Result<()> {
+    match backend.status()? {
+        Status::Daemon(s) => daemon(&s, args.json),
+        Status::Relay { url, environments } => relay(&url, &environments, args.json),
+    }
+}
+
+fn daemon(s: &StatusInfo, json: bool) -> anyhow::Result<()> {
+    if json {
+        return super::print_json(s);
     }
     println!("rcd {} (protocol {}), pid {}", s.version, s.protocol, s.pid);
     println!("name:      {} on {}", s.name, s.machine);
@@ -18,6 +26,34 @@ pub fn run(socket: &Path, args: super::Json) -> anyhow::Result<()> {
     println!("relay:     {}", link(s.link.as_ref()));
     println!("socket:    {}", s.socket);
     println!("state:     {}", s.state_dir);
+    Ok(())
+}
+
+fn relay(url: &str, envs: &[EnvironmentView], json: bool) -> anyhow::Result<()> {
+    if json {
+        return super::print_json(&serde_json::json!({
+            "relay": url,
+            "environments": envs,
+        }));
+    }
+    println!("relay:     {url} (reachable, token accepted)");
+    if envs.is_empty() {
+        println!("environments: none (start rcd on a machine with --relay {url})");
+        return Ok(());
+    }
+    for e in envs {
+        let presence = if e.online {
+            "online".to_string()
+        } else {
+            format!("offline, last seen {}s ago", e.last_seen_secs)
+        };
+        println!();
+        println!("{} on {} (id {}): {presence}", e.name, e.machine, e.id);
+        println!("  rcd:       {}", e.version);
+        println!("  directory: {}", e.dir);
+        println!("  spawn:     {}", e.spawn);
+        println!("  sessions:  {}/{}", e.used, e.capacity);
+    }
     Ok(())
 }
 

@@ -1,6 +1,8 @@
-use crate::client::{Client, unexpected};
-use rcd_proto::{Request, Response, StopReport};
-use std::path::Path;
+//! `rcctl stop`: stops a session; says whether its worktree was removed
+//! or kept.
+
+use crate::backend::Backend;
+use rcd_proto::StopReport;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -16,19 +18,12 @@ pub struct Args {
     pub(crate) json: bool,
 }
 
-pub fn run(socket: &Path, args: Args) -> anyhow::Result<()> {
-    let mut c = Client::connect(socket)?;
-    let report = match c.call(&Request::Stop {
-        name: args.name,
-        force: args.force,
-    })? {
-        Response::Stopped(r) => r,
-        other => return Err(unexpected(other)),
-    };
+pub fn run(backend: &mut Backend, args: Args) -> anyhow::Result<()> {
+    let report = backend.stop(&args.name, args.force)?;
     print_report(&report, args.json)
 }
 
-/// Prints a stop report (also for `rcctl --relay URL stop`).
+/// Prints a stop report.
 pub fn print_report(report: &StopReport, json: bool) -> anyhow::Result<()> {
     if json {
         return super::print_json(report);

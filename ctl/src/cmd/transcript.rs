@@ -1,10 +1,9 @@
-use crate::client::{Client, unexpected};
-use rcd_proto::{Request, Response, TranscriptPage};
-use std::io::Write;
-use std::path::Path;
+//! `rcctl transcript`: the lines that scrolled off a session's screen,
+//! page by page ([`crate::backend::TRANSCRIPT_PAGE`] lines each).
 
-/// Lines asked for per request.
-const PAGE: u32 = 2000;
+use crate::backend::Backend;
+use rcd_proto::TranscriptPage;
+use std::io::Write;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -20,29 +19,21 @@ pub struct Args {
     pub(crate) numbers: bool,
 }
 
-pub fn run(socket: &Path, args: Args) -> anyhow::Result<()> {
-    let mut c = Client::connect(socket)?;
+pub fn run(backend: &mut Backend, args: Args) -> anyhow::Result<()> {
     let mut next = args.from;
     let mut out = std::io::stdout().lock();
     loop {
-        let page = match c.call(&Request::Transcript {
-            name: args.name.clone(),
-            from: next,
-            max_lines: PAGE,
-        })? {
-            Response::Transcript(p) => p,
-            other => return Err(unexpected(other)),
-        };
+        let page = backend.transcript(&args.name, next)?;
         match print_page(&mut out, &page, args.numbers)? {
-            Some(n) => next = n,
-            None => break,
+            // A page that does not move on would be asked for forever.
+            Some(n) if n > next => next = n,
+            _ => return Ok(()),
         }
     }
-    Ok(())
 }
 
-/// Prints one page like `rcctl transcript`; returns the next line to ask
-/// for, or `None` at the end (also for the remote verb).
+/// Prints one page; returns the next line to ask for, or `None` at the
+/// end.
 pub fn print_page(
     out: &mut impl Write,
     page: &TranscriptPage,

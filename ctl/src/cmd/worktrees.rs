@@ -1,9 +1,12 @@
-use crate::client::unexpected;
-use rcd_proto::{Request, Response};
-use std::path::Path;
+//! `rcctl worktrees`: the worktrees that were kept because they hold work
+//! (on the machine itself only).
 
-pub fn run(socket: &Path, args: super::Json) -> anyhow::Result<()> {
-    let list = match super::call(socket, &Request::Worktrees)? {
+use crate::backend::Backend;
+use crate::backend::local::unexpected;
+use rcd_proto::{Request, Response};
+
+pub fn run(backend: &mut Backend, args: super::Json) -> anyhow::Result<()> {
+    let list = match backend.local("worktrees")?.call(&Request::Worktrees)? {
         Response::Worktrees { worktrees } => worktrees,
         other => return Err(unexpected(other)),
     };

@@ -1,32 +1,14 @@
-//! Remote mode: `rcctl --relay URL --token TOKEN VERB`. The verbs go
-//! through rc-relay's device API (docs/PROTOCOL.md, "Relay") instead of
-//! the local control socket; one file per verb, the session socket client
-//! in [`session`]. A tokio runtime runs only here.
+//! A relay and this device's token: the device routes as rcctl uses them,
+//! with the relay's errors turned into messages for people, and the names
+//! on the command line resolved to environments and sessions.
 
-pub mod attach;
-pub mod list;
-pub mod new;
-pub mod pair;
-pub mod render;
-pub mod resolve;
-pub mod screen;
-pub mod send;
-pub mod session;
-pub mod status;
-pub mod stop;
-pub mod transcript;
-
-use crate::Verb;
+use super::one_line;
+use super::resolve::{self, Unresolved};
+use crate::device::Target;
 use anyhow::{Result, anyhow};
 use rcd_net::{NetError, Relay};
 use rcd_proto::relay::{EnvironmentView, Secret};
-use resolve::Unresolved;
 use std::path::PathBuf;
-use std::time::Duration;
-
-/// Time limit of calls that wait for a daemon (create, stop): the relay
-/// gives the daemon 30 s before it answers `timeout` itself.
-pub const WORK_TIMEOUT: Duration = Duration::from_secs(45);
 
 /// The global flags of remote mode.
 #[derive(Debug, Clone)]
@@ -42,7 +24,7 @@ pub struct Remote {
     pub relay: Relay,
     /// The URL as given, for messages.
     pub url: String,
-    token: Option<Secret>,
+    pub(crate) token: Option<Secret>,
 }
 
 impl Remote {
@@ -98,10 +80,10 @@ impl Remote {
         )
     }
 
-    /// `GET /environments`: this device's environments and their sessions.
+    /// This device's environments and their sessions.
     pub async fn environments(&self) -> Result<Vec<EnvironmentView>> {
         self.relay
-            .get("/environments", Some(self.token()?))
+            .environments(self.token()?)
             .await
             .map_err(|e| self.error(e, None))
     }
@@ -124,8 +106,9 @@ impl Remote {
         })
     }
 
-    /// The environment and session called `spec` (NAME or ENV/NAME).
-    pub async fn target(&self, spec: &str) -> Result<session::Target> {
+    /// The environment and session called `spec` (NAME or ENV/NAME), as
+    /// the attach socket to open.
+    pub async fn target(&self, spec: &str) -> Result<Target> {
         let envs = self.environments().await?;
         let (env, s) = resolve::session(&envs, spec).map_err(|e| match e {
             Unresolved::Unknown => self.unknown_session(spec),
@@ -134,74 +117,13 @@ impl Remote {
                 c.join(", ")
             ),
         })?;
-        Ok(session::Target {
-            remote: self.clone(),
+        Ok(Target {
+            relay: self.relay.clone(),
+            token: self.token()?.clone(),
             env_id: env.id.clone(),
-            shown: spec.to_string(),
             session: s.name.clone(),
         })
     }
-}
-
-/// A path segment, percent-encoded beyond the unreserved characters.
-pub fn seg(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// A message on one line.
-pub fn one_line(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Runs a verb through the relay.
-pub fn run(opts: Options, verb: Verb) -> Result<()> {
-    let not_here = |what: &str| {
-        Err(anyhow!(
-            "{what} is not available through a relay: run it on the machine itself, without \
-             --relay (and with RCD_RELAY unset)"
-        ))
-    };
-    match &verb {
-        Verb::Worktrees(_) => return not_here("worktrees"),
-        Verb::Prune(_) => return not_here("prune"),
-        Verb::Set(_) => return not_here("set"),
-        Verb::Shutdown => return not_here("shutdown"),
-        Verb::Service(_) => return not_here("service"),
-        _ => {}
-    }
-    let remote = Remote::new(opts)?;
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| anyhow!("cannot start the async runtime: {e}"))?;
-    runtime.block_on(async move {
-        match verb {
-            Verb::Status(a) => status::run(&remote, a).await,
-            Verb::List(a) => list::run(&remote, a).await,
-            Verb::New(a) => new::run(&remote, a).await,
-            Verb::Stop(a) => stop::run(&remote, a).await,
-            Verb::Send(a) => send::run(&remote, a).await,
-            Verb::Screen(a) => screen::run(&remote, a).await,
-            Verb::Transcript(a) => transcript::run(&remote, a).await,
-            Verb::Attach(a) => attach::run(&remote, a).await,
-            Verb::Pair(a) => pair::run(&remote, a).await,
-            Verb::Worktrees(_)
-            | Verb::Prune(_)
-            | Verb::Set(_)
-            | Verb::Shutdown
-            | Verb::Service(_) => {
-                unreachable!("refused above")
-            }
-        }
-    })
 }
 
 #[cfg(test)]
@@ -274,11 +196,5 @@ mod tests {
             Some("web"),
         );
         assert_eq!(e.to_string(), "no session named web (rcctl list)");
-    }
-
-    #[test]
-    fn path_segments_are_escaped() {
-        assert_eq!(seg("env-1.a_b~"), "env-1.a_b~");
-        assert_eq!(seg("a/b c"), "a%2Fb%20c");
     }
 }

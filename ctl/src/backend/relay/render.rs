@@ -7,7 +7,7 @@
 //! in it are replaced, so a remote program cannot send escape sequences to
 //! this terminal.
 
-use super::session::Screen;
+use crate::device::Screen;
 use rcd_proto::stream::{Row, Run};
 use std::fmt::Write;
 

@@ -2,10 +2,13 @@
 //! side of reconnection, resend and link changes.
 
 use super::*;
-use crate::remote::{Options, Remote};
+use crate::backend::relay::{Options, Remote};
 use futures_util::{SinkExt, StreamExt};
-use rcd_proto::stream::Run;
-use rcd_proto::{SessionState, SpawnMode};
+use rcd_proto::relay::{DeviceFrame, RELAY_PROTOCOL_VERSION, Secret};
+use rcd_proto::stream::{DaemonMsg, DeviceMsg, Row, Run, ScreenFrame};
+use rcd_proto::{SessionInfo, SessionState, SpawnMode, TranscriptPage};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
@@ -209,9 +212,9 @@ async fn start(fake: Fake) -> (Remote, Arc<Mutex<Fake>>) {
 
 fn target(remote: &Remote) -> Target {
     Target {
-        remote: remote.clone(),
+        relay: remote.relay.clone(),
+        token: remote.token().unwrap().clone(),
         env_id: "e1".into(),
-        shown: "web".into(),
         session: "web".into(),
     }
 }
@@ -354,6 +357,7 @@ async fn a_refused_token_is_reported_at_once() {
     remote.token = Some(Secret("rcdev_bad".into()));
     let err = SessionClient::connect(target(&remote), new_client_id())
         .await
+        .map_err(|e| remote.error(e, Some("web")))
         .unwrap_err()
         .to_string();
     assert!(

@@ -1,5 +1,5 @@
-//! `rcctl --relay URL attach NAME`: the session's synchronised screen in
-//! this terminal, keys back as sequenced input, across reconnections.
+//! The remote attach: the session's synchronised screen in this terminal,
+//! keys back as sequenced input, across reconnections.
 //!
 //! The screen is drawn from state (rows and styles), not replayed bytes:
 //! after a reconnection the daemon sends a full frame and the renderer
@@ -8,10 +8,11 @@
 //! standard input is not a terminal, end of input detaches once every key
 //! has been acknowledged.
 
-use super::Remote;
+use super::live::Live;
+use super::one_line;
+use super::remote::Remote;
 use super::render::{self, Renderer};
-use super::session::{Event, SessionClient, new_client_id};
-use crate::cmd;
+use crate::device::{Event, SessionClient};
 use crate::term::{RawMode, split_detach, winsize};
 use anyhow::{anyhow, bail};
 use std::io::{IsTerminal, Read, Write};
@@ -27,25 +28,23 @@ const DETACH_GRACE: Duration = Duration::from_secs(2);
 /// How long a message of the daemon stays on the status line.
 const MESSAGE_FOR: Duration = Duration::from_secs(5);
 
-pub async fn run(remote: &Remote, args: cmd::attach::Args) -> anyhow::Result<()> {
-    let target = remote.target(&args.name).await?;
-    let shown = target.shown.clone();
-    let mut client = SessionClient::connect(target, new_client_id()).await?;
+/// Attaches this terminal to session `spec` until detach or exit; returns
+/// the closing message. With `resize` the session follows this terminal's
+/// size.
+pub async fn run(remote: &Remote, spec: &str, resize: bool) -> anyhow::Result<String> {
+    let mut live = Live::open(remote, spec).await?;
+    let shown = live.shown.clone();
     let interactive = std::io::stdout().is_terminal();
-    if args.resize
-        && let Some((rows, cols)) = winsize::get()
-    {
-        client.resize(rows, cols);
+    if resize && let Some((rows, cols)) = winsize::get() {
+        live.client.resize(rows, cols);
     }
     let raw = RawMode::enable();
     let screen_guard = AltScreen::enter(interactive);
-    let result = attached(&mut client, &shown, &args, interactive).await;
+    let result = attached(&mut live, &shown, resize, interactive).await;
     drop(screen_guard);
     drop(raw);
-    client.close().await;
-    let end = result?;
-    println!("[rcctl: {end}]");
-    Ok(())
+    live.close().await;
+    result
 }
 
 /// The alternate screen while attached (only on a terminal).
@@ -81,9 +80,9 @@ fn draw(renderer: &mut Renderer, client: &SessionClient) -> anyhow::Result<()> {
 
 /// Runs until detach or exit; returns the closing message.
 async fn attached(
-    client: &mut SessionClient,
+    live: &mut Live,
     shown: &str,
-    args: &cmd::attach::Args,
+    resize: bool,
     interactive: bool,
 ) -> anyhow::Result<String> {
     let mut renderer = Renderer::new(if interactive { winsize::get() } else { None });
@@ -99,7 +98,7 @@ async fn attached(
     loop {
         let leave_at = leaving.map(|(at, _)| at);
         tokio::select! {
-            ev = client.next_event() => {
+            ev = live.next_event() => {
                 match ev? {
                     Event::Ready { .. } => {
                         ever_ready = true;
@@ -109,7 +108,7 @@ async fn attached(
                     Event::Screen => {}
                     Event::InputAck { .. } | Event::Transcript(_) => {}
                     Event::Exited { code } => {
-                        draw(&mut renderer, client)?;
+                        draw(&mut renderer, &live.client)?;
                         return Ok(format!("session {shown} exited (status {code})"));
                     }
                     Event::Link { up: false } => {
@@ -128,26 +127,26 @@ async fn attached(
                             "rcctl: reconnecting in {:.1}s (attempt {attempt}; Ctrl-] \
                              detaches): {}",
                             retry_in.as_secs_f64(),
-                            super::one_line(&reason),
+                            one_line(&reason),
                         )));
                     }
                     Event::DaemonError(message) => {
                         if !ever_ready {
-                            bail!("{}", super::one_line(&message));
+                            bail!("{}", one_line(&message));
                         }
-                        renderer.set_status(Some(format!("rcd: {}", super::one_line(&message))));
+                        renderer.set_status(Some(format!("rcd: {}", one_line(&message))));
                         message_until = Some(Instant::now() + MESSAGE_FOR);
                     }
                 }
-                draw(&mut renderer, client)?;
-                if leaving.is_some() && client.unacked() == 0 {
+                draw(&mut renderer, &live.client)?;
+                if leaving.is_some() && live.client.unacked() == 0 {
                     return Ok(detached);
                 }
             }
             chunk = keys.recv(), if leaving.is_none() => {
                 let Some(chunk) = chunk else {
                     // End of input.
-                    if client.unacked() == 0 {
+                    if live.client.unacked() == 0 {
                         return Ok(detached);
                     }
                     leaving = Some((Instant::now() + EOF_GRACE, false));
@@ -155,10 +154,10 @@ async fn attached(
                 };
                 let (keys_before, detach) = split_detach(&chunk);
                 if !keys_before.is_empty() {
-                    client.input(keys_before);
+                    live.client.input(keys_before);
                 }
                 if detach {
-                    if client.unacked() == 0 || !client.ready() {
+                    if live.client.unacked() == 0 || !live.client.ready() {
                         return Ok(detached);
                     }
                     leaving = Some((Instant::now() + DETACH_GRACE, true));
@@ -174,21 +173,21 @@ async fn attached(
                     if interactive {
                         renderer.resize(size);
                     }
-                    if args.resize {
-                        client.resize(size.0, size.1);
+                    if resize {
+                        live.client.resize(size.0, size.1);
                     }
                 }
-                draw(&mut renderer, client)?;
+                draw(&mut renderer, &live.client)?;
             }
             _ = sleep_until(message_until) => {
                 message_until = None;
-                if client.ready() {
+                if live.client.ready() {
                     renderer.set_status(None);
                 }
-                draw(&mut renderer, client)?;
+                draw(&mut renderer, &live.client)?;
             }
             _ = sleep_until(leave_at) => {
-                let n = client.unacked();
+                let n = live.client.unacked();
                 if leaving.is_some_and(|(_, by_key)| by_key) {
                     return Ok(format!(
                         "{detached} ({n} input(s) were still unacknowledged and may not have \

@@ -15,14 +15,6 @@ pub struct Client {
     pub daemon_version: String,
 }
 
-/// The socket to use: `--socket`/`RCD_SOCKET`, else the default.
-pub fn socket_path(flag: Option<PathBuf>) -> Result<PathBuf> {
-    flag.or_else(rcd_proto::paths::default_socket)
-        .ok_or_else(|| {
-            anyhow!("cannot find the control socket: set RCD_SOCKET or pass --socket PATH")
-        })
-}
-
 impl Client {
     /// Connects and exchanges hellos; every failure says how to fix it.
     pub fn connect(socket: &Path) -> Result<Self> {

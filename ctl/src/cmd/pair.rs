@@ -1,10 +1,9 @@
 //! `rcctl --relay URL pair CODE`: exchanges a one-time pairing code (shown
 //! by rcd) for a device token.
 
-use super::Remote;
-use anyhow::{Context, anyhow};
-use rcd_net::NetError;
-use rcd_proto::relay::{DeviceToken, PairRequest};
+use crate::backend::Backend;
+use anyhow::Context;
+use rcd_proto::relay::PairRequest;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -12,31 +11,23 @@ use std::path::{Path, PathBuf};
 pub struct Args {
     /// The pairing code rcd printed (XXXX-XXXX); it works once, for 10
     /// minutes.
-    code: String,
+    pub(crate) code: String,
     /// A name for this device in the relay's device list, e.g. "laptop".
     #[arg(long, value_name = "L")]
-    label: Option<String>,
+    pub(crate) label: Option<String>,
     /// Write the token to FILE (mode 0600) instead of printing it.
     #[arg(long, value_name = "FILE")]
-    save: Option<PathBuf>,
+    pub(crate) save: Option<PathBuf>,
 }
 
-pub async fn run(remote: &Remote, args: Args) -> anyhow::Result<()> {
+pub fn run(backend: &mut Backend, args: Args) -> anyhow::Result<()> {
+    let relay = backend.relay()?;
     let req = PairRequest {
         code: args.code.trim().to_string(),
         label: args.label,
     };
-    let token: DeviceToken = remote
-        .relay
-        .post("/pair", None, &req)
-        .await
-        .map_err(|e| match e {
-            NetError::Unauthorized(_) => anyhow!(
-                "the relay refused the pairing code (used, expired or mistyped): a code works \
-                 once and for 10 minutes; get a new one from rcd"
-            ),
-            other => remote.error(other, None),
-        })?;
+    let token = relay.pair(&req)?;
+    let url = relay.url()?;
     match &args.save {
         Some(file) => {
             save(file, token.token.expose())?;
@@ -47,7 +38,7 @@ pub async fn run(remote: &Remote, args: Args) -> anyhow::Result<()> {
             );
             println!(
                 "use it with: export RCD_RELAY={} RCD_TOKEN=$(cat {})",
-                remote.url,
+                url,
                 file.display()
             );
         }
@@ -56,7 +47,7 @@ pub async fn run(remote: &Remote, args: Args) -> anyhow::Result<()> {
             eprintln!(
                 "paired (device {}): the token above is shown only once; keep it secret, and \
                  use it with: export RCD_RELAY={} RCD_TOKEN=<the token>",
-                token.id, remote.url,
+                token.id, url,
             );
         }
     }

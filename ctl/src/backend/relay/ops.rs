@@ -1,0 +1,94 @@
+//! The relay's answers to `new`, `stop` and `pair`: each one HTTP call,
+//! made by [`rcd_net::Relay`]'s typed methods.
+
+use super::remote::Remote;
+use crate::backend::{Created, NewSession};
+use anyhow::{Result, anyhow};
+use rcd_net::NetError;
+use rcd_proto::StopReport;
+use rcd_proto::relay::{ApiErrorKind, CreateSession, DeviceToken, PairRequest};
+
+/// Starts a session in the environment `req.env`, or in the only one.
+pub async fn create(remote: &Remote, req: NewSession) -> Result<Created> {
+    let envs = remote.environments().await?;
+    let env = match (&req.env, envs.as_slice()) {
+        (Some(spec), _) => remote.environment(&envs, spec)?,
+        (None, [only]) => only,
+        (None, []) => {
+            return Err(anyhow!(
+                "no environments on the relay: start rcd on a machine with --relay {}",
+                remote.url
+            ));
+        }
+        (None, many) => {
+            let names: Vec<&str> = many.iter().map(|e| e.name.as_str()).collect();
+            return Err(anyhow!(
+                "say where with --env ENV: this relay has {} environments ({})",
+                many.len(),
+                names.join(", ")
+            ));
+        }
+    };
+    let body = CreateSession {
+        name: req.name,
+        spawn: req.spawn,
+        sandbox: req.sandbox,
+    };
+    let session = remote
+        .relay
+        .create_session(remote.token()?, &env.id, &body)
+        .await
+        .map_err(|e| match e {
+            NetError::Api { status: 404, error } if error.kind == ApiErrorKind::NotFound => {
+                anyhow!(
+                    "no environment named {} on the relay (rcctl --relay {} list)",
+                    req.env.as_deref().unwrap_or(&env.name),
+                    remote.url
+                )
+            }
+            other => remote.error(other, None),
+        })?;
+    if let Some(want) = req.sandbox
+        && session.sandboxed != want
+    {
+        // An older rcd ignored the choice: say so rather than pretend.
+        return Err(anyhow!(
+            "session {} started {}, not as asked: the rcd on {} does not know --sandbox; \
+             stop it (rcctl --relay {} stop {}) and update that rcd",
+            session.name,
+            if session.sandboxed {
+                "sandboxed"
+            } else {
+                "without a sandbox"
+            },
+            env.name,
+            remote.url,
+            session.name
+        ));
+    }
+    Ok(Created {
+        session,
+        env: Some(env.clone()),
+    })
+}
+
+/// Stops session `spec` (NAME or ENV/NAME).
+pub async fn stop(remote: &Remote, spec: &str, force: bool) -> Result<StopReport> {
+    let target = remote.target(spec).await?;
+    remote
+        .relay
+        .stop_session(&target.token, &target.env_id, &target.session, force)
+        .await
+        .map_err(|e| remote.error(e, Some(spec)))
+}
+
+/// Exchanges a one-time pairing code for a device token.
+pub async fn pair(remote: &Remote, req: &PairRequest) -> Result<DeviceToken> {
+    remote.relay.pair(req).await.map_err(|e| match e {
+        NetError::Unauthorized(_) => anyhow!(
+            "the relay refused the pairing code (used, expired or mistyped): a code works \
+             once and for 10 minutes; get a new one from rcd"
+        ),
+        other => remote.error(other, None),
+    })
+}
