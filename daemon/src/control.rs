@@ -193,7 +193,8 @@ async fn connection(
             return attach(stream, &sup, &name, rows, cols).await;
         }
         let is_shutdown = req == Request::Shutdown;
-        let resp = ops::answer(&sup, link.as_ref(), req).await;
+        let status = link.as_ref().and_then(LinkHandle::status);
+        let resp = ops::answer(&sup, status, req).await;
         write_frame(&mut stream, &resp).await?;
         if is_shutdown {
             let _ = shutdown.send(()).await;

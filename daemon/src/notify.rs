@@ -73,7 +73,7 @@ pub fn watchdog_interval() -> Option<Duration> {
 
 /// One line for `systemctl status`.
 pub fn status_line(sup: &crate::Supervisor, link: Option<&crate::link::LinkHandle>) -> String {
-    let st = crate::ops::status(sup, link);
+    let st = crate::ops::status(sup, link.and_then(crate::link::LinkHandle::status));
     let link = match &st.link {
         None => "local only".to_string(),
         Some(l) => format!("relay {}", l.state),

@@ -6,24 +6,25 @@
 //! they bound (a transcript page: `term::MAX_PAGE_LINES` and
 //! `term::MAX_PAGE_BYTES`), so no path has its own.
 
-use crate::link::LinkHandle;
 use crate::session::SessionGone;
 use crate::supervisor::{NewSession, Supervisor};
-use rcd_proto::{ErrorKind, ErrorReply, Request, Response, Setting, StatusInfo};
+use rcd_proto::{ErrorKind, ErrorReply, LinkStatus, Request, Response, Setting, StatusInfo};
 use std::sync::Arc;
 
-/// `rcctl status`: the supervisor's state and the relay link's.
-pub fn status(sup: &Supervisor, link: Option<&LinkHandle>) -> StatusInfo {
+/// `rcctl status`: the supervisor's state and the relay link's (`None`
+/// without a link).
+pub fn status(sup: &Supervisor, link: Option<LinkStatus>) -> StatusInfo {
     StatusInfo {
-        link: link.and_then(LinkHandle::status),
+        link,
         ..sup.status()
     }
 }
 
 /// Answers one request. [`Request::Attach`] turns a control connection
 /// into a stream and is served by `control` itself; [`Request::Shutdown`]
-/// is acknowledged here and acted on by the caller.
-pub async fn answer(sup: &Arc<Supervisor>, link: Option<&LinkHandle>, req: Request) -> Response {
+/// is acknowledged here and acted on by the caller. `link` is the relay
+/// link's state, for [`Request::Status`].
+pub async fn answer(sup: &Arc<Supervisor>, link: Option<LinkStatus>, req: Request) -> Response {
     match req {
         Request::Status => Response::Status(status(sup, link)),
         Request::List => Response::Sessions {

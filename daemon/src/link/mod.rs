@@ -25,8 +25,8 @@ use clock::{Clock, WakeDetector};
 use rcd_net::{Backoff, NetError, Relay};
 use rcd_proto::LinkStatus;
 use rcd_proto::relay::{
-    Credential, Heartbeat, PairingCode, RELAY_PROTOCOL_VERSION, RegisterRequest, RegisterResponse,
-    Secret, WorkItem, WorkResult,
+    Heartbeat, RELAY_PROTOCOL_VERSION, RegisterRequest, RegisterResponse, Secret, WorkItem,
+    WorkResult,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -284,10 +284,7 @@ async fn register(shared: &Shared, token: &Secret) -> Result<RegisterResponse, N
         spawn,
         capacity,
     };
-    let reg: RegisterResponse = shared
-        .relay
-        .post("/environments/register", Some(token), &req)
-        .await?;
+    let reg = shared.relay.register(token, &req).await?;
     tracing::info!(environment = %reg.environment_id, relay = %shared.relay.url(), "registered with the relay");
     Ok(reg)
 }
@@ -296,16 +293,9 @@ async fn deregister(shared: &Shared, reg: &RegisterResponse) {
     let Some(auth) = shared.env.borrow().clone() else {
         return;
     };
-    let path = format!("/environments/{}", reg.environment_id);
     let r = shared
         .relay
-        .call::<(), serde_json::Value>(
-            reqwest::Method::DELETE,
-            &path,
-            Some(&auth.credential),
-            None,
-            Duration::from_secs(5),
-        )
+        .deregister(&reg.environment_id, &auth.credential)
         .await;
     match r {
         Ok(_) => tracing::info!("deregistered from the relay"),
@@ -363,7 +353,7 @@ async fn connected(
             _ = tokio::time::sleep_until(refresh_at) => {
                 let auth = shared.env.borrow().clone();
                 let Some(auth) = auth else { break "no credential".into() };
-                match shared.relay.post::<_, Credential>(&format!("/environments/{env}/refresh"), Some(&auth.credential), &()).await {
+                match shared.relay.refresh(&env, &auth.credential).await {
                     Ok(c) => {
                         tracing::debug!(expires_in = c.expires_in_secs, "credential refreshed");
                         cred = c;
@@ -401,13 +391,9 @@ async fn new_pairing_url(shared: &Shared, env: &str) -> Result<String, PairingEr
         .borrow()
         .clone()
         .ok_or(PairingError::NotConnected)?;
-    let code: PairingCode = shared
+    let code = shared
         .relay
-        .post(
-            &format!("/environments/{env}/pairing"),
-            Some(&auth.credential),
-            &(),
-        )
+        .pairing_code(env, &auth.credential)
         .await
         .map_err(|e| PairingError::Relay(e.to_string()))?;
     Ok(format!("{}/#pair={}", shared.relay.url(), code.code))
@@ -426,38 +412,18 @@ async fn heartbeat(shared: &Shared, env: &str) -> Result<(), NetError> {
         used: u32::try_from(used).unwrap_or(u32::MAX),
         sessions: shared.sup.list(),
     };
-    shared
-        .relay
-        .call::<_, serde_json::Value>(
-            reqwest::Method::POST,
-            &format!("/environments/{env}/heartbeat"),
-            Some(&auth.credential),
-            Some(&body),
-            rcd_net::DEFAULT_TIMEOUT,
-        )
-        .await
-        .map(|_| ())
+    shared.relay.heartbeat(env, &auth.credential, &body).await
 }
 
 /// Long-polls for work; each item is handled in its own task so a slow
 /// stop never holds up the next create.
 async fn poll_work(shared: Arc<Shared>, env: String, wait: u64, fail: mpsc::Sender<String>) {
-    let path = format!("/environments/{env}/work?wait_secs={wait}");
     loop {
         let Some(auth) = shared.env.borrow().clone() else {
             let _ = fail.send("no credential".into()).await;
             return;
         };
-        let r = shared
-            .relay
-            .call::<(), WorkItem>(
-                reqwest::Method::GET,
-                &path,
-                Some(&auth.credential),
-                None,
-                Duration::from_secs(wait + 15),
-            )
-            .await;
+        let r = shared.relay.poll_work(&env, &auth.credential, wait).await;
         match r {
             Ok(Some(item)) => {
                 let shared = shared.clone();
@@ -480,16 +446,9 @@ async fn handle_work(shared: &Shared, env: &str, item: WorkItem) {
         tracing::warn!(id = %item.id, "work done but the link is down; the device will see a timeout");
         return;
     };
-    let path = format!("/environments/{env}/work/{}/result", item.id);
     if let Err(e) = shared
         .relay
-        .call::<_, serde_json::Value>(
-            reqwest::Method::POST,
-            &path,
-            Some(&auth.credential),
-            Some(&result),
-            rcd_net::DEFAULT_TIMEOUT,
-        )
+        .post_work_result(env, &auth.credential, &item.id, &result)
         .await
     {
         tracing::warn!(id = %item.id, "could not post the work result: {e}");

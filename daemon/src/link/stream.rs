@@ -16,7 +16,7 @@ use futures_util::{SinkExt, StreamExt};
 use rcd_net::Backoff;
 use rcd_net::WebSocket;
 use rcd_proto::liveness::Liveness;
-use rcd_proto::relay::{Credential, LinkFrame};
+use rcd_proto::relay::LinkFrame;
 use rcd_proto::stream::{DaemonMsg, DeviceMsg};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -71,18 +71,17 @@ async fn run(shared: Arc<Shared>, session: Arc<Session>) {
                 return;
             }
         };
-        let cred: Result<Credential, _> = shared
+        let cred = shared
             .relay
-            .post(
-                &format!("/environments/{}/sessions/{name}/credential", auth.id),
-                Some(&auth.credential),
-                &(),
-            )
+            .session_credential(&auth.id, &name, &auth.credential)
             .await;
         let result = match cred {
             Ok(cred) => {
-                let path = format!("/environments/{}/sessions/{name}/link", auth.id);
-                match shared.relay.websocket(&path, &cred.token).await {
+                match shared
+                    .relay
+                    .session_link(&auth.id, &name, &cred.token)
+                    .await
+                {
                     Ok(ws) => {
                         span.in_scope(|| tracing::debug!("session link up"));
                         backoff.reset();

@@ -33,6 +33,7 @@
 mod child;
 mod client;
 mod decide;
+mod gate;
 mod kernel;
 #[cfg(any(target_os = "macos", test))]
 mod macos;
@@ -50,6 +51,7 @@ pub use client::client_is_sandboxed;
 #[cfg(target_os = "linux")]
 pub use client::seccomp_filters;
 pub use decide::{Plan, Refusal, decide, decide_linux};
+pub use gate::Gate;
 pub use kernel::{Kernel, Landlock, NetNs, SystemKernel};
 #[cfg(any(target_os = "macos", test))]
 pub use macos::macos_profile;

@@ -6,8 +6,9 @@
 //! - [`retire`]: the one way a session ends, whatever ended it (its
 //!   program, `rcctl stop`, a shutdown, an orphan's stop);
 //! - [`worktrees`]: kept worktrees and prune;
-//! - [`host`]: the seam to git and the PTYs; [`sandbox`]: the sandbox as
-//!   the supervisor sees it; [`env`]: the sessions' environment.
+//! - [`host`]: the seam to git and the PTYs; [`env`]: the sessions'
+//!   environment. The sandbox's policy and checks are
+//!   [`crate::sandbox::Gate`].
 //!
 //! Locking rule: all mutable state sits in one [`Inner`] behind one
 //! `std::sync::Mutex`, taken once per unit of work and never held across
@@ -22,7 +23,6 @@ pub mod create;
 pub mod env;
 pub mod host;
 pub mod retire;
-pub mod sandbox;
 pub mod worktrees;
 
 #[cfg(test)]
@@ -107,7 +107,7 @@ pub struct Supervisor {
     changed: watch::Sender<u64>,
     state_write: Mutex<()>,
     host: Arc<dyn Host>,
-    sandbox: sandbox::Gate,
+    sandbox: crate::sandbox::Gate,
 }
 
 impl Supervisor {
@@ -151,7 +151,12 @@ impl Supervisor {
             transcripts: cfg.state_dir.join("transcripts"),
             changed: watch::channel(0).0,
             state_write: Mutex::new(()),
-            sandbox: sandbox::Gate::new(&cfg, kernel),
+            sandbox: crate::sandbox::Gate::new(
+                cfg.sandbox.clone(),
+                &cfg.state_dir,
+                &cfg.socket,
+                kernel,
+            ),
             host,
             cfg,
         })
@@ -172,7 +177,7 @@ impl Supervisor {
     }
 
     /// The sandbox policy and its checks.
-    pub fn sandbox(&self) -> &sandbox::Gate {
+    pub fn sandbox(&self) -> &crate::sandbox::Gate {
         &self.sandbox
     }
 

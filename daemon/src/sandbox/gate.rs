@@ -1,9 +1,8 @@
-//! The sandbox as the supervisor sees it: whether this machine can
+//! The sandbox as a daemon applies it: whether this machine can
 //! enforce the policy, preparing a new session's confinement, and
 //! keeping clients inside a sandbox off the control socket.
 
-use crate::config::Config;
-use crate::sandbox::{self, Confinement, Kernel, Plan, Policy};
+use super::{self as sandbox, Confinement, Kernel, Plan, Policy};
 use rcd_proto::{ErrorKind, ErrorReply};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -23,13 +22,15 @@ pub struct Gate {
 }
 
 impl Gate {
-    pub fn new(cfg: &Config, kernel: Arc<dyn Kernel>) -> Self {
+    /// The gate of a daemon with this policy, state directory (where the
+    /// sessions' temporary directories are) and control socket.
+    pub fn new(policy: Policy, state_dir: &Path, socket: &Path, kernel: Arc<dyn Kernel>) -> Self {
         Self {
-            policy: cfg.sandbox.clone(),
+            used: AtomicBool::new(policy.enabled),
+            policy,
             kernel,
-            state_dir: cfg.state_dir.clone(),
-            socket: cfg.socket.clone(),
-            used: AtomicBool::new(cfg.sandbox.enabled),
+            state_dir: state_dir.to_path_buf(),
+            socket: socket.to_path_buf(),
         }
     }
 
