@@ -4,9 +4,11 @@
 //! - `GET /` is the app's one HTML page: `Cache-Control: no-cache` with an
 //!   ETag, so a browser revalidates it on every load and gets a 304 when
 //!   nothing changed.
-//! - `GET /app/{version}/{file}` are its assets. `version` is a hash of
-//!   every asset, computed once at start, so their URLs change with their
-//!   contents and they can be cached for a year (`immutable`). A request
+//! - `GET /app/{version}/{file}` are its assets: the ES modules of the
+//!   script (`app.js` and what it imports), the style sheet, the icon and
+//!   the manifest. `version` is a hash of every asset, computed once at
+//!   start, so their URLs change with their contents and they can be
+//!   cached for a year (`immutable`). A request
 //!   with another version (a page from before an upgrade) still gets the
 //!   current file, but uncached.
 //! - Every answer carries a Content-Security-Policy that allows nothing
@@ -28,13 +30,47 @@ struct Asset {
     body: &'static [u8],
 }
 
-/// The assets, served under `/app/{version}/`.
+/// The type of every script: browsers run a module (`<script
+/// type="module">` and what it imports) only when served as JavaScript.
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+
+/// One ES module of the UI, `relay/web/NAME`.
+macro_rules! module {
+    ($name:literal) => {
+        Asset {
+            name: $name,
+            content_type: JAVASCRIPT,
+            body: include_bytes!(concat!("../web/", $name)),
+        }
+    };
+}
+
+/// The assets, served under `/app/{version}/`. `app.js` is the entry the
+/// page loads; the other modules are what it imports (relative imports,
+/// so they resolve under the same version), each also named by a
+/// `modulepreload` link of the page so that the browser asks for them all
+/// at once.
 const ASSETS: &[Asset] = &[
-    Asset {
-        name: "app.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../web/app.js"),
-    },
+    module!("app.js"),
+    module!("api.js"),
+    module!("backoff.js"),
+    module!("cells.js"),
+    module!("core.js"),
+    module!("dialogs.js"),
+    module!("dom.js"),
+    module!("font.js"),
+    module!("inputqueue.js"),
+    module!("keys.js"),
+    module!("list.js"),
+    module!("liveness.js"),
+    module!("machines.js"),
+    module!("pairing.js"),
+    module!("render.js"),
+    module!("screen.js"),
+    module!("session.js"),
+    module!("tabs.js"),
+    module!("term.js"),
+    module!("transcript.js"),
     Asset {
         name: "app.css",
         content_type: "text/css; charset=utf-8",
@@ -67,14 +103,7 @@ struct Built {
 }
 
 static BUILT: LazyLock<Built> = LazyLock::new(|| {
-    let mut h = Sha256::new();
-    for a in ASSETS {
-        h.update(a.name.as_bytes());
-        h.update([0]);
-        h.update((a.body.len() as u64).to_le_bytes());
-        h.update(a.body);
-    }
-    let version = hex(&h.finalize()[..6]);
+    let version = version(ASSETS.iter().map(|a| (a.name, a.body)));
     let index = INDEX_TEMPLATE.replace("{{V}}", &version);
     let etag = format!("\"{}\"", hex(&Sha256::digest(index.as_bytes())[..8]));
     Built {
@@ -83,6 +112,18 @@ static BUILT: LazyLock<Built> = LazyLock::new(|| {
         etag,
     }
 });
+
+/// The assets' version: a hash of every asset's name and contents.
+fn version<'a>(assets: impl Iterator<Item = (&'a str, &'a [u8])>) -> String {
+    let mut h = Sha256::new();
+    for (name, body) in assets {
+        h.update(name.as_bytes());
+        h.update([0]);
+        h.update((body.len() as u64).to_le_bytes());
+        h.update(body);
+    }
+    hex(&h.finalize()[..6])
+}
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -200,9 +241,77 @@ mod tests {
         let b = &*BUILT;
         assert_eq!(b.version.len(), 12);
         assert!(!b.index.contains("{{V}}"));
-        for name in ["app.js", "app.css", "icon.svg", "manifest.webmanifest"] {
+        for name in ASSETS.iter().map(|a| a.name) {
             let url = format!("/app/{}/{name}", b.version);
             assert!(b.index.contains(&url), "the page links {url}");
+        }
+        let entry = format!("<script type=\"module\" src=\"/app/{}/app.js\">", b.version);
+        assert!(b.index.contains(&entry), "app.js is loaded as a module");
+    }
+
+    /// The relative imports of a module: `from './x.js'` and `import './x.js'`.
+    fn imports(source: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        for quote in ['\'', '"'] {
+            for lead in ["from ", "import "] {
+                let pat = format!("{lead}{quote}./");
+                for (i, _) in source.match_indices(&pat) {
+                    let rest = &source[i + pat.len()..];
+                    if let Some(end) = rest.find(quote) {
+                        out.push(&rest[..end]);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_module_is_served_as_javascript_and_imported() {
+        let js: Vec<&Asset> = ASSETS.iter().filter(|a| a.name.ends_with(".js")).collect();
+        assert!(js.len() > 10, "the script is split into modules");
+        for a in &js {
+            assert_eq!(a.content_type, JAVASCRIPT, "{}", a.name);
+        }
+        // Every import names a served module, and every module but the
+        // entry is imported by another: none is missing, none is dead.
+        let mut imported = std::collections::BTreeSet::new();
+        for a in &js {
+            let source = std::str::from_utf8(a.body).expect("UTF-8");
+            for name in imports(source) {
+                assert!(
+                    js.iter().any(|m| m.name == name),
+                    "{} imports {name}, which is not an asset",
+                    a.name
+                );
+                imported.insert(name);
+            }
+        }
+        for a in &js {
+            assert!(
+                a.name == "app.js" || imported.contains(a.name),
+                "nothing imports {}",
+                a.name
+            );
+        }
+    }
+
+    #[test]
+    fn the_version_covers_every_asset() {
+        assert_eq!(
+            version(ASSETS.iter().map(|a| (a.name, a.body))),
+            BUILT.version
+        );
+        for changed in ASSETS {
+            let other: Vec<u8> = changed.body.iter().copied().chain([b'\n']).collect();
+            let v = version(ASSETS.iter().map(|a| {
+                if a.name == changed.name {
+                    (a.name, other.as_slice())
+                } else {
+                    (a.name, a.body)
+                }
+            }));
+            assert_ne!(v, BUILT.version, "a change to {} changes it", changed.name);
         }
     }
 

@@ -5,6 +5,9 @@
 //! `web: N passed, M failed`.
 //!
 //! Set `RCD_SKIP_WEB=1` to skip it on a machine without node or chromium.
+//!
+//! Also checks that the device session fixtures the web UI's unit tests
+//! replay (`tests/fixtures/device-session/`) are in rcd's wire format.
 
 use rcd_tests::bin;
 use std::os::unix::process::CommandExt;
@@ -75,4 +78,60 @@ fn web_ui_in_headless_chromium() {
         status.success(),
         "the browser test failed ({status}); its output is above"
     );
+}
+
+/// The device session fixtures (`tests/fixtures/device-session/`, replayed
+/// by the web UI's unit tests) speak the wire format exactly: every daemon
+/// step is a `DaemonMsg`, every relay step a `DeviceFrame` and every
+/// expected message a `DeviceMsg`, each as rcd itself writes it.
+#[test]
+fn device_session_fixtures_are_in_the_wire_format() {
+    use rcd_proto::relay::DeviceFrame;
+    use rcd_proto::stream::{DaemonMsg, DeviceMsg};
+    use serde_json::Value;
+
+    /// `v` parses as a `$t` and serialises back to itself.
+    macro_rules! same {
+        ($t:ty, $v:expr, $what:expr) => {{
+            let (v, what): (&Value, &str) = ($v, $what);
+            let parsed: $t =
+                serde_json::from_value(v.clone()).unwrap_or_else(|e| panic!("{what}: {e}: {v}"));
+            let back = serde_json::to_value(&parsed).expect("serialises");
+            assert_eq!(&back, v, "{what}: not as rcd writes it");
+        }};
+    }
+
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/device-session");
+    let mut files = 0;
+    for entry in std::fs::read_dir(&dir).expect("the fixtures") {
+        let path = entry.expect("entry").path();
+        if path.extension().is_none_or(|e| e != "json") {
+            continue;
+        }
+        files += 1;
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        let fx: Value = serde_json::from_slice(&std::fs::read(&path).expect("readable"))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(fx["client_id"].is_string(), "{name}: client_id");
+        assert!(fx["needs"].is_array(), "{name}: needs");
+        let steps = fx["steps"].as_array().expect("steps");
+        assert!(!steps.is_empty(), "{name}: steps");
+        for (i, step) in steps.iter().enumerate() {
+            let what = format!("{name} step {}", i + 1);
+            if let Some(m) = step.get("daemon") {
+                same!(DaemonMsg, m, &what);
+            } else if let Some(f) = step.get("relay") {
+                same!(DeviceFrame, f, &what);
+            } else {
+                assert!(step["do"].is_string(), "{what}: daemon, relay or do");
+            }
+            let send = step["expect"]["send"]
+                .as_array()
+                .unwrap_or_else(|| panic!("{what}: expect.send"));
+            for m in send {
+                same!(DeviceMsg, m, &what);
+            }
+        }
+    }
+    assert!(files >= 8, "{files} fixtures in {}", dir.display());
 }

@@ -1,0 +1,249 @@
+// The terminal view of one session: its header (name, machine, branch,
+// connection state), the banner, the inputs waiting, the screen (drawn
+// once per animation frame), and its menu. The session client behind it
+// is a SessionClient; this module is its `ui`.
+
+import { $, h, menu, showView, toast } from './dom.js';
+import { SessionClient, setPingEvery } from './session.js';
+import { renderScreen } from './render.js';
+import { applyFont, currentFont, fittingSize, setFont } from './font.js';
+import { closeTranscript, onTranscript, openTranscript, renderTranscriptScreen } from './transcript.js';
+import { setCtrl } from './keys.js';
+import { openStop } from './dialogs.js';
+
+/** The open session: { s: its SessionClient, renderQueued }, or null. */
+let term = null;
+
+/** The open session's client, or null. */
+export function openSession() {
+  return term ? term.s : null;
+}
+
+/** Whether the view shows session `name` of machine `env`. */
+export function showing(env, name) {
+  return !!term && term.s.env === env && term.s.name === name;
+}
+
+export function showTerm(env, name) {
+  showView('term-view');
+  const t = { s: null, renderQueued: false };
+  t.s = new SessionClient(env, name, viewOf(t));
+  term = t;
+  $('term-name').textContent = name;
+  $('term-where').textContent = '';
+  $('term-sandbox').hidden = true;
+  $('screen').replaceChildren();
+  $('banner').hidden = true;
+  $('transcript').hidden = true;
+  $('history-btn').setAttribute('aria-pressed', 'false');
+  $('stage').hidden = false;
+  setCtrl(false);
+  applyFont();
+  updateWhere();
+  updatePending();
+  t.s.start();
+}
+
+export function closeTerm() {
+  const t = term;
+  if (!t) return;
+  t.s.close();
+  term = null;
+}
+
+/** What the session client shows through, for the session of `t`. */
+function viewOf(t) {
+  const mine = (fn) => (...args) => {
+    if (t === term) fn(...args);
+  };
+  return {
+    state: mine(showState),
+    pending: mine(updatePending),
+    where: mine(updateWhere),
+    banner: mine(banner),
+    hideBanner: mine(() => { $('banner').hidden = true; }),
+    screen: mine((change) => {
+      if (change.resized) applyFont();
+      if (change.titleChanged) updateWhere();
+      queueRender();
+    }),
+    transcript: mine(onTranscript),
+  };
+}
+
+function updateWhere() {
+  const t = term;
+  if (!t) return;
+  const s = t.s;
+  const e = s.machine();
+  const info = s.core.session || (e && (e.sessions || []).find((x) => x.name === s.name));
+  const parts = [];
+  if (e) parts.push(e.name === e.machine ? e.name : `${e.name} · ${e.machine}`);
+  if (info && info.branch) parts.push(info.branch);
+  if (s.core.screen.title) parts.push(s.core.screen.title);
+  $('term-where').textContent = parts.join(' · ');
+  $('term-sandbox').hidden = !(info && info.sandboxed);
+  document.title = `${s.name} · rcd`;
+}
+
+function banner(text, withBack) {
+  const b = $('banner');
+  b.replaceChildren(h('span', null, text));
+  if (withBack) {
+    const a = h('a', 'btn small', 'Back to the list');
+    a.href = '#';
+    b.append(a);
+  }
+  b.hidden = false;
+}
+
+function showState() {
+  const s = term.s;
+  const c = $('conn');
+  c.dataset.state = s.state;
+  const label = {
+    connecting: 'connecting…',
+    connected: 'connected',
+    reconnecting: 'reconnecting…',
+    offline: 'offline',
+  }[s.state];
+  $('conn-text').textContent = label;
+  c.title = s.detail ? `${label} (${s.detail})` : label;
+  updatePending();
+}
+
+function updatePending() {
+  const t = term;
+  const p = $('pending');
+  if (!t) {
+    p.hidden = true;
+    return;
+  }
+  const s = t.s;
+  const n = s.core.queue.pending.length;
+  let text = '';
+  if (s.state !== 'connected') {
+    const why = s.state === 'offline'
+      ? (s.detail || 'the machine is offline')
+      : s.detail ? `${s.state === 'connecting' ? 'connecting' : 'reconnecting'}: ${s.detail}` : 'reconnecting';
+    text = n ? `${n} input${n === 1 ? '' : 's'} waiting — sent once connected (${why})` : why;
+  } else if (n > 3) {
+    text = `${n} inputs waiting for the machine`;
+  }
+  p.textContent = text;
+  p.hidden = !text;
+  p.dataset.waiting = String(n);
+}
+
+function queueRender() {
+  const t = term;
+  if (t.renderQueued) return;
+  t.renderQueued = true;
+  // A hidden page gets no animation frames: render on return.
+  if (document.hidden) return;
+  requestAnimationFrame(render);
+}
+
+function render() {
+  const t = term;
+  if (!t) return;
+  t.renderQueued = false;
+  renderScreen($('screen'), t.s.core.screen, t.s.core.exited === null);
+  if (!$('transcript').hidden) renderTranscriptScreen();
+}
+
+function resizeSession() {
+  const t = term;
+  if (!t) return;
+  const [rows, cols] = fittingSize();
+  t.s.resize(rows, cols);
+  toast(`Session resized to ${cols}×${rows} for every viewer.`);
+}
+
+// The page's comings and goings, for the open session.
+
+export function pageHidden() {
+  if (term) term.s.hiddenAt = Date.now();
+}
+
+export function pageShown() {
+  if (!term) return;
+  if (term.renderQueued) {
+    term.renderQueued = false;
+    queueRender();
+  }
+  term.s.wake('the page came back');
+  term.s.hiddenAt = 0;
+}
+
+export function wake(why) {
+  if (term) term.s.wake(why);
+}
+
+export function networkBack() {
+  if (!term) return;
+  term.s.attempts = 0;
+  term.s.wake('the network came back');
+}
+
+export function networkGone() {
+  if (term && term.s.state !== 'connected') term.s.setState('offline', 'no network');
+}
+
+/** What the end-to-end test reads (window.rcdDebug.state). */
+export function debugState() {
+  if (!term) return null;
+  const s = term.s;
+  return {
+    state: s.state,
+    clientId: s.core.clientId,
+    pending: s.core.queue.pending.length,
+    acked: s.core.queue.acked,
+    version: s.core.screen.version,
+    rows: s.core.screen.nrows,
+    cols: s.core.screen.cols,
+    sockets: s.opened,
+  };
+}
+
+/** A new heartbeat pace, for the open session too. */
+export function heartbeatEvery(ms) {
+  setPingEvery(ms);
+  if (term) term.s.restartHeartbeat();
+}
+
+/** The buttons of the terminal view's header and toolbar. */
+export function initTerm() {
+  $('font-down').addEventListener('click', () => setFont(currentFont() - 1));
+  $('font-up').addEventListener('click', () => setFont(currentFont() + 1));
+  $('fit-btn').addEventListener('click', resizeSession);
+  $('history-btn').addEventListener('click', () => {
+    if ($('transcript').hidden) openTranscript();
+    else closeTranscript();
+  });
+  for (const id of ['font-down', 'font-up', 'fit-btn', 'history-btn']) {
+    // Keep the text box focused (and a phone's keyboard open).
+    $(id).addEventListener('mousedown', (e) => e.preventDefault());
+  }
+
+  $('back-btn').addEventListener('click', () => { location.hash = ''; });
+
+  $('term-menu-btn').addEventListener('click', () => {
+    const t = term;
+    if (!t) return;
+    const [rows, cols] = fittingSize();
+    const e = t.s.machine();
+    const info = t.s.core.session;
+    const s = (info && info.name === t.s.name && info)
+      || (e && (e.sessions || []).find((x) => x.name === t.s.name));
+    const items = [
+      ['Transcript: scroll back through earlier output', openTranscript],
+      ['Text bigger', () => setFont(currentFont() + 1)],
+      ['Text smaller', () => setFont(currentFont() - 1)],
+      ['Fit the text to the width', () => setFont('fit')],
+      [`Resize the session to this screen (${cols}×${rows})`, resizeSession],
+    ];
+    if (e && s) items.push(['Stop this session…', () => openStop(e, s, () => { location.hash = ''; }), 'danger']);
+    menu(t.s.name, items);
+  });
+}
