@@ -115,4 +115,6 @@ pub(crate) mod tests {
 }
 
 #[cfg(test)]
+mod fixture_tests;
+#[cfg(test)]
 mod wire_tests;

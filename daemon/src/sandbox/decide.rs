@@ -82,7 +82,7 @@ pub enum Refusal {
 
 /// Checks that this machine can enforce `policy`; the error names the
 /// missing feature and is shown to the client as it is.
-pub fn decide(policy: &Policy, kernel: &dyn Kernel) -> Result<Plan, String> {
+pub fn decide(policy: &Policy, kernel: &dyn Kernel) -> Result<Plan, Refusal> {
     #[cfg(target_os = "linux")]
     let plan = decide_linux(policy, kernel);
     #[cfg(target_os = "macos")]
@@ -95,7 +95,7 @@ pub fn decide(policy: &Policy, kernel: &dyn Kernel) -> Result<Plan, String> {
         let _ = (policy, kernel);
         Err(Refusal::Unsupported)
     };
-    plan.map_err(|refusal| refusal.to_string())
+    plan
 }
 
 /// The Linux decision, a pure function of the policy and the kernel

@@ -53,7 +53,7 @@ impl Gate {
         tokio::task::spawn_blocking(move || sandbox::decide(&policy, kernel.as_ref()))
             .await
             .map_err(|e| err(ErrorKind::Internal, e.to_string()))?
-            .map_err(|m| err(ErrorKind::BadRequest, m))
+            .map_err(|refusal| err(ErrorKind::BadRequest, refusal.to_string()))
     }
 
     /// The confinement of a new session: its private temporary directory
@@ -84,7 +84,7 @@ impl Gate {
         })
         .await
         .map_err(|e| err(ErrorKind::Internal, format!("preparing the sandbox: {e}")))?
-        .map_err(|m| err(ErrorKind::BadRequest, m))?;
+        .map_err(|e| err(ErrorKind::BadRequest, e.to_string()))?;
         tracing::debug!(name, writable = ?confinement.writable(), network = %self.policy.network, "sandbox prepared");
         env.retain(|(k, _)| k != "TMPDIR" && !sandbox::HIDDEN_ENV.contains(&k.as_str()));
         env.push(("TMPDIR".into(), tmp.display().to_string()));

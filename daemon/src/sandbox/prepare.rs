@@ -19,7 +19,7 @@ use super::{child::ChildSide, ruleset, sys};
 /// Why a session's sandbox could not be prepared; [`prepare`] hands the
 /// message to the client.
 #[derive(Debug, thiserror::Error)]
-pub(super) enum PrepareError {
+pub enum PrepareError {
     #[error(
         "cannot sandbox the session: cannot create its temporary directory {}: {source}",
         .path.display()
@@ -216,18 +216,16 @@ pub fn hidden_dirs(runtime: Option<&Path>, socket: &Path, writable: &[PathBuf]) 
 
 /// Builds everything a sandboxed session needs, in the parent. Creates
 /// the temporary directory; on error nothing is left behind.
-pub fn prepare(plan: &Plan, policy: &Policy, place: &Place<'_>) -> Result<Confinement, String> {
-    create_tmp(place.tmp).map_err(|source| {
-        PrepareError::Tmp {
-            path: place.tmp.to_path_buf(),
-            source,
-        }
-        .to_string()
+pub fn prepare(
+    plan: &Plan,
+    policy: &Policy,
+    place: &Place<'_>,
+) -> Result<Confinement, PrepareError> {
+    create_tmp(place.tmp).map_err(|source| PrepareError::Tmp {
+        path: place.tmp.to_path_buf(),
+        source,
     })?;
-    confine(plan, policy, place).map_err(|e| {
-        remove_tmp(place.tmp);
-        e.to_string()
-    })
+    confine(plan, policy, place).inspect_err(|_| remove_tmp(place.tmp))
 }
 
 /// [`prepare`] once the temporary directory exists.
