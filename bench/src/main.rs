@@ -1,0 +1,131 @@
+//! `rcd-bench`: rcd's data path measured against peers in the same run.
+//!
+//! `cargo run --release -p rcd-bench -- [SCENARIO…] [--json FILE]`. It
+//! builds the workspace's release binaries, runs each scenario after a
+//! warm-up, prints the figures with the peer of the same run and the
+//! verdict on each target (docs/PERFORMANCE.md), and removes every process,
+//! socket and directory it made.
+
+mod rig;
+mod scenario;
+mod stats;
+
+use anyhow::Result;
+use clap::{Parser, ValueEnum};
+use scenario::Report;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Scenario {
+    /// A key through `rcctl attach`'s path, against a bare PTY.
+    KeyLocal,
+    /// A key from a device through the embedded relay, against the local path.
+    KeyRelay,
+    /// A new same-dir session until its program runs, against tmux.
+    SpawnSameDir,
+    /// A program printing as fast as it can, against tmux and a bare PTY.
+    OutputFlood,
+}
+
+/// Measure rcd's data path against its peers.
+#[derive(Debug, Parser)]
+#[command(name = "rcd-bench", version)]
+struct Args {
+    /// Scenarios to run (all when none is given).
+    #[arg(value_enum)]
+    scenarios: Vec<Scenario>,
+    /// Also write every figure and verdict as JSON to FILE.
+    #[arg(long, value_name = "FILE")]
+    json: Option<PathBuf>,
+    /// Keys typed in the key scenarios (after a warm-up of 20).
+    #[arg(long, default_value_t = 500)]
+    keys: usize,
+    /// Sessions started in the spawn scenario.
+    #[arg(long, default_value_t = 100)]
+    sessions: usize,
+    /// Megabytes printed in the flood scenario.
+    #[arg(long, default_value_t = 200)]
+    flood_mb: usize,
+    /// Use the release binaries as they are, without building them first.
+    #[arg(long)]
+    no_build: bool,
+}
+
+async fn run(args: &Args) -> Result<Report> {
+    let all = args.scenarios.is_empty();
+    let wants = |s: Scenario| all || args.scenarios.contains(&s);
+    let mut r = Report::default();
+    let mut local = None;
+    if wants(Scenario::KeyLocal) || wants(Scenario::KeyRelay) {
+        eprintln!("bench: key-local ({} keys)", args.keys);
+        local = Some(scenario::keys::key_local(args.keys, &mut r).await?);
+    }
+    if wants(Scenario::KeyRelay) {
+        eprintln!("bench: key-relay ({} keys)", args.keys);
+        let l = local.expect("measured above");
+        scenario::keys::key_relay(args.keys, l, &mut r).await?;
+    }
+    if wants(Scenario::SpawnSameDir) {
+        eprintln!("bench: spawn-same-dir ({} sessions)", args.sessions);
+        scenario::spawn::run(args.sessions, &mut r).await?;
+    }
+    if wants(Scenario::OutputFlood) {
+        eprintln!("bench: output-flood ({} MB)", args.flood_mb);
+        scenario::flood::run(args.flood_mb, &mut r).await?;
+    }
+    Ok(r)
+}
+
+fn print(r: &Report) {
+    println!("| scenario | subject | p50 | p99 | unit | n |");
+    println!("| --- | --- | ---: | ---: | --- | ---: |");
+    for m in &r.measures {
+        let p99 = m.p99.map_or("—".to_string(), |v| format!("{v:.3}"));
+        println!(
+            "| {} | {} | {:.3} | {p99} | {} | {} |",
+            m.scenario, m.subject, m.p50, m.unit, m.n
+        );
+    }
+    println!();
+    println!("| scenario | target | measured | met |");
+    println!("| --- | --- | --- | --- |");
+    for v in &r.verdicts {
+        let met = if v.met { "yes" } else { "**no**" };
+        println!("| {} | {} | {} | {met} |", v.scenario, v.target, v.measured);
+    }
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if !args.no_build
+        && let Err(e) = rig::build()
+    {
+        eprintln!("rcd-bench: {e:#}");
+        return ExitCode::FAILURE;
+    }
+    let rt = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("rcd-bench: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(&args)) {
+        Ok(r) => {
+            print(&r);
+            if let Some(path) = &args.json {
+                let text = serde_json::to_string_pretty(&r).expect("figures serialise");
+                if let Err(e) = std::fs::write(path, text) {
+                    eprintln!("rcd-bench: cannot write {}: {e}", path.display());
+                    return ExitCode::FAILURE;
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("rcd-bench: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,316 @@
+//! What every scenario needs: the release binaries, an rcd of its own in a
+//! temporary directory, its control socket, a program on a bare PTY (the
+//! floor), tmux (the peer), and a process's CPU time.
+
+use anyhow::{Context, Result, anyhow, bail};
+use rcd_proto::frame::tokio_io::{read_frame, write_frame};
+use rcd_proto::{ClientHello, Request, Response, ServerHello, SessionInfo};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::net::UnixStream;
+
+/// A program that echoes every byte at once: the terminal in raw mode,
+/// no echo of its own, `cat` writing back what it reads.
+pub const ECHO: &str = "sh -c 'stty raw -echo; exec cat'";
+
+/// Where the workspace's release binaries are.
+pub fn release_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release")
+}
+
+/// Builds the release binaries (a no-op when they are current).
+pub fn build() -> Result<()> {
+    eprintln!("bench: building the release binaries");
+    let ok = Command::new(env!("CARGO"))
+        .args([
+            "build",
+            "--release",
+            "--locked",
+            "-p",
+            "rcd",
+            "-p",
+            "rcctl",
+            "-p",
+            "rc-relay",
+        ])
+        .current_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
+        .status()
+        .context("cannot run cargo")?
+        .success();
+    if !ok {
+        bail!("building the release binaries failed");
+    }
+    Ok(())
+}
+
+/// A free TCP port on 127.0.0.1.
+pub fn free_port() -> Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// An rcd in a temporary directory; killed (and its sessions with it) on
+/// drop.
+#[derive(Debug)]
+pub struct Rcd {
+    /// Removed, with everything in it, on drop.
+    _dir: tempfile::TempDir,
+    pub socket: PathBuf,
+    pub child: Child,
+    pub log: PathBuf,
+}
+
+impl Rcd {
+    /// Starts rcd with `args` (its command, relay, capacity…) in a fresh
+    /// state directory and waits for its socket.
+    pub fn start(args: &[&str]) -> Result<Rcd> {
+        let dir = tempfile::Builder::new().prefix("rcd-bench").tempdir()?;
+        let socket = dir.path().join("rcd.sock");
+        let log = dir.path().join("rcd.log");
+        let child = Command::new(release_dir().join("rcd"))
+            .arg("--dir")
+            .arg(dir.path())
+            .arg("--state-dir")
+            .arg(dir.path().join("state"))
+            .arg("--socket")
+            .arg(&socket)
+            .args(args)
+            .env("HOME", dir.path())
+            .env("XDG_CONFIG_HOME", dir.path().join("config"))
+            .env_remove("XDG_RUNTIME_DIR")
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&log)?)
+            .spawn()
+            .context("cannot start rcd (build the release binaries)")?;
+        let rcd = Rcd {
+            _dir: dir,
+            socket,
+            child,
+            log,
+        };
+        wait("rcd's socket", Duration::from_secs(20), || {
+            rcd.socket.exists()
+        })?;
+        Ok(rcd)
+    }
+
+    /// What rcd logged so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// A control connection, past the hello.
+    pub async fn connect(&self) -> Result<UnixStream> {
+        let mut s = UnixStream::connect(&self.socket).await?;
+        write_frame(&mut s, &ClientHello::current()).await?;
+        let _: ServerHello = read_frame(&mut s).await?;
+        Ok(s)
+    }
+
+    /// One request on its own connection.
+    pub async fn call(&self, req: &Request) -> Result<Response> {
+        let mut s = self.connect().await?;
+        write_frame(&mut s, req).await?;
+        Ok(read_frame(&mut s).await?)
+    }
+
+    /// Starts a session by name.
+    pub async fn new_session(&self, name: &str) -> Result<SessionInfo> {
+        match self
+            .call(&Request::New {
+                name: Some(name.into()),
+                spawn: None,
+                sandbox: None,
+            })
+            .await?
+        {
+            Response::Session(s) => Ok(s),
+            other => Err(anyhow!("new {name}: {other:?}")),
+        }
+    }
+
+    /// The pid, for CPU figures.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for Rcd {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `cond` until it holds or `limit` passes.
+pub fn wait(what: &str, limit: Duration, mut cond: impl FnMut() -> bool) -> Result<()> {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        if cond() {
+            return Ok(());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    bail!("timed out waiting for {what}")
+}
+
+/// CPU time (user + system) a process has used so far.
+pub fn cpu_time(pid: u32) -> Result<Duration> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or_default();
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // Fields 14 and 15 of stat (utime, stime) are 11 and 12 after the name.
+    let ticks: u64 = f.get(11).and_then(|s| s.parse().ok()).unwrap_or(0)
+        + f.get(12).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let hz = nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
+        .ok()
+        .flatten()
+        .unwrap_or(100) as u64;
+    Ok(Duration::from_secs_f64(ticks as f64 / hz as f64))
+}
+
+/// A program on a bare PTY, the floor of every terminal path: the bench
+/// holds the master and reads and writes it directly.
+#[derive(Debug)]
+pub struct BarePty {
+    pub master: std::fs::File,
+    pub child: Child,
+}
+
+impl BarePty {
+    /// Runs `sh -c script` with the slave as its standard streams.
+    pub fn spawn(script: &str) -> Result<BarePty> {
+        let pty = nix::pty::openpty(
+            Some(&nix::pty::Winsize {
+                ws_row: 24,
+                ws_col: 80,
+                ws_xpixel: 0,
+                ws_ypixel: 0,
+            }),
+            None,
+        )?;
+        let slave = std::fs::File::from(pty.slave);
+        let child = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .stdin(slave.try_clone()?)
+            .stdout(slave.try_clone()?)
+            .stderr(slave)
+            .spawn()?;
+        Ok(BarePty {
+            master: std::fs::File::from(pty.master),
+            child,
+        })
+    }
+}
+
+impl Drop for BarePty {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A tmux server of its own (its own socket), killed on drop.
+#[derive(Debug)]
+pub struct Tmux {
+    /// Removed, with everything in it, on drop.
+    _dir: tempfile::TempDir,
+    socket: PathBuf,
+}
+
+impl Tmux {
+    /// A server with one detached 80×24 session running `command`.
+    pub fn start(command: &str) -> Result<Tmux> {
+        which("tmux")?;
+        let dir = tempfile::Builder::new()
+            .prefix("rcd-bench-tmux")
+            .tempdir()?;
+        let t = Tmux {
+            socket: dir.path().join("tmux.sock"),
+            _dir: dir,
+        };
+        t.run(&[
+            "-f",
+            "/dev/null",
+            "new-session",
+            "-d",
+            "-x",
+            "80",
+            "-y",
+            "24",
+            command,
+        ])?;
+        t.run(&["set-option", "-g", "remain-on-exit", "on"])?;
+        Ok(t)
+    }
+
+    /// `tmux -S SOCKET args…`, which must succeed.
+    pub fn run(&self, args: &[&str]) -> Result<String> {
+        let out = self.command(args).output()?;
+        if !out.status.success() {
+            bail!(
+                "tmux {}: {}",
+                args.join(" "),
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    }
+
+    /// The command, not run yet.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("tmux");
+        c.arg("-S").arg(&self.socket).args(args);
+        c
+    }
+
+    /// The server's pid.
+    pub fn server_pid(&self) -> Result<u32> {
+        self.run(&["display-message", "-p", "#{pid}"])?
+            .trim()
+            .parse()
+            .context("tmux's pid")
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.command(&["kill-server"]).output();
+    }
+}
+
+/// Fails with a clear message when a peer is not installed.
+pub fn which(program: &str) -> Result<()> {
+    let found = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).any(|d| d.join(program).is_file()))
+        .unwrap_or(false);
+    if found {
+        Ok(())
+    } else {
+        bail!(
+            "{program} is not installed: it is the peer of this scenario (apt-get install {program})"
+        )
+    }
+}
+
+/// A named pipe in `dir` that the programs of a scenario write a line to
+/// when they run.
+pub fn fifo(dir: &Path, name: &str) -> Result<PathBuf> {
+    let p = dir.join(name);
+    nix::unistd::mkfifo(&p, nix::sys::stat::Mode::from_bits_truncate(0o600))?;
+    Ok(p)
+}

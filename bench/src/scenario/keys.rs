@@ -1,0 +1,287 @@
+//! A key's round trip: typed, and back as the program's echo.
+//!
+//! - `key-local`: `rcctl attach`'s path (the control socket's attach
+//!   stream) against the floor, the same program on a bare PTY written and
+//!   read by the bench itself;
+//! - `key-relay`: a device's path through rcd's embedded relay (the
+//!   session stream: `input`, then the `screen` frame that shows the key)
+//!   against the local path measured in the same run.
+//!
+//! Every key is `\r` and a letter, so the letter always lands in column 0
+//! of the cursor's row: the screen frame that shows it is unambiguous.
+
+use super::{Measure, Report};
+use crate::rig::{self, BarePty, ECHO, Rcd};
+use crate::stats::{self, Summary};
+use anyhow::{Context, Result, anyhow, bail};
+use futures_util::{SinkExt, StreamExt};
+use rcd_proto::frame::tokio_io::{read_frame, write_frame};
+use rcd_proto::relay::{CreateSession, DeviceFrame, PairRequest, RELAY_PROTOCOL_VERSION};
+use rcd_proto::stream::{DaemonMsg, DeviceMsg, Row};
+use rcd_proto::{AttachInput, AttachOutput, Request, Response};
+use std::io::{Read, Write};
+use std::time::{Duration, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+/// How long one key may take before the scenario fails.
+const KEY_LIMIT: Duration = Duration::from_secs(5);
+/// Keys typed before measuring.
+const WARM_UP: usize = 20;
+
+fn key(i: usize) -> (u8, Vec<u8>) {
+    let c = b'a' + (i % 26) as u8;
+    (c, vec![b'\r', c])
+}
+
+/// The floor: write to a bare PTY's master, read until the echo.
+fn floor(keys: usize) -> Result<Summary> {
+    let mut pty = BarePty::spawn("stty raw -echo; exec cat")?;
+    std::thread::sleep(Duration::from_millis(300));
+    let mut samples = Vec::with_capacity(keys);
+    let mut buf = [0u8; 4096];
+    for i in 0..keys + WARM_UP {
+        let (c, bytes) = key(i);
+        let t = Instant::now();
+        pty.master.write_all(&bytes)?;
+        loop {
+            let n = pty.master.read(&mut buf)?;
+            if n == 0 {
+                bail!("the program on the bare PTY ended");
+            }
+            if buf[..n].contains(&c) {
+                break;
+            }
+        }
+        if i >= WARM_UP {
+            samples.push(t.elapsed());
+        }
+    }
+    Ok(stats::summary(&samples))
+}
+
+/// `rcctl attach`'s path: attach input in, attach output back.
+async fn local(keys: usize) -> Result<Summary> {
+    let rcd = Rcd::start(&["--no-relay", "--command", ECHO])?;
+    rcd.new_session("keys").await?;
+    let mut s = rcd.connect().await?;
+    write_frame(
+        &mut s,
+        &Request::Attach {
+            name: "keys".into(),
+            rows: 24,
+            cols: 80,
+        },
+    )
+    .await?;
+    match read_frame::<_, Response>(&mut s).await? {
+        Response::Attached { .. } => {}
+        other => bail!("attach: {other:?}"),
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut samples = Vec::with_capacity(keys);
+    for i in 0..keys + WARM_UP {
+        let (c, bytes) = key(i);
+        let t = Instant::now();
+        write_frame(&mut s, &AttachInput::Data { bytes }).await?;
+        tokio::time::timeout(KEY_LIMIT, async {
+            loop {
+                match read_frame::<_, AttachOutput>(&mut s).await? {
+                    AttachOutput::Data { bytes } | AttachOutput::Redraw { bytes }
+                        if bytes.contains(&c) =>
+                    {
+                        return Ok::<_, anyhow::Error>(());
+                    }
+                    AttachOutput::Exited { .. } => bail!("the session ended"),
+                    _ => {}
+                }
+            }
+        })
+        .await
+        .context("a key did not come back")??;
+        if i >= WARM_UP {
+            samples.push(t.elapsed());
+        }
+    }
+    Ok(stats::summary(&samples))
+}
+
+/// A device on rcd's embedded relay, speaking the session protocol.
+struct Device {
+    ws: rcd_net::WebSocket,
+    rows: Vec<Row>,
+    version: u64,
+    cursor_row: usize,
+}
+
+impl Device {
+    async fn send(&mut self, msg: &DeviceMsg) -> Result<()> {
+        let data = serde_json::to_string(msg)?;
+        let frame = serde_json::to_string(&DeviceFrame::Data { data })?;
+        self.ws.send(Message::text(frame)).await?;
+        Ok(())
+    }
+
+    /// The next message of the daemon; answers the relay's pings and
+    /// acknowledges screen frames on the way, as a device must.
+    async fn next(&mut self) -> Result<DaemonMsg> {
+        loop {
+            let msg = self
+                .ws
+                .next()
+                .await
+                .ok_or_else(|| anyhow!("the relay closed the socket"))??;
+            let Message::Text(text) = msg else { continue };
+            match serde_json::from_str::<DeviceFrame>(text.as_str())? {
+                DeviceFrame::Data { data } => {
+                    let m: DaemonMsg = serde_json::from_str(&data)?;
+                    if let DaemonMsg::Screen(f) = &m {
+                        if !rcd_proto::stream::apply(&mut self.rows, self.version, f) {
+                            bail!("a screen frame on a base the device lacks");
+                        }
+                        self.version = f.version;
+                        self.cursor_row = usize::from(f.cursor.0);
+                        self.send(&DeviceMsg::Ack { version: f.version }).await?;
+                    }
+                    return Ok(m);
+                }
+                DeviceFrame::Ping { n } => {
+                    let pong = serde_json::to_string(&DeviceFrame::Pong { n })?;
+                    self.ws.send(Message::text(pong)).await?;
+                }
+                DeviceFrame::Pong { .. } | DeviceFrame::Link { .. } => {}
+            }
+        }
+    }
+
+    fn shows(&self, c: u8) -> bool {
+        self.rows
+            .get(self.cursor_row)
+            .is_some_and(|r| r.text().as_bytes().first() == Some(&c))
+    }
+}
+
+/// A device's path: pair with rcd's embedded relay, start a session,
+/// type into its attach socket and wait for the frame that shows the key.
+async fn relay(keys: usize) -> Result<Summary> {
+    let port = rig::free_port()?;
+    let listen = format!("127.0.0.1:{port}");
+    let rcd = Rcd::start(&["--listen", &listen, "--command", ECHO])?;
+    let mut code = String::new();
+    rig::wait("rcd's pairing code", Duration::from_secs(20), || {
+        let log = rcd.log_text();
+        if let Some((_, rest)) = log.rsplit_once(" pair ") {
+            code = rest.split_whitespace().next().unwrap_or_default().into();
+        }
+        !code.is_empty()
+    })?;
+    let relay = rcd_net::Relay::new(&format!("http://{listen}"), None)?;
+    let token = relay
+        .pair(&PairRequest {
+            code,
+            label: Some("bench".into()),
+        })
+        .await?
+        .token;
+    let env = relay
+        .environments(&token)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| anyhow!("no environment on the relay"))?
+        .id;
+    relay
+        .create_session(
+            &token,
+            &env,
+            &CreateSession {
+                name: Some("keys".into()),
+                spawn: None,
+                sandbox: None,
+            },
+        )
+        .await?;
+    let ws = relay.attach(&token, &env, "keys").await?;
+    let mut d = Device {
+        ws,
+        rows: Vec::new(),
+        version: 0,
+        cursor_row: 0,
+    };
+    d.send(&DeviceMsg::Hello {
+        protocol: RELAY_PROTOCOL_VERSION,
+        client_id: "bench-device".into(),
+    })
+    .await?;
+    tokio::time::timeout(Duration::from_secs(20), async {
+        while !matches!(d.next().await?, DaemonMsg::Hello { .. }) {}
+        Ok::<_, anyhow::Error>(())
+    })
+    .await
+    .context("the daemon's hello")??;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut samples = Vec::with_capacity(keys);
+    for i in 0..keys + WARM_UP {
+        let (c, bytes) = key(i);
+        let t = Instant::now();
+        d.send(&DeviceMsg::Input {
+            seq: i as u64 + 1,
+            bytes,
+        })
+        .await?;
+        tokio::time::timeout(KEY_LIMIT, async {
+            loop {
+                match d.next().await? {
+                    DaemonMsg::Screen(_) if d.shows(c) => return Ok::<_, anyhow::Error>(()),
+                    DaemonMsg::Exited { .. } => bail!("the session ended"),
+                    DaemonMsg::Error { message } => bail!("the daemon: {message}"),
+                    _ => {}
+                }
+            }
+        })
+        .await
+        .context("a key did not show on the device's screen")??;
+        if i >= WARM_UP {
+            samples.push(t.elapsed());
+        }
+    }
+    drop(rcd);
+    Ok(stats::summary(&samples))
+}
+
+/// `key-local`: rcd's local attach against the bare PTY.
+pub async fn key_local(keys: usize, r: &mut Report) -> Result<Summary> {
+    let f = tokio::task::spawn_blocking(move || floor(keys)).await??;
+    let l = local(keys).await?;
+    r.measures
+        .push(Measure::latency("key-local", "bare PTY (floor)", f));
+    r.measures
+        .push(Measure::latency("key-local", "rcd attach", l));
+    r.verdict(
+        "key-local",
+        "p50 ≤ floor + 0.3 ms",
+        format!("{:.3} ms vs floor {:.3} ms", l.p50, f.p50),
+        l.p50 <= f.p50 + 0.3,
+    );
+    Ok(l)
+}
+
+/// `key-relay`: a device through the embedded relay against the local
+/// path of the same run.
+pub async fn key_relay(keys: usize, local: Summary, r: &mut Report) -> Result<()> {
+    let d = relay(keys).await?;
+    r.measures
+        .push(Measure::latency("key-relay", "rcd device via relay", d));
+    r.verdict(
+        "key-relay",
+        "p50 ≤ local + 1 ms",
+        format!("{:.3} ms vs local {:.3} ms", d.p50, local.p50),
+        d.p50 <= local.p50 + 1.0,
+    );
+    r.verdict(
+        "key-relay",
+        "p99 ≤ local + 5 ms",
+        format!("{:.3} ms vs local {:.3} ms", d.p99, local.p99),
+        d.p99 <= local.p99 + 5.0,
+    );
+    Ok(())
+}
