@@ -47,6 +47,9 @@ struct Args {
     /// Megabytes printed in the flood scenario.
     #[arg(long, default_value_t = 200)]
     flood_mb: usize,
+    /// Runs of the flood scenario (their median is reported).
+    #[arg(long, default_value_t = 3)]
+    flood_runs: usize,
     /// Use the release binaries as they are, without building them first.
     #[arg(long)]
     no_build: bool,
@@ -72,7 +75,7 @@ async fn run(args: &Args) -> Result<Report> {
     }
     if wants(Scenario::OutputFlood) {
         eprintln!("bench: output-flood ({} MB)", args.flood_mb);
-        scenario::flood::run(args.flood_mb, &mut r).await?;
+        scenario::flood::run(args.flood_mb, args.flood_runs, &mut r).await?;
     }
     Ok(r)
 }

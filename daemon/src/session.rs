@@ -28,6 +28,9 @@ use tokio::sync::{broadcast, mpsc, watch};
 /// Raw output chunks kept for attached clients that fall behind; past
 /// that they get a redraw instead.
 const OUTPUT_BACKLOG: usize = 1024;
+/// Most bytes of program output read from the terminal at once (the
+/// kernel hands a flood over a few KiB at a time).
+const OUTPUT_READ: usize = 16 * 1024;
 /// Inputs queued for the PTY before senders wait.
 const INPUT_QUEUE: usize = 256;
 /// How long an exited program's last output may take to drain.
@@ -396,7 +399,7 @@ impl Drop for Session {
 pub struct SessionGone;
 
 async fn output_pump(session: std::sync::Weak<Session>, master: Arc<Master>, span: tracing::Span) {
-    let mut buf = vec![0u8; 16 * 1024];
+    let mut buf = vec![0u8; OUTPUT_READ];
     loop {
         let n = match master.read(&mut buf).await {
             Ok(0) => break,

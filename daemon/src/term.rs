@@ -9,7 +9,7 @@
 use crate::pty::Size;
 use rcd_proto::stream::{Row, Run};
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom, Write};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 
 /// Most transcript lines returned in one page.
@@ -42,6 +42,21 @@ struct Capture {
     partial: String,
     /// Completed lines not yet written to the transcript.
     done: Vec<String>,
+    /// The formatted text of the row being captured, reused.
+    scratch: String,
+}
+
+/// Takes the first character written and then refuses the rest, so
+/// asking vt100 whether a row ends its line costs one character, not a
+/// second formatting of the row.
+#[derive(Debug, Default)]
+struct FirstChar(Option<char>);
+
+impl std::fmt::Write for FirstChar {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0 = self.0.or_else(|| s.chars().next());
+        Err(std::fmt::Error)
+    }
 }
 
 impl vt100::Callbacks for Capture {
@@ -54,23 +69,25 @@ impl vt100::Callbacks for Capture {
             // Full-screen programs redraw; their rows are not output history.
             return;
         }
-        let mut formatted = String::new();
+        self.scratch.clear();
         let mut state = vt100::capture::BasicFormattedCaptureState::new();
         if row
-            .write_formatted_basic(&mut formatted, &mut state)
+            .write_formatted_basic(&mut self.scratch, &mut state)
             .is_err()
         {
             return;
         }
-        let plain: String = vt100::capture::basic_formatted_to_plain(&formatted).collect();
-        self.partial.push_str(&plain);
+        self.partial
+            .extend(vt100::capture::basic_formatted_to_plain(&self.scratch));
         // `write_formatted_basic` leaves a newline pending for rows that
-        // did not wrap; a wrapped row continues on the next one.
-        let mut probe = String::new();
+        // did not wrap (the next write starts with it); a wrapped row
+        // continues on the next one.
+        let mut probe = FirstChar::default();
         let _ = row.write_formatted_basic(&mut probe, &mut state);
-        if probe.starts_with('\n') {
-            let line = std::mem::take(&mut self.partial);
-            self.done.push(line.trim_end().to_string());
+        if probe.0 == Some('\n') {
+            let end = self.partial.trim_end().len();
+            self.partial.truncate(end);
+            self.done.push(std::mem::take(&mut self.partial));
         }
     }
 }
@@ -128,8 +145,7 @@ impl Transcript {
             buf.extend_from_slice(line.as_bytes());
             buf.push(b'\n');
         }
-        self.file.seek(SeekFrom::Start(self.end))?;
-        self.file.write_all(&buf)?;
+        std::os::unix::fs::FileExt::write_all_at(&self.file, &buf, self.end)?;
         self.end += buf.len() as u64;
         Ok(())
     }
