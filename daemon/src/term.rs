@@ -97,10 +97,16 @@ impl vt100::Callbacks for Capture {
 pub struct Transcript {
     path: PathBuf,
     file: File,
-    /// Byte offset of every line, so a page is one seek.
+    /// Byte offset of every [`INDEX_STRIDE`]th line (lines 1, 1 +
+    /// stride, …), so a page is one seek and a short skip, and the index
+    /// of 20 million lines is 160 KB, not 160 MB.
     offsets: Vec<u64>,
+    lines: u64,
     end: u64,
 }
+
+/// Lines between two entries of a transcript's index.
+pub const INDEX_STRIDE: u64 = 1024;
 
 impl Transcript {
     /// Creates (or truncates) the transcript file at `path`.
@@ -115,6 +121,7 @@ impl Transcript {
             path: path.to_path_buf(),
             file,
             offsets: Vec::new(),
+            lines: 0,
             end: 0,
         })
     }
@@ -126,12 +133,12 @@ impl Transcript {
 
     /// Number of lines so far.
     pub fn len(&self) -> u64 {
-        self.offsets.len() as u64
+        self.lines
     }
 
     /// Whether no line has scrolled off yet.
     pub fn is_empty(&self) -> bool {
-        self.offsets.is_empty()
+        self.lines == 0
     }
 
     fn append(&mut self, lines: &[String]) -> io::Result<()> {
@@ -140,7 +147,10 @@ impl Transcript {
         }
         let mut buf = Vec::new();
         for line in lines {
-            self.offsets.push(self.end + buf.len() as u64);
+            if self.lines % INDEX_STRIDE == 0 {
+                self.offsets.push(self.end + buf.len() as u64);
+            }
+            self.lines += 1;
             // A line never contains '\n': rows are single-line by nature.
             buf.extend_from_slice(line.as_bytes());
             buf.push(b'\n');
@@ -180,9 +190,12 @@ impl Transcript {
     pub fn page(&self, from: u64, max: u32) -> io::Result<Vec<String>> {
         let from = from.max(1);
         let max = max.clamp(1, MAX_PAGE_LINES) as usize;
-        let Some(&start) = self.offsets.get((from - 1) as usize) else {
+        if from > self.lines {
             return Ok(Vec::new());
-        };
+        }
+        let entry = (from - 1) / INDEX_STRIDE;
+        let start = self.offsets[entry as usize];
+        let mut skip = (from - 1) % INDEX_STRIDE;
         let mut file = self.file.try_clone()?;
         file.seek(SeekFrom::Start(start))?;
         let mut reader = BufReader::new(file.take(self.end - start));
@@ -193,6 +206,10 @@ impl Transcript {
             line.clear();
             if reader.read_line(&mut line)? == 0 {
                 break;
+            }
+            if skip > 0 {
+                skip -= 1;
+                continue;
             }
             let text = line.trim_end_matches('\n');
             if !budget.admits(lines.len(), text) {
@@ -448,6 +465,50 @@ mod tests {
         assert_eq!(t.rows(), vec!["line 9", "line 10", ""]);
         assert_eq!(t.transcript().page(7, 1).unwrap(), vec!["line 7"]);
         assert!(t.transcript().page(9, 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn pages_are_found_through_a_sparse_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = Transcript::create(&dir.path().join("t.log")).unwrap();
+        let n = 3 * INDEX_STRIDE + 5;
+        // Appended in uneven chunks, as output comes.
+        let all: Vec<String> = (1..=n).map(|i| format!("line {i}")).collect();
+        for chunk in all.chunks(333) {
+            t.append(chunk).unwrap();
+        }
+        assert_eq!(t.len(), n);
+        assert_eq!(t.offsets.len(), 4, "one entry per {INDEX_STRIDE} lines");
+        for from in [
+            1,
+            2,
+            INDEX_STRIDE,
+            INDEX_STRIDE + 1,
+            2 * INDEX_STRIDE + 7,
+            n,
+        ] {
+            let page = t.page(from, 3).unwrap();
+            let want: Vec<String> = (from..=(from + 2).min(n))
+                .map(|i| format!("line {i}"))
+                .collect();
+            assert_eq!(page, want, "from {from}");
+        }
+        assert!(t.page(n + 1, 3).unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_page_stops_at_its_byte_limit_but_holds_at_least_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = Transcript::create(&dir.path().join("t.log")).unwrap();
+        let long = "x".repeat(100 * 1024);
+        t.append(&[long.clone(), long.clone(), long.clone(), "short".into()])
+            .unwrap();
+        assert_eq!(t.page(1, 10).unwrap().len(), 2, "256 KiB holds two");
+        let huge = "y".repeat(MAX_PAGE_BYTES + 1);
+        t.append(std::slice::from_ref(&huge)).unwrap();
+        assert_eq!(t.page(5, 10).unwrap(), vec![huge]);
+        let (lines, total) = Transcript::page_of_file(t.path(), 1, 10).unwrap();
+        assert_eq!((lines.len(), total), (2, 5));
     }
 
     #[test]
