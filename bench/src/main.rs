@@ -6,6 +6,7 @@
 //! verdict on each target (docs/PERFORMANCE.md), and removes every process,
 //! socket and directory it made.
 
+mod device;
 mod rig;
 mod scenario;
 mod stats;

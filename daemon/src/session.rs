@@ -174,6 +174,24 @@ impl Session {
         self.term.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// One chunk of the program's output: through the terminal (screen
+    /// and transcript) and to attached clients, under the terminal's lock
+    /// so an attach sees every byte exactly once; then the screen's tick.
+    fn take_output(&self, bytes: &[u8], span: &tracing::Span) {
+        let chunk: Arc<[u8]> = Arc::from(bytes);
+        let version = {
+            let mut term = self.term();
+            if let Err(e) = term.process(&chunk) {
+                span.in_scope(|| tracing::warn!("writing the transcript failed: {e}"));
+            }
+            // No receivers is fine: nobody is attached.
+            let _ = self.output.send(chunk);
+            term.version()
+        };
+        *self.last_output.lock().unwrap_or_else(|e| e.into_inner()) = SystemTime::now();
+        self.screen_tick.send_replace(version);
+    }
+
     /// Current status.
     pub fn status(&self) -> Status {
         *self.status.borrow()
@@ -412,20 +430,13 @@ async fn output_pump(session: std::sync::Weak<Session>, master: Arc<Master>, spa
         let Some(session) = session.upgrade() else {
             break;
         };
-        let chunk: Arc<[u8]> = Arc::from(&buf[..n]);
-        let mut term = session.term();
-        if let Err(e) = term.process(&chunk) {
-            span.in_scope(|| tracing::warn!("writing the transcript failed: {e}"));
-        }
-        // No receivers is fine: nobody is attached.
-        let _ = session.output.send(chunk);
-        let version = term.version();
-        drop(term);
-        *session
-            .last_output
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = SystemTime::now();
-        session.screen_tick.send_replace(version);
+        session.take_output(&buf[..n], &span);
+        drop(session);
+        // Let the tasks this chunk woke run now: a woken task waits in
+        // this worker's slot for the next task switch, and while a flood
+        // keeps the terminal readable this loop would never make one, so
+        // devices would get a frame a second.
+        tokio::task::yield_now().await;
     }
 }
 

@@ -4,8 +4,10 @@
 //! floor. Each figure is the median of a few runs taken in turns.
 
 use super::{Measure, Report};
+use crate::device::Device;
 use crate::rig::{self, BarePty, Rcd, Tmux};
 use anyhow::{Result, bail};
+use rcd_proto::stream::DaemonMsg;
 use rcd_proto::{Request, Response, SessionState};
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -85,6 +87,26 @@ fn tmux(mb: usize, limit: Duration) -> Result<(Duration, Duration)> {
     Ok((start.elapsed(), rig::cpu_time(pid)? - cpu0))
 }
 
+/// The flood with a device attached through the embedded relay: how long
+/// it took, how many frames the device got, and how many bytes.
+async fn with_device(mb: usize, limit: Duration) -> Result<(Duration, u64, u64)> {
+    let listen = format!("127.0.0.1:{}", rig::free_port()?);
+    let command = format!("sh -c '{}'", script(mb));
+    let rcd = Rcd::start(&["--listen", &listen, "--command", &command])?;
+    let t = Instant::now();
+    let mut d = Device::attach(&rcd, &listen, "flood").await?;
+    tokio::time::timeout(limit, async {
+        loop {
+            if let DaemonMsg::Exited { .. } = d.next().await? {
+                return Ok::<_, anyhow::Error>(());
+            }
+        }
+    })
+    .await
+    .map_err(|_| anyhow::anyhow!("the flood with a device did not end within {limit:?}"))??;
+    Ok((t.elapsed(), d.frames, d.bytes))
+}
+
 /// The median of a few values.
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -111,6 +133,7 @@ pub async fn run(mb: usize, runs: usize, r: &mut Report) -> Result<()> {
         median(rds),
         median(rcs),
     );
+    let (dd, frames, bytes) = with_device(mb, limit).await?;
     let rate = |d: Duration| mb as f64 / d.as_secs_f64();
     let s = "output-flood";
     r.measures
@@ -124,6 +147,21 @@ pub async fn run(mb: usize, runs: usize, r: &mut Report) -> Result<()> {
     for m in r.measures.iter_mut().filter(|m| m.scenario == s) {
         m.n = runs.max(1);
     }
+    let fps = frames as f64 / dd.as_secs_f64();
+    r.measures.push(Measure::value(
+        s,
+        "rcd with a device attached",
+        "MB/s",
+        rate(dd),
+    ));
+    r.measures
+        .push(Measure::value(s, "frames to that device", "1/s", fps));
+    r.measures.push(Measure::value(
+        s,
+        "bytes to that device",
+        "MB",
+        bytes as f64 / 1e6,
+    ));
     r.verdict(
         s,
         "≥ 1.0× tmux throughput",
@@ -140,6 +178,12 @@ pub async fn run(mb: usize, runs: usize, r: &mut Report) -> Result<()> {
         "CPU ≤ tmux",
         format!("{:.2} s vs {:.2} s", rc.as_secs_f64(), tc.as_secs_f64()),
         rc <= tc,
+    );
+    r.verdict(
+        s,
+        "an attached device gets ≥ 20 frames/s",
+        format!("{fps:.1} frames/s ({frames} in {:.1} s)", dd.as_secs_f64()),
+        fps >= 20.0,
     );
     Ok(())
 }

@@ -11,17 +11,15 @@
 //! of the cursor's row: the screen frame that shows it is unambiguous.
 
 use super::{Measure, Report};
+use crate::device::Device;
 use crate::rig::{self, BarePty, ECHO, Rcd};
 use crate::stats::{self, Summary};
-use anyhow::{Context, Result, anyhow, bail};
-use futures_util::{SinkExt, StreamExt};
+use anyhow::{Context, Result, bail};
 use rcd_proto::frame::tokio_io::{read_frame, write_frame};
-use rcd_proto::relay::{CreateSession, DeviceFrame, PairRequest, RELAY_PROTOCOL_VERSION};
-use rcd_proto::stream::{DaemonMsg, DeviceMsg, Row};
+use rcd_proto::stream::{DaemonMsg, DeviceMsg};
 use rcd_proto::{AttachInput, AttachOutput, Request, Response};
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
-use tokio_tungstenite::tungstenite::Message;
 
 /// How long one key may take before the scenario fails.
 const KEY_LIMIT: Duration = Duration::from_secs(5);
@@ -105,119 +103,13 @@ async fn local(keys: usize) -> Result<Summary> {
     Ok(stats::summary(&samples))
 }
 
-/// A device on rcd's embedded relay, speaking the session protocol.
-struct Device {
-    ws: rcd_net::WebSocket,
-    rows: Vec<Row>,
-    version: u64,
-    cursor_row: usize,
-}
-
-impl Device {
-    async fn send(&mut self, msg: &DeviceMsg) -> Result<()> {
-        let data = serde_json::to_string(msg)?;
-        let frame = serde_json::to_string(&DeviceFrame::Data { data })?;
-        self.ws.send(Message::text(frame)).await?;
-        Ok(())
-    }
-
-    /// The next message of the daemon; answers the relay's pings and
-    /// acknowledges screen frames on the way, as a device must.
-    async fn next(&mut self) -> Result<DaemonMsg> {
-        loop {
-            let msg = self
-                .ws
-                .next()
-                .await
-                .ok_or_else(|| anyhow!("the relay closed the socket"))??;
-            let Message::Text(text) = msg else { continue };
-            match serde_json::from_str::<DeviceFrame>(text.as_str())? {
-                DeviceFrame::Data { data } => {
-                    let m: DaemonMsg = serde_json::from_str(&data)?;
-                    if let DaemonMsg::Screen(f) = &m {
-                        if !rcd_proto::stream::apply(&mut self.rows, self.version, f) {
-                            bail!("a screen frame on a base the device lacks");
-                        }
-                        self.version = f.version;
-                        self.cursor_row = usize::from(f.cursor.0);
-                        self.send(&DeviceMsg::Ack { version: f.version }).await?;
-                    }
-                    return Ok(m);
-                }
-                DeviceFrame::Ping { n } => {
-                    let pong = serde_json::to_string(&DeviceFrame::Pong { n })?;
-                    self.ws.send(Message::text(pong)).await?;
-                }
-                DeviceFrame::Pong { .. } | DeviceFrame::Link { .. } => {}
-            }
-        }
-    }
-
-    fn shows(&self, c: u8) -> bool {
-        self.rows
-            .get(self.cursor_row)
-            .is_some_and(|r| r.text().as_bytes().first() == Some(&c))
-    }
-}
-
 /// A device's path: pair with rcd's embedded relay, start a session,
 /// type into its attach socket and wait for the frame that shows the key.
 async fn relay(keys: usize) -> Result<Summary> {
     let port = rig::free_port()?;
     let listen = format!("127.0.0.1:{port}");
     let rcd = Rcd::start(&["--listen", &listen, "--command", ECHO])?;
-    let mut code = String::new();
-    rig::wait("rcd's pairing code", Duration::from_secs(20), || {
-        let log = rcd.log_text();
-        if let Some((_, rest)) = log.rsplit_once(" pair ") {
-            code = rest.split_whitespace().next().unwrap_or_default().into();
-        }
-        !code.is_empty()
-    })?;
-    let relay = rcd_net::Relay::new(&format!("http://{listen}"), None)?;
-    let token = relay
-        .pair(&PairRequest {
-            code,
-            label: Some("bench".into()),
-        })
-        .await?
-        .token;
-    let env = relay
-        .environments(&token)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| anyhow!("no environment on the relay"))?
-        .id;
-    relay
-        .create_session(
-            &token,
-            &env,
-            &CreateSession {
-                name: Some("keys".into()),
-                spawn: None,
-                sandbox: None,
-            },
-        )
-        .await?;
-    let ws = relay.attach(&token, &env, "keys").await?;
-    let mut d = Device {
-        ws,
-        rows: Vec::new(),
-        version: 0,
-        cursor_row: 0,
-    };
-    d.send(&DeviceMsg::Hello {
-        protocol: RELAY_PROTOCOL_VERSION,
-        client_id: "bench-device".into(),
-    })
-    .await?;
-    tokio::time::timeout(Duration::from_secs(20), async {
-        while !matches!(d.next().await?, DaemonMsg::Hello { .. }) {}
-        Ok::<_, anyhow::Error>(())
-    })
-    .await
-    .context("the daemon's hello")??;
+    let mut d = Device::attach(&rcd, &listen, "keys").await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut samples = Vec::with_capacity(keys);
     for i in 0..keys + WARM_UP {
