@@ -27,6 +27,10 @@ enum Scenario {
     SpawnSameDir,
     /// A program printing as fast as it can, against tmux and a bare PTY.
     OutputFlood,
+    /// CPU and wakeups of 32 idle sessions, against tmux.
+    Idle,
+    /// Resident memory per idle session and through a flood, against tmux.
+    Memory,
 }
 
 /// Measure rcd's data path against its peers.
@@ -51,6 +55,12 @@ struct Args {
     /// Runs of the flood scenario (their median is reported).
     #[arg(long, default_value_t = 3)]
     flood_runs: usize,
+    /// Seconds the idle scenario watches each subject.
+    #[arg(long, default_value_t = 60)]
+    idle_secs: u64,
+    /// Sessions of the larger memory measurement (the smaller is 32).
+    #[arg(long, default_value_t = 1000)]
+    memory_sessions: usize,
     /// Use the release binaries as they are, without building them first.
     #[arg(long)]
     no_build: bool,
@@ -77,6 +87,14 @@ async fn run(args: &Args) -> Result<Report> {
     if wants(Scenario::OutputFlood) {
         eprintln!("bench: output-flood ({} MB)", args.flood_mb);
         scenario::flood::run(args.flood_mb, args.flood_runs, &mut r).await?;
+    }
+    if wants(Scenario::Idle) {
+        eprintln!("bench: idle ({} s per subject)", args.idle_secs);
+        scenario::resources::idle(args.idle_secs, &mut r).await?;
+    }
+    if wants(Scenario::Memory) {
+        eprintln!("bench: memory (32 and {} sessions)", args.memory_sessions);
+        scenario::resources::memory(args.memory_sessions, args.flood_mb, &mut r).await?;
     }
     Ok(r)
 }

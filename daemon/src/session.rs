@@ -99,7 +99,10 @@ pub struct Session {
     master: Arc<Master>,
     /// Set once the final screen has been appended to the transcript.
     transcript_closed: AtomicBool,
-    output: broadcast::Sender<Arc<[u8]>>,
+    /// Raw output for attached clients; made by the first attach (its
+    /// backlog is most of an idle session's memory). Locked only under
+    /// `term`, so an attach and the output pump see each other whole.
+    output: Mutex<Option<broadcast::Sender<Arc<[u8]>>>>,
     input: mpsc::Sender<Input>,
     status: watch::Receiver<Status>,
     stop_requested: AtomicBool,
@@ -131,7 +134,6 @@ impl Session {
         let sandbox_tmp = p.sandbox.map(|c| c.tmp().to_path_buf());
         let pty::PtyProcess { master, child, pid } = proc;
         let master = Arc::new(master);
-        let (output, _) = broadcast::channel(OUTPUT_BACKLOG);
         let (input_tx, input_rx) = mpsc::channel(INPUT_QUEUE);
         let (status_tx, status_rx) = watch::channel(Status::Running);
         let session = Arc::new(Session {
@@ -148,7 +150,7 @@ impl Session {
             term: Mutex::new(term),
             master: master.clone(),
             transcript_closed: AtomicBool::new(false),
-            output,
+            output: Mutex::new(None),
             input: input_tx,
             status: status_rx,
             stop_requested: AtomicBool::new(false),
@@ -178,14 +180,20 @@ impl Session {
     /// and transcript) and to attached clients, under the terminal's lock
     /// so an attach sees every byte exactly once; then the screen's tick.
     fn take_output(&self, bytes: &[u8], span: &tracing::Span) {
-        let chunk: Arc<[u8]> = Arc::from(bytes);
         let version = {
             let mut term = self.term();
-            if let Err(e) = term.process(&chunk) {
+            if let Err(e) = term.process(bytes) {
                 span.in_scope(|| tracing::warn!("writing the transcript failed: {e}"));
             }
-            // No receivers is fine: nobody is attached.
-            let _ = self.output.send(chunk);
+            if let Some(tx) = self
+                .output
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+                && tx.receiver_count() > 0
+            {
+                let _ = tx.send(Arc::from(bytes));
+            }
             term.version()
         };
         *self.last_output.lock().unwrap_or_else(|e| e.into_inner()) = SystemTime::now();
@@ -306,7 +314,13 @@ impl Session {
     /// after it, taken atomically.
     pub fn attach(&self) -> (Vec<u8>, broadcast::Receiver<Arc<[u8]>>) {
         let t = self.term();
-        (t.redraw(), self.output.subscribe())
+        let rx = self
+            .output
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert_with(|| broadcast::channel(OUTPUT_BACKLOG).0)
+            .subscribe();
+        (t.redraw(), rx)
     }
 
     /// When the program last wrote to its terminal.

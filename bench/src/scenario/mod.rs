@@ -3,6 +3,7 @@
 
 pub mod flood;
 pub mod keys;
+pub mod resources;
 pub mod spawn;
 
 use crate::stats::Summary;

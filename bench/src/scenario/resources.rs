@@ -1,0 +1,207 @@
+//! What rcd costs when nothing happens: `idle` (CPU and wakeups of 32 idle
+//! sessions, with and without the relay link) and `memory` (resident
+//! memory per idle session, and after a flood), each against tmux with
+//! the same windows.
+
+use super::{Measure, Report};
+use crate::rig::{self, Rcd, Tmux};
+use anyhow::{Context, Result};
+use std::time::{Duration, Instant};
+
+/// The idle program of every session and window.
+const IDLE: &str = "cat";
+
+/// Resident memory of a process, in KiB.
+fn rss_kib(pid: u32) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .context("no VmRSS")
+}
+
+/// Context switches of every thread of a process so far.
+fn switches(pid: u32) -> u64 {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return 0;
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("status")).ok())
+        .flat_map(|s| {
+            s.lines()
+                .filter(|l| l.contains("ctxt_switches:"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .collect::<Vec<_>>()
+        })
+        .sum()
+}
+
+/// CPU (percent of one core) and context switches per second of `pid`
+/// over `secs`.
+fn watch(pid: u32, secs: u64) -> Result<(f64, f64)> {
+    let (cpu0, sw0, t) = (rig::cpu_time(pid)?, switches(pid), Instant::now());
+    std::thread::sleep(Duration::from_secs(secs));
+    let wall = t.elapsed().as_secs_f64();
+    let cpu = (rig::cpu_time(pid)? - cpu0).as_secs_f64();
+    // Threads that end meanwhile take their counts with them.
+    let sw = switches(pid).saturating_sub(sw0);
+    Ok((100.0 * cpu / wall, sw as f64 / wall))
+}
+
+async fn rcd_with(n: usize, relay: bool) -> Result<Rcd> {
+    let capacity = (n + 1).to_string();
+    let listen = format!("127.0.0.1:{}", rig::free_port()?);
+    let mut args = vec!["--capacity", &capacity, "--command", IDLE];
+    if relay {
+        args.extend(["--listen", &listen]);
+    } else {
+        args.push("--no-relay");
+    }
+    let rcd = Rcd::start(&args)?;
+    // Let the link (if any) settle before the first reading.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    Ok(rcd)
+}
+
+fn tmux_with(n: usize) -> Result<Tmux> {
+    let t = Tmux::start(IDLE)?;
+    for _ in 1..n {
+        t.run(&["new-window", "-d", IDLE])?;
+    }
+    Ok(t)
+}
+
+/// `idle`: 32 idle sessions for `secs`, with and without the relay link.
+pub async fn idle(secs: u64, r: &mut Report) -> Result<()> {
+    let s = "idle";
+    let t = tmux_with(32)?;
+    let pid = t.server_pid()?;
+    let (tc, tw) = tokio::task::spawn_blocking(move || watch(pid, secs)).await??;
+    drop(t);
+    let mut results = Vec::new();
+    for relay in [false, true] {
+        let rcd = rcd_with(32, relay).await?;
+        for i in 0..32 {
+            rcd.new_session(&format!("idle{i}")).await?;
+        }
+        let pid = rcd.pid();
+        results.push(tokio::task::spawn_blocking(move || watch(pid, secs)).await??);
+    }
+    r.measures.push(Measure::value(s, "tmux CPU", "%", tc));
+    r.measures
+        .push(Measure::value(s, "tmux wakeups", "1/s", tw));
+    r.measures
+        .push(Measure::value(s, "rcd CPU", "%", results[0].0));
+    r.measures
+        .push(Measure::value(s, "rcd wakeups", "1/s", results[0].1));
+    r.measures
+        .push(Measure::value(s, "rcd + relay link CPU", "%", results[1].0));
+    r.measures.push(Measure::value(
+        s,
+        "rcd + relay link wakeups",
+        "1/s",
+        results[1].1,
+    ));
+    let worst = results[0].0.max(results[1].0);
+    r.verdict(
+        s,
+        "CPU ≤ tmux",
+        format!("{worst:.3} % vs {tc:.3} %"),
+        worst <= tc.max(0.01),
+    );
+    Ok(())
+}
+
+/// Resident memory added per session (KiB) when `n` idle sessions start.
+async fn rcd_per_session(n: usize) -> Result<(f64, u64)> {
+    let rcd = rcd_with(n, false).await?;
+    let base = rss_kib(rcd.pid())?;
+    for i in 0..n {
+        rcd.new_session(&format!("m{i}")).await?;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let after = rss_kib(rcd.pid())?;
+    Ok(((after.saturating_sub(base)) as f64 / n as f64, after))
+}
+
+fn tmux_per_session(n: usize) -> Result<(f64, u64)> {
+    let t = Tmux::start(IDLE)?;
+    let pid = t.server_pid()?;
+    let base = rss_kib(pid)?;
+    for _ in 1..n {
+        t.run(&["new-window", "-d", IDLE])?;
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    let after = rss_kib(pid)?;
+    Ok(((after.saturating_sub(base)) as f64 / (n - 1) as f64, after))
+}
+
+/// `memory`: resident memory per idle session at 32 and `many` sessions,
+/// and rcd's growth through a flood of `mb` MB in one session.
+pub async fn memory(many: usize, mb: usize, r: &mut Report) -> Result<()> {
+    let s = "memory";
+    for n in [32, many] {
+        let (t, _) = tokio::task::spawn_blocking(move || tmux_per_session(n)).await??;
+        let (o, total) = rcd_per_session(n).await?;
+        r.measures.push(Measure::value(
+            s,
+            &format!("tmux per window at {n}"),
+            "KiB",
+            t,
+        ));
+        r.measures.push(Measure::value(
+            s,
+            &format!("rcd per session at {n}"),
+            "KiB",
+            o,
+        ));
+        r.measures.push(Measure::value(
+            s,
+            &format!("rcd total at {n}"),
+            "KiB",
+            total as f64,
+        ));
+        r.verdict(
+            s,
+            &format!("≤ 64 KiB per idle session at {n}"),
+            format!("{o:.0} KiB (tmux {t:.0} KiB)"),
+            o <= 64.0,
+        );
+    }
+    let script = format!(
+        "sh -c 'yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c {}; exec cat'",
+        mb * 1_000_000
+    );
+    let rcd = Rcd::start(&["--no-relay", "--command", &script])?;
+    let before = rss_kib(rcd.pid())?;
+    rcd.new_session("flood").await?;
+    // The program waits in `cat` once it has printed everything: rcd's
+    // CPU time stops moving.
+    let limit = Instant::now() + Duration::from_secs(180);
+    let mut last = rig::cpu_time(rcd.pid())?;
+    loop {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let now = rig::cpu_time(rcd.pid())?;
+        if now == last || Instant::now() > limit {
+            break;
+        }
+        last = now;
+    }
+    let after = rss_kib(rcd.pid())?;
+    let growth = after.saturating_sub(before) as f64;
+    r.measures.push(Measure::value(
+        s,
+        &format!("rcd growth through a {mb} MB flood"),
+        "KiB",
+        growth,
+    ));
+    r.verdict(
+        s,
+        "no growth with output (≤ 1 MiB after the flood)",
+        format!("{growth:.0} KiB after {mb} MB"),
+        growth <= 1024.0,
+    );
+    Ok(())
+}
