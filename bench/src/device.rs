@@ -58,6 +58,9 @@ impl Device {
                     let pong = serde_json::to_string(&DeviceFrame::Pong { n })?;
                     self.ws.send(Message::text(pong)).await?;
                 }
+                // The daemon's link came (back) up: it knows nothing of
+                // this device, which says hello again, as every device does.
+                DeviceFrame::Link { up: true } => self.hello().await?,
                 DeviceFrame::Pong { .. } | DeviceFrame::Link { .. } => {}
             }
         }
@@ -71,6 +74,14 @@ impl Device {
 }
 
 impl Device {
+    async fn hello(&mut self) -> Result<()> {
+        self.send(&DeviceMsg::Hello {
+            protocol: RELAY_PROTOCOL_VERSION,
+            client_id: "bench-device".into(),
+        })
+        .await
+    }
+
     /// Pairs with the relay rcd embeds on `listen` (the code rcd printed),
     /// starts session `name` through it, attaches and says hello.
     pub async fn attach(rcd: &Rcd, listen: &str, name: &str) -> Result<Device> {
@@ -117,11 +128,7 @@ impl Device {
             frames: 0,
             bytes: 0,
         };
-        d.send(&DeviceMsg::Hello {
-            protocol: RELAY_PROTOCOL_VERSION,
-            client_id: "bench-device".into(),
-        })
-        .await?;
+        d.hello().await?;
         tokio::time::timeout(Duration::from_secs(20), async {
             while !matches!(d.next().await?, DaemonMsg::Hello { .. }) {}
             Ok::<_, anyhow::Error>(())

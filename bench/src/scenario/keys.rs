@@ -23,6 +23,8 @@ use std::time::{Duration, Instant};
 
 /// How long one key may take before the scenario fails.
 const KEY_LIMIT: Duration = Duration::from_secs(5);
+/// Sessions printing steadily while `key-relay` types.
+const BUSY_SESSIONS: usize = 32;
 /// Keys typed before measuring.
 const WARM_UP: usize = 20;
 
@@ -105,10 +107,28 @@ async fn local(keys: usize) -> Result<Summary> {
 
 /// A device's path: pair with rcd's embedded relay, start a session,
 /// type into its attach socket and wait for the frame that shows the key.
-async fn relay(keys: usize) -> Result<Summary> {
+/// The program of every session of `key-relay`: the echo for the session
+/// typed into, a line every 10 ms for the others (perl, so the load is
+/// the printing and not a process started per line).
+const ECHO_OR_PRINT: &str = "sh -c 'if [ \"$RCD_SESSION\" = keys ]; then stty raw -echo; exec cat; \
+     else exec perl -e \"\\$|=1; while (1) { print qq(\\$ENV{RCD_SESSION} printing steadily\\\\n); select(undef, undef, undef, 0.01) }\"; fi'";
+
+/// A device's round trip, with `busy` other sessions printing meanwhile.
+async fn relay(keys: usize, busy: usize) -> Result<Summary> {
     let port = rig::free_port()?;
     let listen = format!("127.0.0.1:{port}");
-    let rcd = Rcd::start(&["--listen", &listen, "--command", ECHO])?;
+    let capacity = (busy + 1).to_string();
+    let rcd = Rcd::start(&[
+        "--listen",
+        &listen,
+        "--capacity",
+        &capacity,
+        "--command",
+        ECHO_OR_PRINT,
+    ])?;
+    for i in 0..busy {
+        rcd.new_session(&format!("busy{i}")).await?;
+    }
     let mut d = Device::attach(&rcd, &listen, "keys").await?;
     tokio::time::sleep(Duration::from_millis(300)).await;
     let mut samples = Vec::with_capacity(keys);
@@ -160,9 +180,18 @@ pub async fn key_local(keys: usize, r: &mut Report) -> Result<Summary> {
 /// `key-relay`: a device through the embedded relay against the local
 /// path of the same run.
 pub async fn key_relay(keys: usize, local: Summary, r: &mut Report) -> Result<()> {
-    let d = relay(keys).await?;
-    r.measures
-        .push(Measure::latency("key-relay", "rcd device via relay", d));
+    let quiet = relay(keys, 0).await?;
+    r.measures.push(Measure::latency(
+        "key-relay",
+        "rcd device via relay, alone",
+        quiet,
+    ));
+    let d = relay(keys, BUSY_SESSIONS).await?;
+    r.measures.push(Measure::latency(
+        "key-relay",
+        &format!("rcd device via relay, {BUSY_SESSIONS} others printing"),
+        d,
+    ));
     r.verdict(
         "key-relay",
         "p50 ≤ local + 1 ms",
