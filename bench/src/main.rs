@@ -25,6 +25,8 @@ enum Scenario {
     KeyRelay,
     /// A new same-dir session until its program runs, against tmux.
     SpawnSameDir,
+    /// A new worktree session on a 20,000-file repository, against git.
+    SpawnWorktree,
     /// A program printing as fast as it can, against tmux and a bare PTY.
     OutputFlood,
     /// CPU and wakeups of 32 idle sessions, against tmux.
@@ -49,6 +51,12 @@ struct Args {
     /// Sessions started in the spawn scenario.
     #[arg(long, default_value_t = 100)]
     sessions: usize,
+    /// Files of the repository of the worktree scenario.
+    #[arg(long, default_value_t = 20_000)]
+    repo_files: usize,
+    /// Worktrees made by each subject of the worktree scenario.
+    #[arg(long, default_value_t = 10)]
+    worktrees: usize,
     /// Megabytes printed in the flood scenario.
     #[arg(long, default_value_t = 200)]
     flood_mb: usize,
@@ -83,6 +91,10 @@ async fn run(args: &Args) -> Result<Report> {
     if wants(Scenario::SpawnSameDir) {
         eprintln!("bench: spawn-same-dir ({} sessions)", args.sessions);
         scenario::spawn::run(args.sessions, &mut r).await?;
+    }
+    if wants(Scenario::SpawnWorktree) {
+        eprintln!("bench: spawn-worktree ({} worktrees)", args.worktrees);
+        scenario::worktree::run(args.repo_files, args.worktrees, &mut r).await?;
     }
     if wants(Scenario::OutputFlood) {
         eprintln!("bench: output-flood ({} MB)", args.flood_mb);

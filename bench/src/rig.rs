@@ -64,14 +64,17 @@ pub struct Rcd {
 
 impl Rcd {
     /// Starts rcd with `args` (its command, relay, capacity…) in a fresh
-    /// state directory and waits for its socket.
+    /// state directory (and, unless `args` name a `--dir`, working
+    /// directory) and waits for its socket.
     pub fn start(args: &[&str]) -> Result<Rcd> {
         let dir = tempfile::Builder::new().prefix("rcd-bench").tempdir()?;
         let socket = dir.path().join("rcd.sock");
         let log = dir.path().join("rcd.log");
-        let child = Command::new(release_dir().join("rcd"))
-            .arg("--dir")
-            .arg(dir.path())
+        let mut cmd = Command::new(release_dir().join("rcd"));
+        if !args.contains(&"--dir") {
+            cmd.arg("--dir").arg(dir.path());
+        }
+        let child = cmd
             .arg("--state-dir")
             .arg(dir.path().join("state"))
             .arg("--socket")

@@ -5,6 +5,7 @@ pub mod flood;
 pub mod keys;
 pub mod resources;
 pub mod spawn;
+pub mod worktree;
 
 use crate::stats::Summary;
 use serde::Serialize;
