@@ -19,14 +19,29 @@ const POLL: Duration = Duration::from_millis(50);
 /// stopped job would not see the hangup until continued), up to `grace`
 /// for them to go, then SIGKILL and up to [`KILL_TIMEOUT`]. Returns
 /// whether anything of the session is still alive after that.
-pub async fn hang_up_then_kill(sid: u32, grace: Duration) -> bool {
-    if !alive(sid) {
+///
+/// `leader`: whether the leader itself may still run. Once rcd has reaped
+/// it, its pid may belong to another process by now, so only the
+/// session's members (found by session id in `/proc`) are looked for and
+/// signalled.
+pub async fn hang_up_then_kill(sid: u32, grace: Duration, leader: Leader) -> bool {
+    let left = || match leader {
+        Leader::MayRun => alive(sid),
+        Leader::Reaped => !session_members(sid).is_empty(),
+    };
+    let signal = |s| match leader {
+        Leader::MayRun => {
+            let _ = signal_session(sid, s);
+        }
+        Leader::Reaped => signal_members(sid, s),
+    };
+    if !left() {
         return false;
     }
     tracing::debug!(sid, "sending SIGHUP to the session");
-    let _ = signal_session(sid, Signal::SIGHUP);
-    let _ = signal_session(sid, Signal::SIGCONT);
-    if gone_within(sid, grace).await {
+    signal(Signal::SIGHUP);
+    signal(Signal::SIGCONT);
+    if gone_within(grace, left).await {
         return false;
     }
     tracing::info!(
@@ -34,8 +49,26 @@ pub async fn hang_up_then_kill(sid: u32, grace: Duration) -> bool {
         ?grace,
         "the session did not end after SIGHUP, sending SIGKILL"
     );
-    let _ = signal_session(sid, Signal::SIGKILL);
-    !gone_within(sid, KILL_TIMEOUT).await
+    signal(Signal::SIGKILL);
+    !gone_within(KILL_TIMEOUT, left).await
+}
+
+/// Whether a session's leader may still run (see [`hang_up_then_kill`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leader {
+    /// Not reaped by this rcd (running, or an orphan of an earlier one).
+    MayRun,
+    /// Reaped: its pid is no longer the session's.
+    Reaped,
+}
+
+/// Signals the processes whose session id is `sid`, and no one else.
+fn signal_members(sid: u32, signal: Signal) {
+    for pid in session_members(sid) {
+        if let Ok(p) = i32::try_from(pid) {
+            let _ = nix::sys::signal::kill(Pid::from_raw(p), signal);
+        }
+    }
 }
 
 /// Whether any process of session `sid` is left (its leader included).
@@ -43,10 +76,10 @@ pub fn alive(sid: u32) -> bool {
     group_alive(sid) || !session_members(sid).is_empty()
 }
 
-async fn gone_within(sid: u32, limit: Duration) -> bool {
+async fn gone_within(limit: Duration, left: impl Fn() -> bool) -> bool {
     let deadline = tokio::time::Instant::now() + limit;
     loop {
-        if !alive(sid) {
+        if !left() {
             return true;
         }
         if tokio::time::Instant::now() >= deadline {
@@ -138,4 +171,34 @@ pub fn exit_code(status: std::process::ExitStatus) -> i32 {
         .code()
         .or_else(|| status.signal().map(|s| 128 + s))
         .unwrap_or(-1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::CommandExt;
+
+    /// A process that leads a group of its own but is no member of the
+    /// session `pid` names: what a reused pid of a reaped leader looks like.
+    fn stranger() -> std::process::Child {
+        std::process::Command::new("sleep")
+            .arg("30")
+            .process_group(0)
+            .spawn()
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_reaped_leader_s_pid_is_left_alone() {
+        let mut s = stranger();
+        let pid = s.id();
+        assert!(
+            !hang_up_then_kill(pid, Duration::from_millis(100), Leader::Reaped).await,
+            "nothing of that session runs"
+        );
+        assert!(s.try_wait().unwrap().is_none(), "the stranger still runs");
+        // The same pid taken for a live leader is ended.
+        assert!(!hang_up_then_kill(pid, Duration::from_secs(2), Leader::MayRun).await);
+        assert!(s.wait().is_ok());
+    }
 }

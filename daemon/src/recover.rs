@@ -76,7 +76,7 @@ pub fn recover(state_dir: &Path, repo: Option<&Path>, worktree_root: &Path) -> R
     let mut busy = HashSet::new();
     let mut worktrees: Vec<Worktree> = Vec::new();
     for s in previous.sessions.iter().chain(&previous.orphans) {
-        if crate::process::group_alive(s.pid) {
+        if s.alive() {
             found.push(Leftover::Process {
                 name: s.name.clone(),
                 pid: s.pid,

@@ -106,6 +106,10 @@ pub struct Session {
     input: mpsc::Sender<Input>,
     status: watch::Receiver<Status>,
     stop_requested: AtomicBool,
+    /// Set by the waiter the moment the program is reaped: from then on
+    /// its pid may be another process's, and only the session's members
+    /// are signalled.
+    reaped: Arc<AtomicBool>,
     /// Held by whoever applies the worktree rule; holds its result.
     settled: tokio::sync::Mutex<Option<WorktreeOutcome>>,
     /// When the program last wrote to its terminal.
@@ -136,6 +140,7 @@ impl Session {
         let master = Arc::new(master);
         let (input_tx, input_rx) = mpsc::channel(INPUT_QUEUE);
         let (status_tx, status_rx) = watch::channel(Status::Running);
+        let reaped = Arc::new(AtomicBool::new(false));
         let session = Arc::new(Session {
             id: p.id,
             name: p.name,
@@ -154,6 +159,7 @@ impl Session {
             input: input_tx,
             status: status_rx,
             stop_requested: AtomicBool::new(false),
+            reaped: reaped.clone(),
             settled: tokio::sync::Mutex::new(None),
             screen_tick: watch::channel(0).0,
             last_output: Mutex::new(SystemTime::now()),
@@ -166,7 +172,7 @@ impl Session {
             span.clone(),
         ));
         tokio::spawn(input_pump(master, input_rx));
-        tokio::spawn(waiter(child, pump, status_tx, span));
+        tokio::spawn(waiter(child, pump, status_tx, reaped, span));
         Ok(session)
     }
 
@@ -286,6 +292,18 @@ impl Session {
         })
     }
 
+    /// The session as the state file keeps it.
+    pub fn record(&self) -> crate::state::SessionRecord {
+        crate::state::SessionRecord {
+            id: self.id.to_string(),
+            name: self.name.to_string(),
+            pid: self.pid,
+            dir: self.dir.clone(),
+            worktree: self.worktree.clone(),
+            reaped: self.reaped.load(Ordering::SeqCst),
+        }
+    }
+
     /// What `rcctl list` and devices are told about the session.
     pub fn info(&self) -> SessionInfo {
         let (state, exit_code) = match self.status() {
@@ -381,7 +399,12 @@ impl Session {
     /// left (see [`process::hang_up_then_kill`]). Returns whether anything
     /// survived SIGKILL.
     pub async fn end_processes(&self, grace: Duration) -> bool {
-        process::hang_up_then_kill(self.pid, grace).await
+        let leader = if self.reaped.load(Ordering::SeqCst) {
+            process::Leader::Reaped
+        } else {
+            process::Leader::MayRun
+        };
+        process::hang_up_then_kill(self.pid, grace, leader).await
     }
 
     /// The program's exit code once its processes were ended; -1 when it
@@ -466,6 +489,7 @@ async fn waiter(
     mut child: tokio::process::Child,
     pump: tokio::task::JoinHandle<()>,
     status: watch::Sender<Status>,
+    reaped: Arc<AtomicBool>,
     span: tracing::Span,
 ) {
     let code = match child.wait().await {
@@ -475,6 +499,7 @@ async fn waiter(
             -1
         }
     };
+    reaped.store(true, Ordering::SeqCst);
     // Let the last output reach the screen before reporting the exit; a
     // background process that keeps the terminal open does not hold it up.
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, pump).await;

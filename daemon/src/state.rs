@@ -32,6 +32,22 @@ pub struct SessionRecord {
     pub pid: u32,
     pub dir: PathBuf,
     pub worktree: Option<Worktree>,
+    /// The leader was reaped and processes of the session outlived
+    /// SIGKILL: `pid` is only its session id now (another process may
+    /// have it), so it is found and ended by session id alone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub reaped: bool,
+}
+
+impl SessionRecord {
+    /// Whether anything of the session still runs.
+    pub fn alive(&self) -> bool {
+        if self.reaped {
+            !crate::process::session_members(self.pid).is_empty()
+        } else {
+            crate::process::group_alive(self.pid)
+        }
+    }
 }
 
 /// Reads the state file; `Ok(None)` when there is none.
@@ -87,6 +103,7 @@ mod tests {
                 pid: 9,
                 dir: "/tmp".into(),
                 worktree: None,
+                reaped: false,
             }],
             orphans: Vec::new(),
         };

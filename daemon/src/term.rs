@@ -20,6 +20,12 @@ pub const MAX_PAGE_LINES: u32 = 5000;
 /// control socket in one frame.
 pub const MAX_PAGE_BYTES: usize = 256 * 1024;
 
+/// Longest transcript line: a logical line longer than this (rows that
+/// wrap on and on) is cut into lines of about this size, so that any one
+/// line fits a page, and a page one message, even when escaping
+/// quadruples it.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
 /// Keeps lines while they fit in [`MAX_PAGE_BYTES`], and at least one.
 #[derive(Debug, Default)]
 struct PageBudget {
@@ -79,6 +85,12 @@ impl vt100::Callbacks for Capture {
         }
         self.partial
             .extend(vt100::capture::basic_formatted_to_plain(&self.scratch));
+        if self.partial.len() >= MAX_LINE_BYTES {
+            // One line of megabytes (a minified bundle) would make a page
+            // no message can carry: it goes in pieces.
+            self.done.push(std::mem::take(&mut self.partial));
+            return;
+        }
         // `write_formatted_basic` leaves a newline pending for rows that
         // did not wrap (the next write starts with it); a wrapped row
         // continues on the next one.
@@ -146,16 +158,20 @@ impl Transcript {
             return Ok(());
         }
         let mut buf = Vec::new();
-        for line in lines {
-            if self.lines % INDEX_STRIDE == 0 {
-                self.offsets.push(self.end + buf.len() as u64);
+        let mut entries = Vec::new();
+        for (i, line) in lines.iter().enumerate() {
+            if (self.lines + i as u64) % INDEX_STRIDE == 0 {
+                entries.push(self.end + buf.len() as u64);
             }
-            self.lines += 1;
             // A line never contains '\n': rows are single-line by nature.
             buf.extend_from_slice(line.as_bytes());
             buf.push(b'\n');
         }
         std::os::unix::fs::FileExt::write_all_at(&self.file, &buf, self.end)?;
+        // Counted only once written: a failed write (a full disk) leaves
+        // the index as the file is.
+        self.offsets.extend(entries);
+        self.lines += lines.len() as u64;
         self.end += buf.len() as u64;
         Ok(())
     }
@@ -449,6 +465,24 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let t = Terminal::new(Size { rows, cols }, &dir.path().join("t.log")).unwrap();
         (dir, t)
+    }
+
+    #[test]
+    fn an_endless_line_goes_to_the_transcript_in_pieces() {
+        let (_d, mut t) = term(3, 80);
+        let long = "z".repeat(3 * MAX_LINE_BYTES);
+        t.process(long.as_bytes()).unwrap();
+        t.process(b"\r\nafter\r\n\r\n\r\n\r\n").unwrap();
+        let page = t.transcript().page(1, 100).unwrap();
+        assert!(page.len() >= 3, "{} lines", page.len());
+        assert!(page.iter().all(|l| l.len() <= MAX_LINE_BYTES + 80));
+        let joined: usize = page
+            .iter()
+            .take_while(|l| l.starts_with('z'))
+            .map(|l| l.len())
+            .sum();
+        assert_eq!(joined, long.len(), "nothing lost");
+        assert!(page.contains(&"after".to_string()));
     }
 
     #[test]

@@ -389,14 +389,13 @@ impl Supervisor {
             let sessions = inner
                 .sessions
                 .values()
-                .filter(|s| s.status() == Status::Running || s.worktree_outcome().is_none())
-                .map(|s| state::SessionRecord {
-                    id: s.id.to_string(),
-                    name: s.name.to_string(),
-                    pid: s.pid,
-                    dir: s.dir.clone(),
-                    worktree: s.worktree.clone(),
+                // An exited session is recorded only while its worktree
+                // waits for the rule; its pid is no longer its own.
+                .filter(|s| {
+                    s.status() == Status::Running
+                        || (s.worktree.is_some() && s.worktree_outcome().is_none())
                 })
+                .map(|s| s.record())
                 .collect();
             (sessions, inner.orphans.clone())
         };

@@ -113,6 +113,11 @@ impl Supervisor {
                 .is_some_and(|s| Arc::ptr_eq(s, &session))
             {
                 inner.sessions.remove(&session.name);
+                if survivors {
+                    // Still running: tracked (busy, recorded, listed as
+                    // orphaned) until a stop finds it gone.
+                    inner.orphans.push(session.record());
+                }
             }
         }
         match why {
@@ -147,13 +152,20 @@ impl Supervisor {
     /// no terminal to read.
     async fn retire_orphan(&self, o: SessionRecord, force: bool) -> StopReport {
         tracing::info!(name = %o.name, pid = o.pid, "ending an orphaned session");
-        let survivors = process::hang_up_then_kill(o.pid, self.cfg.stop_grace).await;
+        let leader = if o.reaped {
+            process::Leader::Reaped
+        } else {
+            process::Leader::MayRun
+        };
+        let survivors = process::hang_up_then_kill(o.pid, self.cfg.stop_grace, leader).await;
         let remains = Remains {
             worktree: o.worktree.clone(),
             sandbox_tmp: Some(self.sandbox.tmp_path(&o.name, &o.id)),
         };
         let worktree = self.release(remains, None, survivors, force).await;
-        self.lock().orphans.retain(|x| x.name != o.name);
+        if !survivors {
+            self.lock().orphans.retain(|x| x.name != o.name);
+        }
         self.touch();
         StopReport {
             name: o.name,
