@@ -62,6 +62,17 @@ pub enum Leader {
     Reaped,
 }
 
+impl Leader {
+    /// As a session's record says: reaped or not.
+    pub fn of(reaped: bool) -> Self {
+        if reaped {
+            Leader::Reaped
+        } else {
+            Leader::MayRun
+        }
+    }
+}
+
 /// Signals the processes whose session id is `sid`, and no one else.
 fn signal_members(sid: u32, signal: Signal) {
     for pid in session_members(sid) {

@@ -399,11 +399,7 @@ impl Session {
     /// left (see [`process::hang_up_then_kill`]). Returns whether anything
     /// survived SIGKILL.
     pub async fn end_processes(&self, grace: Duration) -> bool {
-        let leader = if self.reaped.load(Ordering::SeqCst) {
-            process::Leader::Reaped
-        } else {
-            process::Leader::MayRun
-        };
+        let leader = process::Leader::of(self.reaped.load(Ordering::SeqCst));
         process::hang_up_then_kill(self.pid, grace, leader).await
     }
 

@@ -179,62 +179,56 @@ impl Transcript {
     /// A page of a transcript file written by an earlier session (no
     /// index in memory): lines from `from` (1-based), and the total.
     pub fn page_of_file(path: &Path, from: u64, max: u32) -> io::Result<(Vec<String>, u64)> {
-        let from = from.max(1);
-        let max = max.clamp(1, MAX_PAGE_LINES) as usize;
         let reader = BufReader::new(File::open(path)?);
-        let mut lines = Vec::new();
-        let mut total = 0u64;
-        let mut budget = PageBudget::default();
-        let mut full = false;
-        for line in reader.split(b'\n') {
-            let line = line?;
-            total += 1;
-            if total >= from && !full && lines.len() < max {
-                let line = String::from_utf8_lossy(&line).into_owned();
-                if budget.admits(lines.len(), &line) {
-                    lines.push(line);
-                } else {
-                    full = true;
-                }
-            }
-        }
-        Ok((lines, total))
+        read_page(reader, from.max(1) - 1, max, true)
     }
 
     /// Up to `max` lines (at most [`MAX_PAGE_LINES`], and fewer where they
     /// would pass [`MAX_PAGE_BYTES`]) starting at line `from` (1-based).
     pub fn page(&self, from: u64, max: u32) -> io::Result<Vec<String>> {
         let from = from.max(1);
-        let max = max.clamp(1, MAX_PAGE_LINES) as usize;
         if from > self.lines {
             return Ok(Vec::new());
         }
         let entry = (from - 1) / INDEX_STRIDE;
         let start = self.offsets[entry as usize];
-        let mut skip = (from - 1) % INDEX_STRIDE;
         let mut file = self.file.try_clone()?;
         file.seek(SeekFrom::Start(start))?;
-        let mut reader = BufReader::new(file.take(self.end - start));
-        let mut lines = Vec::new();
-        let mut line = String::new();
-        let mut budget = PageBudget::default();
-        while lines.len() < max {
-            line.clear();
-            if reader.read_line(&mut line)? == 0 {
-                break;
-            }
-            if skip > 0 {
-                skip -= 1;
-                continue;
-            }
-            let text = line.trim_end_matches('\n');
-            if !budget.admits(lines.len(), text) {
-                break;
-            }
-            lines.push(text.to_string());
-        }
-        Ok(lines)
+        let reader = BufReader::new(file.take(self.end - start));
+        Ok(read_page(reader, (from - 1) % INDEX_STRIDE, max, false)?.0)
     }
+}
+
+/// The page of `reader`'s lines after the first `skip`: at most `max`
+/// (within [`MAX_PAGE_LINES`]) and within [`MAX_PAGE_BYTES`]. Also how
+/// many lines were read: with `count_all`, every line of the reader.
+fn read_page(
+    reader: impl BufRead,
+    skip: u64,
+    max: u32,
+    count_all: bool,
+) -> io::Result<(Vec<String>, u64)> {
+    let max = max.clamp(1, MAX_PAGE_LINES) as usize;
+    let mut page = Vec::new();
+    let mut budget = PageBudget::default();
+    let mut read = 0u64;
+    let mut full = false;
+    for raw in reader.split(b'\n') {
+        let raw = raw?;
+        read += 1;
+        if read > skip && !full {
+            let line = String::from_utf8_lossy(&raw).into_owned();
+            if page.len() < max && budget.admits(page.len(), &line) {
+                page.push(line);
+            } else {
+                full = true;
+            }
+        }
+        if full && !count_all {
+            break;
+        }
+    }
+    Ok((page, read))
 }
 
 /// A session's screen and transcript.

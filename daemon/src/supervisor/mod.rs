@@ -38,7 +38,7 @@ use rcd_proto::{
     TranscriptPage,
 };
 use std::collections::{BTreeMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Instant;
 use tokio::sync::watch;
@@ -169,11 +169,6 @@ impl Supervisor {
     /// The configuration it runs with.
     pub fn config(&self) -> &Config {
         &self.cfg
-    }
-
-    /// Where kept worktrees live.
-    pub fn worktree_root(&self) -> &Path {
-        &self.worktree_root
     }
 
     /// The sandbox policy and its checks.

@@ -19,7 +19,7 @@ use super::Supervisor;
 use crate::process;
 use crate::session::Session;
 use crate::state::SessionRecord;
-use crate::worktree::{Outcome, Worktree};
+use crate::worktree::Worktree;
 use rcd_proto::{ErrorReply, StopReport, WorktreeAction, WorktreeOutcome};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -152,11 +152,7 @@ impl Supervisor {
     /// no terminal to read.
     async fn retire_orphan(&self, o: SessionRecord, force: bool) -> StopReport {
         tracing::info!(name = %o.name, pid = o.pid, "ending an orphaned session");
-        let leader = if o.reaped {
-            process::Leader::Reaped
-        } else {
-            process::Leader::MayRun
-        };
+        let leader = process::Leader::of(o.reaped);
         let survivors = process::hang_up_then_kill(o.pid, self.cfg.stop_grace, leader).await;
         let remains = Remains {
             worktree: o.worktree.clone(),
@@ -217,7 +213,7 @@ impl Supervisor {
             );
             return remains
                 .worktree
-                .map(|wt| kept(&wt, "processes of the session survived SIGKILL".into()));
+                .map(|wt| wt.kept("processes of the session survived SIGKILL".into()));
         }
         if let Some(tmp) = &remains.sandbox_tmp {
             crate::sandbox::remove_tmp(tmp);
@@ -243,15 +239,15 @@ impl Supervisor {
     pub(crate) async fn apply_rule(&self, wt: &Worktree, force: bool) -> WorktreeOutcome {
         let repo = match self.repo_root() {
             Ok(r) => r,
-            Err(e) => return kept(wt, format!("cannot open the repository: {e}")),
+            Err(e) => return wt.kept(format!("cannot open the repository: {e}")),
         };
         let (w, host) = (wt.clone(), self.host.clone());
         let result =
             tokio::task::spawn_blocking(move || host.remove_worktree(&repo, &w, force)).await;
         let outcome = match result {
-            Ok(Ok(o)) => report(wt, o),
-            Ok(Err(e)) => kept(wt, format!("removal failed, kept: {e}")),
-            Err(e) => kept(wt, format!("removal failed, kept: {e}")),
+            Ok(Ok(o)) => o.report(wt),
+            Ok(Err(e)) => wt.kept(format!("removal failed, kept: {e}")),
+            Err(e) => wt.kept(format!("removal failed, kept: {e}")),
         };
         match outcome.action {
             WorktreeAction::Kept => tracing::info!(
@@ -265,47 +261,5 @@ impl Supervisor {
             WorktreeAction::Removed => tracing::info!(name = %wt.name, "clean worktree removed"),
         }
         outcome
-    }
-}
-
-/// A "kept" outcome with its reason.
-pub(crate) fn kept(wt: &Worktree, reason: String) -> WorktreeOutcome {
-    WorktreeOutcome {
-        path: wt.path.display().to_string(),
-        branch: wt.branch.clone(),
-        action: WorktreeAction::Kept,
-        reason: Some(reason),
-        saved_ref: None,
-    }
-}
-
-/// What the worktree module did, as clients are told.
-pub(crate) fn report(wt: &Worktree, o: Outcome) -> WorktreeOutcome {
-    match o {
-        Outcome::Removed => WorktreeOutcome {
-            path: wt.path.display().to_string(),
-            branch: wt.branch.clone(),
-            action: WorktreeAction::Removed,
-            reason: Some(
-                "clean: no uncommitted change, untracked file or commit off its base".into(),
-            ),
-            saved_ref: None,
-        },
-        Outcome::Kept { inspection } => kept(
-            wt,
-            inspection
-                .reason()
-                .unwrap_or_else(|| "it holds work".to_string()),
-        ),
-        Outcome::Saved { reference, commit } => WorktreeOutcome {
-            path: wt.path.display().to_string(),
-            branch: wt.branch.clone(),
-            action: WorktreeAction::Saved,
-            reason: Some(format!(
-                "forced: the working tree was saved as commit {} under {reference}",
-                &commit[..commit.len().min(12)]
-            )),
-            saved_ref: Some(reference),
-        },
     }
 }

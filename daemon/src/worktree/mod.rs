@@ -48,6 +48,7 @@ mod save;
 
 use std::path::PathBuf;
 
+use rcd_proto::{WorktreeAction, WorktreeOutcome};
 use serde::{Deserialize, Serialize};
 
 pub use create::create;
@@ -80,6 +81,19 @@ pub struct Worktree {
     pub base: String,
 }
 
+impl Worktree {
+    /// A "kept" outcome with its reason, as clients are told.
+    pub fn kept(&self, reason: String) -> WorktreeOutcome {
+        WorktreeOutcome {
+            path: self.path.display().to_string(),
+            branch: self.branch.clone(),
+            action: WorktreeAction::Kept,
+            reason: Some(reason),
+            saved_ref: None,
+        }
+    }
+}
+
 /// What [`remove_if_clean`] or [`force_remove`] did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "kebab-case")]
@@ -91,4 +105,36 @@ pub enum Outcome {
     /// Forced: the work was saved as `commit` (hex) under `reference`
     /// (`refs/rcd/saved/<name>`), then worktree and branch were removed.
     Saved { reference: String, commit: String },
+}
+
+impl Outcome {
+    /// What was done with `wt`, as clients are told.
+    pub fn report(self, wt: &Worktree) -> WorktreeOutcome {
+        match self {
+            Outcome::Removed => WorktreeOutcome {
+                path: wt.path.display().to_string(),
+                branch: wt.branch.clone(),
+                action: WorktreeAction::Removed,
+                reason: Some(
+                    "clean: no uncommitted change, untracked file or commit off its base".into(),
+                ),
+                saved_ref: None,
+            },
+            Outcome::Kept { inspection } => wt.kept(
+                inspection
+                    .reason()
+                    .unwrap_or_else(|| "it holds work".to_string()),
+            ),
+            Outcome::Saved { reference, commit } => WorktreeOutcome {
+                path: wt.path.display().to_string(),
+                branch: wt.branch.clone(),
+                action: WorktreeAction::Saved,
+                reason: Some(format!(
+                    "forced: the working tree was saved as commit {} under {reference}",
+                    &commit[..commit.len().min(12)]
+                )),
+                saved_ref: Some(reference),
+            },
+        }
+    }
 }
