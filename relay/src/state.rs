@@ -167,8 +167,7 @@ impl Relay {
 
     /// Runs [`Relay::sweep_once`] every `sweep_interval` until shutdown.
     pub async fn run_sweeper(self) {
-        let mut tick = tokio::time::interval(self.inner.opts.sweep_interval);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut tick = rcd_proto::liveness::beat(self.inner.opts.sweep_interval);
         loop {
             tokio::select! {
                 _ = tick.tick() => {}

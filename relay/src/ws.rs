@@ -8,12 +8,12 @@ use crate::hub::{CloseReason, Delivery, Joined, RouteKey};
 use crate::options::MAX_BODY;
 use crate::state::Relay;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
-use rcd_proto::liveness::Liveness;
+use rcd_proto::liveness::{self, Liveness};
 use rcd_proto::relay::{DeviceFrame, LinkFrame};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::time::Duration;
-use tokio::time::{Instant, Interval, MissedTickBehavior};
+use tokio::time::Interval;
 use tracing::Instrument;
 
 fn json<T: Serialize>(v: &T) -> String {
@@ -36,10 +36,8 @@ struct Pinger {
 
 impl Pinger {
     fn new(every: Duration) -> Pinger {
-        let mut timer = tokio::time::interval_at(Instant::now() + every, every);
-        timer.set_missed_tick_behavior(MissedTickBehavior::Delay);
         Pinger {
-            timer,
+            timer: liveness::beat(every),
             live: Liveness::new(),
         }
     }

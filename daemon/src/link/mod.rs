@@ -167,7 +167,7 @@ async fn run(
         let clock = clock.clone();
         tokio::spawn(async move {
             let mut detector = WakeDetector::new(clock.as_ref());
-            let mut tick = tokio::time::interval(WAKE_CHECK);
+            let mut tick = rcd_proto::liveness::beat(WAKE_CHECK);
             loop {
                 tick.tick().await;
                 if let Some(slept) = detector.check(clock.as_ref()) {
@@ -331,7 +331,7 @@ async fn connected(
         fail_tx.clone(),
     ));
     let mut changes = shared.sup.subscribe();
-    let mut beat = tokio::time::interval(heartbeat_every);
+    let mut beat = rcd_proto::liveness::beat(heartbeat_every);
     let mut refresh_at = Instant::now()
         + Duration::from_secs(cred.expires_in_secs)
             .saturating_sub(refresh_margin(Duration::from_secs(cred.expires_in_secs)));

@@ -15,7 +15,7 @@ use crate::session::{Session, Status};
 use futures_util::{SinkExt, StreamExt};
 use rcd_net::Backoff;
 use rcd_net::WebSocket;
-use rcd_proto::liveness::Liveness;
+use rcd_proto::liveness::{self, Liveness};
 use rcd_proto::relay::LinkFrame;
 use rcd_proto::stream::{DaemonMsg, DeviceMsg};
 use std::collections::HashMap;
@@ -128,8 +128,7 @@ async fn send_all(
 async fn serve(mut ws: WebSocket, session: &Session) -> Result<(), String> {
     let mut devices: HashMap<u64, Device> = HashMap::new();
     let mut screen = session.screen_changes();
-    let mut ping = tokio::time::interval(PING_EVERY);
-    ping.tick().await;
+    let mut ping = liveness::beat(PING_EVERY);
     let mut live = Liveness::new();
     let mut exited: Option<i32> = match session.status() {
         Status::Exited(c) => Some(c),
