@@ -265,6 +265,15 @@ pub async fn run(mut sizes: Sizes, r: &mut Report) -> Result<()> {
         "% of a core",
         100.0 * cpu / wall,
     ));
+    // Per key, less moved by a busy machine than the round trip: a key is
+    // four messages through the relay (input and ack in, input-ack and
+    // screen out).
+    r.measures.push(Measure::value(
+        S,
+        "relay CPU per key",
+        "µs",
+        1e6 * cpu / all.sent.max(1) as f64,
+    ));
     r.measures.push(Measure::value(
         S,
         "bench CPU (daemons and devices)",
