@@ -4,9 +4,9 @@
 //! answers the relay's pings).
 
 use crate::rig::{self, Rcd};
+use crate::wire;
 use anyhow::{Context, Result, anyhow, bail};
 use futures_util::{SinkExt, StreamExt};
-use crate::wire;
 use rcd_proto::relay::{CreateSession, DeviceFrame, PairRequest, RELAY_PROTOCOL_VERSION, Secret};
 use rcd_proto::stream::{DaemonMsg, DeviceMsg, Row};
 use std::time::Duration;

@@ -393,7 +393,9 @@ impl RelayServer {
             (Ok(_), Some(_)) => Ok(server),
             _ => bail!(
                 "rc-relay did not start: {}",
-                std::fs::read_to_string(&server.log).unwrap_or_default().trim()
+                std::fs::read_to_string(&server.log)
+                    .unwrap_or_default()
+                    .trim()
             ),
         }
     }

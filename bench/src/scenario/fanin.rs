@@ -82,13 +82,12 @@ async fn type_steadily(mut d: Device, index: u64, start: Instant, until: Instant
         let sent_at = Instant::now();
         next = sent_at + pace(&mut rng);
         i += 1;
-        if d
-            .send(&DeviceMsg::Input {
-                seq,
-                bytes: vec![b'\r', c],
-            })
-            .await
-            .is_err()
+        if d.send(&DeviceMsg::Input {
+            seq,
+            bytes: vec![b'\r', c],
+        })
+        .await
+        .is_err()
         {
             t.failed = true;
             break;
@@ -257,8 +256,12 @@ pub async fn run(mut sizes: Sizes, r: &mut Report) -> Result<()> {
         "MiB",
         mib(rss_connected),
     ));
-    r.measures
-        .push(Measure::value(S, "relay RSS at the end", "MiB", mib(rss_end)));
+    r.measures.push(Measure::value(
+        S,
+        "relay RSS at the end",
+        "MiB",
+        mib(rss_end),
+    ));
     r.measures.push(Measure::value(
         S,
         "relay CPU while typing",
