@@ -1,18 +1,21 @@
-//! A device of the bench: paired with an rcd's embedded relay, attached to
-//! one session's socket, speaking the session protocol as a phone does
-//! (it acknowledges every frame and answers the relay's pings).
+//! A device of the bench: paired with a relay (rcd's embedded one, or a
+//! standalone `rc-relay`), attached to one session's socket, speaking the
+//! session protocol as a phone does (it acknowledges every frame and
+//! answers the relay's pings).
 
 use crate::rig::{self, Rcd};
+use crate::wire;
 use anyhow::{Context, Result, anyhow, bail};
 use futures_util::{SinkExt, StreamExt};
-use rcd_proto::relay::{CreateSession, DeviceFrame, PairRequest, RELAY_PROTOCOL_VERSION};
+use rcd_proto::relay::{CreateSession, DeviceFrame, PairRequest, RELAY_PROTOCOL_VERSION, Secret};
 use rcd_proto::stream::{DaemonMsg, DeviceMsg, Row};
 use std::time::Duration;
-use tokio_tungstenite::tungstenite::Message;
 
-/// A device on rcd's embedded relay, speaking the session protocol.
+/// A device on a relay, speaking the session protocol.
 pub struct Device {
     ws: rcd_net::WebSocket,
+    /// Stable across its reconnects, as a phone's tab is.
+    client_id: String,
     rows: Vec<Row>,
     version: u64,
     cursor_row: usize,
@@ -23,9 +26,7 @@ pub struct Device {
 
 impl Device {
     pub async fn send(&mut self, msg: &DeviceMsg) -> Result<()> {
-        let data = serde_json::to_string(msg)?;
-        let frame = serde_json::to_string(&DeviceFrame::Data { data })?;
-        self.ws.send(Message::text(frame)).await?;
+        self.ws.send(wire::device_data(msg)?).await?;
         Ok(())
     }
 
@@ -38,11 +39,13 @@ impl Device {
                 .next()
                 .await
                 .ok_or_else(|| anyhow!("the relay closed the socket"))??;
-            let Message::Text(text) = msg else { continue };
-            self.bytes += text.len() as u64;
-            match serde_json::from_str::<DeviceFrame>(text.as_str())? {
+            let Some((frame, len)) = wire::read_device(&msg)? else {
+                continue;
+            };
+            self.bytes += len as u64;
+            match frame {
                 DeviceFrame::Data { data } => {
-                    let m: DaemonMsg = serde_json::from_str(&data)?;
+                    let m = wire::daemon_msg(&data)?;
                     if let DaemonMsg::Screen(f) = &m {
                         if !rcd_proto::stream::apply(&mut self.rows, self.version, f) {
                             bail!("a screen frame on a base the device lacks");
@@ -55,8 +58,9 @@ impl Device {
                     return Ok(m);
                 }
                 DeviceFrame::Ping { n } => {
-                    let pong = serde_json::to_string(&DeviceFrame::Pong { n })?;
-                    self.ws.send(Message::text(pong)).await?;
+                    self.ws
+                        .send(wire::device_frame(&DeviceFrame::Pong { n })?)
+                        .await?;
                 }
                 // The daemon's link came (back) up: it knows nothing of
                 // this device, which says hello again, as every device does.
@@ -77,9 +81,42 @@ impl Device {
     async fn hello(&mut self) -> Result<()> {
         self.send(&DeviceMsg::Hello {
             protocol: RELAY_PROTOCOL_VERSION,
-            client_id: "bench-device".into(),
+            client_id: self.client_id.clone(),
         })
         .await
+    }
+
+    /// A device on an attach socket already open: says hello and waits
+    /// for the daemon's.
+    pub async fn on(ws: rcd_net::WebSocket, client_id: &str) -> Result<Device> {
+        let mut d = Device {
+            ws,
+            client_id: client_id.into(),
+            rows: Vec::new(),
+            version: 0,
+            cursor_row: 0,
+            frames: 0,
+            bytes: 0,
+        };
+        d.hello().await?;
+        tokio::time::timeout(Duration::from_secs(20), async {
+            while !matches!(d.next().await?, DaemonMsg::Hello { .. }) {}
+            Ok::<_, anyhow::Error>(())
+        })
+        .await
+        .context("the daemon's hello")??;
+        Ok(d)
+    }
+
+    /// Pairs with the relay at `relay` using a code a daemon asked for.
+    pub async fn pair(relay: &rcd_net::Relay, code: String) -> Result<Secret> {
+        Ok(relay
+            .pair(&PairRequest {
+                code,
+                label: Some("bench".into()),
+            })
+            .await?
+            .token)
     }
 
     /// Pairs with the relay rcd embeds on `listen` (the code rcd printed),
@@ -94,13 +131,7 @@ impl Device {
             !code.is_empty()
         })?;
         let relay = rcd_net::Relay::new(&format!("http://{listen}"), None)?;
-        let token = relay
-            .pair(&PairRequest {
-                code,
-                label: Some("bench".into()),
-            })
-            .await?
-            .token;
+        let token = Device::pair(&relay, code).await?;
         let env = relay
             .environments(&token)
             .await?
@@ -120,21 +151,6 @@ impl Device {
             )
             .await?;
         let ws = relay.attach(&token, &env, name).await?;
-        let mut d = Device {
-            ws,
-            rows: Vec::new(),
-            version: 0,
-            cursor_row: 0,
-            frames: 0,
-            bytes: 0,
-        };
-        d.hello().await?;
-        tokio::time::timeout(Duration::from_secs(20), async {
-            while !matches!(d.next().await?, DaemonMsg::Hello { .. }) {}
-            Ok::<_, anyhow::Error>(())
-        })
-        .await
-        .context("the daemon's hello")??;
-        Ok(d)
+        Device::on(ws, "bench-device").await
     }
 }

@@ -9,7 +9,9 @@
 mod device;
 mod rig;
 mod scenario;
+mod simdaemon;
 mod stats;
+mod wire;
 
 use anyhow::Result;
 use clap::{Parser, ValueEnum};
@@ -33,6 +35,8 @@ enum Scenario {
     Idle,
     /// Resident memory per idle session and through a flood, against tmux.
     Memory,
+    /// One standalone relay carrying many daemons' sessions, each typed into.
+    RelayFanIn,
 }
 
 /// Measure rcd's data path against its peers.
@@ -69,6 +73,15 @@ struct Args {
     /// Sessions of the larger memory measurement (the smaller is 32).
     #[arg(long, default_value_t = 1000)]
     memory_sessions: usize,
+    /// Simulated daemons of the fan-in scenario.
+    #[arg(long, default_value_t = 200)]
+    fanin_daemons: usize,
+    /// Sessions of each simulated daemon (a device types into each).
+    #[arg(long, default_value_t = 8)]
+    fanin_sessions: usize,
+    /// Seconds the devices of the fan-in scenario type.
+    #[arg(long, default_value_t = 60)]
+    fanin_secs: u64,
     /// Use the release binaries as they are, without building them first.
     #[arg(long)]
     no_build: bool,
@@ -108,6 +121,18 @@ async fn run(args: &Args) -> Result<Report> {
         eprintln!("bench: memory (32 and {} sessions)", args.memory_sessions);
         scenario::resources::memory(args.memory_sessions, args.flood_mb, &mut r).await?;
     }
+    if wants(Scenario::RelayFanIn) {
+        eprintln!(
+            "bench: relay-fan-in ({} daemons × {} sessions, {} s)",
+            args.fanin_daemons, args.fanin_sessions, args.fanin_secs
+        );
+        let sizes = scenario::fanin::Sizes {
+            daemons: args.fanin_daemons,
+            sessions: args.fanin_sessions,
+            secs: args.fanin_secs,
+        };
+        scenario::fanin::run(sizes, &mut r).await?;
+    }
     Ok(r)
 }
 
@@ -132,6 +157,12 @@ fn print(r: &Report) {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    // Every scenario's sockets and sessions count against it, and the
+    // processes the bench starts inherit it.
+    match rig::raise_open_files() {
+        Ok(n) => eprintln!("bench: open files limit {n}"),
+        Err(e) => eprintln!("bench: cannot raise the limit of open files: {e}"),
+    }
     if !args.no_build
         && let Err(e) = rig::build()
     {

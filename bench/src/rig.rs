@@ -317,3 +317,127 @@ pub fn fifo(dir: &Path, name: &str) -> Result<PathBuf> {
     nix::unistd::mkfifo(&p, nix::sys::stat::Mode::from_bits_truncate(0o600))?;
     Ok(p)
 }
+
+/// A standalone `rc-relay serve` on 127.0.0.1 (on a free port it picks
+/// itself), with a data directory of its own holding one enrollment
+/// token; stopped on drop (SIGTERM, then SIGKILL) and its directory
+/// removed.
+#[derive(Debug)]
+pub struct RelayServer {
+    /// Removed, with everything in it, on drop.
+    _dir: tempfile::TempDir,
+    child: Child,
+    /// Held open: the relay announces its address on it.
+    _stdout: std::io::BufReader<std::process::ChildStdout>,
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// The enrollment token its daemons register with.
+    pub token: rcd_proto::relay::Secret,
+    pub log: PathBuf,
+}
+
+impl RelayServer {
+    /// Makes the enrollment token, starts the relay and waits for the
+    /// address it listens on.
+    pub fn start() -> Result<RelayServer> {
+        use std::io::BufRead;
+        let dir = tempfile::Builder::new()
+            .prefix("rcd-bench-relay")
+            .tempdir()?;
+        let data = dir.path().join("data");
+        let log = dir.path().join("relay.log");
+        let relay = release_dir().join("rc-relay");
+        let out = Command::new(&relay)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["token", "create", "--label", "bench"])
+            .env("HOME", dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .context("cannot run rc-relay (build the release binaries)")?;
+        if !out.status.success() {
+            bail!(
+                "rc-relay token create: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        let token = rcd_proto::relay::Secret(String::from_utf8(out.stdout)?.trim().to_string());
+        let mut child = Command::new(&relay)
+            .arg("--data-dir")
+            .arg(&data)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("HOME", dir.path())
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&log)?)
+            .spawn()
+            .context("cannot start rc-relay")?;
+        let mut stdout = std::io::BufReader::new(child.stdout.take().expect("piped"));
+        let mut line = String::new();
+        // The relay's first line says where it listens; EOF means it ended.
+        let read = stdout.read_line(&mut line);
+        let url = line
+            .trim()
+            .strip_prefix("listening on ")
+            .map(str::to_string);
+        let server = RelayServer {
+            _dir: dir,
+            child,
+            _stdout: stdout,
+            url: url.clone().unwrap_or_default(),
+            token,
+            log,
+        };
+        match (read, url) {
+            (Ok(_), Some(_)) => Ok(server),
+            _ => bail!(
+                "rc-relay did not start: {}",
+                std::fs::read_to_string(&server.log)
+                    .unwrap_or_default()
+                    .trim()
+            ),
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+}
+
+impl Drop for RelayServer {
+    fn drop(&mut self) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Resident memory of a process, in KiB.
+pub fn rss_kib(pid: u32) -> Result<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .context("no VmRSS")
+}
+
+/// Raises this process's soft limit of open files to its hard limit
+/// (children inherit it) and returns the limit now in force.
+pub fn raise_open_files() -> Result<u64> {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    let (soft, hard) = getrlimit(Resource::RLIMIT_NOFILE)?;
+    if soft < hard {
+        setrlimit(Resource::RLIMIT_NOFILE, hard, hard)?;
+    }
+    Ok(getrlimit(Resource::RLIMIT_NOFILE)?.0)
+}

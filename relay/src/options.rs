@@ -5,6 +5,12 @@ use std::time::Duration;
 /// Largest request body and WebSocket message, in bytes.
 pub const MAX_BODY: usize = 1024 * 1024;
 
+/// The read buffer of each WebSocket. tungstenite's default (128 KiB) is
+/// zero-filled on a socket's first read, so it is resident for every open
+/// socket: 400 MiB for 3,200 of them. Session messages are mostly far
+/// smaller; a larger one grows the buffer as it needs.
+pub const WS_READ_BUFFER: usize = 8 * 1024;
+
 /// How long an environment credential and a session credential live.
 pub const DEFAULT_CREDENTIAL_TTL: Duration = Duration::from_secs(600);
 /// How often daemons are told to heartbeat.

@@ -221,6 +221,26 @@ async fn the_daemon_can_close_a_device() {
 }
 
 #[tokio::test]
+async fn messages_far_larger_than_the_read_buffer_pass_both_ways() {
+    let (_relay, daemon, device_id, device) = paired(fast()).await;
+    let mut link = daemon.link("a").await;
+    let (mut dev, client) = attach_open(&daemon, &mut link, &device_id, &device).await;
+    // 64 times `WS_READ_BUFFER`, and still under the 1 MiB limit with its envelope.
+    let big = "y".repeat(512 * 1024);
+    send_json(&mut dev, json!({"t": "data", "data": big})).await;
+    assert_eq!(
+        next_json(&mut link).await,
+        json!({"t": "data", "client": client, "data": big})
+    );
+    send_json(
+        &mut link,
+        json!({"t": "data", "client": client, "data": big}),
+    )
+    .await;
+    assert_eq!(next_json(&mut dev).await, json!({"t": "data", "data": big}));
+}
+
+#[tokio::test]
 async fn garbage_and_oversized_messages_close_only_that_socket() {
     let (_relay, daemon, device_id, device) = paired(fast()).await;
     let mut link = daemon.link("a").await;

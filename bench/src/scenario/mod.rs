@@ -1,6 +1,7 @@
 //! The scenarios. Each returns its measurements and its verdicts against
 //! the targets of docs/PERFORMANCE.md.
 
+pub mod fanin;
 pub mod flood;
 pub mod keys;
 pub mod resources;

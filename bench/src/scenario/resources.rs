@@ -4,22 +4,12 @@
 //! the same windows.
 
 use super::{Measure, Report};
-use crate::rig::{self, Rcd, Tmux};
-use anyhow::{Context, Result};
+use crate::rig::{self, Rcd, Tmux, rss_kib};
+use anyhow::Result;
 use std::time::{Duration, Instant};
 
 /// The idle program of every session and window.
 const IDLE: &str = "cat";
-
-/// Resident memory of a process, in KiB.
-fn rss_kib(pid: u32) -> Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .context("no VmRSS")
-}
 
 /// Context switches of every thread of a process so far.
 fn switches(pid: u32) -> u64 {

@@ -4,7 +4,7 @@
 use super::auth::{self, Enrolled, EnvCaller, SessionCaller};
 use super::{ApiErr, ApiPath, ApiResult, RawBody, decode, query};
 use crate::hub::{CloseReason, RouteKey};
-use crate::options::{MAX_BODY, wire_secs};
+use crate::options::{MAX_BODY, WS_READ_BUFFER, wire_secs};
 use crate::secret::{self, ENV_CREDENTIAL_PREFIX, SESSION_CREDENTIAL_PREFIX};
 use crate::state::Relay;
 use crate::store::{EnvRecord, Grant};
@@ -224,6 +224,7 @@ pub(crate) async fn link(
     }
     let key = RouteKey { env, session: name };
     Ok(ws
+        .read_buffer_size(WS_READ_BUFFER)
         .max_message_size(MAX_BODY)
         .max_frame_size(MAX_BODY)
         .on_upgrade(move |socket| ws::run_link(relay, socket, key, owner)))

@@ -6,7 +6,7 @@ use super::auth::{self, AttachCaller, DeviceCaller};
 use super::daemon::session_name;
 use super::{ApiErr, ApiPath, ApiResult, RawBody, decode, query};
 use crate::hub::RouteKey;
-use crate::options::{MAX_BODY, wire_secs};
+use crate::options::{MAX_BODY, WS_READ_BUFFER, wire_secs};
 use crate::secret::{self, TICKET_PREFIX};
 use crate::state::Relay;
 use crate::store::{EnvEntry, Grant, TokenKind};
@@ -275,6 +275,7 @@ pub(crate) async fn attach(
     let AttachCaller { owner, device, .. } = caller;
     let key = RouteKey { env, session: name };
     Ok(ws
+        .read_buffer_size(WS_READ_BUFFER)
         .max_message_size(MAX_BODY)
         .max_frame_size(MAX_BODY)
         .on_upgrade(move |socket| ws::run_attach(relay, socket, key, owner, device)))
