@@ -102,11 +102,8 @@ async fn browse(t: &Tools, keys: usize) -> Result<Run> {
     let mut url = String::new();
     rig::wait("rcd's pairing link", Duration::from_secs(20), || {
         let log = rcd.log_text();
-        if let Some((_, rest)) = log.rsplit_once(" open ") {
-            let u = rest.split_whitespace().next().unwrap_or_default();
-            if u.contains("#pair=") {
-                url = u.into();
-            }
+        if let Some(u) = log.split_whitespace().rfind(|w| w.contains("/#pair=")) {
+            url = u.into();
         }
         !url.is_empty()
     })?;
