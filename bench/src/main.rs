@@ -25,6 +25,8 @@ enum Scenario {
     KeyLocal,
     /// A key from a device through the embedded relay, against the local path.
     KeyRelay,
+    /// A key typed in the web UI in headless Chromium, against key-relay.
+    KeyBrowser,
     /// A new same-dir session until its program runs, against tmux.
     SpawnSameDir,
     /// A new worktree session on a 20,000-file repository, against git.
@@ -52,6 +54,9 @@ struct Args {
     /// Keys typed in the key scenarios (after a warm-up of 20).
     #[arg(long, default_value_t = 500)]
     keys: usize,
+    /// Keys typed in the browser scenario (after a warm-up of 20).
+    #[arg(long, default_value_t = 200)]
+    browser_keys: usize,
     /// Sessions started in the spawn scenario.
     #[arg(long, default_value_t = 100)]
     sessions: usize,
@@ -96,10 +101,39 @@ async fn run(args: &Args) -> Result<Report> {
         eprintln!("bench: key-local ({} keys)", args.keys);
         local = Some(scenario::keys::key_local(args.keys, &mut r).await?);
     }
+    let mut relay = None;
     if wants(Scenario::KeyRelay) {
         eprintln!("bench: key-relay ({} keys)", args.keys);
         let l = local.expect("measured above");
-        scenario::keys::key_relay(args.keys, l, &mut r).await?;
+        relay = Some(scenario::keys::key_relay(args.keys, l, &mut r).await?);
+    }
+    if wants(Scenario::KeyBrowser) {
+        match scenario::browser::tools() {
+            Err(why) => {
+                eprintln!("bench: key-browser skipped: it {why}");
+                r.skip("key-browser", format!("it {why}"));
+            }
+            Ok(tools) => {
+                let peer = match relay {
+                    Some(p) => p,
+                    None => {
+                        eprintln!(
+                            "bench: key-browser's peer, key-relay alone ({} keys)",
+                            args.keys
+                        );
+                        let p = scenario::keys::relay_alone(args.keys).await?;
+                        r.measures.push(scenario::Measure::latency(
+                            "key-browser",
+                            "rcd device via relay, alone (peer)",
+                            p,
+                        ));
+                        p
+                    }
+                };
+                eprintln!("bench: key-browser ({} keys)", args.browser_keys);
+                scenario::browser::key_browser(&tools, args.browser_keys, peer, &mut r).await?;
+            }
+        }
     }
     if wants(Scenario::SpawnSameDir) {
         eprintln!("bench: spawn-same-dir ({} sessions)", args.sessions);
@@ -152,6 +186,12 @@ fn print(r: &Report) {
     for v in &r.verdicts {
         let met = if v.met { "yes" } else { "**no**" };
         println!("| {} | {} | {} | {met} |", v.scenario, v.target, v.measured);
+    }
+    if !r.skipped.is_empty() {
+        println!();
+    }
+    for s in &r.skipped {
+        println!("{}: skipped: {}", s.scenario, s.why);
     }
 }
 

@@ -177,9 +177,15 @@ pub async fn key_local(keys: usize, r: &mut Report) -> Result<Summary> {
     Ok(l)
 }
 
+/// A device's round trip through the embedded relay, nothing else
+/// running: the peer of `key-browser` when `key-relay` is not run.
+pub async fn relay_alone(keys: usize) -> Result<Summary> {
+    relay(keys, 0).await
+}
+
 /// `key-relay`: a device through the embedded relay against the local
-/// path of the same run.
-pub async fn key_relay(keys: usize, local: Summary, r: &mut Report) -> Result<()> {
+/// path of the same run. Returns the figure of the device alone.
+pub async fn key_relay(keys: usize, local: Summary, r: &mut Report) -> Result<Summary> {
     let quiet = relay(keys, 0).await?;
     r.measures.push(Measure::latency(
         "key-relay",
@@ -204,5 +210,5 @@ pub async fn key_relay(keys: usize, local: Summary, r: &mut Report) -> Result<()
         format!("{:.3} ms vs local {:.3} ms", d.p99, local.p99),
         d.p99 <= local.p99 + 5.0,
     );
-    Ok(())
+    Ok(quiet)
 }

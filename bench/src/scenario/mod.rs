@@ -1,6 +1,7 @@
 //! The scenarios. Each returns its measurements and its verdicts against
 //! the targets of docs/PERFORMANCE.md.
 
+pub mod browser;
 pub mod fanin;
 pub mod flood;
 pub mod keys;
@@ -56,11 +57,19 @@ pub struct Verdict {
     pub met: bool,
 }
 
+/// A scenario that could not run on this machine, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    pub scenario: &'static str,
+    pub why: String,
+}
+
 /// What a scenario found.
 #[derive(Debug, Default, Serialize)]
 pub struct Report {
     pub measures: Vec<Measure>,
     pub verdicts: Vec<Verdict>,
+    pub skipped: Vec<Skipped>,
 }
 
 impl Report {
@@ -71,5 +80,9 @@ impl Report {
             measured,
             met,
         });
+    }
+
+    pub fn skip(&mut self, scenario: &'static str, why: String) {
+        self.skipped.push(Skipped { scenario, why });
     }
 }
