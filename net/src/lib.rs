@@ -26,6 +26,12 @@ use tokio_tungstenite::tungstenite::{self, Message};
 /// Largest WebSocket message either side accepts.
 pub const MAX_WS_MESSAGE: usize = 1024 * 1024;
 
+/// The read buffer of each WebSocket rcd opens. tungstenite's default is
+/// 128 KiB, zero-filled before every read, so it is all resident for every
+/// socket (one per session link) and each small frame first clears it; a
+/// larger message still grows the buffer as it arrives.
+pub const WS_READ_BUFFER: usize = 8 * 1024;
+
 /// A WebSocket to the relay.
 pub type WebSocket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -268,6 +274,7 @@ impl Relay {
         let mut config = tungstenite::protocol::WebSocketConfig::default();
         config.max_message_size = Some(MAX_WS_MESSAGE);
         config.max_frame_size = Some(MAX_WS_MESSAGE);
+        config.read_buffer_size = WS_READ_BUFFER;
         let connector = tokio_tungstenite::Connector::Rustls(self.tls.clone());
         let connect = tokio_tungstenite::connect_async_tls_with_config(
             request,

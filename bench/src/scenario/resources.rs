@@ -104,14 +104,18 @@ pub async fn idle(secs: u64, r: &mut Report) -> Result<()> {
     Ok(())
 }
 
-/// Resident memory added per session (KiB) when `n` idle sessions start.
-async fn rcd_per_session(n: usize) -> Result<(f64, u64)> {
-    let rcd = rcd_with(n, false).await?;
+/// Resident memory added per session (KiB) when `n` idle sessions start,
+/// with or without the relay link (a session link and the embedded relay's
+/// end of it for each session).
+async fn rcd_per_session(n: usize, relay: bool) -> Result<(f64, u64)> {
+    let rcd = rcd_with(n, relay).await?;
     let base = rss_kib(rcd.pid())?;
     for i in 0..n {
         rcd.new_session(&format!("m{i}")).await?;
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Session links connect after their sessions start.
+    let settle = if relay { 1500 } else { 300 };
+    tokio::time::sleep(Duration::from_millis(settle)).await;
     let after = rss_kib(rcd.pid())?;
     Ok(((after.saturating_sub(base)) as f64 / n as f64, after))
 }
@@ -134,7 +138,7 @@ pub async fn memory(many: usize, mb: usize, r: &mut Report) -> Result<()> {
     let s = "memory";
     for n in [32, many] {
         let (t, _) = tokio::task::spawn_blocking(move || tmux_per_session(n)).await??;
-        let (o, total) = rcd_per_session(n).await?;
+        let (o, total) = rcd_per_session(n, false).await?;
         r.measures.push(Measure::value(
             s,
             &format!("tmux per window at {n}"),
@@ -160,6 +164,13 @@ pub async fn memory(many: usize, mb: usize, r: &mut Report) -> Result<()> {
             o <= 64.0,
         );
     }
+    let (linked, _) = rcd_per_session(32, true).await?;
+    r.measures.push(Measure::value(
+        s,
+        "rcd per session at 32 with the relay link",
+        "KiB",
+        linked,
+    ));
     let script = format!(
         "sh -c 'yes 0123456789abcdefghijklmnopqrstuvwxyz | head -c {}; exec cat'",
         mb * 1_000_000
