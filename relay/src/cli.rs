@@ -77,6 +77,20 @@ pub struct ServeArgs {
     /// pongs close one.
     #[arg(long, value_name = "SECS", default_value = "15", value_parser = secs)]
     pub ping_interval: Duration,
+    /// How long a client has to finish its TLS handshake and to send each
+    /// request's header (also how long a kept-alive connection may sit
+    /// idle); a slower one is closed.
+    #[arg(long, value_name = "SECS", default_value = "10", value_parser = secs)]
+    pub header_timeout: Duration,
+    /// Most connections open at once (HTTP and WebSocket); beyond it new
+    /// ones are refused, with a warning in the log. Keep it below the
+    /// process's open-file limit (LimitNOFILE= in systemd).
+    #[arg(long, value_name = "N", default_value_t = rc_relay_default_max())]
+    pub max_connections: usize,
+}
+
+fn rc_relay_default_max() -> usize {
+    crate::options::DEFAULT_MAX_CONNECTIONS
 }
 
 #[derive(Debug, Subcommand)]
@@ -179,6 +193,8 @@ async fn serve(
         poll_timeout: args.poll_timeout,
         work_timeout: args.work_timeout,
         ping_interval: args.ping_interval,
+        header_timeout: args.header_timeout,
+        max_connections: connection_cap(args.max_connections),
         ..RelayOptions::default()
     };
     if opts.poll_timeout >= opts.offline_after {
@@ -217,6 +233,35 @@ async fn serve(
     }
     tracing::info!("rc-relay stopped");
     Ok(())
+}
+
+/// The connection cap that fits the open-file limit: the soft limit is
+/// raised to the hard one where needed, and the cap lowered (with a
+/// warning) where even that is not enough. Each connection is one file;
+/// the relay keeps some for its store and logs.
+fn connection_cap(wanted: usize) -> usize {
+    use nix::sys::resource::{Resource, getrlimit, setrlimit};
+    const SPARE: u64 = 64;
+    let Ok((soft, hard)) = getrlimit(Resource::RLIMIT_NOFILE) else {
+        return wanted;
+    };
+    let need = wanted as u64 + SPARE;
+    let mut have = soft;
+    if soft < need && soft < hard {
+        let raised = need.min(hard);
+        if setrlimit(Resource::RLIMIT_NOFILE, raised, hard).is_ok() {
+            have = raised;
+        }
+    }
+    if have >= need {
+        return wanted;
+    }
+    let cap = have.saturating_sub(SPARE).max(1) as usize;
+    tracing::warn!(
+        "the open-file limit is {have}: at most {cap} connections, not {wanted} \
+         (raise it with LimitNOFILE= or ulimit -n)"
+    );
+    cap
 }
 
 fn store_dir(store: &FileStore) -> PathBuf {

@@ -27,12 +27,14 @@
 //! 6. `web`: the device UI's page and assets, and `/healthz`.
 //! 7. `api`: the HTTP routes, their error answer, and the extractors that
 //!    authenticate callers (`api/auth.rs`).
-//! 8. `server`: the router, listeners, TLS, the sweeper task, serving.
+//! 8. `listen`, `server`: accepting connections within their bounds; the
+//!    router, TLS, the sweeper task, serving.
 //! 9. `cli`: the `rc-relay` command line.
 
 mod api;
 pub mod cli;
 mod hub;
+mod listen;
 pub mod options;
 pub mod secret;
 mod server;

@@ -33,6 +33,15 @@ pub const DEFAULT_PING_INTERVAL: Duration = Duration::from_secs(15);
 /// secrets, and applies revocations made by `rc-relay token revoke`.
 pub const DEFAULT_SWEEP_INTERVAL: Duration = Duration::from_secs(2);
 
+/// How long a client has to finish a TLS handshake, and to send a request's
+/// header once it has connected or finished its last request: a connection
+/// that sends nothing (or a byte at a time) is closed after it.
+pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// Open connections (HTTP and WebSocket) beyond which new ones are refused:
+/// below the usual file-descriptor limit of a service (see
+/// `systemd/rc-relay.service`), so the relay never runs out of them.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
+
 /// The relay's intervals and lifetimes. `Default` gives the documented
 /// defaults; tests shorten them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +66,10 @@ pub struct RelayOptions {
     pub ping_interval: Duration,
     /// Interval of the background sweeper.
     pub sweep_interval: Duration,
+    /// Deadline of a TLS handshake and of each request's header.
+    pub header_timeout: Duration,
+    /// Most connections open at once.
+    pub max_connections: usize,
 }
 
 impl Default for RelayOptions {
@@ -72,6 +85,8 @@ impl Default for RelayOptions {
             ticket_ttl: DEFAULT_TICKET_TTL,
             ping_interval: DEFAULT_PING_INTERVAL,
             sweep_interval: DEFAULT_SWEEP_INTERVAL,
+            header_timeout: DEFAULT_HEADER_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }

@@ -30,31 +30,7 @@ impl Relay {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
-        no_delay(&listener);
-        let sweeper = tokio::spawn(self.clone().run_sweeper());
-        let (fired_tx, fired_rx) = tokio::sync::oneshot::channel::<()>();
-        let relay = self.clone();
-        let signal = async move {
-            shutdown.await;
-            tracing::info!("relay shutting down");
-            relay.shutdown();
-            let _ = fired_tx.send(());
-        };
-        let server = axum::serve(listener, self.router())
-            .with_graceful_shutdown(signal)
-            .into_future();
-        let result = tokio::select! {
-            r = server => r,
-            _ = async {
-                if fired_rx.await.is_err() {
-                    std::future::pending::<()>().await;
-                }
-                tokio::time::sleep(SHUTDOWN_GRACE).await;
-            } => Ok(()),
-        };
-        self.shutdown();
-        sweeper.abort();
-        result
+        self.serve_on(listener, None, shutdown).await
     }
 
     /// Serves HTTPS on `listener` with the PEM certificate chain and key at
@@ -79,28 +55,29 @@ impl Relay {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> io::Result<()> {
         listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        self.serve_on(listener, Some(config), shutdown).await
+    }
+
+    async fn serve_on(
+        self,
+        listener: tokio::net::TcpListener,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> io::Result<()> {
         no_delay(&listener);
         let sweeper = tokio::spawn(self.clone().run_sweeper());
-        let handle = axum_server::Handle::new();
         let relay = self.clone();
-        let h = handle.clone();
-        let signal = tokio::spawn(async move {
+        let signal = async move {
             shutdown.await;
             tracing::info!("relay shutting down");
             relay.shutdown();
-            h.graceful_shutdown(Some(SHUTDOWN_GRACE));
-        });
-        let rustls = axum_server::tls_rustls::RustlsConfig::from_config(config);
-        // Not `.http1_only()`: in axum-server 0.8 that also turns off
-        // connection upgrades, i.e. WebSockets. ALPN (see `tls_config`)
-        // already keeps clients on HTTP/1.1.
-        let result = axum_server::from_tcp_rustls(listener, rustls)?
-            .handle(handle)
-            .serve(self.router().into_make_service())
-            .await;
+        };
+        let opts = self.options().clone();
+        let result =
+            crate::listen::serve(listener, tls, self.router(), &opts, signal, SHUTDOWN_GRACE).await;
         self.shutdown();
         sweeper.abort();
-        signal.abort();
         result
     }
 }

@@ -195,3 +195,80 @@ fn serve_refuses_a_bad_address_with_a_message() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("cannot listen"), "{err}");
 }
+
+/// `rc-relay serve` with `args` and the open-file limit `nofile`; its
+/// stderr lines arrive on the returned channel.
+fn serve_logged(
+    dir: &Path,
+    args: &[&str],
+    nofile: u64,
+) -> (Child, String, std::sync::mpsc::Receiver<String>) {
+    // The shell sets the limit (soft and hard) and becomes rc-relay.
+    let mut cmd = Command::new("sh");
+    cmd.arg("-c")
+        .arg(format!("ulimit -n {nofile} && exec \"$0\" \"$@\""))
+        .arg(BIN)
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("rc-relay serve starts");
+    let (tx, rx) = std::sync::mpsc::channel();
+    let err = child.stderr.take().unwrap();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(err).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let addr = first
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("first line: {first:?}"))
+        .to_string();
+    (child, addr, rx)
+}
+
+fn logged(rx: &std::sync::mpsc::Receiver<String>, what: &str) -> String {
+    let until = Instant::now() + PATIENCE;
+    while let Some(left) = until.checked_duration_since(Instant::now()) {
+        match rx.recv_timeout(left) {
+            Ok(line) if line.contains(what) => return line,
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    panic!("no log line with {what:?}");
+}
+
+#[test]
+fn serve_fits_its_connection_cap_to_the_open_file_limit_and_says_when_it_is_hit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (mut child, addr, rx) = serve_logged(tmp.path(), &["--max-connections", "1000"], 70);
+    let line = logged(&rx, "open-file limit is 70");
+    assert!(line.contains("at most 6 connections"), "{line}");
+    let held: Vec<_> = (0..6)
+        .map(|_| std::net::TcpStream::connect(&addr).unwrap())
+        .collect();
+    let mut extra = std::net::TcpStream::connect(&addr).unwrap();
+    let line = logged(&rx, "connection limit reached (6 open)");
+    assert!(line.contains("--max-connections"), "{line}");
+    extra
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = [0u8; 16];
+    // Refused: closed at once, not left waiting.
+    assert_eq!(std::io::Read::read(&mut extra, &mut buf).unwrap_or(0), 0);
+    drop(held);
+    let _ = child.kill();
+    let _ = child.wait();
+}

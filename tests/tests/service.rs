@@ -99,6 +99,14 @@ fn the_rendered_systemd_units_verify() {
     )
     .expect("rc-relay.service")
     .replace("{{RC_RELAY}}", &bin("rc-relay").display().to_string());
+    // Room for the relay's connection cap (16,384) and its own files.
+    let nofile: u64 = relay
+        .lines()
+        .find_map(|l| l.strip_prefix("LimitNOFILE="))
+        .expect("LimitNOFILE= in rc-relay.service")
+        .parse()
+        .expect("a number");
+    assert!(nofile >= 16_384 + 64, "LimitNOFILE={nofile}");
     let path = d.path().join("rc-relay.service");
     std::fs::write(&path, relay).expect("write");
     systemd_verify(&path);
