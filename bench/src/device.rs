@@ -1,6 +1,7 @@
 //! A device of the bench: paired with an rcd's embedded relay, attached to
 //! one session's socket, speaking the session protocol as a phone does
-//! (it acknowledges every frame and answers the relay's pings).
+//! (it acknowledges every frame and answers the relay's pings). Session
+//! messages are binary messages, envelopes text, as on any attach socket.
 
 use crate::rig::{self, Rcd};
 use anyhow::{Context, Result, anyhow, bail};
@@ -22,10 +23,11 @@ pub struct Device {
 }
 
 impl Device {
+    /// Sends a session message: its JSON as one binary message.
     pub async fn send(&mut self, msg: &DeviceMsg) -> Result<()> {
-        let data = serde_json::to_string(msg)?;
-        let frame = serde_json::to_string(&DeviceFrame::Data { data })?;
-        self.ws.send(Message::text(frame)).await?;
+        self.ws
+            .send(Message::binary(serde_json::to_vec(msg)?))
+            .await?;
         Ok(())
     }
 
@@ -38,11 +40,10 @@ impl Device {
                 .next()
                 .await
                 .ok_or_else(|| anyhow!("the relay closed the socket"))??;
-            let Message::Text(text) = msg else { continue };
-            self.bytes += text.len() as u64;
-            match serde_json::from_str::<DeviceFrame>(text.as_str())? {
-                DeviceFrame::Data { data } => {
-                    let m: DaemonMsg = serde_json::from_str(&data)?;
+            let text = match msg {
+                Message::Binary(payload) => {
+                    self.bytes += payload.len() as u64;
+                    let m: DaemonMsg = serde_json::from_slice(&payload)?;
                     if let DaemonMsg::Screen(f) = &m {
                         if !rcd_proto::stream::apply(&mut self.rows, self.version, f) {
                             bail!("a screen frame on a base the device lacks");
@@ -54,6 +55,11 @@ impl Device {
                     }
                     return Ok(m);
                 }
+                Message::Text(text) => text,
+                _ => continue,
+            };
+            self.bytes += text.len() as u64;
+            match serde_json::from_str::<DeviceFrame>(text.as_str())? {
                 DeviceFrame::Ping { n } => {
                     let pong = serde_json::to_string(&DeviceFrame::Pong { n })?;
                     self.ws.send(Message::text(pong)).await?;
@@ -61,7 +67,9 @@ impl Device {
                 // The daemon's link came (back) up: it knows nothing of
                 // this device, which says hello again, as every device does.
                 DeviceFrame::Link { up: true } => self.hello().await?,
-                DeviceFrame::Pong { .. } | DeviceFrame::Link { .. } => {}
+                DeviceFrame::Pong { .. }
+                | DeviceFrame::Link { .. }
+                | DeviceFrame::LegacyData { .. } => {}
             }
         }
     }
