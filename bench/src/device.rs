@@ -1,7 +1,8 @@
 //! A device of the bench: paired with a relay (rcd's embedded one, or a
 //! standalone `rc-relay`), attached to one session's socket, speaking the
 //! session protocol as a phone does (it acknowledges every frame and
-//! answers the relay's pings).
+//! answers the relay's pings). Session messages are binary messages,
+//! envelopes text, as on any attach socket.
 
 use crate::rig::{self, Rcd};
 use crate::wire;
@@ -25,6 +26,7 @@ pub struct Device {
 }
 
 impl Device {
+    /// Sends a session message: its JSON as one binary message.
     pub async fn send(&mut self, msg: &DeviceMsg) -> Result<()> {
         self.ws.send(wire::device_data(msg)?).await?;
         Ok(())
@@ -39,12 +41,12 @@ impl Device {
                 .next()
                 .await
                 .ok_or_else(|| anyhow!("the relay closed the socket"))??;
-            let Some((frame, len)) = wire::read_device(&msg)? else {
+            let Some((inbound, len)) = wire::read_device(&msg)? else {
                 continue;
             };
             self.bytes += len as u64;
-            match frame {
-                DeviceFrame::Data { data } => {
+            match inbound {
+                wire::DeviceIn::Data(data) => {
                     let m = wire::daemon_msg(&data)?;
                     if let DaemonMsg::Screen(f) = &m {
                         if !rcd_proto::stream::apply(&mut self.rows, self.version, f) {
@@ -57,15 +59,19 @@ impl Device {
                     }
                     return Ok(m);
                 }
-                DeviceFrame::Ping { n } => {
+                wire::DeviceIn::Frame(DeviceFrame::Ping { n }) => {
                     self.ws
                         .send(wire::device_frame(&DeviceFrame::Pong { n })?)
                         .await?;
                 }
                 // The daemon's link came (back) up: it knows nothing of
                 // this device, which says hello again, as every device does.
-                DeviceFrame::Link { up: true } => self.hello().await?,
-                DeviceFrame::Pong { .. } | DeviceFrame::Link { .. } => {}
+                wire::DeviceIn::Frame(DeviceFrame::Link { up: true }) => self.hello().await?,
+                wire::DeviceIn::Frame(
+                    DeviceFrame::Pong { .. }
+                    | DeviceFrame::Link { .. }
+                    | DeviceFrame::LegacyData { .. },
+                ) => {}
             }
         }
     }

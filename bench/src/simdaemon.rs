@@ -390,17 +390,17 @@ async fn serve_link(mut ws: WebSocket, info: SessionInfo, counters: &Counters) -
         };
         let mut out: Vec<(u64, DaemonMsg)> = Vec::new();
         match frame {
-            LinkFrame::Open { client, .. } => {
+            wire::LinkIn::Frame(LinkFrame::Open { client, .. }) => {
                 devices.insert(client, Dev::default());
             }
-            LinkFrame::Close { client } => {
+            wire::LinkIn::Frame(LinkFrame::Close { client }) => {
                 devices.remove(&client);
             }
-            LinkFrame::Ping { n } => {
+            wire::LinkIn::Frame(LinkFrame::Ping { n }) => {
                 ws.send(wire::link_frame(&LinkFrame::Pong { n })?).await?;
             }
-            LinkFrame::Pong { .. } => {}
-            LinkFrame::Data { client, data } => {
+            wire::LinkIn::Frame(LinkFrame::Pong { .. }) => {}
+            wire::LinkIn::Data { client, data } => {
                 let msg = match wire::device_msg(&data) {
                     Ok(m) => m,
                     Err(e) => {

@@ -1,60 +1,87 @@
 //! How the bench puts session messages on the wire, in one place: the
-//! envelopes of a session link (the simulated daemon's side, `LinkFrame`)
-//! and of an attach socket (the device's side, `DeviceFrame`), and the
-//! session messages inside their `data`. Everything else in the bench
-//! speaks in `DaemonMsg`, `DeviceMsg` and the envelope enums.
+//! text envelopes of a session link (the simulated daemon's side,
+//! `LinkFrame`) and of an attach socket (the device's side, `DeviceFrame`),
+//! and the session messages, which travel as binary messages (on a link
+//! with the client's number in front). Everything else in the bench speaks
+//! in `DaemonMsg`, `DeviceMsg` and the envelope enums.
 
-use anyhow::Result;
-use rcd_proto::relay::{DeviceFrame, LinkFrame};
+use anyhow::{Result, anyhow};
+use rcd_proto::relay::{DeviceFrame, LinkFrame, link_message, split_link_message};
 use rcd_proto::stream::{DaemonMsg, DeviceMsg};
 use tokio_tungstenite::tungstenite::Message;
 
-/// A link envelope without a payload (`open`, `close`, `ping`, `pong`).
+/// What a session link carries to the daemon.
+pub enum LinkIn {
+    /// A text envelope (`open`, `close`, `ping`, `pong`).
+    Frame(LinkFrame),
+    /// A device's session message, still encoded.
+    Data { client: u64, data: Vec<u8> },
+}
+
+/// What an attach socket carries to the device.
+pub enum DeviceIn {
+    /// A text envelope (`link`, `ping`, `pong`).
+    Frame(DeviceFrame),
+    /// The daemon's session message, still encoded.
+    Data(Vec<u8>),
+}
+
+/// A link envelope (`open`, `close`, `ping`, `pong`).
 pub fn link_frame(frame: &LinkFrame) -> Result<Message> {
     Ok(Message::text(serde_json::to_string(frame)?))
 }
 
-/// The daemon's message for one device, in its link envelope.
+/// The daemon's message for one device.
 pub fn link_data(client: u64, msg: &DaemonMsg) -> Result<Message> {
-    let data = serde_json::to_string(msg)?;
-    link_frame(&LinkFrame::Data { client, data })
+    Ok(Message::binary(link_message(client, msg)))
 }
 
-/// A link envelope read by the daemon; `None` for what is not one
-/// (a WebSocket ping, a close).
-pub fn read_link(msg: &Message) -> Result<Option<LinkFrame>> {
+/// A message read by the daemon; `None` for what is neither (a WebSocket
+/// ping, a close).
+pub fn read_link(msg: &Message) -> Result<Option<LinkIn>> {
     match msg {
-        Message::Text(t) => Ok(Some(serde_json::from_str(t.as_str())?)),
+        Message::Text(t) => Ok(Some(LinkIn::Frame(serde_json::from_str(t.as_str())?))),
+        Message::Binary(b) => {
+            let (client, data) =
+                split_link_message(b).ok_or_else(|| anyhow!("a link message without a client"))?;
+            Ok(Some(LinkIn::Data {
+                client,
+                data: data.to_vec(),
+            }))
+        }
         _ => Ok(None),
     }
 }
 
-/// The device's message inside a link envelope's `data`.
-pub fn device_msg(data: &str) -> Result<DeviceMsg> {
-    Ok(serde_json::from_str(data)?)
+/// A device's session message.
+pub fn device_msg(data: &[u8]) -> Result<DeviceMsg> {
+    Ok(serde_json::from_slice(data)?)
 }
 
-/// An attach envelope without a payload (`ping`, `pong`).
+/// An attach envelope (`ping`, `pong`).
 pub fn device_frame(frame: &DeviceFrame) -> Result<Message> {
     Ok(Message::text(serde_json::to_string(frame)?))
 }
 
-/// The device's message for the daemon, in its attach envelope.
+/// The device's message for the daemon.
 pub fn device_data(msg: &DeviceMsg) -> Result<Message> {
-    let data = serde_json::to_string(msg)?;
-    device_frame(&DeviceFrame::Data { data })
+    Ok(Message::binary(serde_json::to_vec(msg)?))
 }
 
-/// An attach envelope read by the device, and its size in bytes; `None`
-/// for what is not one.
-pub fn read_device(msg: &Message) -> Result<Option<(DeviceFrame, usize)>> {
+/// A message read by the device, and its size in bytes; `None` for what
+/// is neither.
+pub fn read_device(msg: &Message) -> Result<Option<(DeviceIn, usize)>> {
     match msg {
-        Message::Text(t) => Ok(Some((serde_json::from_str(t.as_str())?, t.len()))),
+        Message::Text(t) => Ok(Some((
+            DeviceIn::Frame(serde_json::from_str(t.as_str())?),
+            t.len(),
+        ))),
+        Message::Binary(b) => Ok(Some((DeviceIn::Data(b.to_vec()), b.len()))),
         _ => Ok(None),
     }
 }
 
-/// The daemon's message inside an attach envelope's `data`.
-pub fn daemon_msg(data: &str) -> Result<DaemonMsg> {
-    Ok(serde_json::from_str(data)?)
+/// The daemon's session message.
+pub fn daemon_msg(data: &[u8]) -> Result<DaemonMsg> {
+    Ok(serde_json::from_slice(data)?)
 }

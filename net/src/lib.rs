@@ -334,20 +334,41 @@ pub async fn send_json<T: Serialize>(ws: &mut WebSocket, msg: &T) -> Result<(), 
         })
 }
 
-/// The next text message decoded as `T`; `Ok(None)` when the socket
-/// closed. Pings are answered by tungstenite; binary messages are refused.
-pub async fn recv_json<T: DeserializeOwned>(ws: &mut WebSocket) -> Result<Option<T>, NetError> {
+/// Sends one binary message: a session message (on a session link, with
+/// its client in front, [`rcd_proto::relay::CLIENT_PREFIX`]).
+pub async fn send_binary(ws: &mut WebSocket, payload: Vec<u8>) -> Result<(), NetError> {
+    ws.send(Message::binary(payload))
+        .await
+        .map_err(|e| NetError::Transport {
+            url: String::new(),
+            reason: e.to_string(),
+        })
+}
+
+/// One message read from a relay WebSocket.
+#[derive(Debug)]
+pub enum Incoming<T> {
+    /// A text message: an envelope, decoded.
+    Frame(T),
+    /// A binary message: a session message, as it came.
+    Payload(tungstenite::Bytes),
+    /// The socket closed, with the peer's close code when it sent one.
+    Closed(Option<u16>),
+}
+
+/// The next message: text decoded as `T`, binary as it is. Pings are
+/// answered by tungstenite.
+pub async fn recv<T: DeserializeOwned>(ws: &mut WebSocket) -> Result<Incoming<T>, NetError> {
     loop {
         match ws.next().await {
-            None | Some(Ok(Message::Close(_))) => return Ok(None),
+            None => return Ok(Incoming::Closed(None)),
+            Some(Ok(Message::Close(f))) => return Ok(Incoming::Closed(f.map(|f| f.code.into()))),
             Some(Ok(Message::Text(t))) => {
                 return serde_json::from_str(t.as_str())
-                    .map(Some)
+                    .map(Incoming::Frame)
                     .map_err(|e| NetError::Decode(e.to_string()));
             }
-            Some(Ok(Message::Binary(_))) => {
-                return Err(NetError::Decode("binary message".into()));
-            }
+            Some(Ok(Message::Binary(b))) => return Ok(Incoming::Payload(b)),
             Some(Ok(_)) => continue,
             Some(Err(e)) => {
                 return Err(NetError::Transport {

@@ -9,7 +9,10 @@ use std::fmt;
 /// Version of the relay protocol (HTTP routes, stream envelope, and the
 /// device/daemon session messages). Daemons and devices send it; the relay
 /// refuses other versions with 426 and a message.
-pub const RELAY_PROTOCOL_VERSION: u32 = 1;
+///
+/// 2: session messages travel as binary WebSocket messages (see
+/// [`CLIENT_PREFIX`]) instead of JSON text inside a JSON string.
+pub const RELAY_PROTOCOL_VERSION: u32 = 2;
 
 /// Prefix of every route.
 pub const API_PREFIX: &str = "/api/v1";
@@ -278,9 +281,45 @@ impl fmt::Display for ApiError {
 
 impl std::error::Error for ApiError {}
 
-/// Envelope on a session link (daemon ↔ relay). `data` is opaque to the
-/// relay: a JSON text of [`crate::stream::DeviceMsg`] or
-/// [`crate::stream::DaemonMsg`], routed by `client`.
+/// Bytes in front of a session message in a binary message of a session
+/// link: the `client` it is for or from, a big-endian `u64`. On an attach
+/// socket a binary message is the session message alone.
+///
+/// Session messages ([`crate::stream::DeviceMsg`],
+/// [`crate::stream::DaemonMsg`]) travel as binary WebSocket messages and
+/// everything else (the envelopes below) as text, so a message is encoded
+/// once, by its sender, and the relay routes it by `client` without
+/// reading it.
+pub const CLIENT_PREFIX: usize = 8;
+
+/// A binary message of a session link: `client`, then the JSON of `msg`
+/// (one encoding, straight into the buffer that is sent).
+pub fn link_message<T: Serialize>(client: u64, msg: &T) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(256);
+    buf.extend_from_slice(&client.to_be_bytes());
+    serde_json::to_writer(&mut buf, msg).expect("session messages serialize");
+    buf
+}
+
+/// A binary message of a session link carrying `payload` for or from
+/// `client`.
+pub fn link_payload(client: u64, payload: &[u8]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(CLIENT_PREFIX + payload.len());
+    buf.extend_from_slice(&client.to_be_bytes());
+    buf.extend_from_slice(payload);
+    buf
+}
+
+/// The client and the payload of a session link's binary message;
+/// `None` when it is too short to name a client.
+pub fn split_link_message(msg: &[u8]) -> Option<(u64, &[u8])> {
+    let (client, payload) = msg.split_first_chunk::<CLIENT_PREFIX>()?;
+    Some((u64::from_be_bytes(*client), payload))
+}
+
+/// Envelope on a session link (daemon ↔ relay), sent as text. Session
+/// messages are not in it: they are binary messages, prefixed with their
+/// client ([`link_message`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "kebab-case")]
 pub enum LinkFrame {
@@ -288,11 +327,6 @@ pub enum LinkFrame {
     Open {
         client: u64,
         device: String,
-    },
-    /// Either way: a payload for or from one client.
-    Data {
-        client: u64,
-        data: String,
     },
     /// Relay → daemon: the device went away. Daemon → relay: drop it.
     Close {
@@ -307,14 +341,12 @@ pub enum LinkFrame {
     },
 }
 
-/// Envelope on an attach socket (relay ↔ device).
+/// Envelope on an attach socket (relay ↔ device), sent as text. Session
+/// messages to or from the daemon are binary messages, each the JSON of
+/// one message.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "t", rename_all = "kebab-case")]
 pub enum DeviceFrame {
-    /// A payload to or from the daemon.
-    Data {
-        data: String,
-    },
     /// Relay → device: whether the daemon's session link is up.
     Link {
         up: bool,
@@ -326,6 +358,28 @@ pub enum DeviceFrame {
     Pong {
         n: u64,
     },
+    /// Protocol 1 carried session messages as JSON text in this text
+    /// frame. A device that sends one speaks protocol 1: the relay answers
+    /// it in the same form with a [`crate::stream::DaemonMsg::Error`]
+    /// naming both versions ([`legacy_version_error`]) and forwards
+    /// nothing.
+    #[serde(rename = "data")]
+    LegacyData {
+        data: String,
+    },
+}
+
+/// What the relay answers a protocol-1 device's `data` frame with: the
+/// text frame that device reads as the daemon's `error`.
+pub fn legacy_version_error() -> String {
+    let message = format!(
+        "this device speaks relay protocol 1, but rc-relay {} speaks {RELAY_PROTOCOL_VERSION}: \
+         reload the page, or use an rcctl of the relay's version",
+        crate::PACKAGE_VERSION
+    );
+    let data = serde_json::to_string(&crate::stream::DaemonMsg::Error { message })
+        .expect("session messages serialize");
+    serde_json::to_string(&DeviceFrame::LegacyData { data }).expect("envelopes serialize")
 }
 
 #[cfg(test)]
@@ -342,9 +396,9 @@ mod tests {
 
     #[test]
     fn envelopes_roundtrip() {
-        let f = LinkFrame::Data {
+        let f = LinkFrame::Open {
             client: 3,
-            data: "{\"t\":\"ping\"}".into(),
+            device: "dev_1".into(),
         };
         let s = serde_json::to_string(&f).unwrap();
         assert_eq!(serde_json::from_str::<LinkFrame>(&s).unwrap(), f);
@@ -359,5 +413,43 @@ mod tests {
         let s = serde_json::to_string(&w).unwrap();
         assert!(s.contains("\"kind\":\"create\""), "{s}");
         assert_eq!(serde_json::from_str::<WorkItem>(&s).unwrap(), w);
+    }
+
+    #[test]
+    fn link_messages_carry_their_client_in_front() {
+        let msg = crate::stream::DeviceMsg::Ping { n: 5 };
+        let bin = link_message(0x0102_0304_0506_0708, &msg);
+        assert_eq!(&bin[..CLIENT_PREFIX], &[1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(&bin[CLIENT_PREFIX..], br#"{"t":"ping","n":5}"#);
+        let (client, payload) = split_link_message(&bin).unwrap();
+        assert_eq!(client, 0x0102_0304_0506_0708);
+        assert_eq!(
+            serde_json::from_slice::<crate::stream::DeviceMsg>(payload).unwrap(),
+            msg
+        );
+        assert_eq!(link_payload(client, payload), bin);
+        assert_eq!(split_link_message(&[0; 8]), Some((0, &[][..])));
+        assert_eq!(split_link_message(&[0; 7]), None, "too short for a client");
+    }
+
+    #[test]
+    fn a_protocol_1_device_is_told_both_versions_in_its_own_form() {
+        let text = legacy_version_error();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["t"], "data");
+        let inner: serde_json::Value = serde_json::from_str(v["data"].as_str().unwrap()).unwrap();
+        assert_eq!(inner["t"], "error");
+        let message = inner["message"].as_str().unwrap();
+        assert!(message.contains("protocol 1"), "{message}");
+        assert!(
+            message.contains(&format!("speaks {RELAY_PROTOCOL_VERSION}")),
+            "{message}"
+        );
+        // And the relay recognises that frame.
+        let old = r#"{"t":"data","data":"{\"t\":\"hello\",\"protocol\":1}"}"#;
+        assert!(matches!(
+            serde_json::from_str::<DeviceFrame>(old).unwrap(),
+            DeviceFrame::LegacyData { .. }
+        ));
     }
 }

@@ -1,6 +1,7 @@
 //! Session messages between a device and the daemon, carried opaquely by
-//! the relay inside [`crate::relay::LinkFrame::Data`] and
-//! [`crate::relay::DeviceFrame::Data`] as JSON text.
+//! the relay: each is the JSON of one message in a binary WebSocket
+//! message (on the session link behind its client,
+//! [`crate::relay::CLIENT_PREFIX`]).
 //!
 //! - The screen is state, not a byte stream: the daemon sends a frame (the
 //!   rows that differ from the version the device last acknowledged, or

@@ -6,11 +6,13 @@
 //! One `std::sync::Mutex` over a map keyed by (environment, session). It is
 //! never held across an `.await`: everything done under it is a map change
 //! or a non-blocking `try_send`. Each socket task owns its WebSocket and
-//! is fed by a bounded channel (text messages to send) plus a one-shot
-//! "close now" signal; removing a socket from the hub fires that signal.
-//! Under `relay-fan-in` (3,200 sockets on one relay) a sharded concurrent
-//! map did no better than this one lock (docs/PERFORMANCE.md).
+//! is fed by a bounded channel (messages to send: text envelopes, binary
+//! session messages) plus a one-shot "close now" signal; removing a socket
+//! from the hub fires that signal. Under `relay-fan-in` (3,200 sockets on
+//! one relay) a sharded concurrent map did no better than this one lock
+//! (docs/PERFORMANCE.md).
 
+use axum::extract::ws::Message;
 use rcd_proto::relay::{DeviceFrame, LinkFrame};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -40,12 +42,8 @@ impl CloseReason {
         code: 1001,
         reason: "the relay is shutting down",
     };
-    /// A binary message.
-    pub const BINARY: CloseReason = CloseReason {
-        code: 1003,
-        reason: "binary messages are not accepted",
-    };
-    /// A text message that is not an envelope.
+    /// A text message that is not an envelope, or a binary message of a
+    /// link too short to name its client.
     pub const GARBAGE: CloseReason = CloseReason {
         code: 1007,
         reason: "not a valid frame",
@@ -94,8 +92,8 @@ pub(crate) struct RouteKey {
 pub(crate) struct Joined {
     /// Its number: the link's generation, or the device's `client`.
     pub id: u64,
-    /// Text messages to send on the socket.
-    pub rx: mpsc::Receiver<String>,
+    /// Messages to send on the socket.
+    pub rx: mpsc::Receiver<Message>,
     /// Fires (or is dropped) when the hub closes the socket.
     pub kill: oneshot::Receiver<CloseReason>,
 }
@@ -106,7 +104,7 @@ struct Peer {
     owner: String,
     /// Device token id (attach sockets).
     device: Option<String>,
-    tx: mpsc::Sender<String>,
+    tx: mpsc::Sender<Message>,
     kill: Option<oneshot::Sender<CloseReason>>,
 }
 
@@ -140,8 +138,9 @@ pub(crate) struct Hub {
     next_id: AtomicU64,
 }
 
-fn json<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string(v).expect("envelopes serialize")
+/// An envelope as the text message that carries it.
+pub(crate) fn json<T: serde::Serialize>(v: &T) -> Message {
+    Message::text(serde_json::to_string(v).expect("envelopes serialize"))
 }
 
 impl Hub {
@@ -216,7 +215,7 @@ impl Hub {
         key: &RouteKey,
         owner: &str,
         device: &str,
-    ) -> (Joined, Option<mpsc::Sender<String>>) {
+    ) -> (Joined, Option<mpsc::Sender<Message>>) {
         let (p, joined) = self.join(owner, Some(device));
         let mut routes = self.lock();
         let route = routes.entry(key.clone()).or_default();
@@ -227,7 +226,7 @@ impl Hub {
 
     /// The attach socket `client` ended. Returns the link's queue (to send
     /// `close` to) if the device was still routed.
-    pub fn detach_device(&self, key: &RouteKey, client: u64) -> Option<mpsc::Sender<String>> {
+    pub fn detach_device(&self, key: &RouteKey, client: u64) -> Option<mpsc::Sender<Message>> {
         let mut routes = self.lock();
         let route = routes.get_mut(key)?;
         let removed = route.devices.remove(&client).is_some();
@@ -239,7 +238,7 @@ impl Hub {
     }
 
     /// The current link's queue.
-    pub fn link(&self, key: &RouteKey) -> Option<mpsc::Sender<String>> {
+    pub fn link(&self, key: &RouteKey) -> Option<mpsc::Sender<Message>> {
         let routes = self.lock();
         routes.get(key)?.link.as_ref().map(|(_, l)| l.tx.clone())
     }
@@ -251,7 +250,7 @@ impl Hub {
     }
 
     /// Queues a message for one device of the route.
-    pub fn to_device(&self, key: &RouteKey, client: u64, text: String) -> Delivery {
+    pub fn to_device(&self, key: &RouteKey, client: u64, msg: Message) -> Delivery {
         let mut routes = self.lock();
         let Some(route) = routes.get_mut(key) else {
             return Delivery::Unknown;
@@ -259,7 +258,7 @@ impl Hub {
         let Some(d) = route.devices.get(&client) else {
             return Delivery::Unknown;
         };
-        if d.tx.try_send(text).is_ok() {
+        if d.tx.try_send(msg).is_ok() {
             return Delivery::Queued;
         }
         if let Some(d) = route.devices.remove(&client) {
@@ -364,7 +363,10 @@ mod tests {
         assert!(link.is_none(), "no link yet");
         let (mut l1, clients) = hub.attach_link(&key(), "enr_a");
         assert_eq!(clients, vec![(dev.id, "dev_1".to_string())]);
-        assert_eq!(dev.rx.try_recv().unwrap(), r#"{"t":"link","up":true}"#);
+        assert_eq!(
+            dev.rx.try_recv().unwrap(),
+            Message::text(r#"{"t":"link","up":true}"#)
+        );
         // A second link replaces the first, which is told to close.
         let (l2, clients) = hub.attach_link(&key(), "enr_a");
         assert_eq!(clients.len(), 1);
@@ -374,7 +376,10 @@ mod tests {
         hub.detach_link(&key(), l2.id);
         assert!(!hub.link_up(&key()));
         let _ = dev.rx.try_recv();
-        assert_eq!(dev.rx.try_recv().unwrap(), r#"{"t":"link","up":false}"#);
+        assert_eq!(
+            dev.rx.try_recv().unwrap(),
+            Message::text(r#"{"t":"link","up":false}"#)
+        );
         assert!(hub.detach_device(&key(), dev.id).is_none(), "no link");
         assert!(hub.lock().is_empty(), "empty routes are dropped");
     }
@@ -398,11 +403,12 @@ mod tests {
     fn a_full_device_queue_drops_that_device_only() {
         let hub = Hub::default();
         let (mut d, _) = hub.attach_device(&key(), "enr_a", "dev_1");
+        let msg = |i: usize| Message::binary(i.to_be_bytes().to_vec());
         for i in 0..SOCKET_QUEUE {
-            assert_eq!(hub.to_device(&key(), d.id, i.to_string()), Delivery::Queued);
+            assert_eq!(hub.to_device(&key(), d.id, msg(i)), Delivery::Queued);
         }
-        assert_eq!(hub.to_device(&key(), d.id, "x".into()), Delivery::Dropped);
+        assert_eq!(hub.to_device(&key(), d.id, msg(0)), Delivery::Dropped);
         assert_eq!(d.kill.try_recv().unwrap(), CloseReason::TOO_SLOW);
-        assert_eq!(hub.to_device(&key(), d.id, "x".into()), Delivery::Unknown);
+        assert_eq!(hub.to_device(&key(), d.id, msg(0)), Delivery::Unknown);
     }
 }

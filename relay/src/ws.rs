@@ -1,24 +1,22 @@
 //! The two WebSockets: a session link (daemon ↔ relay) and an attach
 //! socket (device ↔ relay). Each runs as one task with one `select!` over
 //! the hub's close signal, its outbound queue, the socket, and the ping
-//! timer. The relay parses the envelopes ([`LinkFrame`], [`DeviceFrame`])
-//! and never the `data` inside them.
+//! timer. The relay parses the envelopes ([`LinkFrame`], [`DeviceFrame`],
+//! text messages) and never the session messages (binary messages): it
+//! takes the client off the front of the link's and puts it on the front
+//! of the device's ([`rcd_proto::relay::CLIENT_PREFIX`]).
 
-use crate::hub::{CloseReason, Delivery, Joined, RouteKey};
+use crate::hub::{CloseReason, Delivery, Joined, RouteKey, json};
 use crate::options::MAX_BODY;
 use crate::state::Relay;
+use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use rcd_proto::liveness::{self, Liveness};
-use rcd_proto::relay::{DeviceFrame, LinkFrame};
-use serde::Serialize;
+use rcd_proto::relay::{CLIENT_PREFIX, DeviceFrame, LinkFrame};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
 use tokio::time::Interval;
 use tracing::Instrument;
-
-fn json<T: Serialize>(v: &T) -> String {
-    serde_json::to_string(v).expect("envelopes serialize")
-}
 
 async fn close(socket: &mut WebSocket, why: CloseReason) {
     let frame = CloseFrame {
@@ -54,7 +52,10 @@ impl Pinger {
 
 /// One message read from a socket.
 enum Inbound<T> {
+    /// A text message: an envelope.
     Frame(T),
+    /// A binary message: a session message, unread.
+    Payload(Bytes),
     /// Nothing to do (a protocol ping or pong).
     Skip,
     /// The socket is done; close it with this reason, if any.
@@ -71,10 +72,7 @@ fn read<T: DeserializeOwned>(msg: Option<Result<Message, axum::Error>>) -> Inbou
                 Inbound::End(Some(CloseReason::GARBAGE))
             }
         },
-        Some(Ok(Message::Binary(_))) => {
-            tracing::warn!("closing the socket: a binary message");
-            Inbound::End(Some(CloseReason::BINARY))
-        }
+        Some(Ok(Message::Binary(b))) => Inbound::Payload(b),
         Some(Ok(Message::Ping(_) | Message::Pong(_))) => Inbound::Skip,
         Some(Err(e)) => {
             use tokio_tungstenite::tungstenite::Error as WsError;
@@ -107,7 +105,7 @@ pub(crate) async fn run_link(relay: Relay, mut socket: WebSocket, key: RouteKey,
         let mut why = None;
         for (client, device) in clients {
             let open = json(&LinkFrame::Open { client, device });
-            if socket.send(Message::text(open)).await.is_err() {
+            if socket.send(open).await.is_err() {
                 why = Some(None);
                 break;
             }
@@ -117,28 +115,40 @@ pub(crate) async fn run_link(relay: Relay, mut socket: WebSocket, key: RouteKey,
             tokio::select! {
                 biased;
                 r = &mut kill => why = Some(Some(r.unwrap_or(CloseReason::SHUTDOWN))),
-                Some(text) = rx.recv() => {
-                    if socket.send(Message::text(text)).await.is_err() {
+                Some(out) = rx.recv() => {
+                    if socket.send(out).await.is_err() {
                         why = Some(None);
                     }
                 }
                 msg = socket.recv() => match read::<LinkFrame>(msg) {
+                    Inbound::Payload(bytes) => {
+                        let Some((client, _)) = rcd_proto::relay::split_link_message(&bytes) else {
+                            tracing::warn!("closing the session link: a binary message names no client");
+                            why = Some(Some(CloseReason::GARBAGE));
+                            continue;
+                        };
+                        // The device gets the same bytes without the
+                        // client: a slice of the message, not a copy.
+                        let payload = Message::Binary(bytes.slice(CLIENT_PREFIX..));
+                        let reply = match hub.to_device(&key, client, payload) {
+                            Delivery::Queued => None,
+                            Delivery::Unknown => {
+                                tracing::debug!(client, "data for a client that is gone");
+                                None
+                            }
+                            Delivery::Dropped => {
+                                tracing::warn!(client, "device too slow: closed");
+                                Some(LinkFrame::Close { client })
+                            }
+                        };
+                        if let Some(reply) = reply {
+                            if socket.send(json(&reply)).await.is_err() {
+                                why = Some(None);
+                            }
+                        }
+                    }
                     Inbound::Frame(frame) => {
                         let reply = match frame {
-                            LinkFrame::Data { client, data } => {
-                                let text = json(&DeviceFrame::Data { data });
-                                match hub.to_device(&key, client, text) {
-                                    Delivery::Queued => None,
-                                    Delivery::Unknown => {
-                                        tracing::debug!(client, "data for a client that is gone");
-                                        None
-                                    }
-                                    Delivery::Dropped => {
-                                        tracing::warn!(client, "device too slow: closed");
-                                        Some(LinkFrame::Close { client })
-                                    }
-                                }
-                            }
                             LinkFrame::Close { client } => {
                                 tracing::debug!(client, "the daemon closed a device");
                                 hub.close_device(&key, client, CloseReason::SESSION_CLOSED);
@@ -155,7 +165,7 @@ pub(crate) async fn run_link(relay: Relay, mut socket: WebSocket, key: RouteKey,
                             }
                         };
                         if let Some(reply) = reply {
-                            if socket.send(Message::text(json(&reply))).await.is_err() {
+                            if socket.send(json(&reply)).await.is_err() {
                                 why = Some(None);
                             }
                         }
@@ -165,7 +175,7 @@ pub(crate) async fn run_link(relay: Relay, mut socket: WebSocket, key: RouteKey,
                 },
                 _ = pinger.timer.tick() => match pinger.next() {
                     Some(n) => {
-                        if socket.send(Message::text(json(&LinkFrame::Ping { n }))).await.is_err() {
+                        if socket.send(json(&LinkFrame::Ping { n })).await.is_err() {
                             why = Some(None);
                         }
                     }
@@ -210,7 +220,7 @@ pub(crate) async fn run_attach(
         // `link up`). With a link up there is nothing to say.
         if link.is_none() {
             let down = json(&DeviceFrame::Link { up: false });
-            if socket.send(Message::text(down)).await.is_err() {
+            if socket.send(down).await.is_err() {
                 why = Some(None);
             }
         }
@@ -227,28 +237,41 @@ pub(crate) async fn run_attach(
             tokio::select! {
                 biased;
                 r = &mut kill => why = Some(Some(r.unwrap_or(CloseReason::SHUTDOWN))),
-                Some(text) = rx.recv() => {
-                    if socket.send(Message::text(text)).await.is_err() {
+                Some(out) = rx.recv() => {
+                    if socket.send(out).await.is_err() {
                         why = Some(None);
                     }
                 }
                 msg = socket.recv() => match read::<DeviceFrame>(msg) {
-                    Inbound::Frame(DeviceFrame::Data { data }) => {
-                        let text = json(&LinkFrame::Data { client, data });
-                        if text.len() > MAX_BODY {
+                    Inbound::Payload(payload) => {
+                        // With its client in front it must still fit the
+                        // daemon's limit: checked before the copy.
+                        if CLIENT_PREFIX + payload.len() > MAX_BODY {
                             tracing::warn!("closing the socket: a message too large to forward");
                             why = Some(Some(CloseReason::TOO_LARGE));
                         } else if let Some(link) = hub.link(&key) {
+                            let out = rcd_proto::relay::link_payload(client, &payload);
                             // Waits while the link's queue is full: the
                             // device is slowed down to the daemon's pace.
-                            let _ = link.send(text).await;
+                            let _ = link.send(Message::Binary(out.into())).await;
                         } else {
                             tracing::debug!("the session link is down: a message was dropped");
                         }
                     }
+                    Inbound::Frame(DeviceFrame::LegacyData { .. }) => {
+                        // A device of protocol 1: the daemon would not
+                        // understand it, so the relay answers as the
+                        // daemon answers another version, in that
+                        // device's own form.
+                        tracing::info!("a device of relay protocol 1: told to update");
+                        let refusal = Message::text(rcd_proto::relay::legacy_version_error());
+                        if socket.send(refusal).await.is_err() {
+                            why = Some(None);
+                        }
+                    }
                     Inbound::Frame(DeviceFrame::Ping { n }) => {
                         let pong = json(&DeviceFrame::Pong { n });
-                        if socket.send(Message::text(pong)).await.is_err() {
+                        if socket.send(pong).await.is_err() {
                             why = Some(None);
                         }
                     }
@@ -261,7 +284,7 @@ pub(crate) async fn run_attach(
                 },
                 _ = pinger.timer.tick() => match pinger.next() {
                     Some(n) => {
-                        if socket.send(Message::text(json(&DeviceFrame::Ping { n }))).await.is_err() {
+                        if socket.send(json(&DeviceFrame::Ping { n })).await.is_err() {
                             why = Some(None);
                         }
                     }

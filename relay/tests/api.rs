@@ -546,6 +546,23 @@ async fn oversized_garbage_and_wrong_versions_are_refused() {
         body["message"].as_str().unwrap().contains("update"),
         "{body}"
     );
+    // An rcd of protocol 1 (session messages as JSON text): the same
+    // answer, naming both versions.
+    let (status, body) = api
+        .post(
+            "/environments/register",
+            Some(token.expose()),
+            json!({"protocol": 1, "version": "0.1.0", "name": "n", "machine": "m", "dir": "/",
+                   "spawn": "same-dir", "capacity": 1}),
+        )
+        .await;
+    assert_eq!((status, body["kind"].as_str()), (426, Some("version")));
+    let message = body["message"].as_str().unwrap();
+    let current = rcd_proto::relay::RELAY_PROTOCOL_VERSION;
+    assert!(
+        message.contains("relay protocol 1") && message.contains(&format!("speaks {current}")),
+        "{message}"
+    );
 
     let (status, body) = api.get("/no/such/route", None).await;
     assert_eq!((status, body["kind"].as_str()), (404, Some("not-found")));

@@ -5,8 +5,8 @@
 mod common;
 
 use common::{
-    FakeDaemon, Next, TestRelay, Ws, closed, fast, next, next_json, paired, route, send_json,
-    ws_connect,
+    FakeDaemon, Next, TestRelay, Ws, closed, fast, for_client, next, next_binary, next_json,
+    paired, route, send_binary, send_json, ws_connect,
 };
 use futures_util::SinkExt;
 use rc_relay::{RelayOptions, TokenKind};
@@ -48,24 +48,18 @@ async fn frames_are_routed_both_ways_without_being_read() {
     let mut link = daemon.link("a").await;
     let (mut dev, client) = attach_open(&daemon, &mut link, &device_id, &device).await;
 
-    // Device → daemon: not JSON inside, and it arrives as it was sent.
-    let payload = "not json {{ \u{1} ☃ \"quoted\"";
-    send_json(&mut dev, json!({"t": "data", "data": payload})).await;
-    assert_eq!(
-        next_json(&mut link).await,
-        json!({"t": "data", "client": client, "data": payload})
-    );
-    // Daemon → device.
-    let back = "}{ raw \n bytes";
-    send_json(
-        &mut link,
-        json!({"t": "data", "client": client, "data": back}),
-    )
-    .await;
-    assert_eq!(
-        next_json(&mut dev).await,
-        json!({"t": "data", "data": back})
-    );
+    // Device → daemon: not JSON, not even UTF-8, and it arrives as it was
+    // sent, behind the device's client.
+    let payload = b"not json {{ \x01 \xff\xfe \"quoted\"";
+    send_binary(&mut dev, payload).await;
+    assert_eq!(next_binary(&mut link).await, for_client(client, payload));
+    // Daemon → device: the client comes off the front.
+    let back = b"}{ raw \n bytes \x00";
+    send_binary(&mut link, &for_client(client, back)).await;
+    assert_eq!(next_binary(&mut dev).await, back);
+    // An empty payload is a payload too.
+    send_binary(&mut link, &for_client(client, b"")).await;
+    assert_eq!(next_binary(&mut dev).await, b"");
 
     // The relay answers pings on both sockets itself.
     send_json(&mut dev, json!({"t": "ping", "n": 7})).await;
@@ -77,18 +71,46 @@ async fn frames_are_routed_both_ways_without_being_read() {
     let (dev2_id, dev2_token) = daemon.pair("tablet").await;
     let (mut dev2, client2) = attach_open(&daemon, &mut link, &dev2_id, &dev2_token).await;
     assert_ne!(client, client2);
-    send_json(
-        &mut link,
-        json!({"t": "data", "client": client2, "data": "only 2"}),
-    )
-    .await;
-    assert_eq!(
-        next_json(&mut dev2).await,
-        json!({"t": "data", "data": "only 2"})
-    );
+    send_binary(&mut link, &for_client(client2, b"only 2")).await;
+    assert_eq!(next_binary(&mut dev2).await, b"only 2");
+    send_binary(&mut dev2, b"from 2").await;
+    assert_eq!(next_binary(&mut link).await, for_client(client2, b"from 2"));
 
     // The device leaves: the daemon is told.
     dev.close(None).await.unwrap();
+    assert_eq!(
+        next_json(&mut link).await,
+        json!({"t": "close", "client": client})
+    );
+}
+
+#[tokio::test]
+async fn a_device_of_protocol_1_is_told_both_versions_in_its_own_form() {
+    let (_relay, daemon, device_id, device) = paired(fast()).await;
+    let mut link = daemon.link("a").await;
+    let (mut old, client) = attach_open(&daemon, &mut link, &device_id, &device).await;
+    // What a page or an rcctl of protocol 1 sends first: its hello, as
+    // JSON text inside a `data` frame.
+    let hello = json!({"t": "hello", "protocol": 1, "client_id": "web-old"}).to_string();
+    send_json(&mut old, json!({"t": "data", "data": hello})).await;
+    // The answer is the daemon's `error` as that device reads it.
+    let answer = next_json(&mut old).await;
+    assert_eq!(answer["t"], "data", "{answer}");
+    let inner: Value = serde_json::from_str(answer["data"].as_str().unwrap()).unwrap();
+    assert_eq!(inner["t"], "error", "{inner}");
+    let message = inner["message"].as_str().unwrap();
+    let current = rcd_proto::relay::RELAY_PROTOCOL_VERSION;
+    assert!(
+        message.contains("relay protocol 1") && message.contains(&format!("speaks {current}")),
+        "{message}"
+    );
+    // The socket stays open (an old page would otherwise reconnect in a
+    // loop) and the relay still answers its pings.
+    send_json(&mut old, json!({"t": "ping", "n": 1})).await;
+    assert_eq!(next_json(&mut old).await, json!({"t": "pong", "n": 1}));
+    // Nothing of it reached the daemon: the next thing on the link is the
+    // device leaving.
+    old.close(None).await.unwrap();
     assert_eq!(
         next_json(&mut link).await,
         json!({"t": "close", "client": client})
@@ -101,7 +123,7 @@ async fn devices_hear_when_the_link_goes_and_comes_back() {
     let mut dev = attach(&daemon, "a", &device).await;
     assert_eq!(next_json(&mut dev).await, json!({"t": "link", "up": false}));
     // Data sent while no link is up goes nowhere, without closing anything.
-    send_json(&mut dev, json!({"t": "data", "data": "lost"})).await;
+    send_binary(&mut dev, b"lost").await;
 
     let mut link = daemon.link("a").await;
     assert_eq!(next_json(&mut dev).await, json!({"t": "link", "up": true}));
@@ -118,11 +140,8 @@ async fn devices_hear_when_the_link_goes_and_comes_back() {
         client,
         "the same client again"
     );
-    send_json(&mut dev, json!({"t": "data", "data": "after"})).await;
-    assert_eq!(
-        next_json(&mut link).await,
-        json!({"t": "data", "client": client, "data": "after"})
-    );
+    send_binary(&mut dev, b"after").await;
+    assert_eq!(next_binary(&mut link).await, for_client(client, b"after"));
 }
 
 #[tokio::test]
@@ -136,8 +155,8 @@ async fn a_newer_link_replaces_the_older_one() {
     assert_eq!(closed(&mut old).await, Some(4000), "the old link is closed");
     let client = expect_open(&mut new, &device_id).await;
     assert_eq!(next_json(&mut dev).await, json!({"t": "link", "up": true}));
-    send_json(&mut dev, json!({"t": "data", "data": "x"})).await;
-    assert_eq!(next_json(&mut new).await["client"], client);
+    send_binary(&mut dev, b"x").await;
+    assert_eq!(next_binary(&mut new).await, for_client(client, b"x"));
 }
 
 #[tokio::test]
@@ -192,10 +211,10 @@ async fn attach_tickets_admit_one_socket() {
         .await
         .expect("ticket admits");
     let client = expect_open(&mut link, &device_id).await;
-    send_json(&mut dev, json!({"t": "data", "data": "via ticket"})).await;
+    send_binary(&mut dev, b"via ticket").await;
     assert_eq!(
-        next_json(&mut link).await,
-        json!({"t": "data", "client": client, "data": "via ticket"})
+        next_binary(&mut link).await,
+        for_client(client, b"via ticket")
     );
     let again = ws_connect(&daemon.api.base, &attach, None).await;
     assert_eq!(again.err().map(|e| e.0), Some(401), "used once");
@@ -251,26 +270,39 @@ async fn garbage_and_oversized_messages_close_only_that_socket() {
     assert_eq!(closed(&mut bad).await, Some(1007));
     assert_eq!(next_json(&mut link).await["t"], "close");
 
+    // Over the socket's limit: refused as it is read.
     let (mut big, _) = attach_open(&daemon, &mut link, &device_id, &device).await;
-    let huge = json!({"t": "data", "data": "x".repeat(1024 * 1024 + 1)}).to_string();
-    let _ = big.send(Message::text(huge)).await;
+    let _ = big.send(Message::binary(vec![b'x'; 1024 * 1024 + 1])).await;
     let code = closed(&mut big).await;
     assert_eq!(code, Some(1009));
     assert_eq!(next_json(&mut link).await["t"], "close");
 
-    let (mut binary, _) = attach_open(&daemon, &mut link, &device_id, &device).await;
-    binary.send(Message::binary(vec![0u8, 1, 2])).await.unwrap();
-    assert_eq!(closed(&mut binary).await, Some(1003));
+    // Within the socket's limit, but not with the client in front: the
+    // daemon's socket would refuse it, so it is refused here, not copied.
+    let (mut edge, _) = attach_open(&daemon, &mut link, &device_id, &device).await;
+    let _ = edge
+        .send(Message::binary(vec![b'x'; 1024 * 1024 - 7]))
+        .await;
+    assert_eq!(closed(&mut edge).await, Some(1009));
     assert_eq!(next_json(&mut link).await["t"], "close");
-
-    // The good device and the link are untouched.
-    send_json(&mut good, json!({"t": "data", "data": "still here"})).await;
+    // The largest that fits goes through.
+    let (mut fits, fits_client) = attach_open(&daemon, &mut link, &device_id, &device).await;
+    let largest = vec![b'y'; 1024 * 1024 - 8];
+    send_binary(&mut fits, &largest).await;
     assert_eq!(
-        next_json(&mut link).await,
-        json!({"t": "data", "client": client, "data": "still here"})
+        next_binary(&mut link).await,
+        for_client(fits_client, &largest)
     );
 
-    // Garbage from the daemon closes the link, and only it.
+    // The good device and the link are untouched.
+    send_binary(&mut good, b"still here").await;
+    assert_eq!(
+        next_binary(&mut link).await,
+        for_client(client, b"still here")
+    );
+
+    // Garbage from the daemon closes the link, and only it: an unknown
+    // envelope, or a binary message too short to name its client.
     link.send(Message::text("{\"t\":\"nonsense\"}"))
         .await
         .unwrap();
@@ -280,7 +312,22 @@ async fn garbage_and_oversized_messages_close_only_that_socket() {
         json!({"t": "link", "up": false})
     );
     let mut link = daemon.link("a").await;
-    assert_eq!(expect_open(&mut link, &device_id).await, client);
+    assert_eq!(next_json(&mut good).await, json!({"t": "link", "up": true}));
+    let mut clients = vec![expect_open(&mut link, &device_id).await];
+    clients.push(expect_open(&mut link, &device_id).await);
+    assert!(clients.contains(&client), "{clients:?}");
+    send_binary(&mut link, &[0, 0, 0, 0, 0, 0, 1]).await;
+    assert_eq!(closed(&mut link).await, Some(1007));
+    assert_eq!(
+        next_json(&mut good).await,
+        json!({"t": "link", "up": false})
+    );
+    let mut link = daemon.link("a").await;
+    let again = [
+        expect_open(&mut link, &device_id).await,
+        expect_open(&mut link, &device_id).await,
+    ];
+    assert!(again.contains(&client), "{again:?}");
 }
 
 #[tokio::test]
@@ -342,7 +389,7 @@ async fn a_socket_that_does_not_answer_pings_is_closed() {
                     send_json(&mut polite, json!({"t": "pong", "n": v["n"]})).await;
                     answered += 1;
                 }
-                Ok(Next::Text(_)) => {}
+                Ok(Next::Text(_) | Next::Binary(_)) => {}
                 Ok(Next::Closed(code)) => panic!("closed ({code:?}) although it answered"),
                 Err(_) => break,
             }
@@ -354,7 +401,7 @@ async fn a_socket_that_does_not_answer_pings_is_closed() {
     loop {
         match next(&mut silent).await {
             Next::Text(v) if v["t"] == "ping" => pings += 1,
-            Next::Text(_) => {}
+            Next::Text(_) | Next::Binary(_) => {}
             Next::Closed(code) => {
                 assert_eq!(code, Some(4002));
                 break;

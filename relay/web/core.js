@@ -5,7 +5,7 @@
 // a resize asked for meanwhile, every queued input the daemon has not
 // applied, and a transcript page still unanswered. The methods return the
 // DeviceMsg objects to send, in order (onDaemon with events and a fault
-// besides); the session client wraps each in a `data` frame.
+// besides); the session client sends each as a binary message (wire.js).
 //
 // Pure: no DOM, and of the platform only btoa, which node has too (node's
 // tests import it).
@@ -14,7 +14,7 @@ import { InputQueue } from './inputqueue.js';
 import { Screen } from './screen.js';
 
 /** The session protocol this page speaks (RELAY_PROTOCOL_VERSION). */
-export const PROTOCOL = 1;
+export const PROTOCOL = 2;
 /** Largest input message (bytes before base64). */
 export const INPUT_CHUNK = 16 * 1024;
 /** Keys that waited longer for a connection are not sent (and the page

@@ -8,10 +8,11 @@
 import { API, api, dropToken, enc, sessionPath, tokens } from './api.js';
 import { toast } from './dom.js';
 import { machine, refreshMachines, tokenFor } from './machines.js';
-import { SessionCore, STALE_INPUT_MS } from './core.js';
+import { PROTOCOL, SessionCore, STALE_INPUT_MS } from './core.js';
 import { Liveness } from './liveness.js';
 import { backoff } from './backoff.js';
 import { claimId, holdId, randomId, releaseId } from './tabs.js';
+import { OLDER_RELAY, decodeIncoming, encodeMessage } from './wire.js';
 
 /** Heartbeat to the relay on the attach socket; two missed pongs = dead. */
 const PING_EVERY_MS = 10000;
@@ -250,6 +251,7 @@ export class SessionClient {
       const proto = location.protocol === 'https:' ? 'wss:' : 'ws:';
       const url = `${proto}//${location.host}${API}${sessionPath(this.env, this.name)}/attach?ticket=${enc(ticket.ticket)}`;
       const ws = new WebSocket(url);
+      ws.binaryType = 'arraybuffer';
       this.ws = ws;
       this.wsStarted = Date.now();
       this.openTimer = setTimeout(() => {
@@ -281,6 +283,12 @@ export class SessionClient {
             : ev.reason || 'the connection dropped';
         if (ev.code === 1008) {
           dropToken(tokenFor(this.env));
+          return;
+        }
+        if (ev.code === OLDER_RELAY) {
+          this.ui.banner(`The relay speaks an older protocol than this page (${PROTOCOL}): update rc-relay.`, true);
+          this.closed = true;
+          this.setState('offline', 'the relay is older than this page');
           return;
         }
         this.scheduleReconnect(why);
@@ -360,43 +368,40 @@ export class SessionClient {
     }, PROBE_MS);
   }
 
-  sendFrame(f) {
+  /** Sends a text or binary message; false when the socket is not open. */
+  sendRaw(data) {
     if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
     try {
-      this.ws.send(JSON.stringify(f));
+      this.ws.send(data);
       return true;
     } catch {
       return false;
     }
   }
 
-  /** Sends session messages (DeviceMsg), each in a data frame. */
+  /** Sends an envelope to the relay (a text message). */
+  sendFrame(f) {
+    return this.sendRaw(JSON.stringify(f));
+  }
+
+  /** Sends session messages (DeviceMsg), each a binary message. */
   send(msgs) {
-    for (const m of msgs) this.sendFrame({ t: 'data', data: JSON.stringify(m) });
+    for (const m of msgs) this.sendRaw(encodeMessage(m));
   }
 
   hello() {
     this.send(this.core.connected());
   }
 
-  onFrame(text) {
-    let f;
-    try {
-      f = JSON.parse(text);
-    } catch {
+  onFrame(data) {
+    const got = decodeIncoming(data);
+    if (!got) return;
+    if ('message' in got) {
+      if (got.message) this.onDaemon(got.message);
       return;
     }
+    const f = got.frame || {};
     switch (f.t) {
-      case 'data': {
-        let m;
-        try {
-          m = JSON.parse(f.data);
-        } catch {
-          return;
-        }
-        this.onDaemon(m);
-        break;
-      }
       case 'link':
         this.linkUp = !!f.up;
         if (f.up) {

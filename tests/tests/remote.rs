@@ -494,6 +494,7 @@ fn the_embedded_relay_serves_devices_by_default() {
 fn garbage_and_oversized_frames_from_a_device_close_only_that_socket() {
     use futures_util::SinkExt;
     use rcd_proto::relay::{DeviceFrame, Secret};
+    use rcd_proto::stream::DaemonMsg;
     use tokio_tungstenite::tungstenite::Message;
 
     let (relay, w) = world(&[]);
@@ -524,23 +525,23 @@ fn garbage_and_oversized_frames_from_a_device_close_only_that_socket() {
         // A valid envelope whose payload is garbage reaches the daemon,
         // which answers with an error and keeps serving.
         let mut ws = client.websocket(&path, &token).await.expect("attach");
-        let frame = DeviceFrame::Data {
-            data: "this is not a device message".into(),
-        };
-        rcd_net::send_json(&mut ws, &frame).await.expect("send");
+        rcd_net::send_binary(&mut ws, b"this is not a device message".to_vec())
+            .await
+            .expect("send");
         let mut answered = false;
         for _ in 0..10 {
             match tokio::time::timeout(
                 Duration::from_secs(5),
-                rcd_net::recv_json::<DeviceFrame>(&mut ws),
+                rcd_net::recv::<DeviceFrame>(&mut ws),
             )
             .await
             {
-                Ok(Ok(Some(DeviceFrame::Data { data }))) if data.contains("\"error\"") => {
-                    answered = true;
+                Ok(Ok(rcd_net::Incoming::Payload(payload))) => {
+                    let msg: DaemonMsg = serde_json::from_slice(&payload).expect("a DaemonMsg");
+                    answered = matches!(msg, DaemonMsg::Error { message } if message.contains("cannot decode"));
                     break;
                 }
-                Ok(Ok(Some(_))) => continue,
+                Ok(Ok(rcd_net::Incoming::Frame(_))) => continue,
                 _ => break,
             }
         }

@@ -239,7 +239,6 @@ impl Core {
 mod tests {
     use super::*;
     use crate::device::tests::{frame, hello, info, seqs};
-    use rcd_proto::relay::DeviceFrame;
 
     #[test]
     fn core_waits_for_the_hello_then_resends_after_input_seq() {
@@ -372,8 +371,8 @@ mod tests {
         c.connected();
         let r = c.on_daemon(hello(0)).unwrap();
         assert_eq!(seqs(&r.send), [1, 2, 3]);
-        let msg = serde_json::to_string(&r.send[0]).unwrap();
-        let frame = serde_json::to_string(&DeviceFrame::Data { data: msg }).unwrap();
-        assert!(frame.len() < rcd_net::MAX_WS_MESSAGE, "{}", frame.len());
+        // As the daemon gets it: behind its client, in one binary message.
+        let msg = rcd_proto::relay::link_message(1, &r.send[0]);
+        assert!(msg.len() < rcd_net::MAX_WS_MESSAGE, "{}", msg.len());
     }
 }

@@ -14,8 +14,8 @@
 //!   same `client_id`, then every queued input after the daemon's
 //!   `input_seq`.
 //! - [`SessionClient`] (`client.rs`, one connection in `socket.rs`): a
-//!   task that owns the WebSocket, wraps every message in
-//!   [`rcd_proto::relay::DeviceFrame::Data`], pings the relay, and
+//!   task that owns the WebSocket, sends every message as the JSON of
+//!   one binary message, pings the relay, and
 //!   reconnects with capped exponential backoff and jitter whenever the
 //!   socket breaks, the relay stops answering pings, or a frame does not
 //!   fit the screen it has. Only a refused token (401) or a protocol
@@ -32,8 +32,7 @@ pub use core::Event;
 pub use screen::Screen;
 
 /// Largest input message payload. A WebSocket message may be 1 MiB; the
-/// bytes grow by a third in base64 and are quoted twice (the session
-/// message inside the envelope), so this stays well below.
+/// bytes grow by a third in base64, so this stays well below.
 pub const MAX_INPUT_CHUNK: usize = 64 * 1024;
 
 /// A new random `client_id`: stable for one rcctl process, so its

@@ -4,7 +4,7 @@
 
 use super::client::{Cmd, Events, lock};
 use super::core::{Core, Event, Fault};
-use rcd_net::{NetError, WebSocket};
+use rcd_net::{Incoming, NetError, WebSocket};
 use rcd_proto::liveness::Liveness;
 use rcd_proto::relay::DeviceFrame;
 use rcd_proto::stream::{DaemonMsg, DeviceMsg};
@@ -50,12 +50,36 @@ async fn send(ws: &mut WebSocket, frame: &DeviceFrame) -> Result<(), Fault> {
     }
 }
 
+/// Sends session messages, each the JSON of one message in a binary
+/// message.
 async fn send_msgs(ws: &mut WebSocket, msgs: Vec<DeviceMsg>) -> Result<(), Fault> {
     for m in msgs {
-        let data = serde_json::to_string(&m).map_err(|e| Fault::Reconnect(e.to_string()))?;
-        send(ws, &DeviceFrame::Data { data }).await?;
+        let payload = serde_json::to_vec(&m).map_err(|e| Fault::Reconnect(e.to_string()))?;
+        match tokio::time::timeout(SEND_TIMEOUT, rcd_net::send_binary(ws, payload)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                return Err(Fault::Reconnect(format!(
+                    "sending to the relay: {}",
+                    reason(&e)
+                )));
+            }
+            Err(_) => return Err(Fault::Reconnect("the relay stopped reading".into())),
+        }
     }
     Ok(())
+}
+
+/// A relay of protocol 1 closes a socket that sends binary messages with
+/// this code: it will not take this rcctl's session messages.
+const OLDER_RELAY: u16 = 1003;
+
+fn older_relay() -> Fault {
+    Fault::Fatal(format!(
+        "the relay refused this rcctl's messages: it speaks relay protocol 1, this rcctl {} \
+         speaks {}: update rc-relay, or use an rcctl of the relay's version",
+        rcd_proto::PACKAGE_VERSION,
+        rcd_proto::relay::RELAY_PROTOCOL_VERSION
+    ))
 }
 
 /// Serves one connection until it ends.
@@ -97,17 +121,11 @@ async fn serve_inner(
     let mut liveness = Liveness::new();
     loop {
         tokio::select! {
-            frame = rcd_net::recv_json::<DeviceFrame>(ws) => {
+            frame = rcd_net::recv::<DeviceFrame>(ws) => {
                 let frame = match frame {
-                    Ok(Some(f)) => f,
-                    Ok(None) => return Err(Fault::Reconnect("the relay closed the connection".into())),
-                    // Not a frame of this protocol: skip it.
-                    Err(NetError::Decode(_)) => continue,
-                    Err(e) => return Err(Fault::Reconnect(reason(&e))),
-                };
-                match frame {
-                    DeviceFrame::Data { data } => {
-                        let Ok(msg) = serde_json::from_str::<DaemonMsg>(&data) else {
+                    Ok(Incoming::Frame(f)) => f,
+                    Ok(Incoming::Payload(payload)) => {
+                        let Ok(msg) = serde_json::from_slice::<DaemonMsg>(&payload) else {
                             continue;
                         };
                         let reaction = lock(core).on_daemon(msg)?;
@@ -118,7 +136,15 @@ async fn serve_inner(
                         for ev in reaction.events {
                             let _ = events.send(Ok(ev));
                         }
+                        continue;
                     }
+                    Ok(Incoming::Closed(Some(OLDER_RELAY))) => return Err(older_relay()),
+                    Ok(Incoming::Closed(_)) => return Err(Fault::Reconnect("the relay closed the connection".into())),
+                    // Not a frame of this protocol: skip it.
+                    Err(NetError::Decode(_)) => continue,
+                    Err(e) => return Err(Fault::Reconnect(reason(&e))),
+                };
+                match frame {
                     DeviceFrame::Link { up } => {
                         let _ = events.send(Ok(Event::Link { up }));
                         if up {
@@ -132,6 +158,9 @@ async fn serve_inner(
                     }
                     DeviceFrame::Ping { n } => send(ws, &DeviceFrame::Pong { n }).await?,
                     DeviceFrame::Pong { n } => liveness.pong(n),
+                    // Only a device of protocol 1 sends it; the relay
+                    // never does.
+                    DeviceFrame::LegacyData { .. } => {}
                 }
             }
             cmd = cmds.recv() => match cmd {

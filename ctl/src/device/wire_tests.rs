@@ -12,6 +12,8 @@ use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::handshake::server::{ErrorResponse, Request, Response};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 
 /// What the fake daemon got, and how it misbehaves.
 #[derive(Debug, Default)]
@@ -28,6 +30,9 @@ struct Fake {
     /// new hello.
     flap_link: bool,
     hellos: u32,
+    /// Behave as a relay of protocol 1: a binary message closes the
+    /// socket with 1003.
+    protocol_1: bool,
 }
 
 fn session_info() -> SessionInfo {
@@ -109,16 +114,28 @@ async fn serve_fake(listener: TcpListener, fake: Arc<Mutex<Fake>>) {
             let mut greeted = false;
             let mut flapped = false;
             let mut version = 1;
-            let send = |msg: &DaemonMsg| {
-                let data = serde_json::to_string(msg).unwrap();
-                Message::text(serde_json::to_string(&DeviceFrame::Data { data }).unwrap())
-            };
-            while let Some(Ok(Message::Text(t))) = ws.next().await {
-                let frame: DeviceFrame = serde_json::from_str(t.as_str()).unwrap();
-                let DeviceFrame::Data { data } = frame else {
-                    continue;
+            let send = |msg: &DaemonMsg| Message::binary(serde_json::to_vec(msg).unwrap());
+            let protocol_1 = fake.lock().unwrap().protocol_1;
+            while let Some(Ok(m)) = ws.next().await {
+                let payload = match m {
+                    Message::Binary(b) => b,
+                    Message::Text(t) => {
+                        // Envelopes only: the device pings the relay.
+                        let _: DeviceFrame = serde_json::from_str(t.as_str()).unwrap();
+                        continue;
+                    }
+                    Message::Close(_) => break,
+                    _ => continue,
                 };
-                let msg: DeviceMsg = serde_json::from_str(&data).unwrap();
+                if protocol_1 {
+                    let close = CloseFrame {
+                        code: CloseCode::Unsupported,
+                        reason: "binary messages are not accepted".into(),
+                    };
+                    let _ = ws.close(Some(close)).await;
+                    return;
+                }
+                let msg: DeviceMsg = serde_json::from_slice(&payload).unwrap();
                 match msg {
                     DeviceMsg::Hello { client_id, .. } => {
                         assert!(client_id.starts_with("rcctl-"));
@@ -364,4 +381,34 @@ async fn a_refused_token_is_reported_at_once() {
         err.starts_with("the relay refused the device token (expired or revoked?)"),
         "{err}"
     );
+}
+
+#[tokio::test]
+async fn a_relay_of_protocol_1_is_named_and_not_retried() {
+    let (remote, fake) = start(Fake {
+        protocol_1: true,
+        ..Fake::default()
+    })
+    .await;
+    let mut client = SessionClient::connect(target(&remote), new_client_id())
+        .await
+        .unwrap();
+    let gone = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            if let Err(gone) = client.next_event().await {
+                break gone;
+            }
+        }
+    })
+    .await
+    .expect("the client gives up in time");
+    let Gone::Protocol(message) = gone else {
+        panic!("{gone:?}");
+    };
+    assert!(
+        message.contains("relay protocol 1")
+            && message.contains(&format!("speaks {RELAY_PROTOCOL_VERSION}")),
+        "{message}"
+    );
+    assert_eq!(fake.lock().unwrap().connections, 1, "not retried");
 }

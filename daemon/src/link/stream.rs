@@ -16,7 +16,7 @@ use futures_util::{SinkExt, StreamExt};
 use rcd_net::Backoff;
 use rcd_net::WebSocket;
 use rcd_proto::liveness::{self, Liveness};
-use rcd_proto::relay::LinkFrame;
+use rcd_proto::relay::{LinkFrame, link_message, split_link_message};
 use rcd_proto::stream::{DaemonMsg, DeviceMsg};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -104,11 +104,10 @@ async fn run(shared: Arc<Shared>, session: Arc<Session>) {
     }
 }
 
+/// Sends `msg` to `client`: a binary message, the client in front of the
+/// message's JSON, encoded once.
 async fn send(ws: &mut WebSocket, client: u64, msg: &DaemonMsg) -> Result<(), String> {
-    let data = serde_json::to_string(msg).map_err(|e| e.to_string())?;
-    let frame =
-        serde_json::to_string(&LinkFrame::Data { client, data }).map_err(|e| e.to_string())?;
-    ws.send(Message::text(frame))
+    ws.send(Message::binary(link_message(client, msg)))
         .await
         .map_err(|e| e.to_string())
 }
@@ -140,6 +139,22 @@ async fn serve(mut ws: WebSocket, session: &Session) -> Result<(), String> {
                 let text = match msg {
                     None | Some(Ok(Message::Close(_))) => return Err("closed by the relay".into()),
                     Some(Ok(Message::Text(t))) => t,
+                    Some(Ok(Message::Binary(b))) => {
+                        let Some((client, payload)) = split_link_message(&b) else {
+                            tracing::warn!("garbage on the session link: a binary message names no client");
+                            continue;
+                        };
+                        let device = devices.entry(client).or_default();
+                        let msg: DeviceMsg = match serde_json::from_slice(payload) {
+                            Ok(m) => m,
+                            Err(e) => {
+                                send(&mut ws, client, &DaemonMsg::Error { message: format!("cannot decode the message: {e}") }).await?;
+                                continue;
+                            }
+                        };
+                        device_message(&mut ws, client, device, msg, session, exited).await?;
+                        continue;
+                    }
                     Some(Ok(_)) => continue,
                     Some(Err(e)) => return Err(e.to_string()),
                 };
@@ -163,17 +178,6 @@ async fn serve(mut ws: WebSocket, session: &Session) -> Result<(), String> {
                         ws.send(Message::text(pong)).await.map_err(|e| e.to_string())?;
                     }
                     LinkFrame::Pong { n } => live.pong(n),
-                    LinkFrame::Data { client, data } => {
-                        let device = devices.entry(client).or_default();
-                        let msg: DeviceMsg = match serde_json::from_str(&data) {
-                            Ok(m) => m,
-                            Err(e) => {
-                                send(&mut ws, client, &DaemonMsg::Error { message: format!("cannot decode the message: {e}") }).await?;
-                                continue;
-                            }
-                        };
-                        device_message(&mut ws, client, device, msg, session, exited).await?;
-                    }
                 }
             }
             Ok(()) = screen.changed() => {

@@ -426,11 +426,12 @@ pub async fn ws_connect(base: &str, path: &str, bearer: Option<&str>) -> Result<
 #[derive(Debug, PartialEq)]
 pub enum Next {
     Text(Value),
+    Binary(Vec<u8>),
     Closed(Option<u16>),
 }
 
-/// The next text message (as JSON) or the close, skipping protocol pings;
-/// panics after `PATIENCE`.
+/// The next text message (as JSON), binary message or the close, skipping
+/// protocol pings; panics after `PATIENCE`.
 pub async fn next(ws: &mut Ws) -> Next {
     let read = async {
         loop {
@@ -439,6 +440,7 @@ pub async fn next(ws: &mut Ws) -> Next {
                 Some(Ok(Message::Text(t))) => {
                     return Next::Text(serde_json::from_str(t.as_str()).expect("JSON frame"));
                 }
+                Some(Ok(Message::Binary(b))) => return Next::Binary(b.to_vec()),
                 Some(Ok(Message::Close(f))) => return Next::Closed(f.map(|f| f.code.into())),
                 Some(Ok(_)) => continue,
                 Some(Err(_)) => return Next::Closed(None),
@@ -454,8 +456,30 @@ pub async fn next(ws: &mut Ws) -> Next {
 pub async fn next_json(ws: &mut Ws) -> Value {
     match next(ws).await {
         Next::Text(v) => v,
-        Next::Closed(c) => panic!("socket closed ({c:?}) where a message was expected"),
+        other => panic!("{other:?} where a text message was expected"),
     }
+}
+
+/// The next binary message, which must be there.
+pub async fn next_binary(ws: &mut Ws) -> Vec<u8> {
+    match next(ws).await {
+        Next::Binary(b) => b,
+        other => panic!("{other:?} where a binary message was expected"),
+    }
+}
+
+pub async fn send_binary(ws: &mut Ws, bytes: &[u8]) {
+    ws.send(Message::binary(bytes.to_vec()))
+        .await
+        .expect("send");
+}
+
+/// A session link's binary message: `client` (8 bytes, big-endian), then
+/// the payload.
+pub fn for_client(client: u64, payload: &[u8]) -> Vec<u8> {
+    let mut v = client.to_be_bytes().to_vec();
+    v.extend_from_slice(payload);
+    v
 }
 
 pub async fn send_json(ws: &mut Ws, v: Value) {
