@@ -59,13 +59,15 @@ pub fn until_beat(every: Duration, now: SystemTime) -> Duration {
     Duration::from_nanos(u64::try_from(left).unwrap_or(u64::MAX))
 }
 
-/// An interval ticking on the multiples of `every` of the wall clock, the
-/// first tick within `every` from now. A tick that was missed is skipped,
-/// so the timer stays on the beat.
+/// An interval ticking on the multiples of `every` of the wall clock. Its
+/// first tick is the first beat at least `every` from now, so, as with a
+/// plain interval started now, nothing ticks sooner than one period after
+/// it is made (a ping never comes right after a socket opens). A tick that
+/// was missed is skipped, so the timer stays on the beat.
 #[cfg(feature = "tokio")]
 pub fn beat(every: Duration) -> tokio::time::Interval {
     let every = every.max(Duration::from_millis(1));
-    let first = tokio::time::Instant::now() + until_beat(every, SystemTime::now());
+    let first = tokio::time::Instant::now() + every + until_beat(every, SystemTime::now());
     let mut timer = tokio::time::interval_at(first, every);
     timer.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     timer

@@ -336,39 +336,45 @@ async fn connected(
         + Duration::from_secs(cred.expires_in_secs)
             .saturating_sub(refresh_margin(Duration::from_secs(cred.expires_in_secs)));
     wake.borrow_and_update();
-    let why = loop {
-        tokio::select! {
-            _ = beat.tick() => {
-                if let Err(e) = heartbeat(shared, &env).await {
-                    break format!("heartbeat failed: {e}");
-                }
-            }
-            Ok(()) = changes.changed() => {
-                tokio::time::sleep(CHANGE_DEBOUNCE).await;
-                changes.borrow_and_update();
-                if let Err(e) = heartbeat(shared, &env).await {
-                    break format!("heartbeat failed: {e}");
-                }
-            }
-            _ = tokio::time::sleep_until(refresh_at) => {
-                let auth = shared.env.borrow().clone();
-                let Some(auth) = auth else { break "no credential".into() };
-                match shared.relay.refresh(&env, &auth.credential).await {
-                    Ok(c) => {
-                        tracing::debug!(expires_in = c.expires_in_secs, "credential refreshed");
-                        cred = c;
-                        let ttl = Duration::from_secs(cred.expires_in_secs);
-                        refresh_at = Instant::now() + ttl.saturating_sub(refresh_margin(ttl));
-                        shared.env.send_replace(Some(EnvAuth { id: env.clone(), credential: cred.token.clone() }));
+    // The first heartbeat goes at once: it carries the session list, which
+    // a relay that just restarted does not have. The rest keep the beat.
+    let why = if let Err(e) = heartbeat(shared, &env).await {
+        format!("heartbeat failed: {e}")
+    } else {
+        loop {
+            tokio::select! {
+                _ = beat.tick() => {
+                    if let Err(e) = heartbeat(shared, &env).await {
+                        break format!("heartbeat failed: {e}");
                     }
-                    Err(e) => break format!("credential refresh failed: {e}"),
                 }
+                Ok(()) = changes.changed() => {
+                    tokio::time::sleep(CHANGE_DEBOUNCE).await;
+                    changes.borrow_and_update();
+                    if let Err(e) = heartbeat(shared, &env).await {
+                        break format!("heartbeat failed: {e}");
+                    }
+                }
+                _ = tokio::time::sleep_until(refresh_at) => {
+                    let auth = shared.env.borrow().clone();
+                    let Some(auth) = auth else { break "no credential".into() };
+                    match shared.relay.refresh(&env, &auth.credential).await {
+                        Ok(c) => {
+                            tracing::debug!(expires_in = c.expires_in_secs, "credential refreshed");
+                            cred = c;
+                            let ttl = Duration::from_secs(cred.expires_in_secs);
+                            refresh_at = Instant::now() + ttl.saturating_sub(refresh_margin(ttl));
+                            shared.env.send_replace(Some(EnvAuth { id: env.clone(), credential: cred.token.clone() }));
+                        }
+                        Err(e) => break format!("credential refresh failed: {e}"),
+                    }
+                }
+                Some(reply) = pairing.recv() => {
+                    let _ = reply.send(new_pairing_url(shared, &env).await);
+                }
+                Some(why) = fail_rx.recv() => break why,
+                _ = wake.changed() => break "woke from sleep".into(),
             }
-            Some(reply) = pairing.recv() => {
-                let _ = reply.send(new_pairing_url(shared, &env).await);
-            }
-            Some(why) = fail_rx.recv() => break why,
-            _ = wake.changed() => break "woke from sleep".into(),
         }
     };
     poller.abort();
