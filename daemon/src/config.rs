@@ -63,8 +63,8 @@ pub struct Cli {
     #[arg(long, env = "RCD_NO_RELAY", conflicts_with = "relay")]
     pub no_relay: bool,
 
-    /// The relay to register with, e.g. https://relay.example.com. The
-    /// link only dials out. Without --relay (and without --no-relay) rcd
+    /// The relay to register with, e.g. https://relay.example.com
+    /// (http:// only on loopback). The link only dials out. Without --relay (and without --no-relay) rcd
     /// runs a relay of its own on --listen.
     #[arg(long, env = "RCD_RELAY", value_name = "URL")]
     pub relay: Option<String>,

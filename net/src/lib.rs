@@ -118,16 +118,45 @@ fn tls_config(ca_cert: Option<&Path>) -> Result<(rustls::ClientConfig, Vec<Vec<u
     Ok((config, extra))
 }
 
+/// Whether `url` may carry the relay's tokens: `https://` anywhere, plain
+/// `http://` only to this machine (a loopback address or `localhost`),
+/// where nothing crosses a network. Tokens and credentials sent over
+/// `http://` to another host can be read by anyone on the way.
+fn check_url(url: &str) -> Result<(), NetError> {
+    let parsed = reqwest::Url::parse(url)
+        .map_err(|e| NetError::Setup(format!("relay URL {url:?} is not a URL: {e}")))?;
+    match parsed.scheme() {
+        "https" => Ok(()),
+        "http" if is_loopback(&parsed) => Ok(()),
+        "http" => Err(NetError::Setup(format!(
+            "relay URL {url:?} is plain http:// to another machine: tokens would cross the \
+             network unencrypted; use https:// (rc-relay serve --tls-cert/--tls-key, and \
+             --ca-cert here for a certificate of your own). http:// is for loopback only"
+        ))),
+        _ => Err(NetError::Setup(format!(
+            "relay URL {url:?} must start with https:// (or http:// on loopback)"
+        ))),
+    }
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(name)) => {
+            let name = name.trim_end_matches('.').to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        None => false,
+    }
+}
+
 impl Relay {
-    /// A client of the relay at `url` (`http://` or `https://`),
+    /// A client of the relay at `url` (`https://`, or `http://` on loopback),
     /// trusting the public roots plus `ca_cert` when given.
     pub fn new(url: &str, ca_cert: Option<&Path>) -> Result<Relay, NetError> {
         let base = url.trim_end_matches('/').to_string();
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(NetError::Setup(format!(
-                "relay URL {url:?} must start with https:// (or http:// on loopback)"
-            )));
-        }
+        check_url(&base)?;
         let (tls, extra) = tls_config(ca_cert)?;
         let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
@@ -376,6 +405,44 @@ pub async fn recv<T: DeserializeOwned>(ws: &mut WebSocket) -> Result<Incoming<T>
                     reason: e.to_string(),
                 });
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_url;
+
+    #[test]
+    fn plain_http_is_for_this_machine_only() {
+        for ok in [
+            "https://relay.example.com",
+            "https://203.0.113.7:8443",
+            "http://127.0.0.1:8080",
+            "http://127.5.6.7",
+            "http://[::1]:9000",
+            "http://localhost:7000",
+            "http://LOCALHOST.",
+            "http://app.localhost",
+        ] {
+            assert!(check_url(ok).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://relay.example.com",
+            "http://192.168.1.20:8080",
+            "http://[2001:db8::1]",
+            "http://localhost.example.com",
+            "http://127.0.0.1.nip.io",
+        ] {
+            let err = check_url(bad).unwrap_err().to_string();
+            assert!(err.contains("use https://"), "{bad}: {err}");
+        }
+        for bad in [
+            "ftp://relay.example.com",
+            "relay.example.com",
+            "ws://127.0.0.1",
+        ] {
+            assert!(check_url(bad).is_err(), "{bad}");
         }
     }
 }

@@ -603,3 +603,43 @@ fn a_sandboxed_session_cannot_read_the_enrollment_token() {
         w.daemon.screen("free")
     );
 }
+
+#[test]
+fn plain_http_to_another_machine_is_refused_before_anything_is_sent() {
+    // 192.0.2.0/24 is reserved for documentation: nothing answers there,
+    // so a refusal that comes back at once was made before connecting.
+    let dir = tempfile::tempdir().expect("tmp");
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "rcenr_not-a-real-token\n").expect("token");
+    std::fs::set_permissions(
+        &token_file,
+        std::os::unix::fs::PermissionsExt::from_mode(0o600),
+    )
+    .expect("mode");
+    let url = "http://192.0.2.1:8080";
+    let start = std::time::Instant::now();
+    let out = std::process::Command::new(rcd_tests::bin("rcctl"))
+        .args(["--relay", url, "--token", "rcdev_x", "list"])
+        .output()
+        .expect("rcctl runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("use https://"), "{err}");
+    let out = std::process::Command::new(rcd_tests::bin("rcd"))
+        .args(["--relay", url, "--token-file"])
+        .arg(&token_file)
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .arg("--socket")
+        .arg(dir.path().join("s.sock"))
+        .output()
+        .expect("rcd runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("use https://"), "{err}");
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+}
