@@ -247,6 +247,8 @@ pub enum ApiErrorKind {
     Internal,
     UnknownSession,
     AtCapacity,
+    /// Too many failed attempts (429); try again later.
+    TooManyAttempts,
     BadName,
     NameTaken,
     NotARepository,

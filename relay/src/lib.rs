@@ -17,7 +17,8 @@
 //!
 //! The modules form a line; each imports only modules before it:
 //!
-//! 1. `options`, `secret`: limits and durations; secrets, hashes and ids.
+//! 1. `options`, `secret`, `limit`: limits and durations; secrets, hashes
+//!    and ids; counting failed attempts.
 //! 2. `store`: the [`Store`] trait and its two implementations.
 //! 3. `hub`: live routing of sockets, and the [`CloseReason`]s it closes
 //!    them with.
@@ -34,6 +35,7 @@
 mod api;
 pub mod cli;
 mod hub;
+mod limit;
 mod listen;
 pub mod options;
 pub mod secret;

@@ -199,7 +199,11 @@ pub(crate) async fn serve(
             continue;
         };
         let http = http.clone();
-        let router = router.clone();
+        // Handlers that need the caller's address (the pairing limit) take
+        // it as axum's `ConnectInfo`.
+        let router = router
+            .clone()
+            .layer(axum::Extension(axum::extract::ConnectInfo(peer)));
         let acceptor = acceptor.clone();
         let stop = stop_rx.clone();
         tokio::spawn(async move {

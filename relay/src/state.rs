@@ -5,6 +5,7 @@
 //! given a `Relay`, and `server` serves it.
 
 use crate::hub::{CloseReason, Hub};
+use crate::limit::Attempts;
 use crate::options::{RelayOptions, wire_secs};
 use crate::secret;
 use crate::store::{self, Store, StoreError, StoreResult, TokenKind, TokenRecord};
@@ -26,6 +27,7 @@ struct Inner {
     store: Arc<dyn Store>,
     hub: Hub,
     stop: watch::Sender<bool>,
+    pairing: Attempts,
 }
 
 impl fmt::Debug for Relay {
@@ -47,12 +49,18 @@ impl Relay {
                 store,
                 hub: Hub::default(),
                 stop,
+                pairing: Attempts::default(),
             }),
         }
     }
 
     pub fn options(&self) -> &RelayOptions {
         &self.inner.opts
+    }
+
+    /// Failed pairing attempts, per source address and overall.
+    pub(crate) fn pairing_attempts(&self) -> &Attempts {
+        &self.inner.pairing
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {
@@ -162,6 +170,7 @@ impl Relay {
             tracing::info!(env = %id, "environment forgotten: no heartbeat");
             self.inner.hub.close_environment(&id, CloseReason::GONE);
         }
+        self.inner.pairing.sweep();
         self.enforce_tokens().await
     }
 

@@ -592,3 +592,25 @@ async fn the_index_page_and_health_check() {
     assert!(page.contains("rcctl --relay"), "says how to pair");
     assert!(!page.contains("src=\"http"), "no external resources");
 }
+
+#[tokio::test]
+async fn wrong_pairing_codes_are_limited_per_source() {
+    let relay = TestRelay::start(fast()).await;
+    let api = relay.api();
+    let daemon = api.register(&relay.enrollment(), "laptop").await;
+    let good = daemon.pairing_code().await;
+    for i in 0..10 {
+        let (status, body) = api
+            .post("/pair", None, json!({"code": format!("AAAA-AA{i:02}")}))
+            .await;
+        assert_eq!(status, 401, "{body}");
+    }
+    // Past the limit even the right code waits: the source is held back.
+    let (status, body) = api.post("/pair", None, json!({"code": good})).await;
+    assert_eq!(status, 429, "{body}");
+    assert_eq!(body["kind"], "too-many-attempts");
+    assert!(
+        body["message"].as_str().unwrap().contains("try again in"),
+        "{body}"
+    );
+}

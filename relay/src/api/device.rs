@@ -6,12 +6,15 @@ use super::auth::{self, AttachCaller, DeviceCaller};
 use super::daemon::session_name;
 use super::{ApiErr, ApiPath, ApiResult, RawBody, decode, query};
 use crate::hub::RouteKey;
+use crate::limit::Refused;
 use crate::options::{MAX_BODY, WS_READ_BUFFER, wire_secs};
 use crate::secret::{self, TICKET_PREFIX};
 use crate::state::Relay;
 use crate::store::{EnvEntry, Grant, TokenKind};
 use crate::ws;
+use axum::Extension;
 use axum::Json;
+use axum::extract::ConnectInfo;
 use axum::extract::State;
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::http::{StatusCode, Uri};
@@ -22,16 +25,30 @@ use rcd_proto::relay::{
 };
 use rcd_proto::{ErrorKind, ErrorReply};
 use serde::Deserialize;
+use std::net::SocketAddr;
 
 pub(crate) async fn pair(
     State(relay): State<Relay>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     RawBody(body): RawBody,
 ) -> ApiResult<(StatusCode, Json<DeviceToken>)> {
+    let source = peer.map(|Extension(ConnectInfo(a))| a.ip());
+    let attempts = relay.pairing_attempts();
+    if let Err(refused) = attempts.check(source) {
+        let wait = match refused {
+            Refused::Source(w) | Refused::Overall(w) => w,
+        };
+        return Err(ApiErr::too_many_attempts(wait));
+    }
     let req: PairRequest = decode(&body)?;
-    let code = secret::normalize_code(&req.code).ok_or_else(ApiErr::unauthorized)?;
-    let Some(Grant::Pairing { owner, env }) =
-        relay.store().take_grant(&secret::code_hash(&code)).await?
-    else {
+    let grant = match secret::normalize_code(&req.code) {
+        Some(code) => relay.store().take_grant(&secret::code_hash(&code)).await?,
+        None => None,
+    };
+    let Some(Grant::Pairing { owner, env }) = grant else {
+        attempts.failed(source);
+        let source = source.map_or_else(|| "an unknown address".to_owned(), |ip| ip.to_string());
+        tracing::warn!(%source, "a wrong pairing code was tried");
         return Err(ApiErr::unauthorized());
     };
     if !auth::owner_active(&relay, &owner).await? {

@@ -57,6 +57,18 @@ impl ApiErr {
         )
     }
 
+    /// 429 after too many failed attempts.
+    pub fn too_many_attempts(wait: std::time::Duration) -> ApiErr {
+        ApiErr::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            ApiErrorKind::TooManyAttempts,
+            format!(
+                "too many wrong pairing codes; try again in {} s",
+                wait.as_secs().max(1)
+            ),
+        )
+    }
+
     pub fn not_found(message: impl Into<String>) -> ApiErr {
         ApiErr::new(StatusCode::NOT_FOUND, ApiErrorKind::NotFound, message)
     }
