@@ -203,8 +203,8 @@ async fn start_notifications(
 ) -> Option<Arc<notify::Notifier>> {
     let n = Arc::new(notify::Notifier::from_env()?);
     if let Some(link) = link {
-        let first_done = |s: &Option<rcd_proto::LinkStatus>| {
-            s.as_ref().is_some_and(|l| {
+        let first_done = |s: &Option<link::Published>| {
+            s.as_ref().map(|p| &p.status).is_some_and(|l| {
                 l.state == rcd_proto::LinkState::Connected || l.last_error.is_some()
             })
         };

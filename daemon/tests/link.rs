@@ -101,6 +101,15 @@ async fn a_wake_from_sleep_reconnects_without_waiting_out_the_backoff() {
         "reconnected {:?} after the wake, not at once",
         woke.elapsed()
     );
+    // The status counts how long the link has been up when it is asked,
+    // not when the link last changed.
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    let up = status(&socket)
+        .await
+        .and_then(|st| st.link)
+        .expect("link status");
+    assert_eq!(up.state, rcd_proto::LinkState::Connected);
+    assert!(up.since_secs >= 2, "connected for {}s", up.since_secs);
     let _ = stop_tx.send(());
     assert_eq!(
         daemon.await.expect("join").expect("run"),

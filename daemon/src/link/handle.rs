@@ -27,6 +27,24 @@ pub enum PairingError {
 /// How a pairing request is answered.
 pub(crate) type PairingReply = oneshot::Sender<Result<String, PairingError>>;
 
+/// The link's state as the link last published it, with the moment its
+/// phase began, so that its age is counted when it is read.
+#[derive(Debug, Clone)]
+pub struct Published {
+    pub status: LinkStatus,
+    pub since: tokio::time::Instant,
+}
+
+impl Published {
+    /// The state with `since_secs` as of now.
+    pub fn now(&self) -> LinkStatus {
+        LinkStatus {
+            since_secs: self.since.elapsed().as_secs(),
+            ..self.status.clone()
+        }
+    }
+}
+
 /// A running link: its handle and its task.
 #[derive(Debug)]
 pub struct Link {
@@ -37,18 +55,18 @@ pub struct Link {
 /// The link's state and its pairing requests; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct LinkHandle {
-    pub(crate) status: watch::Receiver<Option<LinkStatus>>,
+    pub(crate) status: watch::Receiver<Option<Published>>,
     pub(crate) pairing: mpsc::Sender<PairingReply>,
 }
 
 impl LinkHandle {
     /// The link's state; `None` before its first attempt.
     pub fn status(&self) -> Option<LinkStatus> {
-        self.status.borrow().clone()
+        self.status.borrow().as_ref().map(Published::now)
     }
 
     /// Ticks whenever the state changes.
-    pub fn changes(&self) -> watch::Receiver<Option<LinkStatus>> {
+    pub fn changes(&self) -> watch::Receiver<Option<Published>> {
         self.status.clone()
     }
 

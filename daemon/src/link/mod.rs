@@ -18,7 +18,7 @@ mod handle;
 pub mod stream;
 
 use handle::PairingReply;
-pub use handle::{Link, LinkHandle, PairingError, pairing_url};
+pub use handle::{Link, LinkHandle, PairingError, Published, pairing_url};
 
 use crate::supervisor::Supervisor;
 use clock::{Clock, WakeDetector};
@@ -92,7 +92,7 @@ pub struct Shared {
 use rcd_proto::LinkState as Phase;
 
 struct Status {
-    tx: watch::Sender<Option<LinkStatus>>,
+    tx: watch::Sender<Option<Published>>,
     relay: String,
     embedded: bool,
     phase: Phase,
@@ -103,15 +103,20 @@ struct Status {
 
 impl Status {
     fn publish(&self, next_retry: Option<Duration>, outage_left: Option<Duration>) {
-        self.tx.send_replace(Some(LinkStatus {
+        let status = LinkStatus {
             relay: self.relay.clone(),
             embedded: self.embedded,
             state: self.phase,
             environment_id: self.env.clone(),
-            since_secs: self.since.elapsed().as_secs(),
+            // Filled in when read: the phase's age then, not now.
+            since_secs: 0,
             next_retry_secs: next_retry.map(|d| d.as_secs_f64().ceil() as u64),
             outage_left_secs: outage_left.map(|d| d.as_secs()),
             last_error: self.last_error.clone(),
+        };
+        self.tx.send_replace(Some(Published {
+            status,
+            since: self.since,
         }));
     }
 
@@ -153,7 +158,7 @@ async fn run(
     opts: LinkOptions,
     clock: Arc<dyn Clock>,
     mut stop: watch::Receiver<bool>,
-    status_tx: watch::Sender<Option<LinkStatus>>,
+    status_tx: watch::Sender<Option<Published>>,
     mut pair_rx: mpsc::Receiver<PairingReply>,
 ) -> LinkEnd {
     let shared = Arc::new(Shared {
