@@ -218,8 +218,11 @@ impl Config {
         let machine = hostname();
         let name = match cli.name {
             Some(n) if n.trim().is_empty() => bail!("--name must not be empty"),
-            Some(n) if n.chars().any(char::is_control) || n.len() > 64 => {
-                bail!("--name {n:?}: use at most 64 printable characters")
+            Some(n) if !rcd_proto::name::printable(&n) || n.len() > 64 => {
+                bail!(
+                    "--name {n:?}: use at most 64 printable characters (no control, \
+                     bidirectional or invisible ones)"
+                )
             }
             Some(n) => n,
             None => machine.clone(),

@@ -24,6 +24,27 @@ pub enum NameError {
     BadStart(String),
     #[error("session name {0:?} contains \"..\" or ends with \".\" or \".lock\"")]
     BadDots(String),
+    #[error("session name {0:?} is one git gives a meaning of its own; choose another")]
+    Reserved(String),
+}
+
+/// Whether `c` is invisible or reorders text around it: bidirectional
+/// controls, zero-width and joining characters, variation selectors, tags
+/// and other format characters. A name holding one can look like another
+/// (or hide what follows it) in every list that shows it.
+pub fn invisible(c: char) -> bool {
+    matches!(c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}'
+        | '\u{17B5}' | '\u{180B}'..='\u{180F}' | '\u{200B}'..='\u{200F}'
+        | '\u{2028}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{3164}'
+        | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}' | '\u{FFF0}'..='\u{FFFB}'
+        | '\u{E0000}'..='\u{E0FFF}')
+}
+
+/// Whether `text` is fit to be shown as a name: no control characters and
+/// no [`invisible`] ones.
+pub fn printable(text: &str) -> bool {
+    !text.chars().any(|c| c.is_control() || invisible(c))
 }
 
 /// A validated session name: 1 to 32 bytes of `[A-Za-z0-9._-]`, starting
@@ -65,6 +86,12 @@ impl SessionName {
         }
         if name.contains("..") || name.ends_with('.') || name.ends_with(".lock") {
             return Err(NameError::BadDots(name.to_string()));
+        }
+        // git reads these as the current commit or its special refs, so a
+        // branch `rcd/HEAD` or a worktree named so only confuses.
+        const RESERVED: [&str; 5] = ["HEAD", "FETCH_HEAD", "ORIG_HEAD", "MERGE_HEAD", "@"];
+        if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name)) {
+            return Err(NameError::Reserved(name.to_string()));
         }
         Ok(Self(name.to_string()))
     }
@@ -130,6 +157,9 @@ mod tests {
             "ünïcode",
             "a\\b",
             "HEAD@{1}",
+            "HEAD",
+            "head",
+            "ORIG_HEAD",
         ];
         for n in bad {
             assert!(SessionName::new(n).is_err(), "{n:?} was accepted");
@@ -152,5 +182,21 @@ mod tests {
     fn deserialising_validates() {
         assert!(serde_json::from_str::<SessionName>("\"ok-name\"").is_ok());
         assert!(serde_json::from_str::<SessionName>("\"../x\"").is_err());
+    }
+
+    #[test]
+    fn names_that_hide_or_reorder_text_are_not_printable() {
+        assert!(printable("Ana's laptop (work)"));
+        assert!(printable("büro-rechner"));
+        for bad in [
+            "evil\u{202E}gpj.exe",
+            "zero\u{200B}width",
+            "bom\u{FEFF}",
+            "tab\t",
+            "nl\n",
+            "iso\u{2066}late",
+        ] {
+            assert!(!printable(bad), "{bad:?}");
+        }
     }
 }

@@ -614,3 +614,43 @@ async fn wrong_pairing_codes_are_limited_per_source() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn names_that_hide_or_reorder_text_are_refused() {
+    let relay = TestRelay::start(fast()).await;
+    let api = relay.api();
+    let token = relay.enrollment();
+    for name in ["laptop\u{202E}gpj", "lap\u{200B}top", "\u{2066}laptop"] {
+        let (status, body) = api
+            .post(
+                "/environments/register",
+                Some(token.expose()),
+                json!({
+                    "protocol": rcd_proto::relay::RELAY_PROTOCOL_VERSION,
+                    "version": "test", "name": name, "machine": "m", "dir": "/w",
+                    "spawn": "same-dir", "capacity": 1,
+                }),
+            )
+            .await;
+        assert_eq!(status, 400, "{name:?}: {body}");
+        assert!(
+            body["message"].as_str().unwrap().contains("invisible"),
+            "{body}"
+        );
+    }
+    let daemon = api.register(&token, "laptop").await;
+    let code = daemon.pairing_code().await;
+    let (status, body) = api
+        .post(
+            "/pair",
+            None,
+            json!({"code": code, "label": "phone\u{202E}"}),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    // The code was not used up by the refusal.
+    let (status, body) = api
+        .post("/pair", None, json!({"code": code, "label": "phone"}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+}

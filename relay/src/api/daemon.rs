@@ -44,9 +44,9 @@ fn check_text(what: &str, value: &str, max: usize, allow_empty: bool) -> ApiResu
             "{what} must be 1 to {max} bytes long"
         )));
     }
-    if value.chars().any(char::is_control) {
+    if !rcd_proto::name::printable(value) {
         return Err(ApiErr::bad_request(format!(
-            "{what} must not contain control characters"
+            "{what} must not contain control, bidirectional or invisible characters"
         )));
     }
     Ok(())

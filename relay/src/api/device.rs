@@ -41,6 +41,14 @@ pub(crate) async fn pair(
         return Err(ApiErr::too_many_attempts(wait));
     }
     let req: PairRequest = decode(&body)?;
+    if let Some(label) = &req.label
+        && (label.len() > 64 || !rcd_proto::name::printable(label))
+    {
+        return Err(ApiErr::bad_request(
+            "the device label must be at most 64 bytes, with no control, bidirectional or \
+             invisible characters",
+        ));
+    }
     let grant = match secret::normalize_code(&req.code) {
         Some(code) => relay.store().take_grant(&secret::code_hash(&code)).await?,
         None => None,
