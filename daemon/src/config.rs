@@ -258,8 +258,11 @@ impl Config {
             RelayMode::Off
         } else if let Some(url) = cli.relay {
             let token = match (&cli.token_file, std::env::var("RCD_TOKEN")) {
-                (Some(f), _) => std::fs::read_to_string(f)
-                    .with_context(|| format!("cannot read --token-file {}", f.display()))?,
+                (Some(f), _) => {
+                    warn_if_shared(f, "--token-file", "chmod 600");
+                    std::fs::read_to_string(f)
+                        .with_context(|| format!("cannot read --token-file {}", f.display()))?
+                }
                 (None, Ok(t)) => t,
                 (None, Err(_)) => bail!(
                     "--relay needs an enrollment token: --token-file FILE or RCD_TOKEN \
@@ -340,6 +343,22 @@ pub fn default_state_dir() -> Result<PathBuf> {
 }
 
 /// The machine's host name.
+/// Warns on stderr when other users may read `path` (a secret, or a
+/// directory of private files): what it is, and the command that fixes it.
+pub fn warn_if_shared(path: &Path, what: &str, fix: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    if let Ok(meta) = std::fs::metadata(path)
+        && meta.permissions().mode() & 0o077 != 0
+    {
+        eprintln!(
+            "rcd: warning: {what} {} can be read by other users (mode {:o}); run: {fix} {}",
+            path.display(),
+            meta.permissions().mode() & 0o777,
+            path.display()
+        );
+    }
+}
+
 pub fn hostname() -> String {
     nix::unistd::gethostname()
         .ok()

@@ -68,6 +68,8 @@ pub async fn run_with_clock(
             )
         })?;
     let _lock = lock_state_dir(&cfg)?;
+    // Created 0700 above; one that already existed may be open to others.
+    config::warn_if_shared(&cfg.state_dir, "the state directory", "chmod 700");
 
     let repo = match worktree::check_repository(&cfg.dir) {
         Ok(root) => Some(root),

@@ -10,6 +10,7 @@ use crate::pty::Size;
 use rcd_proto::stream::{Row, Run};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 /// Most transcript lines returned in one page.
@@ -124,6 +125,7 @@ impl Transcript {
     /// Creates (or truncates) the transcript file at `path`.
     pub fn create(path: &Path) -> io::Result<Self> {
         let file = OpenOptions::new()
+            .mode(0o600)
             .create(true)
             .write(true)
             .truncate(true)

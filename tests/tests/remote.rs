@@ -643,3 +643,28 @@ fn plain_http_to_another_machine_is_refused_before_anything_is_sent() {
         start.elapsed()
     );
 }
+
+#[test]
+fn a_token_file_others_can_read_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tmp");
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "rcenr_not-a-real-token\n").expect("token");
+    std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o644)).expect("mode");
+    // The URL is refused just after the token is read: the warning is all
+    // this run is for.
+    let out = std::process::Command::new(rcd_tests::bin("rcd"))
+        .args(["--relay", "http://192.0.2.1:8080", "--token-file"])
+        .arg(&token_file)
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .arg("--socket")
+        .arg(dir.path().join("s.sock"))
+        .output()
+        .expect("rcd runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--token-file") && err.contains("other users") && err.contains("chmod 600"),
+        "{err}"
+    );
+}

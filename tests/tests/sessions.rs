@@ -259,3 +259,34 @@ fn attach_redraws_then_streams_and_detaches() {
     assert!(out.contains("detached from att"), "{out:?}");
     assert_eq!(d.list()[0]["state"], "running");
 }
+
+#[test]
+fn transcripts_are_private_even_in_a_shared_state_directory() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut d = Daemon::start(Options::default());
+    d.signal_and_wait(nix::sys::signal::Signal::SIGTERM);
+    // A state directory others may enter, as a --state-dir made by hand.
+    std::fs::set_permissions(&d.state_dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let transcripts = d.state_dir.join("transcripts");
+    if transcripts.exists() {
+        std::fs::set_permissions(&transcripts, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    d.spawn();
+    d.wait_ready();
+    let log = d.log_text();
+    assert!(
+        log.contains("the state directory") && log.contains("chmod 700"),
+        "{log}"
+    );
+    assert!(d.rcctl(&["new", "--name", "p"]).status.success());
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&transcripts), 0o700);
+    let files: Vec<_> = std::fs::read_dir(&transcripts)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(!files.is_empty());
+    for f in files {
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
+}

@@ -7,6 +7,7 @@ use crate::names;
 use crate::session::{Params, Session, SessionId};
 use crate::worktree::{Worktree, WorktreeError};
 use rcd_proto::{ErrorKind, ErrorReply, SessionInfo, SessionName, SpawnMode};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -140,12 +141,21 @@ impl Supervisor {
         plan: Option<crate::sandbox::Plan>,
         remains: &mut Remains,
     ) -> Result<Arc<Session>, ErrorReply> {
-        std::fs::create_dir_all(&self.transcripts).map_err(|e| {
-            err(
-                ErrorKind::Internal,
-                format!("creating the transcript directory: {e}"),
-            )
-        })?;
+        // Transcripts hold everything a session printed: the directory is
+        // its owner's only, whatever the state directory around it is.
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&self.transcripts)
+            .and_then(|()| {
+                std::fs::set_permissions(&self.transcripts, std::fs::Permissions::from_mode(0o700))
+            })
+            .map_err(|e| {
+                err(
+                    ErrorKind::Internal,
+                    format!("creating the transcript directory: {e}"),
+                )
+            })?;
         let mut env = self.env.clone();
         env.push(("RCD_SESSION".into(), name.to_string()));
         let sandbox = match plan {
