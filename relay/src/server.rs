@@ -74,12 +74,26 @@ impl Relay {
             relay.shutdown();
         };
         let opts = self.options().clone();
+        let mut router = self.router();
+        if tls.is_some() {
+            router = router.layer(axum::middleware::map_response(hsts));
+        }
         let result =
-            crate::listen::serve(listener, tls, self.router(), &opts, signal, SHUTDOWN_GRACE).await;
+            crate::listen::serve(listener, tls, router, &opts, signal, SHUTDOWN_GRACE).await;
         self.shutdown();
         sweeper.abort();
         result
     }
+}
+
+/// Over HTTPS, tells browsers to use nothing else for this host for a
+/// year, so a later `http://` link cannot be downgraded on the way.
+async fn hsts(mut resp: axum::response::Response) -> axum::response::Response {
+    resp.headers_mut().insert(
+        axum::http::header::STRICT_TRANSPORT_SECURITY,
+        axum::http::HeaderValue::from_static("max-age=31536000"),
+    );
+    resp
 }
 
 /// Sets `TCP_NODELAY` on a listening socket; the connections it accepts

@@ -56,6 +56,13 @@ async fn the_relay_serves_https_and_wss() {
         .build()
         .unwrap();
     let resp = http.get(format!("{base}/healthz")).send().await.unwrap();
+    assert_eq!(
+        resp.headers()
+            .get("strict-transport-security")
+            .and_then(|v| v.to_str().ok()),
+        Some("max-age=31536000"),
+        "HSTS over TLS"
+    );
     assert_eq!(resp.text().await.unwrap(), "ok");
 
     // The whole API works over it.
