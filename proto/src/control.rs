@@ -260,6 +260,8 @@ pub enum LinkState {
     Connected,
     /// Lost; retrying with backoff.
     Reconnecting,
+    /// The relay refused the enrollment token; no more attempts.
+    Refused,
 }
 
 impl fmt::Display for LinkState {
@@ -268,6 +270,7 @@ impl fmt::Display for LinkState {
             Self::Connecting => "connecting",
             Self::Connected => "connected",
             Self::Reconnecting => "reconnecting",
+            Self::Refused => "refused",
         })
     }
 }

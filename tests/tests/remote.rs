@@ -668,3 +668,41 @@ fn a_token_file_others_can_read_is_warned_about() {
         "{err}"
     );
 }
+
+#[test]
+fn a_revoked_enrollment_token_stops_the_link_and_keeps_the_sessions() {
+    let (relay, w) = world(&[]);
+    assert!(w.daemon.rcctl(&["new", "--name", "keep"]).status.success());
+    let tokens: Value =
+        serde_json::from_str(&relay.cli(&["token", "list", "--json"])).expect("token list");
+    let id = tokens[0]["id"].as_str().expect("a token id").to_string();
+    relay.cli(&["token", "revoke", &id]);
+    let state = || -> Value {
+        let out = w.daemon.rcctl(&["status", "--json"]);
+        serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+    };
+    wait_for(
+        "the link to stop as refused",
+        Duration::from_secs(20),
+        || state()["link"]["state"] == "refused",
+    );
+    let st = state();
+    let why = st["link"]["last_error"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("enrollment token") && why.contains("not retrying"),
+        "{st}"
+    );
+    // No more attempts, and the session is still there.
+    let tries = |log: &str| log.matches("refused rcd's enrollment token").count();
+    let before = tries(&w.daemon.log_text());
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(
+        tries(&w.daemon.log_text()),
+        before,
+        "{}",
+        w.daemon.log_text()
+    );
+    assert_eq!(state()["link"]["state"], "refused");
+    let list = stdout_of(&w.daemon.rcctl(&["list", "--json"]), "list");
+    assert!(list.contains("\"keep\""), "{list}");
+}

@@ -232,6 +232,31 @@ async fn run(
                 status.enter(Phase::Reconnecting);
                 outage_start = Instant::now();
             }
+            Err(NetError::Unauthorized(_)) => {
+                // The relay does not know the enrollment token (revoked, or
+                // never made there): no retry can succeed. The sessions go on
+                // locally; the link waits only for rcd to stop.
+                let why = format!(
+                    "the relay {} refused rcd's enrollment token (revoked or unknown); not \
+                     retrying: make a new one with `rc-relay token create` and restart rcd with it",
+                    relay.url()
+                );
+                tracing::error!("{why}");
+                status.last_error = Some(why);
+                status.enter(Phase::Refused);
+                status.publish(None, None);
+                shared.env.send_replace(None);
+                sessions.abort();
+                wake_task.abort();
+                loop {
+                    tokio::select! {
+                        Some(reply) = pair_rx.recv() => {
+                            let _ = reply.send(Err(PairingError::NotConnected));
+                        }
+                        _ = stop.changed() => return LinkEnd::Stopped,
+                    }
+                }
+            }
             Err(e) => {
                 tracing::warn!("cannot register with the relay {}: {e}", relay.url());
                 status.last_error = Some(e.to_string());
