@@ -604,6 +604,20 @@ fn a_sandboxed_session_cannot_read_the_enrollment_token() {
     );
 }
 
+/// Runs rcd against the relay at `url` with the enrollment token in
+/// `token_file`, in `dir`, until it exits.
+fn rcd_with_relay(dir: &Path, url: &str, token_file: &Path) -> std::process::Output {
+    std::process::Command::new(rcd_tests::bin("rcd"))
+        .args(["--relay", url, "--token-file"])
+        .arg(token_file)
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .arg("--socket")
+        .arg(dir.join("s.sock"))
+        .output()
+        .expect("rcd runs")
+}
+
 #[test]
 fn plain_http_to_another_machine_is_refused_before_anything_is_sent() {
     // 192.0.2.0/24 is reserved for documentation: nothing answers there,
@@ -625,15 +639,7 @@ fn plain_http_to_another_machine_is_refused_before_anything_is_sent() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("use https://"), "{err}");
-    let out = std::process::Command::new(rcd_tests::bin("rcd"))
-        .args(["--relay", url, "--token-file"])
-        .arg(&token_file)
-        .arg("--state-dir")
-        .arg(dir.path().join("state"))
-        .arg("--socket")
-        .arg(dir.path().join("s.sock"))
-        .output()
-        .expect("rcd runs");
+    let out = rcd_with_relay(dir.path(), url, &token_file);
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("use https://"), "{err}");
@@ -653,15 +659,7 @@ fn a_token_file_others_can_read_is_warned_about() {
     std::fs::set_permissions(&token_file, std::fs::Permissions::from_mode(0o644)).expect("mode");
     // The URL is refused just after the token is read: the warning is all
     // this run is for.
-    let out = std::process::Command::new(rcd_tests::bin("rcd"))
-        .args(["--relay", "http://192.0.2.1:8080", "--token-file"])
-        .arg(&token_file)
-        .arg("--state-dir")
-        .arg(dir.path().join("state"))
-        .arg("--socket")
-        .arg(dir.path().join("s.sock"))
-        .output()
-        .expect("rcd runs");
+    let out = rcd_with_relay(dir.path(), "http://192.0.2.1:8080", &token_file);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("--token-file") && err.contains("other users") && err.contains("chmod 600"),
