@@ -1,20 +1,12 @@
-//! The headless terminal of a session: alacritty's terminal model plus
-//! the transcript of the lines that scrolled off its top.
+//! The headless terminal of a session: a `vt100` screen plus the
+//! transcript of the lines that scrolled off its top.
 //!
-//! Only alacritty's model is used (`Term`, its grid, and the `vte` parser
-//! driving it); the PTY and the event loop are rcd's. The primary grid
-//! keeps a short history, and after every action of the parser the rows
-//! it pushed off the top are taken from it ([`Capture::drain`]) and
+//! The parser runs with no scrollback of its own; every row pushed off the
+//! top of the primary screen comes to [`Capture::on_scroll`] and is
 //! appended to the transcript file. Rows that soft-wrapped are joined, so
 //! a transcript line is a logical line as the program printed it.
 
 use crate::pty::Size;
-use alacritty_terminal::event::VoidListener;
-use alacritty_terminal::grid::{Dimensions, Row as GridRow};
-use alacritty_terminal::index::{Column, Line};
-use alacritty_terminal::term::cell::{Cell, Flags};
-use alacritty_terminal::term::{Config, Term, TermMode};
-use alacritty_terminal::vte::ansi::{self, Color};
 use rcd_proto::stream::{Row, Run};
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
@@ -48,18 +40,7 @@ impl PageBudget {
     }
 }
 
-/// Most rows the primary screen keeps above its top before they are
-/// taken into the transcript. They are taken after every action of the
-/// parser, and one action scrolls at most a screen's rows (a resize that
-/// rewraps long lines, a few screens), so none is dropped; the grid
-/// reserves room for rows in blocks of 1,000 anyway.
-const HISTORY_ROWS: usize = 1000;
-
-/// Most characters of a window title kept.
-const MAX_TITLE_CHARS: usize = 256;
-
-/// What the terminal keeps beside alacritty's model: the title and the
-/// lines that scrolled off, on their way to the transcript.
+/// Receives terminal events from the parser.
 #[derive(Debug, Default)]
 struct Capture {
     title: String,
@@ -67,462 +48,59 @@ struct Capture {
     partial: String,
     /// Completed lines not yet written to the transcript.
     done: Vec<String>,
-    /// Rows were taken from the grid's history during this `process`.
-    scrolled: bool,
-    /// The primary grid has grown room for history that is not given
-    /// back yet.
-    grown: bool,
+    /// The formatted text of the row being captured, reused.
+    scratch: String,
 }
 
-impl Capture {
-    /// Moves the rows above the screen's top into lines, oldest first,
-    /// and empties the history. Rows of the alternate screen have no
-    /// history (its grid keeps none): full-screen programs redraw, their
-    /// rows are not output history.
-    fn drain(&mut self, term: &mut Term<VoidListener>) {
-        let grid = term.grid();
-        let n = grid.history_size();
-        if n == 0 {
-            return;
-        }
-        let cols = grid.columns();
-        for back in (1..=n).rev() {
-            self.take_row(&grid[Line(-(back as i32))], cols);
-        }
-        term.grid_mut().clear_history();
-        self.scrolled = true;
-        self.grown = true;
+/// Takes the first character written and then refuses the rest, so
+/// asking vt100 whether a row ends its line costs one character, not a
+/// second formatting of the row.
+#[derive(Debug, Default)]
+struct FirstChar(Option<char>);
+
+impl std::fmt::Write for FirstChar {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0 = self.0.or_else(|| s.chars().next());
+        Err(std::fmt::Error)
+    }
+}
+
+impl vt100::Callbacks for Capture {
+    fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
+        self.title = String::from_utf8_lossy(title).chars().take(256).collect();
     }
 
-    fn take_row(&mut self, row: &GridRow<Cell>, cols: usize) {
-        for col in 0..cols {
-            push_cell_text(&mut self.partial, &row[Column(col)]);
+    fn on_scroll(&mut self, row: vt100::capture::RowContents<'_>, alternate_screen: bool) {
+        if alternate_screen {
+            // Full-screen programs redraw; their rows are not output history.
+            return;
         }
+        self.scratch.clear();
+        let mut state = vt100::capture::BasicFormattedCaptureState::new();
+        if row
+            .write_formatted_basic(&mut self.scratch, &mut state)
+            .is_err()
+        {
+            return;
+        }
+        self.partial
+            .extend(vt100::capture::basic_formatted_to_plain(&self.scratch));
         if self.partial.len() >= MAX_LINE_BYTES {
             // One line of megabytes (a minified bundle) would make a page
             // no message can carry: it goes in pieces.
             self.done.push(std::mem::take(&mut self.partial));
             return;
         }
-        // A row that soft-wrapped continues on the next one.
-        if !row[Column(cols - 1)].flags.contains(Flags::WRAPLINE) {
+        // `write_formatted_basic` leaves a newline pending for rows that
+        // did not wrap (the next write starts with it); a wrapped row
+        // continues on the next one.
+        let mut probe = FirstChar::default();
+        let _ = row.write_formatted_basic(&mut probe, &mut state);
+        if probe.0 == Some('\n') {
             let end = self.partial.trim_end().len();
             self.partial.truncate(end);
             self.done.push(std::mem::take(&mut self.partial));
         }
-    }
-}
-
-/// Appends a cell's characters; the second half of a wide character
-/// (and the blank left where one did not fit) has none.
-fn push_cell_text(out: &mut String, cell: &Cell) {
-    if cell
-        .flags
-        .intersects(Flags::WIDE_CHAR_SPACER | Flags::LEADING_WIDE_CHAR_SPACER)
-    {
-        return;
-    }
-    out.push(cell.c);
-    if let Some(extra) = cell.zerowidth() {
-        out.extend(extra.iter());
-    }
-}
-
-/// The parser's view of the terminal: every action goes to alacritty's
-/// `Term`, and after each one the rows it pushed off the top are taken,
-/// so the history never holds more than one action's rows and no row is
-/// lost however much one chunk of output scrolls.
-struct Emulator<'a> {
-    term: &'a mut Term<VoidListener>,
-    capture: &'a mut Capture,
-}
-
-impl Emulator<'_> {
-    #[inline]
-    fn after(&mut self) {
-        if self.term.grid().history_size() != 0 {
-            self.capture.drain(self.term);
-        }
-    }
-}
-
-impl ansi::Handler for Emulator<'_> {
-    fn set_title(&mut self, title: Option<String>) {
-        self.capture.title = title
-            .unwrap_or_default()
-            .chars()
-            .take(MAX_TITLE_CHARS)
-            .collect();
-    }
-
-    #[inline]
-    fn input(&mut self, c: char) {
-        self.term.input(c);
-        self.after();
-    }
-
-    fn set_cursor_style(&mut self, a0: Option<ansi::CursorStyle>) {
-        self.term.set_cursor_style(a0);
-        self.after();
-    }
-
-    fn set_cursor_shape(&mut self, a0: ansi::CursorShape) {
-        self.term.set_cursor_shape(a0);
-        self.after();
-    }
-
-    fn goto(&mut self, a0: i32, a1: usize) {
-        self.term.goto(a0, a1);
-        self.after();
-    }
-
-    fn goto_line(&mut self, a0: i32) {
-        self.term.goto_line(a0);
-        self.after();
-    }
-
-    fn goto_col(&mut self, a0: usize) {
-        self.term.goto_col(a0);
-        self.after();
-    }
-
-    fn insert_blank(&mut self, a0: usize) {
-        self.term.insert_blank(a0);
-        self.after();
-    }
-
-    fn move_up(&mut self, a0: usize) {
-        self.term.move_up(a0);
-        self.after();
-    }
-
-    fn move_down(&mut self, a0: usize) {
-        self.term.move_down(a0);
-        self.after();
-    }
-
-    fn identify_terminal(&mut self, a0: Option<char>) {
-        self.term.identify_terminal(a0);
-        self.after();
-    }
-
-    fn device_status(&mut self, a0: usize) {
-        self.term.device_status(a0);
-        self.after();
-    }
-
-    fn move_forward(&mut self, a0: usize) {
-        self.term.move_forward(a0);
-        self.after();
-    }
-
-    fn move_backward(&mut self, a0: usize) {
-        self.term.move_backward(a0);
-        self.after();
-    }
-
-    fn move_down_and_cr(&mut self, a0: usize) {
-        self.term.move_down_and_cr(a0);
-        self.after();
-    }
-
-    fn move_up_and_cr(&mut self, a0: usize) {
-        self.term.move_up_and_cr(a0);
-        self.after();
-    }
-
-    fn put_tab(&mut self, a0: u16) {
-        self.term.put_tab(a0);
-        self.after();
-    }
-
-    fn backspace(&mut self) {
-        self.term.backspace();
-        self.after();
-    }
-
-    fn carriage_return(&mut self) {
-        self.term.carriage_return();
-        self.after();
-    }
-
-    fn linefeed(&mut self) {
-        self.term.linefeed();
-        self.after();
-    }
-
-    fn bell(&mut self) {
-        self.term.bell();
-        self.after();
-    }
-
-    fn substitute(&mut self) {
-        self.term.substitute();
-        self.after();
-    }
-
-    fn newline(&mut self) {
-        self.term.newline();
-        self.after();
-    }
-
-    fn set_horizontal_tabstop(&mut self) {
-        self.term.set_horizontal_tabstop();
-        self.after();
-    }
-
-    fn scroll_up(&mut self, a0: usize) {
-        self.term.scroll_up(a0);
-        self.after();
-    }
-
-    fn scroll_down(&mut self, a0: usize) {
-        self.term.scroll_down(a0);
-        self.after();
-    }
-
-    fn insert_blank_lines(&mut self, a0: usize) {
-        self.term.insert_blank_lines(a0);
-        self.after();
-    }
-
-    fn delete_lines(&mut self, a0: usize) {
-        self.term.delete_lines(a0);
-        self.after();
-    }
-
-    fn erase_chars(&mut self, a0: usize) {
-        self.term.erase_chars(a0);
-        self.after();
-    }
-
-    fn delete_chars(&mut self, a0: usize) {
-        self.term.delete_chars(a0);
-        self.after();
-    }
-
-    fn move_backward_tabs(&mut self, a0: u16) {
-        self.term.move_backward_tabs(a0);
-        self.after();
-    }
-
-    fn move_forward_tabs(&mut self, a0: u16) {
-        self.term.move_forward_tabs(a0);
-        self.after();
-    }
-
-    fn save_cursor_position(&mut self) {
-        self.term.save_cursor_position();
-        self.after();
-    }
-
-    fn restore_cursor_position(&mut self) {
-        self.term.restore_cursor_position();
-        self.after();
-    }
-
-    fn clear_line(&mut self, a0: ansi::LineClearMode) {
-        self.term.clear_line(a0);
-        self.after();
-    }
-
-    fn clear_screen(&mut self, a0: ansi::ClearMode) {
-        self.term.clear_screen(a0);
-        self.after();
-    }
-
-    fn clear_tabs(&mut self, a0: ansi::TabulationClearMode) {
-        self.term.clear_tabs(a0);
-        self.after();
-    }
-
-    fn set_tabs(&mut self, a0: u16) {
-        self.term.set_tabs(a0);
-        self.after();
-    }
-
-    fn reset_state(&mut self) {
-        self.term.reset_state();
-        self.after();
-    }
-
-    fn reverse_index(&mut self) {
-        self.term.reverse_index();
-        self.after();
-    }
-
-    fn terminal_attribute(&mut self, a0: ansi::Attr) {
-        self.term.terminal_attribute(a0);
-        self.after();
-    }
-
-    fn set_mode(&mut self, a0: ansi::Mode) {
-        self.term.set_mode(a0);
-        self.after();
-    }
-
-    fn unset_mode(&mut self, a0: ansi::Mode) {
-        self.term.unset_mode(a0);
-        self.after();
-    }
-
-    fn report_mode(&mut self, a0: ansi::Mode) {
-        self.term.report_mode(a0);
-        self.after();
-    }
-
-    fn set_private_mode(&mut self, a0: ansi::PrivateMode) {
-        self.term.set_private_mode(a0);
-        self.after();
-    }
-
-    fn unset_private_mode(&mut self, a0: ansi::PrivateMode) {
-        self.term.unset_private_mode(a0);
-        self.after();
-    }
-
-    fn report_private_mode(&mut self, a0: ansi::PrivateMode) {
-        self.term.report_private_mode(a0);
-        self.after();
-    }
-
-    fn set_scrolling_region(&mut self, a0: usize, a1: Option<usize>) {
-        self.term.set_scrolling_region(a0, a1);
-        self.after();
-    }
-
-    fn set_keypad_application_mode(&mut self) {
-        self.term.set_keypad_application_mode();
-        self.after();
-    }
-
-    fn unset_keypad_application_mode(&mut self) {
-        self.term.unset_keypad_application_mode();
-        self.after();
-    }
-
-    fn set_active_charset(&mut self, a0: ansi::CharsetIndex) {
-        self.term.set_active_charset(a0);
-        self.after();
-    }
-
-    fn configure_charset(&mut self, a0: ansi::CharsetIndex, a1: ansi::StandardCharset) {
-        self.term.configure_charset(a0, a1);
-        self.after();
-    }
-
-    fn set_color(&mut self, a0: usize, a1: ansi::Rgb) {
-        self.term.set_color(a0, a1);
-        self.after();
-    }
-
-    fn dynamic_color_sequence(&mut self, a0: String, a1: usize, a2: &str) {
-        self.term.dynamic_color_sequence(a0, a1, a2);
-        self.after();
-    }
-
-    fn reset_color(&mut self, a0: usize) {
-        self.term.reset_color(a0);
-        self.after();
-    }
-
-    fn clipboard_store(&mut self, a0: u8, a1: &[u8]) {
-        self.term.clipboard_store(a0, a1);
-        self.after();
-    }
-
-    fn clipboard_load(&mut self, a0: u8, a1: &str) {
-        self.term.clipboard_load(a0, a1);
-        self.after();
-    }
-
-    fn decaln(&mut self) {
-        self.term.decaln();
-        self.after();
-    }
-
-    fn text_area_size_pixels(&mut self) {
-        self.term.text_area_size_pixels();
-        self.after();
-    }
-
-    fn text_area_size_chars(&mut self) {
-        self.term.text_area_size_chars();
-        self.after();
-    }
-
-    fn set_hyperlink(&mut self, a0: Option<ansi::Hyperlink>) {
-        self.term.set_hyperlink(a0);
-        self.after();
-    }
-
-    fn set_mouse_cursor_icon(&mut self, a0: ansi::cursor_icon::CursorIcon) {
-        self.term.set_mouse_cursor_icon(a0);
-        self.after();
-    }
-
-    fn report_keyboard_mode(&mut self) {
-        self.term.report_keyboard_mode();
-        self.after();
-    }
-
-    fn push_keyboard_mode(&mut self, a0: ansi::KeyboardModes) {
-        self.term.push_keyboard_mode(a0);
-        self.after();
-    }
-
-    fn pop_keyboard_modes(&mut self, a0: u16) {
-        self.term.pop_keyboard_modes(a0);
-        self.after();
-    }
-
-    fn set_keyboard_mode(&mut self, a0: ansi::KeyboardModes, a1: ansi::KeyboardModesApplyBehavior) {
-        self.term.set_keyboard_mode(a0, a1);
-        self.after();
-    }
-
-    fn set_modify_other_keys(&mut self, a0: ansi::ModifyOtherKeys) {
-        self.term.set_modify_other_keys(a0);
-        self.after();
-    }
-
-    fn report_modify_other_keys(&mut self) {
-        self.term.report_modify_other_keys();
-        self.after();
-    }
-
-    fn set_scp(&mut self, a0: ansi::ScpCharPath, a1: ansi::ScpUpdateMode) {
-        self.term.set_scp(a0, a1);
-        self.after();
-    }
-}
-
-/// A screen size as alacritty's model takes it.
-struct Dims {
-    rows: usize,
-    cols: usize,
-}
-
-impl Dims {
-    fn of(size: Size) -> Self {
-        Self {
-            rows: usize::from(size.rows.max(1)),
-            cols: usize::from(size.cols.max(1)),
-        }
-    }
-}
-
-impl Dimensions for Dims {
-    fn total_lines(&self) -> usize {
-        self.rows
-    }
-
-    fn screen_lines(&self) -> usize {
-        self.rows
-    }
-
-    fn columns(&self) -> usize {
-        self.cols
     }
 }
 
@@ -655,9 +233,7 @@ fn read_page(
 
 /// A session's screen and transcript.
 pub struct Terminal {
-    term: Term<VoidListener>,
-    parser: ansi::Processor,
-    capture: Capture,
+    parser: vt100::Parser<Capture>,
     transcript: Transcript,
     /// Grows with every change of the screen.
     version: u64,
@@ -675,14 +251,13 @@ impl std::fmt::Debug for Terminal {
 impl Terminal {
     /// A blank screen of `size`, with its transcript at `transcript_path`.
     pub fn new(size: Size, transcript_path: &Path) -> io::Result<Self> {
-        let config = Config {
-            scrolling_history: HISTORY_ROWS,
-            ..Config::default()
-        };
         Ok(Self {
-            term: Term::new(config, &Dims::of(size), VoidListener),
-            parser: ansi::Processor::new(),
-            capture: Capture::default(),
+            parser: vt100::Parser::new_with_callbacks(
+                nonzero(size.rows),
+                nonzero(size.cols),
+                0,
+                Capture::default(),
+            ),
             transcript: Transcript::create(transcript_path)?,
             version: 1,
         })
@@ -693,60 +268,30 @@ impl Terminal {
         self.version
     }
 
-    fn alternate(&self) -> bool {
-        self.term.mode().contains(TermMode::ALT_SCREEN)
-    }
-
     /// The screen as styled rows, for remote devices.
     pub fn styled(&self) -> StyledScreen {
-        let grid = self.term.grid();
+        let screen = self.parser.screen();
         let size = self.size();
-        let rows = (0..grid.screen_lines())
-            .map(|r| styled_row(&grid[Line(r as i32)], grid.columns()))
+        let rows = (0..size.rows)
+            .map(|r| styled_row(screen, r, size.cols))
             .collect();
         StyledScreen {
             version: self.version,
             rows,
             cols: size.cols,
-            cursor: self.cursor(),
-            cursor_visible: self.term.mode().contains(TermMode::SHOW_CURSOR),
+            cursor: screen.cursor_position(),
+            cursor_visible: !screen.hide_cursor(),
             title: self.title().to_string(),
-            app_cursor: self.term.mode().contains(TermMode::APP_CURSOR),
+            app_cursor: screen.application_cursor(),
         }
     }
 
     /// Feeds program output through the emulator; lines that scroll off
     /// are appended to the transcript.
     pub fn process(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.capture.scrolled = false;
-        let mut emulator = Emulator {
-            term: &mut self.term,
-            capture: &mut self.capture,
-        };
-        self.parser.advance(&mut emulator, bytes);
-        // A synchronized update (DEC mode 2026) is applied at the end of
-        // each chunk rather than held for a later one: nothing would
-        // apply it if no more output came.
-        if self.parser.sync_timeout().sync_timeout().is_some() {
-            self.parser.stop_sync(&mut emulator);
-        }
+        self.parser.process(bytes);
         self.version += 1;
-        self.give_back_history_room();
-        self.write_done()
-    }
-
-    /// The grid keeps the room its history grew (1,000 rows) for the
-    /// next scroll; once output stops scrolling the room goes, so an
-    /// idle session holds its screen and no more.
-    fn give_back_history_room(&mut self) {
-        if self.capture.grown && !self.capture.scrolled && !self.alternate() {
-            self.term.grid_mut().truncate();
-            self.capture.grown = false;
-        }
-    }
-
-    fn write_done(&mut self) -> io::Result<()> {
-        let done = std::mem::take(&mut self.capture.done);
+        let done = std::mem::take(&mut self.parser.callbacks_mut().done);
         self.transcript.append(&done)
     }
 
@@ -754,12 +299,12 @@ impl Terminal {
     /// and any pending wrapped line to the transcript; for when the
     /// program has ended.
     pub fn flush_screen_to_transcript(&mut self) -> io::Result<()> {
-        let mut lines = std::mem::take(&mut self.capture.done);
-        let partial = std::mem::take(&mut self.capture.partial);
+        let mut lines = std::mem::take(&mut self.parser.callbacks_mut().done);
+        let partial = std::mem::take(&mut self.parser.callbacks_mut().partial);
         if !partial.is_empty() {
             lines.push(partial.trim_end().to_string());
         }
-        if !self.alternate() {
+        if !self.parser.screen().alternate_screen() {
             let rows = self.rows();
             let keep = rows
                 .iter()
@@ -770,133 +315,60 @@ impl Terminal {
         self.transcript.append(&lines)
     }
 
-    /// Changes the screen size. Rows that a smaller screen pushes off its
-    /// top go to the transcript.
+    /// Changes the screen size.
     pub fn resize(&mut self, size: Size) -> io::Result<()> {
-        self.term.resize(Dims::of(size));
-        self.capture.scrolled = false;
-        self.capture.drain(&mut self.term);
+        self.parser.set_size(nonzero(size.rows), nonzero(size.cols));
         self.version += 1;
-        self.give_back_history_room();
-        self.write_done()
+        let done = std::mem::take(&mut self.parser.callbacks_mut().done);
+        self.transcript.append(&done)
     }
 
     /// The current screen size.
     pub fn size(&self) -> Size {
-        let grid = self.term.grid();
+        let (rows, cols) = self.parser.screen().size();
         Size {
-            rows: grid.screen_lines() as u16,
-            cols: grid.columns() as u16,
+            rows: rows.get(),
+            cols: cols.get(),
         }
     }
 
     /// Rows of plain text, trailing blanks trimmed.
     pub fn rows(&self) -> Vec<String> {
-        let grid = self.term.grid();
-        (0..grid.screen_lines())
-            .map(|r| {
-                let row = &grid[Line(r as i32)];
-                let mut text = String::new();
-                for col in 0..grid.columns() {
-                    push_cell_text(&mut text, &row[Column(col)]);
-                }
-                text.truncate(text.trim_end().len());
-                text
-            })
+        let size = self.size();
+        self.parser
+            .screen()
+            .rows(0, size.cols)
+            .map(|r| r.trim_end().to_string())
             .collect()
     }
 
     /// (row, col) of the cursor.
     pub fn cursor(&self) -> (u16, u16) {
-        let point = self.term.grid().cursor.point;
-        (point.line.0.max(0) as u16, point.column.0 as u16)
+        self.parser.screen().cursor_position()
     }
 
     /// The window title the program set, if any.
     pub fn title(&self) -> &str {
-        &self.capture.title
+        &self.parser.callbacks().title
     }
 
     /// Bytes that repaint the whole screen (contents, attributes, cursor,
     /// input modes) on a real terminal of the same size.
     pub fn redraw(&self) -> Vec<u8> {
-        let mut out = String::new();
+        let screen = self.parser.screen();
+        let mut out = Vec::new();
         // Clear everything first: the attaching terminal shows anything.
-        if self.alternate() {
-            out.push_str("\x1b[?1049h");
+        if screen.alternate_screen() {
+            out.extend_from_slice(b"\x1b[?1049h");
         }
-        out.push_str("\x1b[H\x1b[2J");
-        let screen = self.styled();
-        for (r, row) in screen.rows.iter().enumerate() {
-            if row.runs.is_empty() {
-                continue;
-            }
-            out.push_str(&format!("\x1b[{};1H", r + 1));
-            for run in &row.runs {
-                out.push_str("\x1b[0");
-                push_sgr(&mut out, run);
-                out.push('m');
-                out.push_str(&run.text);
-            }
-        }
-        out.push_str("\x1b[0m");
-        let mode = *self.term.mode();
-        for (flag, code) in [
-            (TermMode::APP_CURSOR, "?1"),
-            (TermMode::MOUSE_REPORT_CLICK, "?1000"),
-            (TermMode::MOUSE_DRAG, "?1002"),
-            (TermMode::MOUSE_MOTION, "?1003"),
-            (TermMode::FOCUS_IN_OUT, "?1004"),
-            (TermMode::UTF8_MOUSE, "?1005"),
-            (TermMode::SGR_MOUSE, "?1006"),
-            (TermMode::BRACKETED_PASTE, "?2004"),
-        ] {
-            if mode.contains(flag) {
-                out.push_str(&format!("\x1b[{code}h"));
-            }
-        }
-        if mode.contains(TermMode::APP_KEYPAD) {
-            out.push_str("\x1b=");
-        }
-        let (row, col) = screen.cursor;
-        out.push_str(&format!("\x1b[{};{}H", row + 1, col + 1));
-        if !screen.cursor_visible {
-            out.push_str("\x1b[?25l");
-        }
-        out.into_bytes()
+        out.extend_from_slice(b"\x1b[H\x1b[2J");
+        out.extend_from_slice(screen.state_formatted().as_bytes());
+        out
     }
 
     /// The transcript.
     pub fn transcript(&self) -> &Transcript {
         &self.transcript
-    }
-}
-
-/// The SGR parameters (after a reset) that give `run`'s style.
-fn push_sgr(out: &mut String, run: &Run) {
-    for (on, code) in [
-        (run.bold, ";1"),
-        (run.italic, ";3"),
-        (run.underline, ";4"),
-        (run.inverse, ";7"),
-    ] {
-        if on {
-            out.push_str(code);
-        }
-    }
-    for (colour, base) in [(&run.fg, 38), (&run.bg, 48)] {
-        let Some(c) = colour else { continue };
-        if let Some(hex) = c.strip_prefix('#') {
-            let v = u32::from_str_radix(hex, 16).unwrap_or(0);
-            out.push_str(&format!(
-                ";{base};2;{};{};{}",
-                v >> 16,
-                (v >> 8) & 0xff,
-                v & 0xff
-            ));
-        } else {
-            out.push_str(&format!(";{base};5;{c}"));
-        }
     }
 }
 
@@ -912,61 +384,52 @@ pub struct StyledScreen {
     pub app_cursor: bool,
 }
 
-/// A colour as devices take it: a palette index, `#rrggbb`, or none for
-/// the default.
-fn colour(c: Color) -> Option<String> {
+fn colour(c: vt100::Color) -> Option<String> {
     match c {
-        Color::Named(n) => {
-            let i = n as usize;
-            (i < 16).then(|| i.to_string())
-        }
-        Color::Indexed(i) => Some(i.to_string()),
-        Color::Spec(rgb) => Some(format!("#{:02x}{:02x}{:02x}", rgb.r, rgb.g, rgb.b)),
+        vt100::Color::Default => None,
+        vt100::Color::Idx(i) => Some(i.to_string()),
+        vt100::Color::Rgb(r, g, b) => Some(format!("#{r:02x}{g:02x}{b:02x}")),
     }
 }
 
 /// One row as runs of equally styled text; trailing default blanks are
 /// dropped.
-fn styled_row(row: &GridRow<Cell>, cols: usize) -> Row {
+fn styled_row(screen: &vt100::Screen, row: u16, cols: u16) -> Row {
     let mut runs: Vec<Run> = Vec::new();
     for col in 0..cols {
-        let cell = &row[Column(col)];
-        if cell
-            .flags
-            .intersects(Flags::WIDE_CHAR_SPACER | Flags::LEADING_WIDE_CHAR_SPACER)
-        {
+        let Some(cell) = screen.cell(row, col) else {
+            break;
+        };
+        if cell.is_wide_continuation() {
             continue;
         }
-        let fg = colour(cell.fg);
-        let bg = colour(cell.bg);
-        let bold = cell.flags.contains(Flags::BOLD);
-        let italic = cell.flags.contains(Flags::ITALIC);
-        let underline = cell.flags.intersects(Flags::ALL_UNDERLINES);
-        let inverse = cell.flags.contains(Flags::INVERSE);
+        let text = if cell.has_contents() {
+            cell.contents()
+        } else {
+            " "
+        };
+        let style = Run {
+            text: String::new(),
+            fg: colour(cell.fgcolor()),
+            bg: colour(cell.bgcolor()),
+            bold: cell.bold(),
+            italic: cell.italic(),
+            underline: cell.underline(),
+            inverse: cell.inverse(),
+        };
         match runs.last_mut() {
             Some(last)
-                if last.fg == fg
-                    && last.bg == bg
-                    && last.bold == bold
-                    && last.italic == italic
-                    && last.underline == underline
-                    && last.inverse == inverse =>
+                if Run {
+                    text: String::new(),
+                    ..last.clone()
+                } == style =>
             {
-                push_cell_text(&mut last.text, cell)
+                last.text.push_str(text)
             }
-            _ => {
-                let mut text = String::new();
-                push_cell_text(&mut text, cell);
-                runs.push(Run {
-                    text,
-                    fg,
-                    bg,
-                    bold,
-                    italic,
-                    underline,
-                    inverse,
-                })
-            }
+            _ => runs.push(Run {
+                text: text.to_string(),
+                ..style
+            }),
         }
     }
     // Trailing blanks without a background carry nothing.
@@ -982,6 +445,10 @@ fn styled_row(row: &GridRow<Cell>, cols: usize) -> Row {
         }
     }
     Row { runs }
+}
+
+fn nonzero(n: u16) -> std::num::NonZeroU16 {
+    std::num::NonZeroU16::new(n).unwrap_or(std::num::NonZeroU16::MIN)
 }
 
 #[cfg(test)]
@@ -1026,40 +493,6 @@ mod tests {
         assert_eq!(t.rows(), vec!["line 9", "line 10", ""]);
         assert_eq!(t.transcript().page(7, 1).unwrap(), vec!["line 7"]);
         assert!(t.transcript().page(9, 10).unwrap().is_empty());
-    }
-
-    #[test]
-    fn no_row_is_lost_however_much_one_chunk_scrolls() {
-        let (_d, mut t) = term(5, 20);
-        // Far more lines than the grid's history holds, in one chunk,
-        // with scrolls of whole screens (CSI S) among them.
-        let mut chunk = String::new();
-        for i in 1..=3 * HISTORY_ROWS {
-            chunk.push_str(&format!("L{i}\r\n"));
-            if i % 500 == 0 {
-                // Four rows with text and the cursor's row go up.
-                chunk.push_str("\x1b[99S");
-            }
-        }
-        t.process(chunk.as_bytes()).unwrap();
-        t.flush_screen_to_transcript().unwrap();
-        let mut got = Vec::new();
-        while (got.len() as u64) < t.transcript().len() {
-            got.extend(t.transcript().page(got.len() as u64 + 1, 5000).unwrap());
-        }
-        // The scrolls took whole screens: rows already in the transcript
-        // once scrolled, and the blank ones under them.
-        let plain: Vec<&String> = got.iter().filter(|l| l.starts_with('L')).collect();
-        assert!(plain.len() >= 3 * HISTORY_ROWS, "{} lines", plain.len());
-        let mut last = 0;
-        for l in &plain {
-            let n: usize = l[1..].parse().unwrap();
-            assert!(n >= last, "out of order: {n} after {last}");
-            last = n;
-        }
-        assert_eq!(last, 3 * HISTORY_ROWS);
-        let distinct: std::collections::BTreeSet<&String> = plain.iter().copied().collect();
-        assert_eq!(distinct.len(), 3 * HISTORY_ROWS, "every line is there");
     }
 
     #[test]
