@@ -188,7 +188,7 @@ async fn connection(
     }
     loop {
         let req: Request = read_frame(&mut stream).await?;
-        tracing::debug!(?req, "request");
+        tracing::debug!(op = req.op(), "request");
         if let Request::Attach { name, rows, cols } = req {
             return attach(stream, &sup, &name, rows, cols).await;
         }

@@ -17,7 +17,8 @@
 //!
 //! The modules form a line; each imports only modules before it:
 //!
-//! 1. `options`, `secret`: limits and durations; secrets, hashes and ids.
+//! 1. `options`, `secret`, `logging`: limits and durations; secrets, hashes
+//!    and ids; the log filter that keeps payloads and headers out of logs.
 //! 2. `store`: the [`Store`] trait and its two implementations.
 //! 3. `hub`: live routing of sockets, and the [`CloseReason`]s it closes
 //!    them with.
@@ -35,6 +36,7 @@ mod api;
 pub mod cli;
 mod hub;
 mod listen;
+pub mod logging;
 pub mod options;
 pub mod secret;
 mod server;
