@@ -1,6 +1,13 @@
 //! The control socket: a Unix socket in a 0700 directory, mode 0600,
 //! serving only the daemon's own user. Each connection is one task; a bad
 //! frame closes that connection and nothing else.
+//!
+//! What a connection may hold is bounded: at most [`MAX_CONNECTIONS`] are
+//! served at once; a client frame is at most [`MAX_REQUEST_LEN`] and its
+//! buffer grows as its bytes arrive; once its first byte has arrived a
+//! frame must be whole within [`FRAME_TIMEOUT`]; and a connection with no
+//! request in flight is closed after [`IDLE_TIMEOUT`] of quiet (an attach
+//! stream is never idle: it waits on the session).
 
 use crate::link::LinkHandle;
 use crate::ops;
@@ -8,11 +15,12 @@ use crate::pty::Size;
 use crate::session::{SessionGone, Status};
 use crate::supervisor::Supervisor;
 use anyhow::{Context, Result, bail};
-use rcd_proto::frame::tokio_io::{read_frame, write_frame};
+use rcd_proto::frame::tokio_io::{read_frame_max, read_frame_rest, write_frame};
 use rcd_proto::{
-    AttachInput, AttachOutput, ClientHello, ErrorKind, ErrorReply, FrameError, Request, Response,
-    ServerHello,
+    AttachInput, AttachOutput, ClientHello, ErrorKind, ErrorReply, FrameError, MAX_REQUEST_LEN,
+    Request, Response, ServerHello,
 };
+use serde::de::DeserializeOwned;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -20,8 +28,15 @@ use std::time::Duration;
 use tokio::net::{UnixListener, UnixStream};
 use tokio::sync::{broadcast, mpsc};
 
-/// How long a client may take to say hello.
-const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection may stay quiet with no request in flight
+/// (before its hello, too).
+pub const IDLE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a frame may take to arrive once its first byte has.
+pub const FRAME_TIMEOUT: Duration = Duration::from_secs(5);
+/// Most control connections served at once (attach streams included).
+pub const MAX_CONNECTIONS: usize = 32;
+/// Largest hello read from a client that is being refused.
+const REFUSAL_HELLO_LEN: usize = 4096;
 /// Longest socket path the kernel accepts (sun_path less the NUL).
 const MAX_SOCKET_PATH: usize = 107;
 
@@ -103,6 +118,7 @@ pub async fn serve(
     shutdown_tx: mpsc::Sender<()>,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
         let stream = tokio::select! {
             r = listener.accept() => match r {
@@ -118,12 +134,22 @@ pub async fn serve(
         let sup = sup.clone();
         let link = link.clone();
         let tx = shutdown_tx.clone();
+        let slot = slots.clone().try_acquire_owned().ok();
         tokio::spawn(async move {
             let cred = stream.peer_cred().ok();
             let uid = cred.map(|c| c.uid());
             let span = tracing::debug_span!("client", uid);
             let _e = span.enter();
-            let refusal = if uid != Some(allowed_uid) {
+            let refusal = if slot.is_none() {
+                tracing::warn!(
+                    max = MAX_CONNECTIONS,
+                    "refused a client: too many control connections"
+                );
+                Some(format!(
+                    "refused: rcd already serves {MAX_CONNECTIONS} control connections; \
+                     end some (an attach, or a client that hangs) and try again"
+                ))
+            } else if uid != Some(allowed_uid) {
                 tracing::warn!(?uid, "refused a client of another user");
                 Some(format!(
                     "refused: this rcd serves only uid {allowed_uid}; run rcctl as that user"
@@ -145,7 +171,7 @@ pub async fn serve(
                 // refusal comes (and does not see a broken pipe instead).
                 let _ = tokio::time::timeout(
                     Duration::from_secs(2),
-                    read_frame::<_, ClientHello>(&mut stream),
+                    read_frame_max::<_, ClientHello>(&mut stream, REFUSAL_HELLO_LEN),
                 )
                 .await;
                 let _ = write_frame(
@@ -164,6 +190,7 @@ pub async fn serve(
                 Ok(()) | Err(FrameError::Closed) => {}
                 Err(e) => tracing::warn!("closed a client connection: {e}"),
             }
+            drop(slot);
         });
     }
 }
@@ -174,9 +201,7 @@ async fn connection(
     link: Option<LinkHandle>,
     shutdown: mpsc::Sender<()>,
 ) -> Result<(), FrameError> {
-    let hello: ClientHello = tokio::time::timeout(HELLO_TIMEOUT, read_frame(&mut stream))
-        .await
-        .map_err(|_| FrameError::Io(std::io::ErrorKind::TimedOut.into()))??;
+    let hello: ClientHello = read_request(&mut stream).await?;
     write_frame(&mut stream, &ServerHello::current()).await?;
     if hello.protocol != rcd_proto::PROTOCOL_VERSION {
         tracing::warn!(
@@ -187,8 +212,8 @@ async fn connection(
         return Ok(());
     }
     loop {
-        let req: Request = read_frame(&mut stream).await?;
-        tracing::debug!(?req, "request");
+        let req: Request = read_request(&mut stream).await?;
+        tracing::debug!(op = req.op(), "request");
         if let Request::Attach { name, rows, cols } = req {
             return attach(stream, &sup, &name, rows, cols).await;
         }
@@ -200,6 +225,44 @@ async fn connection(
             let _ = shutdown.send(()).await;
         }
     }
+}
+
+fn timed_out(what: &str) -> FrameError {
+    FrameError::Io(std::io::Error::new(std::io::ErrorKind::TimedOut, what))
+}
+
+/// Reads the next frame: waits for its first byte up to `idle` (no limit
+/// when `None`), then gives the rest [`FRAME_TIMEOUT`].
+async fn bounded_frame<R, T>(r: &mut R, idle: Option<Duration>) -> Result<T, FrameError>
+where
+    R: tokio::io::AsyncRead + Unpin,
+    T: DeserializeOwned,
+{
+    use tokio::io::AsyncReadExt;
+    let mut first = [0u8; 1];
+    // `read` is cancel-safe: a timeout here loses no byte.
+    let n = match idle {
+        Some(idle) => tokio::time::timeout(idle, r.read(&mut first))
+            .await
+            .map_err(|_| timed_out(&format!("no request for {}s", idle.as_secs())))??,
+        None => r.read(&mut first).await?,
+    };
+    if n == 0 {
+        return Err(FrameError::Closed);
+    }
+    tokio::time::timeout(FRAME_TIMEOUT, read_frame_rest(r, first[0], MAX_REQUEST_LEN))
+        .await
+        .map_err(|_| {
+            timed_out(&format!(
+                "a frame did not arrive within {}s of its first byte",
+                FRAME_TIMEOUT.as_secs()
+            ))
+        })?
+}
+
+/// The next request (or hello), within [`IDLE_TIMEOUT`] of quiet.
+async fn read_request<T: DeserializeOwned>(stream: &mut UnixStream) -> Result<T, FrameError> {
+    bounded_frame(stream, Some(IDLE_TIMEOUT)).await
 }
 
 /// The raw path: a redraw, then the PTY's bytes; input and resizes go the
@@ -230,7 +293,9 @@ async fn attach(
     // Reading a frame is not cancel-safe, so it gets a task of its own.
     let reader = tokio::spawn(async move {
         loop {
-            let r = read_frame::<_, AttachInput>(&mut rd).await;
+            // The wait for the first byte has no limit: an attached
+            // client may be quiet for as long as it likes.
+            let r = bounded_frame::<_, AttachInput>(&mut rd, None).await;
             let end = r.is_err() || matches!(r, Ok(AttachInput::Detach));
             if in_tx.send(r).await.is_err() || end {
                 return;

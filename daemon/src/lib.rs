@@ -313,16 +313,16 @@ fn lock_state_dir(cfg: &Config) -> Result<Flock<std::fs::File>> {
 }
 
 /// Sets up logging to stderr: `RUST_LOG` wins, else info (debug with
-/// `--verbose`). Under systemd (`JOURNAL_STREAM`) lines carry no colour
+/// `--verbose`), never below info for the libraries that would log
+/// payloads or headers (`rc_relay::logging`). Under systemd (`JOURNAL_STREAM`) lines carry no colour
 /// and no timestamp; the journal adds its own.
 pub fn init_tracing(verbose: bool) {
-    use tracing_subscriber::EnvFilter;
     let default = if verbose {
         "rcd=debug,info"
     } else {
         "rcd=info,warn"
     };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
+    let filter = rc_relay::logging::filter(default);
     let journal = std::env::var_os("JOURNAL_STREAM").is_some();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -143,6 +143,27 @@ pub enum Request {
     Shutdown,
 }
 
+impl Request {
+    /// The request's `op`, for logs: requests hold typed text (`send`),
+    /// which no log may show, so they are logged by name, not by `Debug`.
+    pub fn op(&self) -> &'static str {
+        match self {
+            Request::Status => "status",
+            Request::List => "list",
+            Request::New { .. } => "new",
+            Request::Stop { .. } => "stop",
+            Request::Send { .. } => "send",
+            Request::Screen { .. } => "screen",
+            Request::Transcript { .. } => "transcript",
+            Request::Attach { .. } => "attach",
+            Request::Worktrees => "worktrees",
+            Request::Prune => "prune",
+            Request::Set(_) => "set",
+            Request::Shutdown => "shutdown",
+        }
+    }
+}
+
 /// A run-time setting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "setting", content = "value", rename_all = "kebab-case")]
@@ -470,6 +491,28 @@ pub(crate) mod b64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn op_names_the_request_as_the_wire_does() {
+        for req in [
+            Request::Status,
+            Request::Send {
+                name: "a".into(),
+                text: "hidden".into(),
+                enter: true,
+            },
+            Request::Set(Setting::Capacity(2)),
+            Request::Transcript {
+                name: "a".into(),
+                from: 1,
+                max_lines: 2,
+            },
+            Request::Shutdown,
+        ] {
+            let wire = serde_json::to_value(&req).unwrap();
+            assert_eq!(wire["op"], req.op());
+        }
+    }
 
     fn roundtrip<T>(v: &T)
     where

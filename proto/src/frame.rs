@@ -1,13 +1,23 @@
 //! Framing: a 4-byte big-endian length followed by that many bytes of
-//! JSON. The length is checked against [`MAX_FRAME_LEN`] before the buffer
-//! is allocated, so a hostile or confused peer cannot make the reader
-//! allocate more than that.
+//! JSON. The length is checked against the reader's maximum
+//! ([`MAX_FRAME_LEN`], or [`MAX_REQUEST_LEN`] for what rcd reads from its
+//! clients) first, and the buffer grows as bytes arrive rather than being
+//! allocated at the announced length, so a peer that announces a large
+//! frame and sends little of it holds little memory.
 
 use serde::{Serialize, de::DeserializeOwned};
 use std::io::{self, Read, Write};
 
 /// Largest frame either side accepts, in bytes of payload.
 pub const MAX_FRAME_LEN: usize = 4 * 1024 * 1024;
+
+/// Largest frame rcd reads from a client (requests and attach input). A
+/// request is at most a command-line argument (`rcctl send`'s text, which
+/// Linux caps at 128 KiB) with its JSON escaping, or a keyboard read.
+pub const MAX_REQUEST_LEN: usize = 512 * 1024;
+
+/// What the body buffer starts at; it grows as bytes arrive.
+const FIRST_ALLOCATION: usize = 16 * 1024;
 
 /// Why a frame could not be read or written.
 #[derive(Debug, thiserror::Error)]
@@ -56,15 +66,23 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T, FrameError> {
     serde_json::from_slice(body).map_err(FrameError::Decode)
 }
 
-fn check_len(prefix: [u8; 4]) -> Result<usize, FrameError> {
+fn check_len(prefix: [u8; 4], max: usize) -> Result<usize, FrameError> {
     let len = u32::from_be_bytes(prefix) as usize;
-    if len > MAX_FRAME_LEN {
-        return Err(FrameError::TooLarge {
-            len,
-            max: MAX_FRAME_LEN,
-        });
+    if len > max {
+        return Err(FrameError::TooLarge { len, max });
     }
     Ok(len)
+}
+
+fn body_buffer(len: usize) -> Vec<u8> {
+    Vec::with_capacity(len.min(FIRST_ALLOCATION))
+}
+
+fn complete(body: &[u8], len: usize) -> Result<(), FrameError> {
+    if body.len() < len {
+        return Err(FrameError::Truncated);
+    }
+    Ok(())
 }
 
 fn eof_to(err: io::Error, at_start: bool) -> FrameError {
@@ -90,16 +108,21 @@ pub fn write_frame<W: Write, T: Serialize>(w: &mut W, msg: &T) -> Result<(), Fra
 pub fn read_frame<R: Read, T: DeserializeOwned>(r: &mut R) -> Result<T, FrameError> {
     let mut prefix = [0u8; 4];
     r.read_exact(&mut prefix).map_err(|e| eof_to(e, true))?;
-    let len = check_len(prefix)?;
-    let mut body = vec![0u8; len];
-    r.read_exact(&mut body).map_err(|e| eof_to(e, false))?;
+    let len = check_len(prefix, MAX_FRAME_LEN)?;
+    let mut body = body_buffer(len);
+    r.take(len as u64)
+        .read_to_end(&mut body)
+        .map_err(|e| eof_to(e, false))?;
+    complete(&body, len)?;
     decode(&body)
 }
 
 /// Async framing over tokio streams.
 #[cfg(feature = "tokio")]
 pub mod tokio_io {
-    use super::{FrameError, check_len, decode, encode, eof_to};
+    use super::{
+        FrameError, MAX_FRAME_LEN, body_buffer, check_len, complete, decode, encode, eof_to,
+    };
     use serde::{Serialize, de::DeserializeOwned};
     use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
@@ -114,22 +137,50 @@ pub mod tokio_io {
         Ok(())
     }
 
-    /// Reads one frame. Cancel-safe only between frames: do not race it
-    /// in a `select!` with something that can win mid-frame.
+    /// Reads one frame of at most [`MAX_FRAME_LEN`]. Cancel-safe only
+    /// between frames: do not race it in a `select!` with something that
+    /// can win mid-frame.
     pub async fn read_frame<R, T>(r: &mut R) -> Result<T, FrameError>
     where
         R: AsyncRead + Unpin,
         T: DeserializeOwned,
     {
-        let mut prefix = [0u8; 4];
-        r.read_exact(&mut prefix)
+        read_frame_max(r, MAX_FRAME_LEN).await
+    }
+
+    /// Reads one frame of at most `max` bytes.
+    pub async fn read_frame_max<R, T>(r: &mut R, max: usize) -> Result<T, FrameError>
+    where
+        R: AsyncRead + Unpin,
+        T: DeserializeOwned,
+    {
+        let mut first = [0u8; 1];
+        r.read_exact(&mut first)
             .await
             .map_err(|e| eof_to(e, true))?;
-        let len = check_len(prefix)?;
-        let mut body = vec![0u8; len];
-        r.read_exact(&mut body)
+        read_frame_rest(r, first[0], max).await
+    }
+
+    /// Reads the rest of a frame whose first byte, `first`, the caller
+    /// has read already (waiting for a first byte is cancel-safe; the
+    /// rest is not).
+    pub async fn read_frame_rest<R, T>(r: &mut R, first: u8, max: usize) -> Result<T, FrameError>
+    where
+        R: AsyncRead + Unpin,
+        T: DeserializeOwned,
+    {
+        let mut prefix = [first, 0, 0, 0];
+        r.read_exact(&mut prefix[1..])
             .await
             .map_err(|e| eof_to(e, false))?;
+        let len = check_len(prefix, max)?;
+        let mut body = body_buffer(len);
+        (&mut *r)
+            .take(len as u64)
+            .read_to_end(&mut body)
+            .await
+            .map_err(|e| eof_to(e, false))?;
+        complete(&body, len)?;
         decode(&body)
     }
 }
@@ -177,6 +228,35 @@ mod tests {
         let err = read_frame::<_, Response>(&mut buf.as_slice()).unwrap_err();
         assert!(matches!(err, FrameError::Decode(_)));
         assert!(err.to_string().contains("same version"));
+    }
+
+    #[tokio::test]
+    async fn a_reader_keeps_to_its_own_maximum() {
+        let (mut a, mut b) = tokio::io::duplex(1024);
+        let mut prefix = ((MAX_REQUEST_LEN + 1) as u32).to_be_bytes().to_vec();
+        prefix.extend_from_slice(b"{");
+        tokio::io::AsyncWriteExt::write_all(&mut a, &prefix)
+            .await
+            .unwrap();
+        let err = tokio_io::read_frame_max::<_, Request>(&mut b, MAX_REQUEST_LEN)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, FrameError::TooLarge { .. }), "{err}");
+    }
+
+    #[tokio::test]
+    async fn an_announced_length_is_not_allocated_before_it_arrives() {
+        let (mut a, mut b) = tokio::io::duplex(64 * 1024);
+        let mut bytes = (MAX_FRAME_LEN as u32).to_be_bytes().to_vec();
+        bytes.extend_from_slice(b"{\"op\"");
+        tokio::io::AsyncWriteExt::write_all(&mut a, &bytes)
+            .await
+            .unwrap();
+        drop(a);
+        let err = tokio_io::read_frame::<_, Request>(&mut b)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, FrameError::Truncated), "{err}");
     }
 
     #[tokio::test]

@@ -30,5 +30,5 @@ pub use control::{
     LinkStatus, PruneReport, Request, Response, ScreenText, ServerHello, SessionInfo, SessionState,
     Setting, SpawnMode, StatusInfo, StopReport, TranscriptPage, WorktreeAction, WorktreeOutcome,
 };
-pub use frame::{FrameError, MAX_FRAME_LEN};
+pub use frame::{FrameError, MAX_FRAME_LEN, MAX_REQUEST_LEN};
 pub use name::{NameError, SessionName};

@@ -17,8 +17,9 @@
 //!
 //! The modules form a line; each imports only modules before it:
 //!
-//! 1. `options`, `secret`, `limit`: limits and durations; secrets, hashes
-//!    and ids; counting failed attempts.
+//! 1. `options`, `secret`, `limit`, `logging`: limits and durations;
+//!    secrets, hashes and ids; counting failed attempts; the log filter
+//!    that keeps payloads and headers out of logs.
 //! 2. `store`: the [`Store`] trait and its two implementations.
 //! 3. `hub`: live routing of sockets, and the [`CloseReason`]s it closes
 //!    them with.
@@ -37,6 +38,7 @@ pub mod cli;
 mod hub;
 mod limit;
 mod listen;
+pub mod logging;
 pub mod options;
 pub mod secret;
 mod server;
