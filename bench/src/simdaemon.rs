@@ -336,6 +336,7 @@ impl Screen {
             cursor_visible: true,
             title: title.to_string(),
             app_cursor: false,
+            partial: false,
         }
     }
 }
