@@ -317,6 +317,7 @@ impl Screen {
             cursor_visible: true,
             title: title.to_string(),
             app_cursor: false,
+            partial: false,
         }
     }
 }

@@ -26,11 +26,13 @@ impl Size {
     /// The size a session gets before anyone attaches.
     pub const DEFAULT: Size = Size { rows: 24, cols: 80 };
 
-    /// Clamps to what the terminal emulator accepts (1..=1000 each way).
+    /// Clamps to the largest screen rcd serves (`MAX_FRAME_ROWS` ×
+    /// `MAX_FRAME_COLS`, 200 × 500), so that every screen frame fits a
+    /// few messages.
     pub fn clamped(rows: u16, cols: u16) -> Size {
         Size {
-            rows: rows.clamp(1, 1000),
-            cols: cols.clamp(1, 1000),
+            rows: rows.clamp(1, rcd_proto::stream::MAX_FRAME_ROWS),
+            cols: cols.clamp(1, rcd_proto::stream::MAX_FRAME_COLS),
         }
     }
 

@@ -99,7 +99,24 @@ pub struct ScreenFrame {
     /// are then sent as `ESC O A` rather than `ESC [ A`.
     #[serde(default)]
     pub app_cursor: bool,
+    /// More parts of this screen follow: the frame was too large for one
+    /// message, so the daemon sends it as a chain of differences, each on
+    /// the version of the one before (docs/PROTOCOL.md). A device applies
+    /// and acknowledges a part like any frame; it may wait for the part
+    /// without `partial` before it shows the screen. Absent (false) from
+    /// older daemons, and ignored by older devices, which then show the
+    /// screen part by part.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub partial: bool,
 }
+
+/// The largest terminal a device may ask for (`resize`): larger sizes are
+/// clamped to it. 200 rows of 500 columns is more than a 4K display shows
+/// at a readable font, and keeps a screen of 100,000 cells, whose styled
+/// frame (about 100 bytes a cell at worst) is a few parts at most.
+pub const MAX_FRAME_ROWS: u16 = 200;
+/// See [`MAX_FRAME_ROWS`].
+pub const MAX_FRAME_COLS: u16 = 500;
 
 /// A row as runs of equally styled text.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -182,6 +199,7 @@ mod tests {
             cursor_visible: true,
             title: String::new(),
             app_cursor: false,
+            partial: false,
         };
         assert!(apply(&mut screen, 0, &full));
         let diff = ScreenFrame {

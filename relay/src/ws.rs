@@ -15,15 +15,27 @@ use rcd_proto::liveness::{self, Liveness};
 use rcd_proto::relay::{CLIENT_PREFIX, DeviceFrame, LinkFrame};
 use serde::de::DeserializeOwned;
 use std::time::Duration;
+use tokio::sync::mpsc;
 use tokio::time::Interval;
 use tracing::Instrument;
 
+/// The longest one write to a device may take before the device is taken
+/// to have stopped reading and is closed (4001). A message is at most
+/// 1 MiB, so this allows a device reading at 50 KiB/s.
+pub(crate) const DEVICE_WRITE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// Sends the close frame, unless the peer does not read it within 5 s
+/// (the socket is then dropped without one).
 async fn close(socket: &mut WebSocket, why: CloseReason) {
     let frame = CloseFrame {
         code: why.code,
         reason: why.reason.into(),
     };
-    let _ = socket.send(Message::Close(Some(frame))).await;
+    let _ = tokio::time::timeout(
+        Duration::from_secs(5),
+        socket.send(Message::Close(Some(frame))),
+    )
+    .await;
 }
 
 /// Pings every interval; two pings without a pong end the socket.
@@ -233,16 +245,42 @@ pub(crate) async fn run_attach(
                 .await;
         }
         let mut pinger = Pinger::new(relay.options().ping_interval);
+        // A message of the device waiting for room in the link's queue.
+        // Meanwhile the device is not read (it is slowed down to the
+        // daemon's pace), but what is queued for it is still written: the
+        // daemon's answers to what it sent before must not fill its queue
+        // and get it closed as too slow while it reads everything.
+        let mut forward: Option<(mpsc::Sender<Message>, Message)> = None;
         while why.is_none() {
+            let room = forward.as_ref().map(|(l, _)| l.clone().reserve_owned());
             tokio::select! {
                 biased;
                 r = &mut kill => why = Some(Some(r.unwrap_or(CloseReason::SHUTDOWN))),
                 Some(out) = rx.recv() => {
-                    if socket.send(out).await.is_err() {
-                        why = Some(None);
+                    // A device that stops reading is closed while it
+                    // blocks this write: once its queue is full, or when
+                    // one write takes longer than DEVICE_WRITE_TIMEOUT.
+                    tokio::select! {
+                        sent = socket.send(out) => if sent.is_err() {
+                            why = Some(None);
+                        },
+                        r = &mut kill => why = Some(Some(r.unwrap_or(CloseReason::SHUTDOWN))),
+                        _ = tokio::time::sleep(DEVICE_WRITE_TIMEOUT) => {
+                            tracing::warn!("closing the attach socket: the device stopped reading");
+                            why = Some(Some(CloseReason::TOO_SLOW));
+                        }
                     }
                 }
-                msg = socket.recv() => match read::<DeviceFrame>(msg) {
+                permit = async move { room.expect("guarded").await }, if forward.is_some() => {
+                    let (_, msg) = forward.take().expect("guarded");
+                    match permit {
+                        Ok(permit) => {
+                            permit.send(msg);
+                        }
+                        Err(_) => tracing::debug!("the session link went down: a message was dropped"),
+                    }
+                }
+                msg = socket.recv(), if forward.is_none() => match read::<DeviceFrame>(msg) {
                     Inbound::Payload(payload) => {
                         // With its client in front it must still fit the
                         // daemon's limit: checked before the copy.
@@ -250,10 +288,14 @@ pub(crate) async fn run_attach(
                             tracing::warn!("closing the socket: a message too large to forward");
                             why = Some(Some(CloseReason::TOO_LARGE));
                         } else if let Some(link) = hub.link(&key) {
-                            let out = rcd_proto::relay::link_payload(client, &payload);
-                            // Waits while the link's queue is full: the
-                            // device is slowed down to the daemon's pace.
-                            let _ = link.send(Message::Binary(out.into())).await;
+                            let out = Message::Binary(rcd_proto::relay::link_payload(client, &payload).into());
+                            match link.try_send(out) {
+                                Ok(()) => {}
+                                Err(mpsc::error::TrySendError::Full(out)) => forward = Some((link, out)),
+                                Err(mpsc::error::TrySendError::Closed(_)) => {
+                                    tracing::debug!("the session link went down: a message was dropped");
+                                }
+                            }
                         } else {
                             tracing::debug!("the session link is down: a message was dropped");
                         }

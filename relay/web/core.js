@@ -46,6 +46,8 @@ export class SessionCore {
     this.greeted = false;
     /** A resize asked for before the hello: [rows, cols]. */
     this.pendingResize = null;
+    /** What the parts of a frame changed so far (see 'screen'). */
+    this.partChange = null;
     /** A transcript page asked for and not yet answered (asked again
      *  after each hello until it comes). */
     this.transcriptWant = null;
@@ -65,6 +67,7 @@ export class SessionCore {
    *  Inputs wait until the daemon answers it. */
   connected() {
     this.greeted = false;
+    this.partChange = null;
     this.screen.forgetVersion();
     return [{ t: 'hello', protocol: PROTOCOL, client_id: this.clientId }];
   }
@@ -130,7 +133,16 @@ export class SessionCore {
       case 'screen': {
         const change = this.screen.apply(m);
         if (!change) return reaction([], [], { kind: 'reconnect', reason: 'the screen got out of step' });
-        return reaction([{ t: 'ack', version: m.version }], [{ t: 'screen', ...change }]);
+        // A part of a frame too large for one message (`partial`): applied
+        // and acknowledged at once, shown when the last part has come
+        // (what changed meanwhile is kept for that event).
+        const seen = this.partChange;
+        const merged = seen
+          ? { resized: seen.resized || change.resized, titleChanged: seen.titleChanged || change.titleChanged }
+          : change;
+        this.partChange = m.partial ? merged : null;
+        const events = m.partial ? [] : [{ t: 'screen', ...merged }];
+        return reaction([{ t: 'ack', version: m.version }], events);
       }
       case 'input-ack':
         this.queue.ack(m.seq);

@@ -207,7 +207,11 @@ impl Core {
                 r.send.push(DeviceMsg::Ack {
                     version: frame.version,
                 });
-                r.events.push(Event::Screen);
+                // A part of a larger frame: the screen is whole at the
+                // last part.
+                if !frame.partial {
+                    r.events.push(Event::Screen);
+                }
             }
             DaemonMsg::InputAck { seq } => {
                 self.inputs.ack(seq);
@@ -239,6 +243,7 @@ impl Core {
 mod tests {
     use super::*;
     use crate::device::tests::{frame, hello, info, seqs};
+    use rcd_proto::stream::ScreenFrame;
 
     #[test]
     fn core_waits_for_the_hello_then_resends_after_input_seq() {
@@ -304,6 +309,32 @@ mod tests {
                 .is_ok()
         );
         assert_eq!(c.screen.text().rows, ["n", "", ""]);
+    }
+
+    #[test]
+    fn the_parts_of_a_large_frame_are_one_screen_event() {
+        let mut c = Core::new("dev".into());
+        c.connected();
+        let part = |version, base, changed: &[(u16, &str)]| ScreenFrame {
+            partial: true,
+            ..frame(version, base, changed)
+        };
+        let p = 1 << 52;
+        let r = c
+            .on_daemon(DaemonMsg::Screen(part(p + 1, 0, &[(0, "a")])))
+            .unwrap();
+        assert_eq!(r.send, [DeviceMsg::Ack { version: p + 1 }]);
+        assert!(r.events.is_empty(), "no screen before the last part");
+        let r = c
+            .on_daemon(DaemonMsg::Screen(part(p + 2, p + 1, &[(1, "b")])))
+            .unwrap();
+        assert!(r.events.is_empty());
+        let r = c
+            .on_daemon(DaemonMsg::Screen(frame(6, p + 2, &[(2, "c")])))
+            .unwrap();
+        assert_eq!(r.send, [DeviceMsg::Ack { version: 6 }]);
+        assert_eq!(r.events, [Event::Screen]);
+        assert_eq!(c.screen.text().rows, ["a", "b", "c"]);
     }
 
     #[test]

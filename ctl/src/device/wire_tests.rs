@@ -72,6 +72,7 @@ fn screen_of(typed: &[u8], version: u64) -> ScreenFrame {
         cursor_visible: true,
         title: String::new(),
         app_cursor: false,
+        partial: false,
     }
 }
 

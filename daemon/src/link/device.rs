@@ -7,12 +7,28 @@
 //! flight, as the rows that differ from the version the device
 //! acknowledged (every row for a device that has none), so a slow device
 //! gets fewer frames, never a backlog.
+//!
+//! A frame too large for one message ([`FRAME_BUDGET`]) goes as a chain of
+//! parts: the first rows that fit, as a frame to an intermediate screen
+//! (those rows new, the others as the device had them) with a version of
+//! its own ([`PART_VERSIONS`]) and `partial` set; once acknowledged, that
+//! screen is the base of the next frame, which brings the rest.
 
 use crate::session::SessionGone;
 use crate::term::StyledScreen;
+use rcd_proto::relay::CLIENT_PREFIX;
 use rcd_proto::relay::RELAY_PROTOCOL_VERSION;
 use rcd_proto::stream::{DaemonMsg, Row, ScreenFrame};
 use rcd_proto::{SessionInfo, TranscriptPage};
+
+/// The most JSON a session message may take on the link: the relay's
+/// limit per WebSocket message less the client in front of it.
+pub const FRAME_BUDGET: usize = rcd_net::MAX_WS_MESSAGE - CLIENT_PREFIX;
+
+/// Versions of intermediate screens (parts of a frame) start here, far
+/// above any version a session's screen reaches (it grows by one per
+/// change) and below 2^53, so JavaScript reads them exactly.
+pub const PART_VERSIONS: u64 = 1 << 52;
 
 /// What the link knows about one attached device.
 #[derive(Debug, Default)]
@@ -22,6 +38,8 @@ pub struct Device {
     acked: Option<StyledScreen>,
     inflight: Option<StyledScreen>,
     exited_sent: bool,
+    /// Intermediate screens made so far, which numbers the next.
+    parts: u64,
 }
 
 impl Device {
@@ -91,8 +109,14 @@ impl Device {
             return None;
         }
         let f = frame(self.acked.as_ref(), &now);
-        self.inflight = Some(now);
-        Some(DaemonMsg::Screen(f))
+        if encoded_bound(&f) <= FRAME_BUDGET {
+            self.inflight = Some(now);
+            return Some(DaemonMsg::Screen(f));
+        }
+        self.parts += 1;
+        let (part, screen) = first_part(f, self.acked.as_ref(), &now, PART_VERSIONS + self.parts);
+        self.inflight = Some(screen);
+        Some(DaemonMsg::Screen(part))
     }
 
     /// Its acknowledgement of `version`: when that is the frame in flight
@@ -137,6 +161,94 @@ pub fn transcript_answer(page: std::io::Result<TranscriptPage>) -> DaemonMsg {
     }
 }
 
+/// An upper bound of the length of `f`'s JSON, from the lengths of its
+/// strings: a few additions per run, so it costs almost nothing next to
+/// the encoding. Every byte of text counts six times (`\u00XX`, the
+/// longest escape), every run its longest keys and colours.
+fn encoded_bound(f: &ScreenFrame) -> usize {
+    const FIXED: usize = 256;
+    const ROW: usize = 24;
+    const RUN: usize = 112;
+    let rows: usize = f
+        .changed
+        .iter()
+        .map(|(_, r)| {
+            ROW + r
+                .runs
+                .iter()
+                .map(|run| RUN + 6 * run.text.len())
+                .sum::<usize>()
+        })
+        .sum();
+    FIXED + 6 * f.title.len() + rows
+}
+
+/// The exact length of `v`'s JSON, without keeping it.
+fn encoded_len<T: serde::Serialize>(v: &T) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    serde_json::to_writer(&mut c, v).expect("session messages serialize");
+    c.0
+}
+
+/// The first part of `f`, a frame too large for one message: the rows of
+/// `f` that fit [`FRAME_BUDGET`], in order (at least one), as a frame to
+/// version `version`; and the intermediate screen it leaves the device
+/// with, which is the base of the next frame.
+fn first_part(
+    mut f: ScreenFrame,
+    acked: Option<&StyledScreen>,
+    now: &StyledScreen,
+    version: u64,
+) -> (ScreenFrame, StyledScreen) {
+    let rest = std::mem::take(&mut f.changed);
+    f.version = version;
+    f.partial = true;
+    let mut used = encoded_len(&DaemonMsg::Screen(f.clone()));
+    let mut take = 0;
+    for entry in &rest {
+        let len = encoded_len(entry) + 1;
+        if take > 0 && used + len > FRAME_BUDGET {
+            break;
+        }
+        used += len;
+        take += 1;
+    }
+    let mut rest = rest;
+    rest.truncate(take);
+    f.changed = rest;
+    // What the device holds after this part: its base (rows of a full
+    // frame start blank), these rows replaced.
+    let mut rows = match acked {
+        Some(a) if f.base != 0 => a.rows.clone(),
+        _ => vec![Row::default(); now.rows.len()],
+    };
+    for (i, row) in &f.changed {
+        if let Some(slot) = rows.get_mut(*i as usize) {
+            *slot = row.clone();
+        }
+    }
+    let screen = StyledScreen {
+        version,
+        rows,
+        cols: now.cols,
+        cursor: now.cursor,
+        cursor_visible: now.cursor_visible,
+        title: now.title.clone(),
+        app_cursor: now.app_cursor,
+    };
+    (f, screen)
+}
+
 /// The frame that takes a device from `acked` to `now`: the rows that
 /// differ, or every row when it has no screen of the same size.
 pub fn frame(acked: Option<&StyledScreen>, now: &StyledScreen) -> ScreenFrame {
@@ -170,6 +282,7 @@ pub fn frame(acked: Option<&StyledScreen>, now: &StyledScreen) -> ScreenFrame {
         cursor_visible: now.cursor_visible,
         title: now.title.clone(),
         app_cursor: now.app_cursor,
+        partial: false,
     }
 }
 

@@ -16,7 +16,7 @@ use futures_util::{SinkExt, StreamExt};
 use rcd_net::Backoff;
 use rcd_net::WebSocket;
 use rcd_proto::liveness::{self, Liveness};
-use rcd_proto::relay::{LinkFrame, link_message, split_link_message};
+use rcd_proto::relay::{CLIENT_PREFIX, LinkFrame, link_message, split_link_message};
 use rcd_proto::stream::{DaemonMsg, DeviceMsg};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -105,9 +105,20 @@ async fn run(shared: Arc<Shared>, session: Arc<Session>) {
 }
 
 /// Sends `msg` to `client`: a binary message, the client in front of the
-/// message's JSON, encoded once.
+/// message's JSON, encoded once. A message over the relay's limit would close the link (and the
+/// next one, for ever): it is not sent, and the device is told why.
 async fn send(ws: &mut WebSocket, client: u64, msg: &DaemonMsg) -> Result<(), String> {
-    ws.send(Message::binary(link_message(client, msg)))
+    let mut buf = link_message(client, msg);
+    if buf.len() - CLIENT_PREFIX > device::FRAME_BUDGET {
+        tracing::warn!(
+            client,
+            len = buf.len(),
+            "a session message over the relay's limit was not sent"
+        );
+        let message = format!("a message of {} bytes was too large to send", buf.len());
+        buf = link_message(client, &DaemonMsg::Error { message });
+    }
+    ws.send(Message::binary(buf))
         .await
         .map_err(|e| e.to_string())
 }
@@ -126,6 +137,11 @@ async fn send_all(
 /// Serves one link until it breaks.
 async fn serve(mut ws: WebSocket, session: &Session) -> Result<(), String> {
     let mut devices: HashMap<u64, Device> = HashMap::new();
+    // The last input applied per device, not yet acknowledged: an
+    // `input-ack` is cumulative, so a burst of inputs read together is
+    // answered once, after the burst, not once per input (which filled
+    // the device's queue at the relay and got it closed as too slow).
+    let mut acks: HashMap<u64, u64> = HashMap::new();
     let mut screen = session.screen_changes();
     let mut ping = liveness::beat(PING_EVERY);
     let mut live = Liveness::new();
@@ -135,6 +151,9 @@ async fn serve(mut ws: WebSocket, session: &Session) -> Result<(), String> {
     };
     loop {
         tokio::select! {
+            // The link first, the acknowledgements last: they wait while
+            // more messages are ready to read.
+            biased;
             msg = ws.next() => {
                 let text = match msg {
                     None | Some(Ok(Message::Close(_))) => return Err("closed by the relay".into()),
@@ -152,7 +171,7 @@ async fn serve(mut ws: WebSocket, session: &Session) -> Result<(), String> {
                                 continue;
                             }
                         };
-                        device_message(&mut ws, client, device, msg, session, exited).await?;
+                        device_message(&mut ws, client, device, msg, session, exited, &mut acks).await?;
                         continue;
                     }
                     Some(Ok(_)) => continue,
@@ -172,6 +191,7 @@ async fn serve(mut ws: WebSocket, session: &Session) -> Result<(), String> {
                     }
                     LinkFrame::Close { client } => {
                         devices.remove(&client);
+                        acks.remove(&client);
                     }
                     LinkFrame::Ping { n } => {
                         let pong = serde_json::to_string(&LinkFrame::Pong { n }).map_err(|e| e.to_string())?;
@@ -198,11 +218,19 @@ async fn serve(mut ws: WebSocket, session: &Session) -> Result<(), String> {
                 let p = serde_json::to_string(&LinkFrame::Ping { n }).map_err(|e| e.to_string())?;
                 ws.send(Message::text(p)).await.map_err(|e| e.to_string())?;
             }
+            () = std::future::ready(()), if !acks.is_empty() => {
+                for (id, seq) in std::mem::take(&mut acks) {
+                    if devices.contains_key(&id) {
+                        send(&mut ws, id, &DaemonMsg::InputAck { seq }).await?;
+                    }
+                }
+            }
         }
     }
 }
 
 /// One message of a device: the core decides, this sends.
+#[allow(clippy::too_many_arguments)]
 async fn device_message(
     ws: &mut WebSocket,
     id: u64,
@@ -210,6 +238,7 @@ async fn device_message(
     msg: DeviceMsg,
     session: &Session,
     exited: Option<i32>,
+    acks: &mut HashMap<u64, u64>,
 ) -> Result<(), String> {
     let now = || session.styled();
     match msg {
@@ -228,7 +257,19 @@ async fn device_message(
                 }
                 Err(refusal) => refusal,
             };
-            send(ws, id, &answer).await
+            match answer {
+                // Sent once the messages already here are read.
+                DaemonMsg::InputAck { seq } => {
+                    acks.insert(id, seq);
+                    Ok(())
+                }
+                other => {
+                    if let Some(seq) = acks.remove(&id) {
+                        send(ws, id, &DaemonMsg::InputAck { seq }).await?;
+                    }
+                    send(ws, id, &other).await
+                }
+            }
         }
         DeviceMsg::Ack { version } => send_all(ws, id, device.ack(version, now)).await,
         DeviceMsg::Resize { rows, cols } => {

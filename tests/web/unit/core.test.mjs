@@ -73,3 +73,26 @@ test('messages of no interest change nothing', () => {
   const c = greeted();
   assert.deepEqual(c.onDaemon({ t: 'pong', n: 3 }, 0), { send: [], events: [], fault: null });
 });
+
+test('the parts of a large frame are acknowledged at once and shown together', () => {
+  const c = greeted();
+  const P = 2 ** 52;
+  const frame = (version, base, rows, cols, changed, partial) => ({
+    t: 'screen', version, base, rows, cols, changed, cursor: [0, 0], cursor_visible: true,
+    title: partial ? 'x' : 'y', app_cursor: false, ...(partial ? { partial: true } : {}),
+  });
+  let r = c.onDaemon(frame(P + 1, 0, 3, 50, [[0, { runs: [{ text: 'a' }] }]], true), 0);
+  assert.deepEqual(r.send, [{ t: 'ack', version: P + 1 }]);
+  assert.deepEqual(r.events, [], 'nothing to show before the last part');
+  r = c.onDaemon(frame(P + 2, P + 1, 3, 50, [[1, { runs: [{ text: 'b' }] }]], true), 0);
+  assert.deepEqual(r.send, [{ t: 'ack', version: P + 2 }]);
+  assert.deepEqual(r.events, []);
+  r = c.onDaemon(frame(9, P + 2, 3, 50, [[2, { runs: [{ text: 'c' }] }]], false), 0);
+  assert.deepEqual(r.send, [{ t: 'ack', version: 9 }]);
+  // The size changed with the first part and the title with the last.
+  assert.deepEqual(r.events, [{ t: 'screen', resized: true, titleChanged: true }]);
+  assert.deepEqual(c.screen.text(), ['a', 'b', 'c']);
+  assert.equal(c.screen.version, 9);
+  r = c.onDaemon(frame(10, 9, 3, 50, [[0, { runs: [{ text: 'A' }] }]], false), 0);
+  assert.deepEqual(r.events, [{ t: 'screen', resized: false, titleChanged: false }]);
+});

@@ -174,3 +174,109 @@ fn inputs_and_pages_are_answered_in_the_protocol_s_terms() {
     let e = transcript_answer(Err(std::io::Error::other("disk")));
     assert!(matches!(e, DaemonMsg::Error { message } if message.contains("disk")));
 }
+
+/// The largest screen a device can ask for, every cell in colours of its
+/// own: far more than one message holds.
+fn colourful(version: u64, seed: u32) -> StyledScreen {
+    let rows = (0..rcd_proto::stream::MAX_FRAME_ROWS as u32)
+        .map(|r| Row {
+            runs: (0..rcd_proto::stream::MAX_FRAME_COLS as u32)
+                .map(|c| {
+                    let n = r * 7919 + c * 31 + seed;
+                    Run {
+                        text: char::from(b'!' + (n % 90) as u8).to_string(),
+                        fg: Some(format!("#{:06x}", n.wrapping_mul(2654435761) & 0xff_ffff)),
+                        bg: Some(format!("#{:06x}", n.wrapping_mul(40503) & 0xff_ffff)),
+                        bold: n % 2 == 0,
+                        underline: n % 3 == 0,
+                        ..Run::default()
+                    }
+                })
+                .collect(),
+        })
+        .collect();
+    StyledScreen {
+        version,
+        rows,
+        cols: rcd_proto::stream::MAX_FRAME_COLS,
+        cursor: (3, 4),
+        cursor_visible: true,
+        title: "colours".into(),
+        app_cursor: false,
+    }
+}
+
+/// Acknowledges every frame in turn until none is left, as a device does;
+/// returns the device's copy, the frames, and the largest message.
+fn follow(
+    d: &mut Device,
+    first: DaemonMsg,
+    now: &StyledScreen,
+    mut copy: Vec<Row>,
+) -> (Vec<Row>, Vec<ScreenFrame>, usize) {
+    let mut have = match &first {
+        DaemonMsg::Screen(f) => f.base,
+        _ => 0,
+    };
+    let mut frames = Vec::new();
+    let mut largest = 0;
+    let mut next = Some(first);
+    while let Some(DaemonMsg::Screen(f)) = next {
+        largest = largest.max(
+            serde_json::to_vec(&DaemonMsg::Screen(f.clone()))
+                .unwrap()
+                .len(),
+        );
+        assert!(
+            apply(&mut copy, have, &f),
+            "each part applies on the one before"
+        );
+        have = f.version;
+        next = d.ack(f.version, || now.clone());
+        frames.push(f);
+        assert!(frames.len() < 100, "the parts end");
+    }
+    (copy, frames, largest)
+}
+
+#[test]
+fn a_frame_too_large_for_one_message_goes_in_parts_that_each_fit() {
+    let now = colourful(9, 0);
+    let whole = serde_json::to_vec(&DaemonMsg::Screen(frame(None, &now)))
+        .unwrap()
+        .len();
+    assert!(
+        whole > 4 * FRAME_BUDGET,
+        "the screen is large: {whole} bytes"
+    );
+    let mut d = Device::new();
+    let mut out = hello(&mut d, now.clone(), None);
+    let first = out.remove(1);
+    let (copy, frames, largest) = follow(&mut d, first, &now, Vec::new());
+    assert!(largest <= FRAME_BUDGET, "{largest} bytes in one message");
+    assert!(frames.len() >= 5, "{} parts", frames.len());
+    assert_eq!(copy, now.rows, "the device has the whole screen");
+    let (last, parts) = frames.split_last().unwrap();
+    assert!(
+        parts
+            .iter()
+            .all(|f| f.partial && f.version >= PART_VERSIONS)
+    );
+    assert_eq!((last.partial, last.version), (false, 9));
+    assert_eq!(frames[0].base, 0);
+    // The whole screen changes: the difference goes in parts too.
+    let later = colourful(10, 1);
+    let first = d.next_frame(|| later.clone()).expect("a frame");
+    assert_eq!(version_of(&first).0, 9);
+    let (copy, frames, largest) = follow(&mut d, first, &later, copy);
+    assert!(largest <= FRAME_BUDGET && frames.len() >= 5);
+    assert!(
+        frames.iter().all(|f| f.base != 0),
+        "differences, not full frames"
+    );
+    assert_eq!(copy, later.rows);
+    assert_eq!(
+        frames.last().map(|f| (f.partial, f.version)),
+        Some((false, 10))
+    );
+}
