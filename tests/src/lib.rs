@@ -577,6 +577,17 @@ pub fn remote(relay: &str, token: &str, ca: Option<&Path>, args: &[&str]) -> Out
 }
 
 /// The pairing code rcd printed (the last one in its log).
+/// The URL of the embedded relay, from the pairing line rcd printed
+/// (`rcctl --relay URL pair CODE`); call after [`pairing_code`].
+pub fn embedded_relay_url(d: &Daemon) -> String {
+    d.log_text()
+        .split("rcctl --relay ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the relay URL in the pairing line")
+        .to_string()
+}
+
 pub fn pairing_code(d: &Daemon) -> String {
     let mut code = String::new();
     wait_for("rcd to print a pairing code", PATIENCE, || {

@@ -26,13 +26,7 @@ fn world(name: &str) -> World {
         &["--listen", "127.0.0.1:0", "--name", "home"],
     ));
     let code = pairing_code(&daemon);
-    let log = daemon.log_text();
-    let url = log
-        .split("rcctl --relay ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("the relay URL in the pairing line")
-        .to_string();
+    let url = rcd_tests::embedded_relay_url(&daemon);
     let token = stdout_of(&remote(&url, "", None, &["pair", &code]), "pair")
         .trim()
         .to_string();

@@ -86,13 +86,7 @@ fn no_secret_and_no_typed_text_in_any_log() {
     opts.env.push(("RUST_LOG".into(), "trace".into()));
     let d = Daemon::start(opts);
     let code = pairing_code(&d);
-    let log = d.log_text();
-    let url = log
-        .split("rcctl --relay ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("the relay URL in the pairing line")
-        .to_string();
+    let url = rcd_tests::embedded_relay_url(&d);
     let mut stderr = String::new();
     let token = stdout_of(&remote(&url, "", None, &["pair", &code]), "pair")
         .trim()

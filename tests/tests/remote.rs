@@ -468,13 +468,7 @@ fn the_embedded_relay_serves_devices_by_default() {
         &["--listen", "127.0.0.1:0", "--name", "home"],
     ));
     let code = pairing_code(&d);
-    let log = d.log_text();
-    let url = log
-        .split("rcctl --relay ")
-        .nth(1)
-        .and_then(|rest| rest.split_whitespace().next())
-        .expect("the relay URL in the pairing line")
-        .to_string();
+    let url = rcd_tests::embedded_relay_url(&d);
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
     let token = stdout_of(&remote(&url, "", None, &["pair", &code]), "pair")
         .trim()
