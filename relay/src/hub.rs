@@ -53,6 +53,12 @@ impl CloseReason {
         code: 1008,
         reason: "the token was revoked",
     };
+    /// A WebSocket frame that breaks the protocol (a reserved opcode or
+    /// bit, an unmasked client frame, a fragment out of order).
+    pub const PROTOCOL: CloseReason = CloseReason {
+        code: 1002,
+        reason: "not a valid WebSocket frame",
+    };
     /// A message over the limit.
     pub const TOO_LARGE: CloseReason = CloseReason {
         code: 1009,

@@ -88,16 +88,18 @@ fn read<T: DeserializeOwned>(msg: Option<Result<Message, axum::Error>>) -> Inbou
         Some(Ok(Message::Ping(_) | Message::Pong(_))) => Inbound::Skip,
         Some(Err(e)) => {
             use tokio_tungstenite::tungstenite::Error as WsError;
-            let too_large = std::error::Error::source(&e)
-                .and_then(|s| s.downcast_ref::<WsError>())
-                .is_some_and(|w| matches!(w, WsError::Capacity(_)));
-            if too_large {
-                tracing::warn!("closing the socket: {e}");
-                Inbound::End(Some(CloseReason::TOO_LARGE))
-            } else {
-                tracing::debug!("socket error: {e}");
-                Inbound::End(None)
+            let why = match std::error::Error::source(&e).and_then(|s| s.downcast_ref::<WsError>())
+            {
+                Some(WsError::Capacity(_)) => Some(CloseReason::TOO_LARGE),
+                Some(WsError::Protocol(_)) => Some(CloseReason::PROTOCOL),
+                Some(WsError::Utf8(_)) => Some(CloseReason::GARBAGE),
+                _ => None,
+            };
+            match why {
+                Some(_) => tracing::warn!("closing the socket: {e}"),
+                None => tracing::debug!("socket error: {e}"),
             }
+            Inbound::End(why)
         }
     }
 }

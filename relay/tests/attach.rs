@@ -5,8 +5,8 @@
 mod common;
 
 use common::{
-    FakeDaemon, Next, TestRelay, Ws, closed, fast, for_client, next, next_binary, next_json,
-    paired, route, send_binary, send_json, ws_connect,
+    FakeDaemon, Next, PATIENCE, TestRelay, Ws, closed, fast, for_client, next, next_binary,
+    next_json, paired, route, send_binary, send_json, ws_connect,
 };
 use futures_util::SinkExt;
 use rc_relay::{RelayOptions, TokenKind};
@@ -417,4 +417,55 @@ async fn shutting_down_closes_every_socket() {
     relay.relay.shutdown();
     assert_eq!(closed(&mut link).await, Some(1001));
     assert_eq!(closed(&mut dev).await, Some(1001));
+}
+
+#[tokio::test]
+async fn a_frame_that_breaks_the_websocket_protocol_is_closed_with_1002() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (relay, daemon, _device_id, device) = paired(fast()).await;
+    let _link = daemon.link("a").await;
+    let addr = relay.url.trim_start_matches("http://").to_owned();
+    let mut tcp = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let path = format!("/api/v1{}", route::attach(&daemon.env, "a"));
+    let upgrade = format!(
+        "GET {path} HTTP/1.1\r\nhost: {addr}\r\nupgrade: websocket\r\nconnection: upgrade\r\n\
+         sec-websocket-version: 13\r\nsec-websocket-key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         authorization: Bearer {device}\r\n\r\n"
+    );
+    tcp.write_all(upgrade.as_bytes()).await.unwrap();
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        tcp.read_exact(&mut byte).await.unwrap();
+        head.push(byte[0]);
+    }
+    assert!(
+        head.starts_with(b"HTTP/1.1 101"),
+        "{}",
+        String::from_utf8_lossy(&head)
+    );
+    // A masked frame with the reserved opcode 3.
+    tcp.write_all(&[0x83, 0x80, 1, 2, 3, 4]).await.unwrap();
+    let mut rest = Vec::new();
+    let _ = tokio::time::timeout(PATIENCE, tcp.read_to_end(&mut rest)).await;
+    // Frames from the relay before the close (its `link` envelope) are
+    // skipped: the close frame is opcode 8, its code the first two bytes.
+    let mut at = 0;
+    let mut code = None;
+    while at + 2 <= rest.len() {
+        let (op, len) = (rest[at] & 0x0f, usize::from(rest[at + 1] & 0x7f));
+        let (len, start) = match len {
+            126 => (
+                usize::from(u16::from_be_bytes([rest[at + 2], rest[at + 3]])),
+                at + 4,
+            ),
+            _ => (len, at + 2),
+        };
+        if op == 8 && len >= 2 {
+            code = Some(u16::from_be_bytes([rest[start], rest[start + 1]]));
+            break;
+        }
+        at = start + len;
+    }
+    assert_eq!(code, Some(1002), "{rest:?}");
 }
