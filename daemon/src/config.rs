@@ -273,9 +273,8 @@ impl Config {
             if token.is_empty() {
                 bail!("the enrollment token is empty");
             }
-            if !(url.starts_with("https://") || url.starts_with("http://")) {
-                bail!("--relay {url:?}: give an https:// URL");
-            }
+            rcd_net::check_url(url.trim_end_matches('/'))
+                .map_err(|e| anyhow::anyhow!("--relay: {e}"))?;
             RelayMode::Remote {
                 url,
                 token: rcd_proto::relay::Secret(token),

@@ -122,7 +122,7 @@ fn tls_config(ca_cert: Option<&Path>) -> Result<(rustls::ClientConfig, Vec<Vec<u
 /// `http://` only to this machine (a loopback address or `localhost`),
 /// where nothing crosses a network. Tokens and credentials sent over
 /// `http://` to another host can be read by anyone on the way.
-fn check_url(url: &str) -> Result<(), NetError> {
+pub fn check_url(url: &str) -> Result<(), NetError> {
     let parsed = reqwest::Url::parse(url)
         .map_err(|e| NetError::Setup(format!("relay URL {url:?} is not a URL: {e}")))?;
     match parsed.scheme() {

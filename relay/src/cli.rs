@@ -85,12 +85,8 @@ pub struct ServeArgs {
     /// Most connections open at once (HTTP and WebSocket); beyond it new
     /// ones are refused, with a warning in the log. Keep it below the
     /// process's open-file limit (LimitNOFILE= in systemd).
-    #[arg(long, value_name = "N", default_value_t = rc_relay_default_max())]
+    #[arg(long, value_name = "N", default_value_t = crate::options::DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
-}
-
-fn rc_relay_default_max() -> usize {
-    crate::options::DEFAULT_MAX_CONNECTIONS
 }
 
 #[derive(Debug, Subcommand)]
