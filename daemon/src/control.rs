@@ -145,15 +145,21 @@ pub async fn serve(
                     max = MAX_CONNECTIONS,
                     "refused a client: too many control connections"
                 );
-                Some(format!(
-                    "refused: rcd already serves {MAX_CONNECTIONS} control connections; \
-                     end some (an attach, or a client that hangs) and try again"
-                ))
+                Some(ErrorReply {
+                    kind: ErrorKind::Busy,
+                    message: format!(
+                        "refused: rcd already serves {MAX_CONNECTIONS} control connections; \
+                         end some (an attach, or a client that hangs) and try again"
+                    ),
+                })
             } else if uid != Some(allowed_uid) {
                 tracing::warn!(?uid, "refused a client of another user");
-                Some(format!(
-                    "refused: this rcd serves only uid {allowed_uid}; run rcctl as that user"
-                ))
+                Some(ErrorReply {
+                    kind: ErrorKind::BadRequest,
+                    message: format!(
+                        "refused: this rcd serves only uid {allowed_uid}; run rcctl as that user"
+                    ),
+                })
             } else {
                 // A client inside a sandboxed session must not drive rcd.
                 let pid = cred
@@ -163,9 +169,12 @@ pub async fn serve(
                 if r.is_some() {
                     tracing::warn!(?pid, "refused a client inside a sandbox");
                 }
-                r
+                r.map(|message| ErrorReply {
+                    kind: ErrorKind::BadRequest,
+                    message,
+                })
             };
-            if let Some(message) = refusal {
+            if let Some(reply) = refusal {
                 let mut stream = stream;
                 // Read its hello first, so the client is listening when the
                 // refusal comes (and does not see a broken pipe instead).
@@ -174,14 +183,7 @@ pub async fn serve(
                     read_frame_max::<_, ClientHello>(&mut stream, REFUSAL_HELLO_LEN),
                 )
                 .await;
-                let _ = write_frame(
-                    &mut stream,
-                    &Response::Error(ErrorReply {
-                        kind: ErrorKind::BadRequest,
-                        message,
-                    }),
-                )
-                .await;
+                let _ = write_frame(&mut stream, &Response::Error(reply)).await;
                 let _ = tokio::io::AsyncWriteExt::shutdown(&mut stream).await;
                 return;
             }

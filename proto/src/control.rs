@@ -211,6 +211,8 @@ pub enum ErrorKind {
     NotARepository,
     BadRequest,
     ShuttingDown,
+    /// Every control connection slot is taken: try again shortly.
+    Busy,
     Internal,
 }
 

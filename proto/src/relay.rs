@@ -270,7 +270,8 @@ impl From<crate::ErrorKind> for ApiErrorKind {
             K::NotARepository => Self::NotARepository,
             K::BadRequest => Self::BadRequest,
             K::ShuttingDown => Self::ShuttingDown,
-            K::Internal => Self::Internal,
+            // A refusal of a local connection; it never crosses the relay.
+            K::Busy | K::Internal => Self::Internal,
         }
     }
 }

@@ -189,10 +189,29 @@ fn connections_beyond_the_cap_are_told_so() {
     });
     let text = refused.expect("200 connections were all accepted");
     assert!(text.contains("connections"), "{text}");
+    assert!(text.contains("\"kind\":\"busy\""), "{text}");
     assert!(open.len() < 200);
-    // Once they are gone, rcctl is served again.
+    // rcctl waits for a slot instead of failing: it is served once they
+    // are gone.
+    let mut status = std::process::Command::new(rcd_tests::bin("rcctl"))
+        .arg("--socket")
+        .arg(&d.socket)
+        .arg("status")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("rcctl");
+    std::thread::sleep(Duration::from_secs(1));
+    assert!(
+        status.try_wait().expect("try_wait").is_none(),
+        "rcctl waits while every slot is taken"
+    );
     drop(open);
-    rcd_tests::wait_for("a free slot", Duration::from_secs(10), || {
-        d.rcctl(&["status"]).status.success()
-    });
+    let out = status.wait_with_output().expect("rcctl ends");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

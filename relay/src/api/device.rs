@@ -121,7 +121,7 @@ fn failure_status(kind: ErrorKind) -> StatusCode {
             StatusCode::BAD_REQUEST
         }
         ErrorKind::UnknownSession => StatusCode::NOT_FOUND,
-        ErrorKind::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::ShuttingDown | ErrorKind::Busy => StatusCode::SERVICE_UNAVAILABLE,
         ErrorKind::Internal => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

@@ -2,10 +2,11 @@
 
 use anyhow::{Result, anyhow, bail};
 use rcd_proto::frame::{read_frame, write_frame};
-use rcd_proto::{ClientHello, ErrorReply, FrameError, Request, Response, ServerHello};
+use rcd_proto::{ClientHello, ErrorKind, ErrorReply, FrameError, Request, Response, ServerHello};
 use std::io;
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
 
 /// An open, greeted connection.
 #[derive(Debug)]
@@ -15,9 +16,32 @@ pub struct Client {
     pub daemon_version: String,
 }
 
+/// How long a client keeps trying while every connection slot of rcd is
+/// taken (a burst of scripts, say) before it gives up.
+const BUSY_PATIENCE: Duration = Duration::from_secs(15);
+
 impl Client {
     /// Connects and exchanges hellos; every failure says how to fix it.
+    /// While rcd refuses as busy the attempt is repeated, with jittered,
+    /// growing pauses, for up to [`BUSY_PATIENCE`].
     pub fn connect(socket: &Path) -> Result<Self> {
+        let give_up = Instant::now() + BUSY_PATIENCE;
+        let mut pause = Duration::from_millis(5);
+        loop {
+            match Self::connect_once(socket) {
+                Err(Refused::Busy(_)) if Instant::now() < give_up => {
+                    let jittered = pause.mul_f64(rand::random_range(0.5..1.5));
+                    std::thread::sleep(jittered.min(give_up - Instant::now()));
+                    pause = (pause * 2).min(Duration::from_millis(250));
+                }
+                Err(Refused::Busy(message)) => bail!("{message}"),
+                Err(Refused::Other(e)) => return Err(e),
+                Ok(c) => return Ok(c),
+            }
+        }
+    }
+
+    fn connect_once(socket: &Path) -> std::result::Result<Self, Refused> {
         let shown = socket.display();
         let stream = UnixStream::connect(socket).map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => anyhow!(
@@ -43,10 +67,13 @@ impl Client {
         let sent = write_frame(&mut client.stream, &ClientHello::current());
         let first: serde_json::Value = match read_frame(&mut client.stream) {
             Ok(v) => v,
-            Err(e) => return Err(client.transport(sent.err().unwrap_or(e))),
+            Err(e) => return Err(client.transport(sent.err().unwrap_or(e)).into()),
         };
         if let Ok(Response::Error(e)) = serde_json::from_value::<Response>(first.clone()) {
-            bail!("{}", e.message);
+            return Err(match e.kind {
+                ErrorKind::Busy => Refused::Busy(e.message),
+                _ => Refused::Other(anyhow!("{}", e.message)),
+            });
         }
         let hello: ServerHello = serde_json::from_value(first).map_err(|_| {
             anyhow!(
@@ -55,7 +82,7 @@ impl Client {
             )
         })?;
         if hello.protocol != rcd_proto::PROTOCOL_VERSION {
-            bail!(
+            return Err(anyhow!(
                 "version mismatch: rcctl {} speaks control protocol {}, but rcd {} on {shown} \
                  speaks {}; use the rcctl that came with that rcd, or restart rcd with this \
                  version (rcctl shutdown, then rcd)",
@@ -63,7 +90,8 @@ impl Client {
                 rcd_proto::PROTOCOL_VERSION,
                 hello.version,
                 hello.protocol
-            );
+            )
+            .into());
         }
         client.daemon_version = hello.version;
         Ok(client)
@@ -88,6 +116,18 @@ impl Client {
             Response::Error(e) => Err(anyhow::Error::new(e)),
             other => Ok(other),
         }
+    }
+}
+
+/// Why a connection attempt failed: busy is worth another try.
+enum Refused {
+    Busy(String),
+    Other(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Refused {
+    fn from(e: anyhow::Error) -> Self {
+        Refused::Other(e)
     }
 }
 
