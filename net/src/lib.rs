@@ -151,6 +151,14 @@ fn is_loopback(url: &reqwest::Url) -> bool {
     }
 }
 
+/// How long a kept-alive connection to the relay may sit unused before it
+/// is dropped rather than used again. The relay closes one that stays quiet
+/// for its header deadline (10 s by default); a request sent on it just as
+/// it closes fails with "connection closed before message completed". A
+/// heartbeat every 10 s on a connection kept for longer met that race on a
+/// loaded machine, so a connection is given up well before the relay would.
+pub const POOL_IDLE: Duration = Duration::from_secs(4);
+
 impl Relay {
     /// A client of the relay at `url` (`https://`, or `http://` on loopback),
     /// trusting the public roots plus `ca_cert` when given.
@@ -160,6 +168,7 @@ impl Relay {
         let (tls, extra) = tls_config(ca_cert)?;
         let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
+            .pool_idle_timeout(POOL_IDLE)
             .use_rustls_tls();
         for der in extra {
             let cert = reqwest::Certificate::from_der(&der)
@@ -412,6 +421,51 @@ pub async fn recv<T: DeserializeOwned>(ws: &mut WebSocket) -> Result<Incoming<T>
 #[cfg(test)]
 mod tests {
     use super::check_url;
+
+    /// A connection unused for longer than `POOL_IDLE` is not used again,
+    /// so no request meets a relay that is just closing it.
+    #[tokio::test]
+    async fn a_connection_idle_too_long_is_not_used_again() {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let accepted = Arc::new(AtomicUsize::new(0));
+        let count = accepted.clone();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                count.fetch_add(1, Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 4096];
+                    // One request per read is enough for these small GETs.
+                    while let Ok(n) = s.read(&mut buf).await {
+                        if n == 0 {
+                            return;
+                        }
+                        let answer = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                                      content-length: 2\r\n\r\n[]";
+                        if s.write_all(answer.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        let relay = super::Relay::new(&url, None).unwrap();
+        let device = rcd_proto::relay::Secret("dev_x".into());
+        relay.devices(&device).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        relay.devices(&device).await.unwrap();
+        assert_eq!(accepted.load(Ordering::SeqCst), 1, "a fresh connection is kept");
+        tokio::time::sleep(super::POOL_IDLE + std::time::Duration::from_secs(1)).await;
+        relay.devices(&device).await.unwrap();
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            2,
+            "one idle for longer than POOL_IDLE is given up"
+        );
+    }
 
     #[test]
     fn plain_http_is_for_this_machine_only() {
