@@ -12,17 +12,13 @@
 //! one relay) a sharded concurrent map did no better than this one lock
 //! (docs/PERFORMANCE.md).
 
+use crate::queue::{QueueRx, QueueTx, queue};
 use axum::extract::ws::Message;
 use rcd_proto::relay::{DeviceFrame, LinkFrame};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard};
-use tokio::sync::{mpsc, oneshot};
-
-/// Messages queued for one socket before the slowest reader is dropped.
-/// Screen updates are acknowledged one at a time, so a device that keeps
-/// up never has more than a few in flight.
-pub(crate) const SOCKET_QUEUE: usize = 256;
+use tokio::sync::oneshot;
 
 /// Why the relay closes a WebSocket: the close code and reason it sends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -98,8 +94,10 @@ pub(crate) struct RouteKey {
 pub(crate) struct Joined {
     /// Its number: the link's generation, or the device's `client`.
     pub id: u64,
-    /// Messages to send on the socket.
-    pub rx: mpsc::Receiver<Message>,
+    /// Messages to send on the socket. Screen updates are acknowledged
+    /// one at a time, so a device that keeps up never has more than a few
+    /// in flight; a full queue closes the slowest reader.
+    pub rx: QueueRx,
     /// Fires (or is dropped) when the hub closes the socket.
     pub kill: oneshot::Receiver<CloseReason>,
 }
@@ -110,7 +108,7 @@ struct Peer {
     owner: String,
     /// Device token id (attach sockets).
     device: Option<String>,
-    tx: mpsc::Sender<Message>,
+    tx: QueueTx,
     kill: Option<oneshot::Sender<CloseReason>>,
 }
 
@@ -156,7 +154,7 @@ impl Hub {
 
     fn join(&self, owner: &str, device: Option<&str>) -> (Peer, Joined) {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
-        let (tx, rx) = mpsc::channel(SOCKET_QUEUE);
+        let (tx, rx) = queue();
         let (kill_tx, kill) = oneshot::channel();
         let p = Peer {
             owner: owner.to_string(),
@@ -221,7 +219,7 @@ impl Hub {
         key: &RouteKey,
         owner: &str,
         device: &str,
-    ) -> (Joined, Option<mpsc::Sender<Message>>) {
+    ) -> (Joined, Option<QueueTx>) {
         let (p, joined) = self.join(owner, Some(device));
         let mut routes = self.lock();
         let route = routes.entry(key.clone()).or_default();
@@ -232,7 +230,7 @@ impl Hub {
 
     /// The attach socket `client` ended. Returns the link's queue (to send
     /// `close` to) if the device was still routed.
-    pub fn detach_device(&self, key: &RouteKey, client: u64) -> Option<mpsc::Sender<Message>> {
+    pub fn detach_device(&self, key: &RouteKey, client: u64) -> Option<QueueTx> {
         let mut routes = self.lock();
         let route = routes.get_mut(key)?;
         let removed = route.devices.remove(&client).is_some();
@@ -244,7 +242,7 @@ impl Hub {
     }
 
     /// The current link's queue.
-    pub fn link(&self, key: &RouteKey) -> Option<mpsc::Sender<Message>> {
+    pub fn link(&self, key: &RouteKey) -> Option<QueueTx> {
         let routes = self.lock();
         routes.get(key)?.link.as_ref().map(|(_, l)| l.tx.clone())
     }
@@ -410,11 +408,24 @@ mod tests {
         let hub = Hub::default();
         let (mut d, _) = hub.attach_device(&key(), "enr_a", "dev_1");
         let msg = |i: usize| Message::binary(i.to_be_bytes().to_vec());
-        for i in 0..SOCKET_QUEUE {
+        for i in 0..crate::queue::QUEUE_MESSAGES {
             assert_eq!(hub.to_device(&key(), d.id, msg(i)), Delivery::Queued);
         }
         assert_eq!(hub.to_device(&key(), d.id, msg(0)), Delivery::Dropped);
         assert_eq!(d.kill.try_recv().unwrap(), CloseReason::TOO_SLOW);
         assert_eq!(hub.to_device(&key(), d.id, msg(0)), Delivery::Unknown);
+    }
+
+    #[test]
+    fn a_device_queue_full_of_bytes_drops_that_device_too() {
+        let hub = Hub::default();
+        let (mut d, _) = hub.attach_device(&key(), "enr_a", "dev_1");
+        let part = || Message::binary(vec![b'x'; 1 << 20]);
+        let fit = crate::queue::QUEUE_BYTES >> 20;
+        for _ in 0..fit {
+            assert_eq!(hub.to_device(&key(), d.id, part()), Delivery::Queued);
+        }
+        assert_eq!(hub.to_device(&key(), d.id, part()), Delivery::Dropped);
+        assert_eq!(d.kill.try_recv().unwrap(), CloseReason::TOO_SLOW);
     }
 }

@@ -40,6 +40,7 @@ mod limit;
 mod listen;
 pub mod logging;
 pub mod options;
+mod queue;
 pub mod secret;
 mod server;
 mod state;

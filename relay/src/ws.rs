@@ -8,14 +8,16 @@
 
 use crate::hub::{CloseReason, Delivery, Joined, RouteKey, json};
 use crate::options::MAX_BODY;
+use crate::queue::Refused;
 use crate::state::Relay;
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use rcd_proto::liveness::{self, Liveness};
 use rcd_proto::relay::{CLIENT_PREFIX, DeviceFrame, LinkFrame};
 use serde::de::DeserializeOwned;
+use std::future::Future;
+use std::pin::Pin;
 use std::time::Duration;
-use tokio::sync::mpsc;
 use tokio::time::Interval;
 use tracing::Instrument;
 
@@ -210,6 +212,9 @@ pub(crate) async fn run_link(relay: Relay, mut socket: WebSocket, key: RouteKey,
     .await
 }
 
+/// A device's message on its way into a full link queue.
+type Forward = Pin<Box<dyn Future<Output = Result<(), ()>> + Send>>;
+
 /// Serves a device's attach socket until it closes or is closed.
 pub(crate) async fn run_attach(
     relay: Relay,
@@ -252,9 +257,8 @@ pub(crate) async fn run_attach(
         // daemon's pace), but what is queued for it is still written: the
         // daemon's answers to what it sent before must not fill its queue
         // and get it closed as too slow while it reads everything.
-        let mut forward: Option<(mpsc::Sender<Message>, Message)> = None;
+        let mut forward: Option<Forward> = None;
         while why.is_none() {
-            let room = forward.as_ref().map(|(l, _)| l.clone().reserve_owned());
             tokio::select! {
                 biased;
                 r = &mut kill => why = Some(Some(r.unwrap_or(CloseReason::SHUTDOWN))),
@@ -273,13 +277,10 @@ pub(crate) async fn run_attach(
                         }
                     }
                 }
-                permit = async move { room.expect("guarded").await }, if forward.is_some() => {
-                    let (_, msg) = forward.take().expect("guarded");
-                    match permit {
-                        Ok(permit) => {
-                            permit.send(msg);
-                        }
-                        Err(_) => tracing::debug!("the session link went down: a message was dropped"),
+                sent = async { forward.as_mut().expect("guarded").await }, if forward.is_some() => {
+                    forward = None;
+                    if sent.is_err() {
+                        tracing::debug!("the session link went down: a message was dropped");
                     }
                 }
                 msg = socket.recv(), if forward.is_none() => match read::<DeviceFrame>(msg) {
@@ -293,8 +294,10 @@ pub(crate) async fn run_attach(
                             let out = Message::Binary(rcd_proto::relay::link_payload(client, &payload).into());
                             match link.try_send(out) {
                                 Ok(()) => {}
-                                Err(mpsc::error::TrySendError::Full(out)) => forward = Some((link, out)),
-                                Err(mpsc::error::TrySendError::Closed(_)) => {
+                                Err(Refused::Full(out)) => {
+                                    forward = Some(Box::pin(async move { link.send(out).await.map_err(drop) }));
+                                }
+                                Err(Refused::Closed(_)) => {
                                     tracing::debug!("the session link went down: a message was dropped");
                                 }
                             }
