@@ -188,8 +188,8 @@ impl Row {
                 return;
             }
             col + 1
-        } else if cell.is_wide_continuation() {
-            col - 1
+        } else if let Some(before) = col.checked_sub(1).filter(|_| cell.is_wide_continuation()) {
+            before
         } else {
             return;
         };
