@@ -5,6 +5,9 @@ use super::MAX_LINE_BYTES;
 use super::cell::Cell;
 use super::row::Row;
 
+/// Largest line buffer kept from one row to the next.
+const KEPT_BUFFER: usize = 1024;
+
 #[derive(Debug, Default)]
 pub struct Capture {
     /// The window title the program set.
@@ -29,9 +32,15 @@ impl Capture {
         if !row.wrapped() {
             let end = self.partial.trim_end().len();
             self.partial.truncate(end);
-            // A line of its own size; the buffer stays for the next row.
-            self.done.push(self.partial.clone());
-            self.partial.clear();
+            if self.partial.capacity() > KEPT_BUFFER {
+                // After a long line the buffer goes with it: an idle
+                // session keeps no 64 KiB for the next one.
+                self.done.push(std::mem::take(&mut self.partial));
+            } else {
+                // A line of its own size; the buffer stays for the next row.
+                self.done.push(self.partial.clone());
+                self.partial.clear();
+            }
         }
     }
 }

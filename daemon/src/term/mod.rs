@@ -554,6 +554,11 @@ mod tests {
         let bytes = t.screen_heap_bytes() - blank_bytes();
         assert!(bytes <= 24 * 80 * 12, "{bytes}");
         assert!(t.transcript().len() > 4000);
+        // A line of 10,000 characters leaves no 10 KB buffer behind.
+        t.process(format!("{}\r\n", "w".repeat(10_000)).as_bytes())
+            .unwrap();
+        t.process("\r\n".repeat(30).as_bytes()).unwrap();
+        assert!(t.screen.capture.partial.capacity() <= 1024);
     }
 
     #[test]
