@@ -132,10 +132,11 @@ fn a_sandboxed_worktree_session_writes_only_its_own_places() {
         "box",
         &format!(
             "clear; cat {}/README.md; touch \"$TMPDIR/t\"; echo tmp=$?; echo $TMPDIR; \
-             echo R'EAD'",
+             echo R'EAD-DONE'",
             main.display()
         ),
-        "READ",
+        // Not "READ": the screen already shows README.md.
+        "READ-DONE",
     );
     assert!(has_line(&screen, "hello"), "{screen}");
     assert!(has_line(&screen, "tmp=0"), "{screen}");

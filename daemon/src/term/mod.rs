@@ -1,13 +1,32 @@
-//! The headless terminal of a session: a `vt100` screen plus the
-//! transcript of the lines that scrolled off its top.
+//! The headless terminal of a session: a screen of rcd's own driven by
+//! `vte`'s parser, plus the transcript of the lines that scrolled off its
+//! top.
 //!
-//! The parser runs with no scrollback of its own; every row pushed off the
-//! top of the primary screen comes to [`Capture::on_scroll`] and is
-//! appended to the transcript file. Rows that soft-wrapped are joined, so
-//! a transcript line is a logical line as the program printed it.
+//! The screen keeps no scrollback: every row pushed off the top of the
+//! primary screen goes from its cells straight into a transcript line
+//! ([`capture::Capture`]) and on to the transcript file. Rows that
+//! soft-wrapped are joined, so a transcript line is a logical line as the
+//! program printed it.
+//!
+//! The parts: [`cell`] (a cell in 12 bytes), [`row`] (cells stored only
+//! once written), [`grid`] (rows, cursor, scroll region), [`screen`] (the
+//! `vte::Perform` handler: what each control does), [`capture`] (scrolled
+//! rows into lines) and [`redraw`] (the screen as escape codes and as
+//! styled runs).
+
+mod capture;
+mod cell;
+mod grid;
+mod redraw;
+mod row;
+mod screen;
+#[cfg(test)]
+mod vs_vt100;
+
+use screen::Screen;
 
 use crate::pty::Size;
-use rcd_proto::stream::{Row, Run};
+use rcd_proto::stream::Row;
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::os::unix::fs::OpenOptionsExt;
@@ -38,70 +57,6 @@ impl PageBudget {
         // Each line costs its bytes and a little for quoting and commas.
         self.used += line.len() + 8;
         taken == 0 || self.used <= MAX_PAGE_BYTES
-    }
-}
-
-/// Receives terminal events from the parser.
-#[derive(Debug, Default)]
-struct Capture {
-    title: String,
-    /// A row that soft-wrapped and waits for its continuation.
-    partial: String,
-    /// Completed lines not yet written to the transcript.
-    done: Vec<String>,
-    /// The formatted text of the row being captured, reused.
-    scratch: String,
-}
-
-/// Takes the first character written and then refuses the rest, so
-/// asking vt100 whether a row ends its line costs one character, not a
-/// second formatting of the row.
-#[derive(Debug, Default)]
-struct FirstChar(Option<char>);
-
-impl std::fmt::Write for FirstChar {
-    fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0 = self.0.or_else(|| s.chars().next());
-        Err(std::fmt::Error)
-    }
-}
-
-impl vt100::Callbacks for Capture {
-    fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
-        self.title = String::from_utf8_lossy(title).chars().take(256).collect();
-    }
-
-    fn on_scroll(&mut self, row: vt100::capture::RowContents<'_>, alternate_screen: bool) {
-        if alternate_screen {
-            // Full-screen programs redraw; their rows are not output history.
-            return;
-        }
-        self.scratch.clear();
-        let mut state = vt100::capture::BasicFormattedCaptureState::new();
-        if row
-            .write_formatted_basic(&mut self.scratch, &mut state)
-            .is_err()
-        {
-            return;
-        }
-        self.partial
-            .extend(vt100::capture::basic_formatted_to_plain(&self.scratch));
-        if self.partial.len() >= MAX_LINE_BYTES {
-            // One line of megabytes (a minified bundle) would make a page
-            // no message can carry: it goes in pieces.
-            self.done.push(std::mem::take(&mut self.partial));
-            return;
-        }
-        // `write_formatted_basic` leaves a newline pending for rows that
-        // did not wrap (the next write starts with it); a wrapped row
-        // continues on the next one.
-        let mut probe = FirstChar::default();
-        let _ = row.write_formatted_basic(&mut probe, &mut state);
-        if probe.0 == Some('\n') {
-            let end = self.partial.trim_end().len();
-            self.partial.truncate(end);
-            self.done.push(std::mem::take(&mut self.partial));
-        }
     }
 }
 
@@ -235,7 +190,8 @@ fn read_page(
 
 /// A session's screen and transcript.
 pub struct Terminal {
-    parser: vt100::Parser<Capture>,
+    parser: vte::Parser,
+    screen: Screen,
     transcript: Transcript,
     /// Grows with every change of the screen.
     version: u64,
@@ -254,12 +210,8 @@ impl Terminal {
     /// A blank screen of `size`, with its transcript at `transcript_path`.
     pub fn new(size: Size, transcript_path: &Path) -> io::Result<Self> {
         Ok(Self {
-            parser: vt100::Parser::new_with_callbacks(
-                nonzero(size.rows),
-                nonzero(size.cols),
-                0,
-                Capture::default(),
-            ),
+            parser: vte::Parser::new(),
+            screen: Screen::new(size.rows.max(1), size.cols.max(1)),
             transcript: Transcript::create(transcript_path)?,
             version: 1,
         })
@@ -272,28 +224,35 @@ impl Terminal {
 
     /// The screen as styled rows, for remote devices.
     pub fn styled(&self) -> StyledScreen {
-        let screen = self.parser.screen();
-        let size = self.size();
-        let rows = (0..size.rows)
-            .map(|r| styled_row(screen, r, size.cols))
-            .collect();
+        let grid = self.screen.grid();
         StyledScreen {
             version: self.version,
-            rows,
-            cols: size.cols,
-            cursor: screen.cursor_position(),
-            cursor_visible: !screen.hide_cursor(),
+            rows: grid
+                .rows
+                .iter()
+                .map(|r| redraw::styled_row(r, grid.width))
+                .collect(),
+            cols: grid.width,
+            cursor: self.cursor(),
+            cursor_visible: !self.screen.modes.hide_cursor,
             title: self.title().to_string(),
-            app_cursor: screen.application_cursor(),
+            app_cursor: self.screen.modes.app_cursor,
         }
     }
 
     /// Feeds program output through the emulator; lines that scroll off
     /// are appended to the transcript.
     pub fn process(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.parser.process(bytes);
+        self.parser.advance(&mut self.screen, bytes);
         self.version += 1;
-        let done = std::mem::take(&mut self.parser.callbacks_mut().done);
+        self.write_done()
+    }
+
+    fn write_done(&mut self) -> io::Result<()> {
+        if self.screen.capture.done.is_empty() {
+            return Ok(());
+        }
+        let done = std::mem::take(&mut self.screen.capture.done);
         self.transcript.append(&done)
     }
 
@@ -301,12 +260,13 @@ impl Terminal {
     /// and any pending wrapped line to the transcript; for when the
     /// program has ended.
     pub fn flush_screen_to_transcript(&mut self) -> io::Result<()> {
-        let mut lines = std::mem::take(&mut self.parser.callbacks_mut().done);
-        let partial = std::mem::take(&mut self.parser.callbacks_mut().partial);
+        let capture = &mut self.screen.capture;
+        let mut lines = std::mem::take(&mut capture.done);
+        let partial = std::mem::take(&mut capture.partial);
         if !partial.is_empty() {
             lines.push(partial.trim_end().to_string());
         }
-        if !self.parser.screen().alternate_screen() {
+        if self.screen.alternate.is_none() {
             let rows = self.rows();
             let keep = rows
                 .iter()
@@ -319,58 +279,61 @@ impl Terminal {
 
     /// Changes the screen size.
     pub fn resize(&mut self, size: Size) -> io::Result<()> {
-        self.parser.set_size(nonzero(size.rows), nonzero(size.cols));
+        self.screen.resize(size.rows.max(1), size.cols.max(1));
         self.version += 1;
-        let done = std::mem::take(&mut self.parser.callbacks_mut().done);
-        self.transcript.append(&done)
+        self.write_done()
     }
 
     /// The current screen size.
     pub fn size(&self) -> Size {
-        let (rows, cols) = self.parser.screen().size();
+        let grid = self.screen.grid();
         Size {
-            rows: rows.get(),
-            cols: cols.get(),
+            rows: grid.height,
+            cols: grid.width,
         }
     }
 
     /// Rows of plain text, trailing blanks trimmed.
     pub fn rows(&self) -> Vec<String> {
-        let size = self.size();
-        self.parser
-            .screen()
-            .rows(0, size.cols)
-            .map(|r| r.trim_end().to_string())
+        let grid = self.screen.grid();
+        grid.rows
+            .iter()
+            .map(|r| redraw::plain_row(r, grid.width))
             .collect()
     }
 
-    /// (row, col) of the cursor.
+    /// (row, col) of the cursor; the column is the width itself while a
+    /// character written in the last column waits to wrap.
     pub fn cursor(&self) -> (u16, u16) {
-        self.parser.screen().cursor_position()
+        let pos = self.screen.grid().pos;
+        (pos.row, pos.col)
     }
 
     /// The window title the program set, if any.
     pub fn title(&self) -> &str {
-        &self.parser.callbacks().title
+        &self.screen.capture.title
     }
 
     /// Bytes that repaint the whole screen (contents, attributes, cursor,
     /// input modes) on a real terminal of the same size.
     pub fn redraw(&self) -> Vec<u8> {
-        let screen = self.parser.screen();
-        let mut out = Vec::new();
-        // Clear everything first: the attaching terminal shows anything.
-        if screen.alternate_screen() {
-            out.extend_from_slice(b"\x1b[?1049h");
-        }
-        out.extend_from_slice(b"\x1b[H\x1b[2J");
-        out.extend_from_slice(screen.state_formatted().as_bytes());
-        out
+        redraw::redraw(&self.screen)
     }
 
     /// The transcript.
     pub fn transcript(&self) -> &Transcript {
         &self.transcript
+    }
+
+    /// Heap bytes the screen holds (its rows and cells).
+    #[cfg(test)]
+    fn screen_heap_bytes(&self) -> usize {
+        self.screen.primary.heap_bytes()
+            + self
+                .screen
+                .alternate
+                .as_ref()
+                .map_or(0, |g| std::mem::size_of::<grid::Grid>() + g.heap_bytes())
     }
 }
 
@@ -384,73 +347,6 @@ pub struct StyledScreen {
     pub cursor_visible: bool,
     pub title: String,
     pub app_cursor: bool,
-}
-
-fn colour(c: vt100::Color) -> Option<String> {
-    match c {
-        vt100::Color::Default => None,
-        vt100::Color::Idx(i) => Some(i.to_string()),
-        vt100::Color::Rgb(r, g, b) => Some(format!("#{r:02x}{g:02x}{b:02x}")),
-    }
-}
-
-/// One row as runs of equally styled text; trailing default blanks are
-/// dropped.
-fn styled_row(screen: &vt100::Screen, row: u16, cols: u16) -> Row {
-    let mut runs: Vec<Run> = Vec::new();
-    for col in 0..cols {
-        let Some(cell) = screen.cell(row, col) else {
-            break;
-        };
-        if cell.is_wide_continuation() {
-            continue;
-        }
-        let text = if cell.has_contents() {
-            cell.contents()
-        } else {
-            " "
-        };
-        let style = Run {
-            text: String::new(),
-            fg: colour(cell.fgcolor()),
-            bg: colour(cell.bgcolor()),
-            bold: cell.bold(),
-            italic: cell.italic(),
-            underline: cell.underline(),
-            inverse: cell.inverse(),
-        };
-        match runs.last_mut() {
-            Some(last)
-                if Run {
-                    text: String::new(),
-                    ..last.clone()
-                } == style =>
-            {
-                last.text.push_str(text)
-            }
-            _ => runs.push(Run {
-                text: text.to_string(),
-                ..style
-            }),
-        }
-    }
-    // Trailing blanks without a background carry nothing.
-    if let Some(last) = runs.last_mut()
-        && last.bg.is_none()
-        && !last.inverse
-        && !last.underline
-    {
-        let trimmed = last.text.trim_end().len();
-        last.text.truncate(trimmed);
-        if last.text.is_empty() {
-            runs.pop();
-        }
-    }
-    Row { runs }
-}
-
-fn nonzero(n: u16) -> std::num::NonZeroU16 {
-    std::num::NonZeroU16::new(n).unwrap_or(std::num::NonZeroU16::MIN)
 }
 
 #[cfg(test)]
@@ -606,5 +502,161 @@ mod tests {
         assert_eq!(t.title(), "my title");
         assert_eq!(t.cursor(), (0, 2));
         assert!(!t.redraw().is_empty());
+    }
+
+    /// Bytes a blank 80×24 screen's rows take: the row headers, no cells.
+    fn blank_bytes() -> usize {
+        24 * std::mem::size_of::<row::Row>()
+    }
+
+    #[test]
+    fn a_blank_screen_holds_no_cells() {
+        let (_d, t) = term(24, 80);
+        assert_eq!(t.screen_heap_bytes(), blank_bytes());
+        assert!(t.screen.alternate.is_none());
+        // The parser reserves nothing on the heap (its OSC buffer is
+        // inline, 1 KiB).
+        assert!(std::mem::size_of::<vte::Parser>() <= 2048);
+        assert!(std::mem::size_of::<cell::Cell>() <= 12);
+    }
+
+    #[test]
+    fn only_written_rows_hold_cells_and_a_clear_gives_them_back() {
+        let (_d, mut t) = term(24, 80);
+        t.process(b"$ ls\r\nsrc  docs\r\n$ ").unwrap();
+        let three = t.screen_heap_bytes() - blank_bytes();
+        assert!(three <= 3 * 80 * 12, "{three} bytes for three rows");
+        for i in 0..24 {
+            t.process(format!("\x1b[{};1H{}", i + 1, "x".repeat(80)).as_bytes())
+                .unwrap();
+        }
+        let full = t.screen_heap_bytes() - blank_bytes();
+        assert!(
+            (24 * 80 * 12..=24 * 80 * 12 + 1024).contains(&full),
+            "{full}"
+        );
+        t.process(b"\x1b[H\x1b[2J").unwrap();
+        assert_eq!(t.screen_heap_bytes(), blank_bytes(), "ED 2 frees the rows");
+        t.process(b"abc\x1b[1K\x1b[K").unwrap();
+        assert_eq!(t.screen_heap_bytes(), blank_bytes(), "EL frees the row");
+        // Clearing with a background colour keeps the coloured cells.
+        t.process(b"\x1b[44m\x1b[2J\x1b[m").unwrap();
+        assert!(t.screen_heap_bytes() >= 24 * 80 * 12);
+    }
+
+    #[test]
+    fn a_flood_keeps_the_screen_bounded() {
+        let (_d, mut t) = term(24, 80);
+        for i in 0..5000 {
+            t.process(format!("{i} {}\r\n", "y".repeat(i % 200)).as_bytes())
+                .unwrap();
+        }
+        let bytes = t.screen_heap_bytes() - blank_bytes();
+        assert!(bytes <= 24 * 80 * 12, "{bytes}");
+        assert!(t.transcript().len() > 4000);
+        // A line of 10,000 characters leaves no 10 KB buffer behind.
+        t.process(format!("{}\r\n", "w".repeat(10_000)).as_bytes())
+            .unwrap();
+        t.process("\r\n".repeat(30).as_bytes()).unwrap();
+        assert!(t.screen.capture.partial.capacity() <= 1024);
+    }
+
+    #[test]
+    fn the_alternate_screen_is_made_on_use_and_dropped_on_exit() {
+        let (_d, mut t) = term(24, 80);
+        t.process(b"prompt$ ").unwrap();
+        let before = t.screen_heap_bytes();
+        t.process(b"\x1b[?1049h\x1b[H\x1b[2J").unwrap();
+        assert!(t.screen.alternate.is_some());
+        for i in 0..24 {
+            t.process(format!("\x1b[{};1H{}", i + 1, "~".repeat(80)).as_bytes())
+                .unwrap();
+        }
+        assert!(t.screen_heap_bytes() > before + 24 * 80 * 12);
+        t.process(b"\x1b[?1049l").unwrap();
+        assert!(t.screen.alternate.is_none());
+        assert_eq!(t.screen_heap_bytes(), before);
+        assert_eq!(t.rows()[0], "prompt$");
+        assert_eq!(t.cursor(), (0, 8), "1049 restores the cursor");
+        for mode in ["47", "1047"] {
+            t.process(format!("\x1b[?{mode}hfull").as_bytes()).unwrap();
+            assert!(t.screen.alternate.is_some(), "{mode}");
+            assert_eq!(t.rows()[0], "full");
+            t.process(format!("\x1b[?{mode}l").as_bytes()).unwrap();
+            assert!(t.screen.alternate.is_none(), "{mode}");
+            assert_eq!(t.rows()[0], "prompt$");
+        }
+    }
+
+    #[test]
+    fn what_vt100_did_not_do() {
+        let (_d, mut t) = term(4, 10);
+        // DECAWM off: the last column is overwritten, nothing wraps.
+        t.process(b"\x1b[?7l0123456789abc").unwrap();
+        assert_eq!(t.rows()[0], "012345678c");
+        assert_eq!(t.cursor(), (0, 9));
+        t.process(b"\x1b[?7h\r\n").unwrap();
+        // CSI s / CSI u save and restore the cursor.
+        t.process(b"ab\x1b[s\x1b[3;3Hx\x1b[uc").unwrap();
+        assert_eq!(t.rows()[1], "abc");
+        // IND and NEL.
+        t.process(b"\x1bDd\x1bEe").unwrap();
+        assert_eq!(t.rows()[2], "  xd");
+        assert_eq!(t.rows()[3], "e");
+        // A title with ';' in it.
+        t.process(b"\x1b]2;a;b\x07").unwrap();
+        assert_eq!(t.title(), "a;b");
+    }
+
+    /// Feeding a screen's redraw to a fresh terminal gives the same screen.
+    fn assert_redraw_reproduces(t: &Terminal, what: &str) {
+        let (_d, mut copy) = term(t.size().rows, t.size().cols);
+        copy.process(&t.redraw()).unwrap();
+        let (a, b) = (t.styled(), copy.styled());
+        assert_eq!(a.rows, b.rows, "{what}: rows");
+        assert_eq!(a.cursor, b.cursor, "{what}: cursor");
+        assert_eq!(a.cursor_visible, b.cursor_visible, "{what}: cursor visible");
+        assert_eq!(t.screen.modes, copy.screen.modes, "{what}: modes");
+        assert_eq!(t.screen.attrs, copy.screen.attrs, "{what}: pen");
+        assert_eq!(
+            t.screen.alternate.is_some(),
+            copy.screen.alternate.is_some(),
+            "{what}: alternate"
+        );
+        let (g, h) = (t.screen.grid(), copy.screen.grid());
+        assert_eq!(
+            (g.top, g.bottom, g.origin),
+            (h.top, h.bottom, h.origin),
+            "{what}: region"
+        );
+        for (r, (x, y)) in g.rows.iter().zip(&h.rows).enumerate() {
+            for c in 0..g.width {
+                assert_eq!(x.cell(c), y.cell(c), "{what}: cell {r},{c}");
+                assert_eq!(x.text_of(c), y.text_of(c), "{what}: text {r},{c}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_redraw_reproduces_the_screen() {
+        let (_d, mut t) = term(6, 12);
+        t.process("\x1b[1;31mred\x1b[m \x1b[44m  \x1b[m 中文 e\u{301}\r\n".as_bytes())
+            .unwrap();
+        t.process(b"\x1b[38;2;1;2;3;4;7mrgb\x1b[K\x1b[m\r\n")
+            .unwrap();
+        assert_redraw_reproduces(&t, "plain");
+        t.process(b"\x1b[?1h\x1b=\x1b[?2004h\x1b[?1002h\x1b[?1006h\x1b[4 q\x1b[?25l\x1b[3m")
+            .unwrap();
+        assert_redraw_reproduces(&t, "modes");
+        t.process(b"\x1b[3;5r\x1b[?6h\x1b[2;4H").unwrap();
+        assert_redraw_reproduces(&t, "region and origin");
+        t.process(b"\x1b[?6l\x1b[r\x1b[6;1H123456789012").unwrap();
+        assert_eq!(t.cursor(), (5, 12), "pending wrap");
+        assert_redraw_reproduces(&t, "pending wrap");
+        t.process(b"\x1b[?1049h\x1b[2;2Hfull screen\x1b[?7l")
+            .unwrap();
+        let redraw = t.redraw();
+        assert!(redraw.starts_with(b"\x1b[?1049h"));
+        assert_redraw_reproduces(&t, "alternate");
     }
 }

@@ -1,0 +1,516 @@
+//! The emulator: `vte`'s parser drives this [`vte::Perform`] handler,
+//! which writes into the primary grid or, while a full-screen program
+//! has it, the alternate one.
+
+use super::capture::Capture;
+use super::cell::{Attrs, BOLD, Cell, Color, DIM, INVERSE, ITALIC, Packed, UNDERLINE, WIDE_CONT};
+use super::grid::{Grid, Pos};
+use unicode_width::UnicodeWidthChar as _;
+
+/// The modes that change what the keyboard and mouse send, and how the
+/// cursor looks: restored on an attaching terminal by a redraw.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Modes {
+    pub app_keypad: bool,
+    pub app_cursor: bool,
+    pub hide_cursor: bool,
+    pub bracketed_paste: bool,
+    /// DECAWM reset (`CSI ? 7 l`): characters at the last column overwrite it.
+    pub no_autowrap: bool,
+    /// The mouse mode's DECSET number (9, 1000, 1002, 1003), or 0.
+    pub mouse: u16,
+    /// The mouse encoding's DECSET number (1005, 1006), or 0.
+    pub mouse_encoding: u16,
+    /// DECSCUSR's parameter (0 is the terminal's default).
+    pub cursor_style: u16,
+}
+
+#[derive(Debug)]
+pub struct Screen {
+    pub primary: Grid,
+    /// Made when a program switches to it, dropped when it switches back.
+    pub alternate: Option<Box<Grid>>,
+    pub attrs: Attrs,
+    saved_attrs: Attrs,
+    pub modes: Modes,
+    last_char: Option<char>,
+    pub capture: Capture,
+}
+
+impl Screen {
+    pub fn new(height: u16, width: u16) -> Self {
+        Self {
+            primary: Grid::new(height, width),
+            alternate: None,
+            attrs: Attrs::default(),
+            saved_attrs: Attrs::default(),
+            modes: Modes::default(),
+            last_char: None,
+            capture: Capture::default(),
+        }
+    }
+
+    /// The grid being drawn on.
+    pub fn grid(&self) -> &Grid {
+        self.alternate.as_deref().unwrap_or(&self.primary)
+    }
+
+    fn grid_mut(&mut self) -> &mut Grid {
+        match &mut self.alternate {
+            Some(g) => g,
+            None => &mut self.primary,
+        }
+    }
+
+    /// The grid being drawn on, and where its scrolled rows go: the
+    /// alternate screen's rows are not output history.
+    fn parts(&mut self) -> (&mut Grid, Option<&mut Capture>) {
+        match &mut self.alternate {
+            Some(g) => (g, None),
+            None => (&mut self.primary, Some(&mut self.capture)),
+        }
+    }
+
+    pub fn resize(&mut self, height: u16, width: u16) {
+        self.primary.resize(height, width, Some(&mut self.capture));
+        if let Some(alt) = &mut self.alternate {
+            alt.resize(height, width, None);
+        }
+    }
+
+    fn save_cursor(&mut self) {
+        self.grid_mut().save_cursor();
+        self.saved_attrs = self.attrs;
+    }
+
+    fn restore_cursor(&mut self) {
+        self.grid_mut().restore_cursor();
+        self.attrs = self.saved_attrs;
+    }
+
+    fn enter_alternate(&mut self) {
+        if self.alternate.is_none() {
+            let (h, w) = (self.primary.height, self.primary.width);
+            self.alternate = Some(Box::new(Grid::new(h, w)));
+        }
+    }
+
+    fn reset(&mut self) {
+        let (h, w) = (self.primary.height, self.primary.width);
+        let capture = std::mem::take(&mut self.capture);
+        *self = Self::new(h, w);
+        self.capture = capture;
+    }
+
+    /// A character that is not printable ASCII, or that needs more than
+    /// writing one cell: wrapping, wide characters, combining marks.
+    fn text(&mut self, c: char) {
+        let attrs = self.attrs;
+        let no_wrap = self.modes.no_autowrap;
+        let width = match c.width() {
+            None if u32::from(c) < 256 => return,
+            w => w.unwrap_or(1).min(2) as u16,
+        };
+        let (g, mut capture) = self.parts();
+        let w = g.width;
+        if width > w || (width == 0 && g.pos.col == 0) {
+            return;
+        }
+        let mut base;
+        let was_wide;
+        let mut printed = false;
+        if width > 0 {
+            if g.pos.col + width > w {
+                if no_wrap {
+                    g.pos.col = w - width;
+                } else {
+                    // A character that does not fit continues the line
+                    // only if the last column was written.
+                    let last = g.rows[usize::from(g.pos.row)].cell(w - 1);
+                    let wrap = last.has_contents() || last.is_wide_continuation();
+                    g.wrap(width, wrap, capture.as_deref_mut());
+                }
+            }
+            base = g.pos;
+            let row = &mut g.rows[usize::from(base.row)];
+            was_wide = row.cell(base.col).is_wide();
+            *row.cell_mut(base.col, w) = Cell::with_char(c, attrs, c.width().unwrap_or(1) > 1);
+            g.pos.col += width;
+            printed = true;
+        } else {
+            // A combining mark joins the character before the cursor.
+            base = Pos {
+                row: g.pos.row,
+                col: g.pos.col - 1,
+            };
+            let row = &mut g.rows[usize::from(base.row)];
+            if row.cell(base.col).is_wide_continuation() && base.col > 0 {
+                base.col -= 1;
+            }
+            was_wide = row.cell(base.col).is_wide();
+            row.append(base.col, w, c);
+            if !was_wide && row.cell(base.col).is_wide() {
+                // It became wide (an emoji's variation selector): the
+                // cursor moves past its second half, which may not fit.
+                let scrolled = g.wrap(1, false, capture);
+                let new = g.pos;
+                if new.col == 0 {
+                    let old_row = usize::from(base.row - scrolled.min(base.row));
+                    let text = g.rows[old_row].text_of(base.col).unwrap_or_default();
+                    *g.rows[old_row].cell_mut(base.col, w) = Cell::blank(attrs);
+                    g.rows[usize::from(new.row)].set_text(0, w, &text, attrs, true);
+                    g.pos.col += 2;
+                    base = new;
+                } else {
+                    g.pos.col += 1;
+                }
+            }
+        }
+        if no_wrap {
+            g.clamp_col();
+        }
+        // Mend the wide characters the write cut in half.
+        let row = &mut g.rows[usize::from(base.row)];
+        let is_wide = row.cell(base.col).is_wide();
+        if base.col > 0 {
+            let prev = row.cell(base.col - 1);
+            if prev.is_wide() {
+                *row.cell_mut(base.col - 1, w) = prev.cleared();
+            }
+        }
+        if was_wide && !is_wide {
+            *row.cell_mut(base.col + 1, w) = Cell::with_char(' ', attrs, false);
+        }
+        if !was_wide && is_wide {
+            let next_was_wide = row.cell(base.col + 1).is_wide();
+            let next = row.cell_mut(base.col + 1, w);
+            *next = Cell::DEFAULT;
+            next.set_flag(WIDE_CONT, true);
+            if next_was_wide {
+                *row.cell_mut(base.col + 2, w) = Cell::blank(attrs);
+                if base.col + 2 == w - 1 {
+                    row.set_wrapped(false);
+                }
+            }
+        }
+        if printed {
+            self.last_char = Some(c);
+        }
+    }
+
+    fn set_mode(&mut self, param: u16, on: bool) {
+        match param {
+            1 => self.modes.app_cursor = on,
+            6 => self.grid_mut().set_origin(on),
+            7 => self.modes.no_autowrap = !on,
+            9 | 1000 | 1002 | 1003 => {
+                if on {
+                    self.modes.mouse = param;
+                } else if self.modes.mouse == param {
+                    self.modes.mouse = 0;
+                }
+            }
+            1005 | 1006 => {
+                if on {
+                    self.modes.mouse_encoding = param;
+                } else if self.modes.mouse_encoding == param {
+                    self.modes.mouse_encoding = 0;
+                }
+            }
+            25 => self.modes.hide_cursor = !on,
+            47 | 1047 => {
+                if on {
+                    self.enter_alternate();
+                } else {
+                    self.alternate = None;
+                }
+            }
+            1049 => {
+                if on {
+                    self.save_cursor();
+                    self.alternate = None;
+                    self.enter_alternate();
+                } else {
+                    self.alternate = None;
+                    self.restore_cursor();
+                }
+            }
+            2004 => self.modes.bracketed_paste = on,
+            _ => {}
+        }
+    }
+
+    fn sgr(&mut self, params: &vte::Params) {
+        if params.is_empty() {
+            self.attrs = Attrs::default();
+            return;
+        }
+        let mut iter = params.iter();
+        let a = &mut self.attrs;
+        let byte = |n: u16| u8::try_from(n).ok();
+        while let Some(p) = iter.next() {
+            match p {
+                [0] => *a = Attrs::default(),
+                [1] => {
+                    a.set(DIM, false);
+                    a.set(BOLD, true);
+                }
+                [2] => {
+                    a.set(BOLD, false);
+                    a.set(DIM, true);
+                }
+                [3] => a.set(ITALIC, true),
+                [4] => a.set(UNDERLINE, true),
+                [7] => a.set(INVERSE, true),
+                [22] => a.set(BOLD | DIM, false),
+                [23] => a.set(ITALIC, false),
+                [24] => a.set(UNDERLINE, false),
+                [27] => a.set(INVERSE, false),
+                [n @ 30..=37] => a.fg = Packed::new(Color::Idx((n - 30) as u8)),
+                [39] => a.fg = Packed::DEFAULT,
+                [n @ 40..=47] => a.bg = Packed::new(Color::Idx((n - 40) as u8)),
+                [49] => a.bg = Packed::DEFAULT,
+                [n @ 90..=97] => a.fg = Packed::new(Color::Idx((n - 82) as u8)),
+                [n @ 100..=107] => a.bg = Packed::new(Color::Idx((n - 92) as u8)),
+                [x @ (38 | 48), rest @ ..] => {
+                    // What vt100 did: a colour whose numbers do not fit a
+                    // byte, or `38;` followed by anything else, ends the
+                    // sequence; a colon form it does not know is skipped.
+                    let colour = if rest.is_empty() {
+                        let next = |iter: &mut vte::ParamsIter<'_>| match iter.next() {
+                            Some(&[n]) => byte(n),
+                            _ => None,
+                        };
+                        let colour = match iter.next() {
+                            Some([5]) => next(&mut iter).map(Color::Idx),
+                            Some([2]) => {
+                                let r = next(&mut iter);
+                                let g = next(&mut iter);
+                                let b = next(&mut iter);
+                                r.zip(g).zip(b).map(|((r, g), b)| Color::Rgb(r, g, b))
+                            }
+                            _ => None,
+                        };
+                        let Some(colour) = colour else { return };
+                        colour
+                    } else {
+                        let colour = match rest {
+                            [5, i] => Some(byte(*i).map(Color::Idx)),
+                            [2, r, g, b] => Some(
+                                byte(*r)
+                                    .zip(byte(*g))
+                                    .zip(byte(*b))
+                                    .map(|((r, g), b)| Color::Rgb(r, g, b)),
+                            ),
+                            _ => None,
+                        };
+                        match colour {
+                            None => continue,
+                            Some(None) => return,
+                            Some(Some(c)) => c,
+                        }
+                    };
+                    if *x == 38 {
+                        a.fg = Packed::new(colour);
+                    } else {
+                        a.bg = Packed::new(colour);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The first parameter, with 0 (or none) read as `default`.
+fn param(params: &vte::Params, index: usize, default: u16) -> u16 {
+    match params.iter().nth(index).and_then(|p| p.first().copied()) {
+        None | Some(0) => default,
+        Some(n) => n,
+    }
+}
+
+impl vte::Perform for Screen {
+    fn print(&mut self, c: char) {
+        // The common case: printable ASCII written into one cell that is
+        // not part of a wide character, no wrap due.
+        if c.is_ascii() && !c.is_ascii_control() {
+            let attrs = self.attrs;
+            let no_wrap = self.modes.no_autowrap;
+            let g = self.grid_mut();
+            let (col, w) = (g.pos.col, g.width);
+            if col < w {
+                let row = &mut g.rows[usize::from(g.pos.row)];
+                let prev_wide = col > 0 && row.cell(col - 1).is_wide();
+                let cell = row.cell_mut(col, w);
+                if !prev_wide && !cell.is_wide() {
+                    *cell = Cell::with_char(c, attrs, false);
+                    g.pos.col += 1;
+                    if no_wrap && g.pos.col == w {
+                        g.pos.col = w - 1;
+                    }
+                    self.last_char = Some(c);
+                    return;
+                }
+            }
+        }
+        if c == '\u{fffd}' || ('\u{80}'..'\u{a0}').contains(&c) {
+            return;
+        }
+        self.text(c);
+    }
+
+    fn execute(&mut self, byte: u8) {
+        let (g, capture) = self.parts();
+        match byte {
+            8 => g.pos.col = g.pos.col.saturating_sub(1),
+            9 => {
+                // Tab stops every 8 columns.
+                g.pos.col = (g.pos.col - g.pos.col % 8).saturating_add(8);
+                g.clamp_col();
+            }
+            10..=12 => {
+                g.line_feed(capture);
+            }
+            13 => g.pos.col = 0,
+            _ => {}
+        }
+    }
+
+    fn esc_dispatch(&mut self, intermediates: &[u8], _ignore: bool, byte: u8) {
+        if !intermediates.is_empty() {
+            return;
+        }
+        match byte {
+            b'7' => self.save_cursor(),
+            b'8' => self.restore_cursor(),
+            b'=' => self.modes.app_keypad = true,
+            b'>' => self.modes.app_keypad = false,
+            b'D' => {
+                let (g, capture) = self.parts();
+                g.line_feed(capture);
+            }
+            b'E' => {
+                let (g, capture) = self.parts();
+                g.pos.col = 0;
+                g.line_feed(capture);
+            }
+            b'M' => self.grid_mut().reverse_index(),
+            b'c' => self.reset(),
+            _ => {}
+        }
+    }
+
+    fn csi_dispatch(&mut self, params: &vte::Params, intermediates: &[u8], _ignore: bool, c: char) {
+        let p1 = |default| param(params, 0, default);
+        match intermediates {
+            [] => {}
+            [b'?'] => {
+                match c {
+                    'h' | 'l' => {
+                        for p in params.iter() {
+                            if let [n] = p {
+                                self.set_mode(*n, c == 'h');
+                            }
+                        }
+                    }
+                    'J' => {
+                        let attrs = self.attrs;
+                        self.grid_mut().erase_display(p1(0), attrs);
+                    }
+                    'K' => {
+                        let attrs = self.attrs;
+                        self.grid_mut().erase_line(p1(0), attrs);
+                    }
+                    _ => {}
+                }
+                return;
+            }
+            [b' '] => {
+                if c == 'q' && p1(0) <= 6 {
+                    self.modes.cursor_style = p1(0);
+                }
+                return;
+            }
+            _ => return,
+        }
+        let attrs = self.attrs;
+        match c {
+            'm' => self.sgr(params),
+            'b' => {
+                if let Some(ch) = self.last_char {
+                    for _ in 0..p1(1) {
+                        vte::Perform::print(self, ch);
+                    }
+                }
+            }
+            's' => self.save_cursor(),
+            'u' => self.restore_cursor(),
+            _ => {
+                let (g, capture) = self.parts();
+                let w = g.width;
+                match c {
+                    '@' => {
+                        let col = g.pos.col;
+                        g.row_mut().insert(col, p1(1), w);
+                    }
+                    'A' => g.up(p1(1)),
+                    'B' => g.down(p1(1)),
+                    'C' => {
+                        g.pos.col = g.pos.col.saturating_add(p1(1));
+                        g.clamp_col();
+                    }
+                    'D' => g.pos.col = g.pos.col.saturating_sub(p1(1)),
+                    'E' => {
+                        g.pos.col = 0;
+                        g.down(p1(1));
+                    }
+                    'F' => {
+                        g.pos.col = 0;
+                        g.up(p1(1));
+                    }
+                    'G' | '`' => {
+                        g.pos.col = p1(1) - 1;
+                        g.clamp_col();
+                    }
+                    'H' | 'f' => g.set_pos(Pos {
+                        row: param(params, 0, 1) - 1,
+                        col: param(params, 1, 1) - 1,
+                    }),
+                    'J' => g.erase_display(p1(0), attrs),
+                    'K' => g.erase_line(p1(0), attrs),
+                    'L' => g.insert_lines(p1(1)),
+                    'M' => g.delete_lines(p1(1)),
+                    'P' => {
+                        let col = g.pos.col;
+                        let end = col.saturating_add(p1(1)).min(w);
+                        g.row_mut().remove(col, end, w);
+                    }
+                    'S' => g.scroll_up(p1(1), capture),
+                    'T' => g.scroll_down(p1(1)),
+                    'X' => {
+                        let col = g.pos.col;
+                        let end = col.saturating_add(p1(1)).min(w);
+                        g.row_mut().erase(col, end, attrs, w);
+                    }
+                    'd' => g.row_set(p1(1) - 1),
+                    'r' => {
+                        let h = g.height;
+                        g.set_region(param(params, 0, 1) - 1, param(params, 1, h) - 1);
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+
+    fn osc_dispatch(&mut self, params: &[&[u8]], _bell_terminated: bool) {
+        if let [b"0" | b"2", title @ ..] = params
+            && !title.is_empty()
+        {
+            // A title with ';' in it arrives in pieces.
+            let title = title.join(&b';');
+            self.capture.title = String::from_utf8_lossy(&title).chars().take(256).collect();
+        }
+    }
+}
