@@ -457,7 +457,11 @@ mod tests {
         relay.devices(&device).await.unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
         relay.devices(&device).await.unwrap();
-        assert_eq!(accepted.load(Ordering::SeqCst), 1, "a fresh connection is kept");
+        assert_eq!(
+            accepted.load(Ordering::SeqCst),
+            1,
+            "a fresh connection is kept"
+        );
         tokio::time::sleep(super::POOL_IDLE + std::time::Duration::from_secs(1)).await;
         relay.devices(&device).await.unwrap();
         assert_eq!(
