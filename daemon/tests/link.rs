@@ -1,5 +1,6 @@
 //! The relay link in-process, against rc-relay's server in the same
-//! process: a simulated wake from sleep through the clock seam.
+//! process: a simulated wake from sleep through the clock seam, and the
+//! relay's `Retry-After` honoured.
 
 use clap::Parser;
 use rcd::link::clock::SimulatedSleep;
@@ -69,13 +70,33 @@ async fn a_wake_from_sleep_reconnects_without_waiting_out_the_backoff() {
         clock.clone(),
     ));
 
-    // The relay is down: the backoff grows until the next try is seconds away.
+    // The relay is overloaded: it answers 503 with a Retry-After of a
+    // minute, which rcd honours, so the next try is seconds away. (A
+    // refused connect would be retried within a second.)
+    let busy = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("bind");
+    let busy_task = tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut conn, _)) = busy.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = conn.read(&mut buf).await;
+            let _ = conn
+                .write_all(
+                    b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 60\r\n\
+                      Content-Length: 0\r\nConnection: close\r\n\r\n",
+                )
+                .await;
+        }
+    });
     wait_status(&socket, "a long backoff", Duration::from_secs(30), |st| {
         st.link.as_ref().is_some_and(|l| {
             l.state != rcd_proto::LinkState::Connected && l.next_retry_secs.is_some_and(|s| s >= 5)
         })
     })
     .await;
+    busy_task.abort();
+    let _ = busy_task.await;
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .expect("rebind");

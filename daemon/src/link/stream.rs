@@ -9,11 +9,11 @@
 //! device that resends after a reconnect never types twice.
 
 use super::device::{self, Device};
+use super::retry::Retry;
 use super::{Shared, linkable};
 use crate::pty::Size;
 use crate::session::{Session, Status};
 use futures_util::{SinkExt, StreamExt};
-use rcd_net::Backoff;
 use rcd_net::WebSocket;
 use rcd_proto::liveness::{self, Liveness};
 use rcd_proto::relay::{CLIENT_PREFIX, LinkFrame, link_message, split_link_message};
@@ -55,11 +55,12 @@ pub async fn manage(shared: Arc<Shared>) {
     }
 }
 
-/// Keeps the session's link up, reconnecting with backoff.
+/// Keeps the session's link up, reconnecting as [`super::retry`] says
+/// (and at once on a new registration).
 async fn run(shared: Arc<Shared>, session: Arc<Session>) {
     let name = session.name.to_string();
     let span = tracing::info_span!("link", session = %name);
-    let mut backoff = Backoff::new(Duration::from_millis(300), Duration::from_secs(15));
+    let mut backoff = Retry::new(Duration::from_millis(300), Duration::from_secs(15));
     let mut env_rx = shared.env.subscribe();
     loop {
         // Wait for a registration.
@@ -75,27 +76,30 @@ async fn run(shared: Arc<Shared>, session: Arc<Session>) {
             .relay
             .session_credential(&auth.id, &name, &auth.credential)
             .await;
-        let result = match cred {
+        let link = match cred {
             Ok(cred) => {
-                match shared
+                shared
                     .relay
                     .session_link(&auth.id, &name, &cred.token)
                     .await
-                {
-                    Ok(ws) => {
-                        span.in_scope(|| tracing::debug!("session link up"));
-                        backoff.reset();
-                        serve(ws, &session).await
-                    }
-                    Err(e) => Err(e.to_string()),
-                }
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e),
         };
-        if let Err(e) = result {
-            span.in_scope(|| tracing::debug!("session link down: {e}"));
-        }
-        let delay = backoff.next_delay();
+        let delay = match link {
+            Ok(ws) => {
+                span.in_scope(|| tracing::debug!("session link up"));
+                backoff.reset();
+                if let Err(e) = serve(ws, &session).await {
+                    span.in_scope(|| tracing::debug!("session link down: {e}"));
+                }
+                // It was up: try again soon (or at the next registration).
+                backoff.after_answer()
+            }
+            Err(e) => {
+                span.in_scope(|| tracing::debug!("session link down: {e}"));
+                backoff.after(&e)
+            }
+        };
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             // A new registration: try at once.
