@@ -207,7 +207,15 @@ async fn run(
     let mut first = true;
     let end = loop {
         status.publish(None, None);
-        match register(&shared, &token).await {
+        // A relay that accepts connections but does not answer (a
+        // partition that drops its answers, a frozen process) holds a
+        // registration for up to the request's 30 s: the outage clock
+        // still ends it on time.
+        let left = opts.outage_timeout.saturating_sub(outage_start.elapsed());
+        let Ok(registered) = tokio::time::timeout(left, register(&shared, &token)).await else {
+            break LinkEnd::Outage(outage_start.elapsed());
+        };
+        match registered {
             Ok(reg) => {
                 let since_outage = outage_start.elapsed();
                 if !first {
