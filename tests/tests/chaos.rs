@@ -996,3 +996,217 @@ fn rcd_killed_30_times_leaves_nothing_unlisted_and_work_intact() {
         started.elapsed().as_secs_f64()
     );
 }
+
+/// A tmpfs mounted for a test, unmounted when dropped.
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path, size: &str) -> Option<Tmpfs> {
+        std::fs::create_dir_all(at).expect("mount point");
+        let ok = std::process::Command::new("mount")
+            .args([
+                "-t",
+                "tmpfs",
+                "-o",
+                &format!("size={size},mode=0700"),
+                "tmpfs",
+            ])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        ok.then(|| Tmpfs(at.to_path_buf()))
+    }
+    fn run(args: &[&str], at: &Path) {
+        let ok = std::process::Command::new(args[0])
+            .args(&args[1..])
+            .arg(at)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "{args:?} {}", at.display());
+    }
+    /// Read-only from now on: a read-only bind mount over it (the tmpfs
+    /// itself cannot be remounted read-only while rcd has files open for
+    /// writing; those stay writable, as on a disk that turned read-only
+    /// under open files they would fail).
+    fn read_only(&self) {
+        std::process::Command::new("mount")
+            .arg("--bind")
+            .arg(&self.0)
+            .arg(&self.0)
+            .status()
+            .expect("mount --bind");
+        Tmpfs::run(&["mount", "-o", "remount,bind,ro"], &self.0);
+    }
+    /// Writable again: the read-only bind mount goes.
+    fn writable(&self) {
+        Tmpfs::run(&["umount"], &self.0);
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+/// The state directory on a small tmpfs, filled up, then read-only: rcd
+/// says so (log, and the error to rcctl where a request fails), keeps
+/// serving, and what it wrote stays whole: the state file parses and
+/// names the sessions it had, the transcript holds every line it took.
+#[test]
+fn a_full_or_read_only_state_directory_is_reported_and_corrupts_nothing() {
+    let _turn = serial();
+    let root = short_tempdir("rcdd");
+    let work = root.path().join("work");
+    std::fs::create_dir_all(&work).expect("work");
+    let state_dir = root.path().join("state");
+    let Some(fs) = Tmpfs::mount(&state_dir, "2m") else {
+        println!("chaos: full disk: skipped, mounting a tmpfs was refused (not root?)");
+        return;
+    };
+    let mut d = Daemon {
+        socket: root.path().join("rcd.sock"),
+        state_dir: state_dir.clone(),
+        log: root.path().join("rcd.log"),
+        work,
+        root,
+        child: None,
+        opts: Options::default(),
+    };
+    d.spawn();
+    d.wait_ready();
+    d.ok(&["new", "--name", "one"]);
+    d.ok(&["send", "one", "seq -f before-%g 1 300"]);
+    d.wait_screen("one", "before-300");
+    let state = || -> Value {
+        serde_json::from_slice(&std::fs::read(state_dir.join("state.json")).expect("state.json"))
+            .expect("state.json parses")
+    };
+    assert_eq!(state()["sessions"].as_array().map(Vec::len), Some(1));
+
+    // Full: a file takes every block left.
+    let fill = state_dir.join("fill");
+    let _ = std::process::Command::new("dd")
+        .args(["if=/dev/zero", "bs=64k"])
+        .arg(format!("of={}", fill.display()))
+        .stderr(std::process::Stdio::null())
+        .status();
+    let full_before = d.log_text().len();
+    // A session still starts (its record cannot be written), output goes
+    // on the screen, and rcd says what it cannot write.
+    let made = d.rcctl(&["new", "--name", "two"]);
+    let err = String::from_utf8_lossy(&made.stderr).to_string();
+    assert!(
+        made.status.success() || err.contains("No space left"),
+        "a failure says why: {err}"
+    );
+    // Line by line, so the output comes in many chunks, each of which
+    // meets the full disk.
+    d.ok(&[
+        "send",
+        "one",
+        "for i in $(seq 1 3000); do echo during-$i; done",
+    ]);
+    d.wait_screen("one", "during-3000");
+    wait_for("the full disk reported", Duration::from_secs(10), || {
+        d.log_text()[full_before..].contains("No space left")
+    });
+    let log = d.log_text()[full_before..].to_string();
+    if made.status.success() {
+        assert!(log.contains("cannot write the state file"), "{log}");
+    }
+    assert!(log.contains("writing the transcript"), "{log}");
+    // Once per failing streak: a page with room left may still take a
+    // short line, so a streak can end and start again a few times.
+    let transcript_errors = log
+        .lines()
+        .filter(|l| l.contains("writing the transcript") && l.contains("failed"))
+        .count();
+    assert!(transcript_errors >= 1, "{log}");
+    assert!(
+        transcript_errors <= 10,
+        "said once, not for every chunk: {transcript_errors} times\n{log}"
+    );
+    // What was written before is whole.
+    let st = state();
+    assert_eq!(
+        st["sessions"][0]["name"], "one",
+        "the previous state file: {st}"
+    );
+    assert!(
+        !state_dir.join("state.json.tmp").exists(),
+        "no partial file left"
+    );
+
+    // Space again: everything works and the state file catches up.
+    std::fs::remove_file(&fill).expect("rm fill");
+    d.ok(&["send", "one", "seq -f after-%g 1 50"]);
+    d.wait_screen("one", "after-50");
+    d.ok(&["new", "--name", "three"]);
+    let names: Vec<String> = state()["sessions"]
+        .as_array()
+        .expect("sessions")
+        .iter()
+        .map(|s| s["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert!(names.contains(&"three".to_string()), "{names:?}");
+    let t = d.ok(&["transcript", "one"]);
+    let lines: Vec<&str> = t.lines().collect();
+    // Lines that scrolled off before the disk filled are all there (the
+    // last screenful scrolled off while it was full, and is not).
+    for n in 1..=250 {
+        let want = format!("before-{n}");
+        assert!(
+            lines.contains(&want.as_str()),
+            "{want} kept in the transcript"
+        );
+    }
+    // Whatever was kept is whole: each kind of numbered line in order,
+    // none doubled or cut.
+    for kind in ["before-", "during-", "after-"] {
+        let numbers: Vec<u64> = lines
+            .iter()
+            .filter_map(|l| l.strip_prefix(kind))
+            .map(|n| {
+                n.parse()
+                    .unwrap_or_else(|_| panic!("a cut line: {kind}{n}"))
+            })
+            .collect();
+        assert!(
+            numbers.windows(2).all(|w| w[0] < w[1]),
+            "{kind} lines out of order or doubled"
+        );
+    }
+    assert!(
+        lines.iter().all(|l| !l.contains('\0')),
+        "no hole or garbage in the transcript"
+    );
+
+    // Read-only: a new session cannot make its transcript and says so;
+    // the state file cannot be replaced, and stays as it was.
+    fs.read_only();
+    let err = d.fails(&["new", "--name", "four"]);
+    assert!(err.contains("Read-only file system"), "{err}");
+    d.ok(&["send", "one", "echo still-served"]);
+    d.wait_screen("one", "still-served");
+    fs.writable();
+    d.ok(&["new", "--name", "five"]);
+    let st = state();
+    assert!(
+        st["sessions"]
+            .as_array()
+            .is_some_and(|s| s.iter().any(|s| s["name"] == "five")),
+        "{st}"
+    );
+    println!(
+        "chaos: full disk: state directory on a 2 MiB tmpfs filled, then read-only: reported \
+         ({transcript_errors} transcript error lines, the state file error, the refusal to rcctl: \
+         {}), state file and transcript whole, rcd served throughout",
+        err.trim()
+    );
+    d.ok(&["shutdown"]);
+    let _ = d.wait_exit();
+}
