@@ -128,11 +128,15 @@ fn linked(name: &str, command: &str, extra: &[&str]) -> Linked {
 
 /// The id of the (one) environment a device of `url` sees, once online.
 fn environment_id(url: &str, device: &str) -> String {
+    environment_id_with(url, device, None)
+}
+
+fn environment_id_with(url: &str, device: &str, ca: Option<&Path>) -> String {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("runtime");
-    let client = rcd_net::Relay::new(url, None).expect("client");
+    let client = rcd_net::Relay::new(url, ca).expect("client");
     let token = Secret(device.to_string());
     let mut env = String::new();
     wait_for("the environment online", Duration::from_secs(20), || {
@@ -165,6 +169,7 @@ impl Linked {
     fn device(&self, session: &str, client_id: &str) -> DeviceSpec {
         DeviceSpec {
             url: self.relay.url.clone(),
+            ca: None,
             token: self.device_token.clone(),
             env: self.env.clone(),
             session: session.into(),
@@ -184,6 +189,8 @@ impl Linked {
 #[derive(Debug, Clone)]
 struct DeviceSpec {
     url: String,
+    /// The relay's certificate, when it is its own.
+    ca: Option<PathBuf>,
     token: String,
     env: String,
     session: String,
@@ -245,7 +252,7 @@ async fn run_device(
     view: Shared<DeviceView>,
     control: Shared<Control>,
 ) {
-    let relay = rcd_net::Relay::new(&spec.url, None).expect("relay client");
+    let relay = rcd_net::Relay::new(&spec.url, spec.ca.as_deref()).expect("relay client");
     let token = Secret(spec.token.clone());
     let mut queue: VecDeque<(u64, Vec<u8>)> = VecDeque::new();
     let mut next_seq = 1u64;
@@ -1209,4 +1216,271 @@ fn a_full_or_read_only_state_directory_is_reported_and_corrupts_nothing() {
     );
     d.ok(&["shutdown"]);
     let _ = d.wait_exit();
+}
+
+/// A network namespace joined to this one by a veth pair; removed (with
+/// everything in it) when dropped.
+struct Netns {
+    name: String,
+    /// The address of its end of the pair.
+    inside: String,
+    /// Its end of the pair, whose link is cut to partition.
+    dev: String,
+}
+
+fn ip(args: &[&str]) -> bool {
+    std::process::Command::new("ip")
+        .args(args)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+impl Netns {
+    /// `None` when namespaces are refused here (not root, no support).
+    fn new() -> Option<Netns> {
+        let id = std::process::id() % 10_000;
+        let name = format!("rcdchaos{id}");
+        if !ip(&["netns", "add", &name]) {
+            return None;
+        }
+        let (host, dev) = (format!("rcdh{id}"), format!("rcdn{id}"));
+        let net = 1 + id % 250;
+        let (outside, inside) = (format!("10.231.{net}.1"), format!("10.231.{net}.2"));
+        let ns = Netns {
+            name: name.clone(),
+            inside: inside.clone(),
+            dev: dev.clone(),
+        };
+        let ok = ip(&["link", "add", &host, "type", "veth", "peer", "name", &dev])
+            && ip(&["link", "set", &dev, "netns", &name])
+            && ip(&["addr", "add", &format!("{outside}/30"), "dev", &host])
+            && ip(&["link", "set", &host, "up"])
+            && ip(&[
+                "-n",
+                &name,
+                "addr",
+                "add",
+                &format!("{inside}/30"),
+                "dev",
+                &dev,
+            ])
+            && ip(&["-n", &name, "link", "set", &dev, "up"])
+            && ip(&["-n", &name, "link", "set", "lo", "up"]);
+        ok.then_some(ns)
+    }
+    /// Cuts (false) or heals (true) the namespace's link: while cut,
+    /// packets to it go nowhere and nothing answers.
+    fn link(&self, up: bool) {
+        let state = if up { "up" } else { "down" };
+        assert!(
+            ip(&["-n", &self.name, "link", "set", &self.dev, state]),
+            "ip link set {state}"
+        );
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        // Deleting the namespace deletes its end of the pair, and so both.
+        ip(&["netns", "del", &self.name]);
+    }
+}
+
+/// An rc-relay inside a namespace, over TLS (plain HTTP is for loopback
+/// only), with its certificate for the namespace's address.
+struct NsRelay {
+    child: std::process::Child,
+    url: String,
+    data_dir: PathBuf,
+    ca: PathBuf,
+}
+
+impl NsRelay {
+    fn start(ns: &Netns, dir: &Path) -> NsRelay {
+        use std::io::BufRead;
+        let cert = rcgen::generate_simple_self_signed(vec![ns.inside.clone()]).expect("cert");
+        let (ca, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&ca, cert.cert.pem()).expect("cert");
+        std::fs::write(&key, cert.signing_key.serialize_pem()).expect("key");
+        let data_dir = dir.join("relay-data");
+        let log = std::fs::File::create(dir.join("relay.log")).expect("log");
+        let mut child = std::process::Command::new("ip")
+            .args(["netns", "exec", &ns.name])
+            .arg(rcd_tests::bin("rc-relay"))
+            .args(["serve", "--listen", &format!("{}:0", ns.inside)])
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .arg("--tls-cert")
+            .arg(&ca)
+            .arg("--tls-key")
+            .arg(&key)
+            .args(["--heartbeat-interval", "2"])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("rc-relay in the namespace");
+        let mut first = String::new();
+        let _ = std::io::BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut first);
+        let url = first
+            .trim()
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("rc-relay did not start: {first:?}"))
+            .to_string();
+        NsRelay {
+            child,
+            url,
+            data_dir,
+            ca,
+        }
+    }
+}
+
+impl Drop for NsRelay {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// rc-relay in a network namespace, rcd and the devices outside, and the
+/// namespace's link cut for 10 s (packets dropped, nothing refused): rcd
+/// notices, and when the link heals everything reconnects by itself and
+/// the input typed meanwhile arrives exactly once.
+#[test]
+fn a_network_partition_heals_and_nothing_typed_is_lost() {
+    let _turn = serial();
+    let Some(ns) = Netns::new() else {
+        println!(
+            "chaos: partition: SKIPPED, `ip netns add` was refused here (needs root and \
+             network namespaces)"
+        );
+        return;
+    };
+    let root = short_tempdir("rcdn");
+    let relay = NsRelay::start(&ns, root.path());
+    let token = stdout_of(
+        &std::process::Command::new(rcd_tests::bin("rc-relay"))
+            .args(["token", "create", "--label", "ns", "--data-dir"])
+            .arg(&relay.data_dir)
+            .output()
+            .expect("token create"),
+        "token create",
+    );
+    let token = token
+        .split_whitespace()
+        .find(|w| w.starts_with("rce_"))
+        .expect("an enrollment token");
+    let token_file = root.path().join("d.token");
+    std::fs::write(&token_file, token).expect("token file");
+    let ca = relay.ca.display().to_string();
+    let daemon = Daemon::start(Options {
+        command: RECORDER.into(),
+        args: [
+            "--relay",
+            &relay.url,
+            "--ca-cert",
+            &ca,
+            "--token-file",
+            &token_file.display().to_string(),
+            "--name",
+            "apart",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect(),
+        ..Options::default()
+    });
+    let code = pairing_code(&daemon);
+    let device_token = stdout_of(
+        &remote(&relay.url, "", Some(&relay.ca), &["pair", &code]),
+        "pair",
+    )
+    .split_whitespace()
+    .find(|w| w.starts_with("rcdev_"))
+    .expect("a device token")
+    .to_string();
+    let env = environment_id_with(&relay.url, &device_token, Some(&relay.ca));
+    let link_state = || -> String {
+        serde_json::from_str::<Value>(&daemon.ok(&["status", "--json"]))
+            .ok()
+            .and_then(|v| v["link"]["state"].as_str().map(str::to_string))
+            .unwrap_or_default()
+    };
+    let sessions: Vec<(String, u32)> = (0..2)
+        .map(|i| {
+            let name = format!("p{i}");
+            let s: Value = serde_json::from_str(&daemon.ok(&["new", "--name", &name, "--json"]))
+                .expect("json");
+            (name, s["pid"].as_u64().expect("pid") as u32)
+        })
+        .collect();
+    let rt = runtime();
+    let devices: Vec<Running> = sessions
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| {
+            let spec = DeviceSpec {
+                url: relay.url.clone(),
+                ca: Some(relay.ca.clone()),
+                token: device_token.clone(),
+                env: env.clone(),
+                session: name.clone(),
+                client_id: format!("apart-{i}"),
+            };
+            start_device(&rt, spec, Duration::from_millis(100), numbered(i))
+        })
+        .collect();
+    wait_for("every device greeted", Duration::from_secs(20), || {
+        devices.iter().all(|d| d.view().greeted)
+    });
+    ns.link(false);
+    let cut = Instant::now();
+    let mut noticed = None;
+    while cut.elapsed() < Duration::from_secs(10) {
+        if noticed.is_none() && link_state() != "connected" {
+            noticed = Some(cut.elapsed());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let typed_while_cut: u64 = devices.iter().map(|d| d.view().typed).sum();
+    ns.link(true);
+    let healed = Instant::now();
+    let noticed = noticed.expect("rcd noticed the partition within 10 s");
+    wait_for("the link connected again", Duration::from_secs(40), || {
+        link_state() == "connected"
+    });
+    let relinked = healed.elapsed();
+    for d in &devices {
+        lock(&d.control).stop_typing = true;
+    }
+    wait_for("every input acknowledged", Duration::from_secs(60), || {
+        devices.iter().all(|d| {
+            let v = d.view();
+            v.acked == v.typed
+        })
+    });
+    let recovered = healed.elapsed();
+    let mut checked = 0;
+    for (d, (name, pid)) in devices.iter().zip(&sessions) {
+        let v = d.view();
+        assert!(v.faults.is_empty(), "{name}: {:?}", v.faults);
+        let rec = daemon.work.join(format!("rec.{pid}"));
+        wait_for("the recording", Duration::from_secs(10), || {
+            std::fs::read(&rec).is_ok_and(|got| got == v.bytes)
+        });
+        checked += v.bytes.len();
+        lock(&d.control).stop = true;
+    }
+    println!(
+        "chaos: partition: relay in a network namespace cut off for 10 s: noticed after {:.1} s; \
+         after healing the link was connected in {:.1} s and all {} inputs ({typed_while_cut} \
+         typed by the end of the cut) acknowledged in {:.1} s; {checked} bytes compared, none \
+         lost or doubled",
+        noticed.as_secs_f64(),
+        relinked.as_secs_f64(),
+        devices.iter().map(|d| d.view().typed).sum::<u64>(),
+        recovered.as_secs_f64()
+    );
 }
