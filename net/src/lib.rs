@@ -112,8 +112,27 @@ impl NetError {
 #[derive(Debug, Clone)]
 pub struct Relay {
     base: String,
-    http: reqwest::Client,
+    /// Shared by every clone, so [`Relay::forget_connections`] reaches
+    /// them all.
+    http: Arc<std::sync::RwLock<reqwest::Client>>,
+    /// Certificates trusted beyond the public roots (`--ca-cert`), DER.
+    extra_roots: Arc<Vec<Vec<u8>>>,
     tls: Arc<rustls::ClientConfig>,
+}
+
+/// The HTTP client of a relay, trusting `extra` beyond the public roots.
+fn http_client(extra: &[Vec<u8>]) -> Result<reqwest::Client, NetError> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .use_rustls_tls();
+    for der in extra {
+        let cert = reqwest::Certificate::from_der(der)
+            .map_err(|e| NetError::Setup(format!("CA certificate: {e}")))?;
+        builder = builder.add_root_certificate(cert);
+    }
+    builder
+        .build()
+        .map_err(|e| NetError::Setup(format!("HTTP client: {e}")))
 }
 
 fn tls_config(ca_cert: Option<&Path>) -> Result<(rustls::ClientConfig, Vec<Vec<u8>>), NetError> {
@@ -197,22 +216,27 @@ impl Relay {
         let base = url.trim_end_matches('/').to_string();
         check_url(&base)?;
         let (tls, extra) = tls_config(ca_cert)?;
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .use_rustls_tls();
-        for der in extra {
-            let cert = reqwest::Certificate::from_der(&der)
-                .map_err(|e| NetError::Setup(format!("CA certificate: {e}")))?;
-            builder = builder.add_root_certificate(cert);
-        }
-        let http = builder
-            .build()
-            .map_err(|e| NetError::Setup(format!("HTTP client: {e}")))?;
+        let http = http_client(&extra)?;
         Ok(Relay {
             base,
-            http,
+            http: Arc::new(std::sync::RwLock::new(http)),
+            extra_roots: Arc::new(extra),
             tls: Arc::new(tls),
         })
+    }
+
+    /// Drops every kept-alive connection: the next requests connect anew.
+    /// For after the link was lost or the machine slept, when a pooled
+    /// connection may be half-open and would hold a request for its whole
+    /// timeout.
+    pub fn forget_connections(&self) {
+        if let Ok(fresh) = http_client(&self.extra_roots) {
+            *self.http.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        }
+    }
+
+    fn http(&self) -> reqwest::Client {
+        self.http.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The relay's base URL, without a trailing slash.
@@ -276,7 +300,7 @@ impl Relay {
         body: Option<&B>,
         timeout: Duration,
     ) -> Result<Option<R>, NetError> {
-        let mut req = self.http.request(method, self.endpoint(path));
+        let mut req = self.http().request(method, self.endpoint(path));
         if let Some(b) = bearer {
             req = req.bearer_auth(b.expose());
         }

@@ -86,6 +86,10 @@ pub enum LinkEnd {
 pub struct EnvAuth {
     pub id: String,
     pub credential: Secret,
+    /// Counts registrations (not credential refreshes): a session link
+    /// made under an earlier one may be dead (the relay restarted, the
+    /// machine slept) and is replaced.
+    pub registration: u64,
 }
 
 /// What the link shares with its session links.
@@ -203,6 +207,7 @@ async fn run(
     let mut backoff = Retry::new(opts.backoff_base, opts.backoff_cap);
     let mut last_failure: Option<NetError> = None;
     let mut after_connected = false;
+    let mut registration = 0u64;
     let mut outage_start = Instant::now();
     let mut first = true;
     let end = loop {
@@ -212,7 +217,17 @@ async fn run(
         // registration for up to the request's 30 s: the outage clock
         // still ends it on time.
         let left = opts.outage_timeout.saturating_sub(outage_start.elapsed());
-        let Ok(registered) = tokio::time::timeout(left, register(&shared, &token)).await else {
+        let registered = tokio::select! {
+            r = tokio::time::timeout(left, register(&shared, &token)) => r,
+            // A wake while registering: the attempt may be on a dead
+            // connection; start again on a fresh one.
+            _ = wake_rx.changed() => {
+                backoff.reset();
+                relay.forget_connections();
+                continue;
+            }
+        };
+        let Ok(registered) = registered else {
             break LinkEnd::Outage(outage_start.elapsed());
         };
         match registered {
@@ -221,9 +236,11 @@ async fn run(
                 if !first {
                     tracing::info!(after = ?since_outage, "relay link back");
                 }
+                registration += 1;
                 shared.env.send_replace(Some(EnvAuth {
                     id: reg.environment_id.clone(),
                     credential: reg.credential.token.clone(),
+                    registration,
                 }));
                 if first {
                     match new_pairing_url(&shared, &reg.environment_id).await {
@@ -237,14 +254,21 @@ async fn run(
                 status.enter(Phase::Connected);
                 status.publish(None, None);
                 let connected_at = Instant::now();
+                // A wake from before this phase is not one to act on.
+                wake_rx.borrow_and_update();
                 let (why, answered) = tokio::select! {
-                    end = connected(&shared, &reg, &mut wake_rx, &mut pair_rx) => end,
+                    end = connected(&shared, &reg, registration, &mut pair_rx) => end,
+                    // Even in the middle of a request: after a sleep it may
+                    // wait on a dead connection for its whole time limit.
+                    _ = wake_rx.changed() => ("woke from sleep".into(), false),
                     _ = stop.changed() => {
                         deregister(&shared, &reg).await;
                         break LinkEnd::Stopped;
                     }
                 };
                 shared.env.send_replace(None);
+                // Kept-alive connections may be half-open now.
+                relay.forget_connections();
                 tracing::warn!("relay link lost: {why}");
                 status.last_error = Some(why);
                 status.enter(Phase::Reconnecting);
@@ -312,6 +336,7 @@ async fn run(
                 _ = tokio::time::sleep_until(deadline) => break,
                 _ = wake_rx.changed() => {
                     backoff.reset();
+                    relay.forget_connections();
                     break;
                 }
                 Some(reply) = pair_rx.recv() => {
@@ -382,7 +407,7 @@ fn failure(what: &str, e: &NetError) -> (String, bool) {
 async fn connected(
     shared: &Arc<Shared>,
     reg: &RegisterResponse,
-    wake: &mut watch::Receiver<u64>,
+    registration: u64,
     pairing: &mut mpsc::Receiver<PairingReply>,
 ) -> (String, bool) {
     let env = reg.environment_id.clone();
@@ -390,22 +415,22 @@ async fn connected(
     shared.env.send_replace(Some(EnvAuth {
         id: env.clone(),
         credential: cred.token.clone(),
+        registration,
     }));
     let heartbeat_every = Duration::from_secs(reg.heartbeat_interval_secs.max(1));
     let poll_wait = reg.poll_timeout_secs.max(1);
     let (fail_tx, mut fail_rx) = mpsc::channel::<(String, bool)>(4);
-    let poller = tokio::spawn(poll_work(
+    let _poller = AbortOnDrop(tokio::spawn(poll_work(
         shared.clone(),
         env.clone(),
         poll_wait,
         fail_tx.clone(),
-    ));
+    )));
     let mut changes = shared.sup.subscribe();
     let mut beat = rcd_proto::liveness::beat(heartbeat_every);
     let mut refresh_at = Instant::now()
         + Duration::from_secs(cred.expires_in_secs)
             .saturating_sub(refresh_margin(Duration::from_secs(cred.expires_in_secs)));
-    wake.borrow_and_update();
     // The first heartbeat goes at once: it carries the session list, which
     // a relay that just restarted does not have. The rest keep the beat.
     let why = if let Err(e) = heartbeat(shared, &env, heartbeat_every).await {
@@ -434,7 +459,7 @@ async fn connected(
                             cred = c;
                             let ttl = Duration::from_secs(cred.expires_in_secs);
                             refresh_at = Instant::now() + ttl.saturating_sub(refresh_margin(ttl));
-                            shared.env.send_replace(Some(EnvAuth { id: env.clone(), credential: cred.token.clone() }));
+                            shared.env.send_replace(Some(EnvAuth { id: env.clone(), credential: cred.token.clone(), registration }));
                         }
                         Err(e) => break failure("credential refresh", &e),
                     }
@@ -443,12 +468,20 @@ async fn connected(
                     let _ = reply.send(new_pairing_url(shared, &env).await);
                 }
                 Some(why) = fail_rx.recv() => break why,
-                _ = wake.changed() => break ("woke from sleep".into(), false),
             }
         }
     };
-    poller.abort();
     why
+}
+
+/// Ends a task when the phase that started it ends, however it ends
+/// (a phase future may be dropped mid-way by a wake or a stop).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Tells the person at the terminal how to pair a device.

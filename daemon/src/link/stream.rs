@@ -89,7 +89,13 @@ async fn run(shared: Arc<Shared>, session: Arc<Session>) {
             Ok(ws) => {
                 span.in_scope(|| tracing::debug!("session link up"));
                 backoff.reset();
-                if let Err(e) = serve(ws, &session).await {
+                let ended = tokio::select! {
+                    r = serve(ws, &session) => r,
+                    () = registered_again(&mut env_rx, auth.registration) => {
+                        Err("registered again: a new link replaces this one".into())
+                    }
+                };
+                if let Err(e) = ended {
                     span.in_scope(|| tracing::debug!("session link down: {e}"));
                 }
                 // It was up: try again soon (or at the next registration).
@@ -104,6 +110,29 @@ async fn run(shared: Arc<Shared>, session: Arc<Session>) {
             _ = tokio::time::sleep(delay) => {}
             // A new registration: try at once.
             _ = env_rx.changed() => {}
+        }
+    }
+}
+
+/// Returns once the environment has registered again after registration
+/// `current`: a link of an earlier registration may be half-open (a relay
+/// that restarted on another machine, a wake from sleep, a partition),
+/// and waiting for its pings to fail would leave devices without the
+/// session for up to 45 s.
+async fn registered_again(
+    env: &mut tokio::sync::watch::Receiver<Option<super::EnvAuth>>,
+    current: u64,
+) {
+    loop {
+        if env
+            .borrow_and_update()
+            .as_ref()
+            .is_some_and(|a| a.registration != current)
+        {
+            return;
+        }
+        if env.changed().await.is_err() {
+            return std::future::pending().await;
         }
     }
 }
