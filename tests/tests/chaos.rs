@@ -82,6 +82,17 @@ fn runtime() -> tokio::runtime::Runtime {
 /// echoes it to the screen.
 const RECORDER: &str = "sh -c 'stty raw -echo; exec tee rec.$$'";
 
+/// Waits until every [`RECORDER`] of `sessions` has set its terminal raw:
+/// its recording exists only after `stty raw -echo`. Typed earlier, a CR
+/// would reach it as LF (the terminal's default ICRNL).
+fn recorders_ready(d: &Daemon, sessions: &[(String, u32)]) {
+    wait_for("the recorders ready", Duration::from_secs(20), || {
+        sessions
+            .iter()
+            .all(|(_, pid)| d.work.join(format!("rec.{pid}")).exists())
+    });
+}
+
 /// A standalone relay with a file store, and an rcd linked to it with a
 /// paired device.
 struct Linked {
@@ -155,7 +166,7 @@ fn environment_id_with(url: &str, device: &str, ca: Option<&Path>) -> String {
 impl Linked {
     /// Creates `n` sessions locally; their names and pids.
     fn sessions(&self, n: usize) -> Vec<(String, u32)> {
-        (0..n)
+        let made: Vec<(String, u32)> = (0..n)
             .map(|i| {
                 let name = format!("s{i}");
                 let s: Value =
@@ -163,7 +174,9 @@ impl Linked {
                         .expect("new --json");
                 (name, s["pid"].as_u64().expect("pid") as u32)
             })
-            .collect()
+            .collect();
+        recorders_ready(&self.daemon, &made);
+        made
     }
 
     fn device(&self, session: &str, client_id: &str) -> DeviceSpec {
@@ -1416,6 +1429,7 @@ fn a_network_partition_heals_and_nothing_typed_is_lost() {
             (name, s["pid"].as_u64().expect("pid") as u32)
         })
         .collect();
+    recorders_ready(&daemon, &sessions);
     let rt = runtime();
     let devices: Vec<Running> = sessions
         .iter()
