@@ -433,7 +433,8 @@ async fn connected(
             .saturating_sub(refresh_margin(Duration::from_secs(cred.expires_in_secs)));
     // The first heartbeat goes at once: it carries the session list, which
     // a relay that just restarted does not have. The rest keep the beat.
-    let why = if let Err(e) = heartbeat(shared, &env, heartbeat_every).await {
+    // The poller ends with this phase (`_poller`).
+    if let Err(e) = heartbeat(shared, &env, heartbeat_every).await {
         failure("heartbeat", &e)
     } else {
         loop {
@@ -470,8 +471,7 @@ async fn connected(
                 Some(why) = fail_rx.recv() => break why,
             }
         }
-    };
-    why
+    }
 }
 
 /// Ends a task when the phase that started it ends, however it ends
