@@ -40,12 +40,12 @@ async fn a_wake_from_sleep_reconnects_without_waiting_out_the_backoff() {
         .prefix("rcdw")
         .tempdir_in("/tmp")
         .expect("tmp");
-    // A relay that is not serving yet, on a port we know.
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+    // A relay that is not serving yet, on a port we keep: it answers as
+    // an overloaded relay first (below), then serves.
+    let busy = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    drop(listener);
+    let port = busy.local_addr().expect("addr").port();
     let store: Arc<dyn rc_relay::Store> = Arc::new(rc_relay::MemoryStore::new());
     let relay = rc_relay::Relay::new(rc_relay::RelayOptions::default(), store);
     let token = relay.create_enrollment_token(None).expect("token");
@@ -73,12 +73,19 @@ async fn a_wake_from_sleep_reconnects_without_waiting_out_the_backoff() {
     // The relay is overloaded: it answers 503 with a Retry-After of a
     // minute, which rcd honours, so the next try is seconds away. (A
     // refused connect would be retried within a second.)
-    let busy = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .expect("bind");
+    // The same listener then serves the relay: a port let go could be
+    // taken meanwhile (another test's outgoing connection, say).
+    let (busy_stop, mut busy_stopped) = tokio::sync::oneshot::channel::<()>();
     let busy_task = tokio::spawn(async move {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        while let Ok((mut conn, _)) = busy.accept().await {
+        loop {
+            let (mut conn, _) = tokio::select! {
+                c = busy.accept() => match c {
+                    Ok(c) => c,
+                    Err(_) => continue,
+                },
+                _ = &mut busy_stopped => return busy,
+            };
             let mut buf = [0u8; 4096];
             let _ = conn.read(&mut buf).await;
             let _ = conn
@@ -95,11 +102,8 @@ async fn a_wake_from_sleep_reconnects_without_waiting_out_the_backoff() {
         })
     })
     .await;
-    busy_task.abort();
-    let _ = busy_task.await;
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
-        .await
-        .expect("rebind");
+    let _ = busy_stop.send(());
+    let listener = busy_task.await.expect("the busy relay's listener");
     let (rstop_tx, rstop_rx) = tokio::sync::oneshot::channel::<()>();
     tokio::spawn(relay.serve(listener, async {
         let _ = rstop_rx.await;
