@@ -150,6 +150,8 @@ async fn a_wake_from_sleep_reconnects_without_waiting_out_the_backoff() {
 /// freezes before it.
 struct Proxy {
     port: u16,
+    /// While set, new connections are frozen from the start too.
+    hold_new: Arc<std::sync::atomic::AtomicBool>,
     freezes: Arc<std::sync::atomic::AtomicU64>,
     seen: Arc<std::sync::Mutex<Vec<(u64, String)>>>,
 }
@@ -163,14 +165,20 @@ impl Proxy {
             .expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let freezes = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let hold_new = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let seen: Arc<std::sync::Mutex<Vec<(u64, String)>>> = Arc::default();
-        let (f, s) = (freezes.clone(), seen.clone());
+        let (f, s, h) = (freezes.clone(), seen.clone(), hold_new.clone());
         tokio::spawn(async move {
             while let Ok((conn, _)) = listener.accept().await {
                 let Ok(up) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await else {
                     continue;
                 };
-                let born = f.load(Ordering::SeqCst);
+                // A held connection is born frozen: no freeze count matches.
+                let born = if h.load(Ordering::SeqCst) {
+                    u64::MAX
+                } else {
+                    f.load(Ordering::SeqCst)
+                };
                 let (f, s) = (f.clone(), s.clone());
                 tokio::spawn(async move {
                     let (mut cr, mut cw) = conn.into_split();
@@ -193,7 +201,7 @@ impl Proxy {
                     let mut buf = vec![0u8; 16384];
                     let mut first = true;
                     while let Ok(n) = cr.read(&mut buf).await {
-                        if n == 0 || f.load(Ordering::SeqCst) != born {
+                        if n == 0 {
                             break;
                         }
                         if first {
@@ -204,6 +212,9 @@ impl Proxy {
                                 .unwrap_or_default()
                                 .to_string();
                             s.lock().unwrap().push((born, line));
+                        }
+                        if f.load(Ordering::SeqCst) != born {
+                            break;
                         }
                         if uw.write_all(&buf[..n]).await.is_err() {
                             break;
@@ -216,6 +227,7 @@ impl Proxy {
         });
         Proxy {
             port,
+            hold_new,
             freezes,
             seen,
         }
@@ -387,5 +399,82 @@ async fn sleep_during_an_outage_does_not_count_towards_its_timeout() {
     assert!(
         took >= Duration::from_secs(4) && took < Duration::from_secs(8),
         "ended after {took:?} awake, with a 4 s outage timeout"
+    );
+}
+
+/// A wake while registering, the registration's connection dead: rcd
+/// does not wait out the request's 30 s but registers again at once on
+/// a new connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wake_while_registering_starts_again_on_a_new_connection() {
+    let dir = tempfile::Builder::new()
+        .prefix("rcdg")
+        .tempdir_in("/tmp")
+        .expect("tmp");
+    let store: Arc<dyn rc_relay::Store> = Arc::new(rc_relay::MemoryStore::new());
+    let relay = rc_relay::Relay::new(rc_relay::RelayOptions::default(), store);
+    let token = relay.create_enrollment_token(None).expect("token");
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, token.expose()).expect("write token");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let relay_port = listener.local_addr().expect("addr").port();
+    tokio::spawn(relay.serve(listener, std::future::pending()));
+    let proxy = Proxy::start(relay_port).await;
+    // Every connection hangs: the first registration waits on one.
+    proxy
+        .hold_new
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+
+    let socket = dir.path().join("s.sock");
+    let relay_url = format!("http://127.0.0.1:{}", proxy.port);
+    let token_path = token_file.display().to_string();
+    let args = common::args(
+        dir.path(),
+        &["--relay", &relay_url, "--token-file", &token_path],
+    );
+    let cfg = rcd::config::Config::from_cli(rcd::Cli::parse_from(args)).expect("config");
+    let clock = Arc::new(SimulatedSleep::default());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let daemon = tokio::spawn(rcd::run_with_clock(
+        cfg,
+        async {
+            let _ = stop_rx.await;
+        },
+        clock.clone(),
+    ));
+    let start = Instant::now();
+    while !proxy
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|(_, l)| l.contains("/register"))
+    {
+        assert!(start.elapsed() < Duration::from_secs(20), "no registration");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    proxy
+        .hold_new
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let woke = Instant::now();
+    clock.sleep(Duration::from_secs(3600));
+    wait_status(&socket, "the link", Duration::from_secs(20), |st| {
+        st.link
+            .as_ref()
+            .is_some_and(|l| l.state == rcd_proto::LinkState::Connected)
+    })
+    .await;
+    assert!(
+        woke.elapsed() < Duration::from_millis(2500),
+        "registered {:?} after the wake, not at once",
+        woke.elapsed()
+    );
+    let _ = stop_tx.send(());
+    assert_eq!(
+        daemon.await.expect("join").expect("run"),
+        rcd::RunEnd::Shutdown
     );
 }
