@@ -4,8 +4,9 @@
 //! - nothing typed is lost or applied twice while the relay is killed and
 //!   restarted again and again, and every device ends on the daemon's
 //!   screen;
-//! - a relay that stops answering (SIGSTOP) is noticed and the link comes
-//!   back when it answers again;
+//! - a relay that stops answering (SIGSTOP), or that a network partition
+//!   cuts off (a namespace whose link goes down), is noticed, and the link
+//!   comes back by itself when it answers again, with nothing typed lost;
 //! - a partition longer than `--outage-timeout` ends rcd with status 75,
 //!   every session stopped and the worktree rule applied;
 //! - rcd killed at random points leaves nothing running that the next rcd
