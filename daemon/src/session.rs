@@ -99,6 +99,9 @@ pub struct Session {
     master: Arc<Master>,
     /// Set once the final screen has been appended to the transcript.
     transcript_closed: AtomicBool,
+    /// The last transcript write failed (a full disk): said once, and
+    /// again when writing works again, not for every chunk of output.
+    transcript_failing: AtomicBool,
     /// Raw output for attached clients; made by the first attach (its
     /// backlog is most of an idle session's memory). Locked only under
     /// `term`, so an attach and the output pump see each other whole.
@@ -155,6 +158,7 @@ impl Session {
             term: Mutex::new(term),
             master: master.clone(),
             transcript_closed: AtomicBool::new(false),
+            transcript_failing: AtomicBool::new(false),
             output: Mutex::new(None),
             input: input_tx,
             status: status_rx,
@@ -188,8 +192,24 @@ impl Session {
     fn take_output(&self, bytes: &[u8], span: &tracing::Span) {
         let version = {
             let mut term = self.term();
-            if let Err(e) = term.process(bytes) {
-                span.in_scope(|| tracing::warn!("writing the transcript failed: {e}"));
+            let lines = term.transcript().len();
+            match term.process(bytes) {
+                Err(e) if !self.transcript_failing.swap(true, Ordering::SeqCst) => {
+                    span.in_scope(|| {
+                        tracing::error!(
+                            "writing the transcript {} failed: {e}; the screen goes on, lines \
+                             that scroll off are not kept until writing works again",
+                            term.transcript().path().display()
+                        )
+                    });
+                }
+                Ok(())
+                    if term.transcript().len() > lines
+                        && self.transcript_failing.swap(false, Ordering::SeqCst) =>
+                {
+                    span.in_scope(|| tracing::info!("writing the transcript works again"));
+                }
+                _ => {}
             }
             if let Some(tx) = self
                 .output

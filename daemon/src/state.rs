@@ -65,16 +65,25 @@ pub fn load(state_dir: &Path) -> io::Result<Option<State>> {
     }
 }
 
-/// Writes the state file atomically (temporary file, fsync, rename).
+/// Writes the state file atomically: a temporary file, fsync, rename,
+/// fsync of the directory. A failure (a full disk, a read-only directory)
+/// leaves the previous file as it was and removes the partial temporary
+/// one, so it takes no space.
 pub fn store(state_dir: &Path, state: &State) -> io::Result<()> {
     use std::io::Write;
     let path = state_dir.join(STATE_FILE);
     let tmp = state_dir.join(format!("{STATE_FILE}.tmp"));
     let bytes = serde_json::to_vec_pretty(state).map_err(io::Error::other)?;
-    let mut f = std::fs::File::create(&tmp)?;
-    f.write_all(&bytes)?;
-    f.sync_all()?;
-    std::fs::rename(&tmp, &path)
+    let written = std::fs::File::create(&tmp).and_then(|mut f| {
+        f.write_all(&bytes)?;
+        f.sync_all()
+    });
+    if let Err(e) = written.and_then(|()| std::fs::rename(&tmp, &path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    // The rename itself reaches the disk with the directory.
+    std::fs::File::open(state_dir).and_then(|d| d.sync_all())
 }
 
 /// Removes the state file after a clean shutdown.

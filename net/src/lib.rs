@@ -42,12 +42,25 @@ pub enum NetError {
     /// 401: the secret is missing, unknown, expired or revoked.
     #[error("the relay refused the credential: {0}")]
     Unauthorized(ApiError),
-    /// Any other non-2xx answer, with the relay's (or daemon's) error.
+    /// Any other non-2xx answer, with the relay's (or daemon's) error and,
+    /// on a 429 or 503, how long the relay asked callers to wait
+    /// (`Retry-After`, in seconds).
     #[error("{error}")]
-    Api { status: u16, error: ApiError },
-    /// The relay could not be reached or the connection broke.
+    Api {
+        status: u16,
+        error: ApiError,
+        retry_after: Option<Duration>,
+    },
+    /// The relay could not be reached or the connection broke. `connect`
+    /// is true when no connection was made at all (refused, no route,
+    /// connect timed out): the relay never saw the attempt, so retrying
+    /// soon costs it nothing.
     #[error("cannot reach the relay at {url}: {reason}")]
-    Transport { url: String, reason: String },
+    Transport {
+        url: String,
+        reason: String,
+        connect: bool,
+    },
     /// The answer was not what the protocol says.
     #[error("unexpected answer from the relay: {0}")]
     Decode(String),
@@ -60,6 +73,32 @@ pub enum NetError {
 }
 
 impl NetError {
+    /// Whether no connection to the relay was made at all.
+    pub fn is_connect(&self) -> bool {
+        matches!(self, NetError::Transport { connect: true, .. })
+    }
+
+    /// Whether the relay answered (with an error status, or something
+    /// that does not decode), rather than the connection failing.
+    pub fn answered(&self) -> bool {
+        matches!(
+            self,
+            NetError::Unauthorized(_)
+                | NetError::Api { .. }
+                | NetError::Decode(_)
+                | NetError::Empty(_)
+        )
+    }
+
+    /// How long the relay asked to wait before the next try (a 429 or 503
+    /// with `Retry-After`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            NetError::Api { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
     /// The error body, when the relay sent one.
     pub fn api(&self) -> Option<&ApiError> {
         match self {
@@ -73,8 +112,28 @@ impl NetError {
 #[derive(Debug, Clone)]
 pub struct Relay {
     base: String,
-    http: reqwest::Client,
+    /// Shared by every clone, so [`Relay::forget_connections`] reaches
+    /// them all.
+    http: Arc<std::sync::RwLock<reqwest::Client>>,
+    /// Certificates trusted beyond the public roots (`--ca-cert`), DER.
+    extra_roots: Arc<Vec<Vec<u8>>>,
     tls: Arc<rustls::ClientConfig>,
+}
+
+/// The HTTP client of a relay, trusting `extra` beyond the public roots.
+fn http_client(extra: &[Vec<u8>]) -> Result<reqwest::Client, NetError> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .pool_idle_timeout(POOL_IDLE)
+        .use_rustls_tls();
+    for der in extra {
+        let cert = reqwest::Certificate::from_der(der)
+            .map_err(|e| NetError::Setup(format!("CA certificate: {e}")))?;
+        builder = builder.add_root_certificate(cert);
+    }
+    builder
+        .build()
+        .map_err(|e| NetError::Setup(format!("HTTP client: {e}")))
 }
 
 fn tls_config(ca_cert: Option<&Path>) -> Result<(rustls::ClientConfig, Vec<Vec<u8>>), NetError> {
@@ -166,23 +225,27 @@ impl Relay {
         let base = url.trim_end_matches('/').to_string();
         check_url(&base)?;
         let (tls, extra) = tls_config(ca_cert)?;
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .pool_idle_timeout(POOL_IDLE)
-            .use_rustls_tls();
-        for der in extra {
-            let cert = reqwest::Certificate::from_der(&der)
-                .map_err(|e| NetError::Setup(format!("CA certificate: {e}")))?;
-            builder = builder.add_root_certificate(cert);
-        }
-        let http = builder
-            .build()
-            .map_err(|e| NetError::Setup(format!("HTTP client: {e}")))?;
+        let http = http_client(&extra)?;
         Ok(Relay {
             base,
-            http,
+            http: Arc::new(std::sync::RwLock::new(http)),
+            extra_roots: Arc::new(extra),
             tls: Arc::new(tls),
         })
+    }
+
+    /// Drops every kept-alive connection: the next requests connect anew.
+    /// For after the link was lost or the machine slept, when a pooled
+    /// connection may be half-open and would hold a request for its whole
+    /// timeout.
+    pub fn forget_connections(&self) {
+        if let Ok(fresh) = http_client(&self.extra_roots) {
+            *self.http.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        }
+    }
+
+    fn http(&self) -> reqwest::Client {
+        self.http.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     /// The relay's base URL, without a trailing slash.
@@ -206,11 +269,18 @@ impl Relay {
             .map_err(|e| NetError::Transport {
                 url: self.base.clone(),
                 reason: describe(&e),
+                connect: e.is_connect(),
             })?;
         let status = resp.status();
         if status.is_success() {
             return Ok(resp);
         }
+        let retry_after = retry_after(
+            status.as_u16(),
+            resp.headers()
+                .get(reqwest::header::RETRY_AFTER)
+                .map(|v| v.as_bytes()),
+        );
         let body = resp.bytes().await.unwrap_or_default();
         let error = serde_json::from_slice::<ApiError>(&body).unwrap_or_else(|_| ApiError {
             kind: rcd_proto::relay::ApiErrorKind::Http,
@@ -225,6 +295,7 @@ impl Relay {
             Err(NetError::Api {
                 status: status.as_u16(),
                 error,
+                retry_after,
             })
         }
     }
@@ -238,7 +309,7 @@ impl Relay {
         body: Option<&B>,
         timeout: Duration,
     ) -> Result<Option<R>, NetError> {
-        let mut req = self.http.request(method, self.endpoint(path));
+        let mut req = self.http().request(method, self.endpoint(path));
         if let Some(b) = bearer {
             req = req.bearer_auth(b.expose());
         }
@@ -252,6 +323,7 @@ impl Relay {
         let bytes = resp.bytes().await.map_err(|e| NetError::Transport {
             url: self.base.clone(),
             reason: describe(&e),
+            connect: false,
         })?;
         if bytes.is_empty() {
             return Ok(None);
@@ -324,6 +396,10 @@ impl Relay {
             Ok(Ok((ws, _))) => Ok(ws),
             Ok(Err(tungstenite::Error::Http(resp))) => {
                 let status = resp.status().as_u16();
+                let retry_after = retry_after(
+                    status,
+                    resp.headers().get("retry-after").map(|v| v.as_bytes()),
+                );
                 let body = resp.body().clone().unwrap_or_default();
                 let error = serde_json::from_slice::<ApiError>(&body).unwrap_or(ApiError {
                     kind: rcd_proto::relay::ApiErrorKind::Http,
@@ -332,16 +408,22 @@ impl Relay {
                 if status == 401 {
                     Err(NetError::Unauthorized(error))
                 } else {
-                    Err(NetError::Api { status, error })
+                    Err(NetError::Api {
+                        status,
+                        error,
+                        retry_after,
+                    })
                 }
             }
             Ok(Err(e)) => Err(NetError::Transport {
                 url: self.base.clone(),
+                connect: matches!(&e, tungstenite::Error::Io(io) if is_connect_error(io)),
                 reason: e.to_string(),
             }),
             Err(_) => Err(NetError::Transport {
                 url: self.base.clone(),
                 reason: "timed out".into(),
+                connect: false,
             }),
         }
     }
@@ -349,6 +431,25 @@ impl Relay {
 
 /// Per-request time limit (long polls pass their own).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Whether an I/O error means no connection was made.
+fn is_connect_error(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(
+        e.kind(),
+        ConnectionRefused | HostUnreachable | NetworkUnreachable | AddrNotAvailable
+    )
+}
+
+/// `Retry-After` of a 429 or 503 answer, in seconds (the HTTP-date form
+/// is not used by rc-relay and is ignored). At most an hour.
+fn retry_after(status: u16, value: Option<&[u8]>) -> Option<Duration> {
+    if status != 429 && status != 503 {
+        return None;
+    }
+    let secs: u64 = std::str::from_utf8(value?).ok()?.trim().parse().ok()?;
+    Some(Duration::from_secs(secs.min(3600)))
+}
 
 fn describe(e: &reqwest::Error) -> String {
     let mut s = e.to_string();
@@ -369,6 +470,7 @@ pub async fn send_json<T: Serialize>(ws: &mut WebSocket, msg: &T) -> Result<(), 
         .map_err(|e| NetError::Transport {
             url: String::new(),
             reason: e.to_string(),
+            connect: false,
         })
 }
 
@@ -380,6 +482,7 @@ pub async fn send_binary(ws: &mut WebSocket, payload: Vec<u8>) -> Result<(), Net
         .map_err(|e| NetError::Transport {
             url: String::new(),
             reason: e.to_string(),
+            connect: false,
         })
 }
 
@@ -412,6 +515,7 @@ pub async fn recv<T: DeserializeOwned>(ws: &mut WebSocket) -> Result<Incoming<T>
                 return Err(NetError::Transport {
                     url: String::new(),
                     reason: e.to_string(),
+                    connect: false,
                 });
             }
         }

@@ -609,6 +609,23 @@ async fn wrong_pairing_codes_are_limited_per_source() {
     let (status, body) = api.post("/pair", None, json!({"code": good})).await;
     assert_eq!(status, 429, "{body}");
     assert_eq!(body["kind"], "too-many-attempts");
+    // With how long to wait, as a header clients read.
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/v1/pair", relay.url))
+        .json(&json!({"code": good}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    let wait: u64 = resp
+        .headers()
+        .get("retry-after")
+        .expect("Retry-After")
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
     assert!(
         body["message"].as_str().unwrap().contains("try again in"),
         "{body}"

@@ -222,7 +222,9 @@ async fn reconnect(
                 let _ = events.send(Err(Gone::Refused(e)));
                 return None;
             }
-            Err(NetError::Api { status: 426, error }) => {
+            Err(NetError::Api {
+                status: 426, error, ..
+            }) => {
                 let _ = events.send(Err(Gone::Protocol(error.message)));
                 return None;
             }

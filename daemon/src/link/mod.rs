@@ -3,8 +3,11 @@
 //! One task runs the environment: register with the enrollment token,
 //! then heartbeat, refresh the credential before it expires, and long-poll
 //! for work (create or stop a session), answering each item with its
-//! result. Any failure ends the connected phase; the task then retries
-//! with capped, jittered backoff, at once after a wake from sleep. While
+//! result. Any failure ends the connected phase; the task then registers
+//! again at once, and after a failed try waits as [`retry`] says (within
+//! a second while the relay refuses connections, `Retry-After` when it
+//! asks for it, capped and jittered backoff otherwise), at once after a
+//! wake from sleep. While
 //! the relay is unreachable the outage clock runs on awake (monotonic)
 //! time; past `--outage-timeout` the link returns [`LinkEnd::Outage`] and
 //! the daemon stops its sessions and exits with [`OUTAGE_EXIT_CODE`].
@@ -15,6 +18,7 @@
 pub mod clock;
 pub mod device;
 mod handle;
+pub mod retry;
 pub mod stream;
 
 use handle::PairingReply;
@@ -22,12 +26,13 @@ pub use handle::{Link, LinkHandle, PairingError, Published, pairing_url};
 
 use crate::supervisor::Supervisor;
 use clock::{Clock, WakeDetector};
-use rcd_net::{Backoff, NetError, Relay};
+use rcd_net::{NetError, Relay};
 use rcd_proto::LinkStatus;
 use rcd_proto::relay::{
     Heartbeat, RELAY_PROTOCOL_VERSION, RegisterRequest, RegisterResponse, Secret, WorkItem,
     WorkResult,
 };
+use retry::Retry;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +45,9 @@ pub const OUTAGE_EXIT_CODE: u8 = 75;
 
 /// How often the clocks are compared for a wake from sleep.
 const WAKE_CHECK: Duration = Duration::from_secs(1);
+/// A connected phase this long resets the backoff even when it ended on
+/// an error answer (a shorter one that keeps ending so backs off).
+const STEADY: Duration = Duration::from_secs(30);
 /// A heartbeat goes out this soon after a change of sessions.
 const CHANGE_DEBOUNCE: Duration = Duration::from_millis(150);
 
@@ -78,6 +86,10 @@ pub enum LinkEnd {
 pub struct EnvAuth {
     pub id: String,
     pub credential: Secret,
+    /// Counts registrations (not credential refreshes): a session link
+    /// made under an earlier one may be dead (the relay restarted, the
+    /// machine slept) and is replaced.
+    pub registration: u64,
 }
 
 /// What the link shares with its session links.
@@ -192,21 +204,43 @@ async fn run(
         env: None,
         last_error: None,
     };
-    let mut backoff = Backoff::new(opts.backoff_base, opts.backoff_cap);
+    let mut backoff = Retry::new(opts.backoff_base, opts.backoff_cap);
+    let mut last_failure: Option<NetError> = None;
+    let mut after_connected = false;
+    let mut registration = 0u64;
     let mut outage_start = Instant::now();
     let mut first = true;
     let end = loop {
         status.publish(None, None);
-        match register(&shared, &token).await {
+        // A relay that accepts connections but does not answer (a
+        // partition that drops its answers, a frozen process) holds a
+        // registration for up to the request's 30 s: the outage clock
+        // still ends it on time.
+        let left = opts.outage_timeout.saturating_sub(outage_start.elapsed());
+        let registered = tokio::select! {
+            r = tokio::time::timeout(left, register(&shared, &token)) => r,
+            // A wake while registering: the attempt may be on a dead
+            // connection; start again on a fresh one.
+            _ = wake_rx.changed() => {
+                backoff.reset();
+                relay.forget_connections();
+                continue;
+            }
+        };
+        let Ok(registered) = registered else {
+            break LinkEnd::Outage(outage_start.elapsed());
+        };
+        match registered {
             Ok(reg) => {
                 let since_outage = outage_start.elapsed();
                 if !first {
                     tracing::info!(after = ?since_outage, "relay link back");
                 }
-                backoff.reset();
+                registration += 1;
                 shared.env.send_replace(Some(EnvAuth {
                     id: reg.environment_id.clone(),
                     credential: reg.credential.token.clone(),
+                    registration,
                 }));
                 if first {
                     match new_pairing_url(&shared, &reg.environment_id).await {
@@ -219,18 +253,33 @@ async fn run(
                 status.last_error = None;
                 status.enter(Phase::Connected);
                 status.publish(None, None);
-                let why = tokio::select! {
-                    why = connected(&shared, &reg, &mut wake_rx, &mut pair_rx) => why,
+                let connected_at = Instant::now();
+                // A wake from before this phase is not one to act on.
+                wake_rx.borrow_and_update();
+                let (why, answered) = tokio::select! {
+                    end = connected(&shared, &reg, registration, &mut pair_rx) => end,
+                    // Even in the middle of a request: after a sleep it may
+                    // wait on a dead connection for its whole time limit.
+                    _ = wake_rx.changed() => ("woke from sleep".into(), false),
                     _ = stop.changed() => {
                         deregister(&shared, &reg).await;
                         break LinkEnd::Stopped;
                     }
                 };
                 shared.env.send_replace(None);
+                // Kept-alive connections may be half-open now.
+                relay.forget_connections();
                 tracing::warn!("relay link lost: {why}");
                 status.last_error = Some(why);
                 status.enter(Phase::Reconnecting);
                 outage_start = Instant::now();
+                // The relay answered with an error: something is wrong
+                // there, back off. Otherwise (the connection broke, the
+                // relay may have restarted) register again at once.
+                after_connected = answered;
+                if !answered || connected_at.elapsed() >= STEADY {
+                    backoff.reset();
+                }
             }
             Err(NetError::Unauthorized(_)) => {
                 // The relay does not know the enrollment token (revoked, or
@@ -263,6 +312,7 @@ async fn run(
                 if matches!(status.phase, Phase::Connected) {
                     status.enter(Phase::Reconnecting);
                 }
+                last_failure = Some(e);
             }
         }
         let out = outage_start.elapsed();
@@ -270,7 +320,14 @@ async fn run(
             break LinkEnd::Outage(out);
         }
         let left = opts.outage_timeout - out;
-        let delay = backoff.next_delay().min(left);
+        // Right after the connected phase ended: register again at once
+        // (the relay may have restarted and be back already).
+        let delay = match last_failure.take() {
+            Some(e) => backoff.after(&e),
+            None if std::mem::take(&mut after_connected) => backoff.after_answer(),
+            None => Duration::ZERO,
+        }
+        .min(left);
         status.publish(Some(delay), Some(left));
         let deadline = Instant::now() + delay;
         // While waiting, keep the status fresh and answer pairing requests.
@@ -279,6 +336,7 @@ async fn run(
                 _ = tokio::time::sleep_until(deadline) => break,
                 _ = wake_rx.changed() => {
                     backoff.reset();
+                    relay.forget_connections();
                     break;
                 }
                 Some(reply) = pair_rx.recv() => {
@@ -338,77 +396,92 @@ fn refresh_margin(ttl: Duration) -> Duration {
     (ttl / 3).min(Duration::from_secs(60))
 }
 
-/// The connected phase; returns why it ended.
+/// Why a call of the connected phase failed, and whether the relay
+/// answered it (with an error) rather than the connection failing.
+fn failure(what: &str, e: &NetError) -> (String, bool) {
+    (format!("{what} failed: {e}"), e.answered())
+}
+
+/// The connected phase; returns why it ended, and whether the relay
+/// answered with an error (then the next registration backs off).
 async fn connected(
     shared: &Arc<Shared>,
     reg: &RegisterResponse,
-    wake: &mut watch::Receiver<u64>,
+    registration: u64,
     pairing: &mut mpsc::Receiver<PairingReply>,
-) -> String {
+) -> (String, bool) {
     let env = reg.environment_id.clone();
     let mut cred = reg.credential.clone();
     shared.env.send_replace(Some(EnvAuth {
         id: env.clone(),
         credential: cred.token.clone(),
+        registration,
     }));
     let heartbeat_every = Duration::from_secs(reg.heartbeat_interval_secs.max(1));
     let poll_wait = reg.poll_timeout_secs.max(1);
-    let (fail_tx, mut fail_rx) = mpsc::channel::<String>(4);
-    let poller = tokio::spawn(poll_work(
+    let (fail_tx, mut fail_rx) = mpsc::channel::<(String, bool)>(4);
+    let _poller = AbortOnDrop(tokio::spawn(poll_work(
         shared.clone(),
         env.clone(),
         poll_wait,
         fail_tx.clone(),
-    ));
+    )));
     let mut changes = shared.sup.subscribe();
     let mut beat = rcd_proto::liveness::beat(heartbeat_every);
     let mut refresh_at = Instant::now()
         + Duration::from_secs(cred.expires_in_secs)
             .saturating_sub(refresh_margin(Duration::from_secs(cred.expires_in_secs)));
-    wake.borrow_and_update();
     // The first heartbeat goes at once: it carries the session list, which
     // a relay that just restarted does not have. The rest keep the beat.
-    let why = if let Err(e) = heartbeat(shared, &env).await {
-        format!("heartbeat failed: {e}")
+    // The poller ends with this phase (`_poller`).
+    if let Err(e) = heartbeat(shared, &env, heartbeat_every).await {
+        failure("heartbeat", &e)
     } else {
         loop {
             tokio::select! {
                 _ = beat.tick() => {
-                    if let Err(e) = heartbeat(shared, &env).await {
-                        break format!("heartbeat failed: {e}");
+                    if let Err(e) = heartbeat(shared, &env, heartbeat_every).await {
+                        break failure("heartbeat", &e);
                     }
                 }
                 Ok(()) = changes.changed() => {
                     tokio::time::sleep(CHANGE_DEBOUNCE).await;
                     changes.borrow_and_update();
-                    if let Err(e) = heartbeat(shared, &env).await {
-                        break format!("heartbeat failed: {e}");
+                    if let Err(e) = heartbeat(shared, &env, heartbeat_every).await {
+                        break failure("heartbeat", &e);
                     }
                 }
                 _ = tokio::time::sleep_until(refresh_at) => {
                     let auth = shared.env.borrow().clone();
-                    let Some(auth) = auth else { break "no credential".into() };
+                    let Some(auth) = auth else { break ("no credential".into(), false) };
                     match shared.relay.refresh(&env, &auth.credential).await {
                         Ok(c) => {
                             tracing::debug!(expires_in = c.expires_in_secs, "credential refreshed");
                             cred = c;
                             let ttl = Duration::from_secs(cred.expires_in_secs);
                             refresh_at = Instant::now() + ttl.saturating_sub(refresh_margin(ttl));
-                            shared.env.send_replace(Some(EnvAuth { id: env.clone(), credential: cred.token.clone() }));
+                            shared.env.send_replace(Some(EnvAuth { id: env.clone(), credential: cred.token.clone(), registration }));
                         }
-                        Err(e) => break format!("credential refresh failed: {e}"),
+                        Err(e) => break failure("credential refresh", &e),
                     }
                 }
                 Some(reply) = pairing.recv() => {
                     let _ = reply.send(new_pairing_url(shared, &env).await);
                 }
                 Some(why) = fail_rx.recv() => break why,
-                _ = wake.changed() => break "woke from sleep".into(),
             }
         }
-    };
-    poller.abort();
-    why
+    }
+}
+
+/// Ends a task when the phase that started it ends, however it ends
+/// (a phase future may be dropped mid-way by a wake or a stop).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Tells the person at the terminal how to pair a device.
@@ -435,7 +508,14 @@ async fn new_pairing_url(shared: &Shared, env: &str) -> Result<String, PairingEr
     Ok(format!("{}/#pair={}", shared.relay.url(), code.code))
 }
 
-async fn heartbeat(shared: &Shared, env: &str) -> Result<(), NetError> {
+/// How long a heartbeat may take: a relay that does not answer one within
+/// its own interval (5 s at least) is as good as gone, and the link is
+/// re-established instead of waiting out the request's 30 s.
+fn heartbeat_limit(every: Duration) -> Duration {
+    every.max(Duration::from_secs(5))
+}
+
+async fn heartbeat(shared: &Shared, env: &str, every: Duration) -> Result<(), NetError> {
     let auth = shared
         .env
         .borrow()
@@ -448,15 +528,29 @@ async fn heartbeat(shared: &Shared, env: &str) -> Result<(), NetError> {
         used: u32::try_from(used).unwrap_or(u32::MAX),
         sessions: shared.sup.list(),
     };
-    shared.relay.heartbeat(env, &auth.credential, &body).await
+    let limit = heartbeat_limit(every);
+    tokio::time::timeout(limit, shared.relay.heartbeat(env, &auth.credential, &body))
+        .await
+        .unwrap_or_else(|_| {
+            Err(NetError::Transport {
+                url: shared.relay.url().to_string(),
+                reason: format!("no answer to a heartbeat within {limit:?}"),
+                connect: false,
+            })
+        })
 }
 
 /// Long-polls for work; each item is handled in its own task so a slow
 /// stop never holds up the next create.
-async fn poll_work(shared: Arc<Shared>, env: String, wait: u64, fail: mpsc::Sender<String>) {
+async fn poll_work(
+    shared: Arc<Shared>,
+    env: String,
+    wait: u64,
+    fail: mpsc::Sender<(String, bool)>,
+) {
     loop {
         let Some(auth) = shared.env.borrow().clone() else {
-            let _ = fail.send("no credential".into()).await;
+            let _ = fail.send(("no credential".into(), false)).await;
             return;
         };
         let r = shared.relay.poll_work(&env, &auth.credential, wait).await;
@@ -468,7 +562,7 @@ async fn poll_work(shared: Arc<Shared>, env: String, wait: u64, fail: mpsc::Send
             }
             Ok(None) => {}
             Err(e) => {
-                let _ = fail.send(format!("work poll failed: {e}")).await;
+                let _ = fail.send(failure("work poll", &e)).await;
                 return;
             }
         }

@@ -9,11 +9,11 @@
 //! device that resends after a reconnect never types twice.
 
 use super::device::{self, Device};
+use super::retry::Retry;
 use super::{Shared, linkable};
 use crate::pty::Size;
 use crate::session::{Session, Status};
 use futures_util::{SinkExt, StreamExt};
-use rcd_net::Backoff;
 use rcd_net::WebSocket;
 use rcd_proto::liveness::{self, Liveness};
 use rcd_proto::relay::{CLIENT_PREFIX, LinkFrame, link_message, split_link_message};
@@ -55,11 +55,12 @@ pub async fn manage(shared: Arc<Shared>) {
     }
 }
 
-/// Keeps the session's link up, reconnecting with backoff.
+/// Keeps the session's link up, reconnecting as [`super::retry`] says
+/// (and at once on a new registration).
 async fn run(shared: Arc<Shared>, session: Arc<Session>) {
     let name = session.name.to_string();
     let span = tracing::info_span!("link", session = %name);
-    let mut backoff = Backoff::new(Duration::from_millis(300), Duration::from_secs(15));
+    let mut backoff = Retry::new(Duration::from_millis(300), Duration::from_secs(15));
     let mut env_rx = shared.env.subscribe();
     loop {
         // Wait for a registration.
@@ -75,31 +76,63 @@ async fn run(shared: Arc<Shared>, session: Arc<Session>) {
             .relay
             .session_credential(&auth.id, &name, &auth.credential)
             .await;
-        let result = match cred {
+        let link = match cred {
             Ok(cred) => {
-                match shared
+                shared
                     .relay
                     .session_link(&auth.id, &name, &cred.token)
                     .await
-                {
-                    Ok(ws) => {
-                        span.in_scope(|| tracing::debug!("session link up"));
-                        backoff.reset();
-                        serve(ws, &session).await
-                    }
-                    Err(e) => Err(e.to_string()),
-                }
             }
-            Err(e) => Err(e.to_string()),
+            Err(e) => Err(e),
         };
-        if let Err(e) = result {
-            span.in_scope(|| tracing::debug!("session link down: {e}"));
-        }
-        let delay = backoff.next_delay();
+        let delay = match link {
+            Ok(ws) => {
+                span.in_scope(|| tracing::debug!("session link up"));
+                backoff.reset();
+                let ended = tokio::select! {
+                    r = serve(ws, &session) => r,
+                    () = registered_again(&mut env_rx, auth.registration) => {
+                        Err("registered again: a new link replaces this one".into())
+                    }
+                };
+                if let Err(e) = ended {
+                    span.in_scope(|| tracing::debug!("session link down: {e}"));
+                }
+                // It was up: try again soon (or at the next registration).
+                backoff.after_answer()
+            }
+            Err(e) => {
+                span.in_scope(|| tracing::debug!("session link down: {e}"));
+                backoff.after(&e)
+            }
+        };
         tokio::select! {
             _ = tokio::time::sleep(delay) => {}
             // A new registration: try at once.
             _ = env_rx.changed() => {}
+        }
+    }
+}
+
+/// Returns once the environment has registered again after registration
+/// `current`: a link of an earlier registration may be half-open (a relay
+/// that restarted on another machine, a wake from sleep, a partition),
+/// and waiting for its pings to fail would leave devices without the
+/// session for up to 45 s.
+async fn registered_again(
+    env: &mut tokio::sync::watch::Receiver<Option<super::EnvAuth>>,
+    current: u64,
+) {
+    loop {
+        if env
+            .borrow_and_update()
+            .as_ref()
+            .is_some_and(|a| a.registration != current)
+        {
+            return;
+        }
+        if env.changed().await.is_err() {
+            return std::future::pending().await;
         }
     }
 }

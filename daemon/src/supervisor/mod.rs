@@ -402,7 +402,13 @@ impl Supervisor {
             orphans,
         };
         if let Err(e) = state::store(&self.cfg.state_dir, &st) {
-            tracing::warn!("cannot write the state file: {e}");
+            tracing::error!(
+                "cannot write the state file {}: {e}; the previous one is kept, so a restart \
+                 after rcd is killed may not know of the latest sessions (free space in or \
+                 make writable {})",
+                self.cfg.state_dir.join(state::STATE_FILE).display(),
+                self.cfg.state_dir.display()
+            );
         }
     }
 

@@ -27,6 +27,9 @@ pub(crate) struct ApiErr {
     pub status: StatusCode,
     pub kind: ApiErrorKind,
     pub message: String,
+    /// `Retry-After`, in seconds, on a 429 or 503: how long callers
+    /// should stay away (rcd honours it, with jitter).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiErr {
@@ -35,7 +38,14 @@ impl ApiErr {
             status,
             kind,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    /// The same answer with `Retry-After: secs`.
+    pub fn retry_after(mut self, secs: u64) -> ApiErr {
+        self.retry_after = Some(secs);
+        self
     }
 
     /// 401, the same for a missing, unknown, expired or revoked secret.
@@ -67,6 +77,7 @@ impl ApiErr {
                 wait.as_secs().max(1)
             ),
         )
+        .retry_after(wait.as_secs().max(1))
     }
 
     pub fn not_found(message: impl Into<String>) -> ApiErr {
@@ -84,6 +95,9 @@ impl ApiErr {
             ApiErrorKind::ShuttingDown,
             "the relay is shutting down; try again when it is back",
         )
+        // A restart takes about that long; refused connects after it
+        // are retried within a second anyway.
+        .retry_after(SHUTDOWN_RETRY_AFTER)
     }
 
     pub fn too_large() -> ApiErr {
@@ -106,13 +120,21 @@ impl From<StoreError> for ApiErr {
     }
 }
 
+/// `Retry-After` of the 503 a stopping relay answers, in seconds.
+pub(crate) const SHUTDOWN_RETRY_AFTER: u64 = 2;
+
 impl IntoResponse for ApiErr {
     fn into_response(self) -> Response {
         let body = ApiError {
             kind: self.kind,
             message: self.message,
         };
-        (self.status, Json(body)).into_response()
+        let mut resp = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, secs.into());
+        }
+        resp
     }
 }
 

@@ -39,7 +39,9 @@ pub async fn create(remote: &Remote, req: NewSession) -> Result<Created> {
         .create_session(remote.token()?, &env.id, &body)
         .await
         .map_err(|e| match e {
-            NetError::Api { status: 404, error } if error.kind == ApiErrorKind::NotFound => {
+            NetError::Api {
+                status: 404, error, ..
+            } if error.kind == ApiErrorKind::NotFound => {
                 anyhow!(
                     "no environment named {} on the relay (rcctl --relay {} list)",
                     req.env.as_deref().unwrap_or(&env.name),

@@ -60,14 +60,12 @@ impl Remote {
                  rcctl --relay {} pair CODE",
                 self.url
             ),
-            NetError::Api { status: 404, error }
-                if error.kind == rcd_proto::relay::ApiErrorKind::NotFound =>
-            {
-                match session {
-                    Some(name) => self.unknown_session(name),
-                    None => anyhow!("{}", one_line(&error.message)),
-                }
-            }
+            NetError::Api {
+                status: 404, error, ..
+            } if error.kind == rcd_proto::relay::ApiErrorKind::NotFound => match session {
+                Some(name) => self.unknown_session(name),
+                None => anyhow!("{}", one_line(&error.message)),
+            },
             NetError::Api { error, .. } => anyhow!("{}", one_line(&error.message)),
             other => anyhow!("{}", one_line(&other.to_string())),
         }
@@ -172,6 +170,7 @@ mod tests {
             NetError::Api {
                 status: 409,
                 error: api("at-capacity", "at capacity (2/2): stop\na session"),
+                retry_after: None,
             },
             None,
         );
@@ -180,6 +179,7 @@ mod tests {
             NetError::Api {
                 status: 404,
                 error: api("not-found", "not found"),
+                retry_after: None,
             },
             Some("web"),
         );
@@ -192,6 +192,7 @@ mod tests {
             NetError::Api {
                 status: 404,
                 error: api("unknown-session", "no session named web (rcctl list)"),
+                retry_after: None,
             },
             Some("web"),
         );
