@@ -148,11 +148,11 @@ fn add_linked(admin_dir: &Path, path: &Path, refname: &str) -> io::Result<()> {
 /// ask for them: see [`filters_may_apply`].
 fn check_out(repo: &Repository, path: &Path, head: &Commit<'_>) -> Result<(), git2::Error> {
     let wt = Repository::open(path)?;
+    if !filters_may_apply(repo, head)? {
+        return super::checkout::check_out(repo.path(), &wt, &head.tree()?);
+    }
     let mut opts = CheckoutBuilder::new();
     opts.safe();
-    if !filters_may_apply(repo, head)? {
-        opts.disable_filters(true);
-    }
     wt.checkout_head(Some(&mut opts))
 }
 
@@ -321,6 +321,60 @@ mod tests {
                 .count(),
             0
         );
+    }
+
+    #[test]
+    fn create_checks_out_modes_links_and_submodules_as_git_would() {
+        use std::os::unix::fs::PermissionsExt;
+        let f = Fixture::new();
+        fs::create_dir_all(f.repo.join("a/b/c")).unwrap();
+        fs::write(f.repo.join("a/b/c/deep.txt"), "deep\n").unwrap();
+        fs::write(f.repo.join("run.sh"), "#!/bin/sh\necho hi\n").unwrap();
+        fs::set_permissions(f.repo.join("run.sh"), fs::Permissions::from_mode(0o755)).unwrap();
+        std::os::unix::fs::symlink("a/b/c/deep.txt", f.repo.join("link")).unwrap();
+        fs::write(f.repo.join("empty"), "").unwrap();
+        git(&f.repo, &["add", "."]);
+        let head = git(&f.repo, &["rev-parse", "HEAD"]);
+        let cacheinfo = format!("160000,{},vendor/sub", head.trim());
+        git(
+            &f.repo,
+            &["update-index", "--add", "--cacheinfo", &cacheinfo],
+        );
+        git(&f.repo, &["commit", "-q", "-m", "kinds"]);
+        let wt = f.create("kinds");
+        let p = &wt.path;
+        assert_eq!(
+            fs::read_to_string(p.join("a/b/c/deep.txt")).unwrap(),
+            "deep\n"
+        );
+        let mode = fs::metadata(p.join("run.sh")).unwrap().permissions().mode();
+        assert_eq!(mode & 0o111, 0o111 & !umask(), "executable: {mode:o}");
+        assert_eq!(
+            fs::read_link(p.join("link")).unwrap(),
+            Path::new("a/b/c/deep.txt")
+        );
+        assert!(p.join("vendor/sub").is_dir());
+        assert_eq!(fs::read(p.join("empty")).unwrap(), b"");
+        // git trusts the index as it is: nothing to refresh, nothing changed.
+        assert_eq!(git(p, &["diff-files", "--name-only"]), "");
+        assert_eq!(git(p, &["status", "--porcelain"]), "");
+        assert_eq!(
+            git(p, &["ls-files", "-s", "vendor/sub"])
+                .split_whitespace()
+                .next(),
+            Some("160000")
+        );
+    }
+
+    /// The process's umask, read without changing it (other tests run
+    /// beside this one).
+    fn umask() -> u32 {
+        let status = fs::read_to_string("/proc/self/status").unwrap();
+        let line = status
+            .lines()
+            .find_map(|l| l.strip_prefix("Umask:"))
+            .unwrap();
+        u32::from_str_radix(line.trim(), 8).unwrap()
     }
 
     #[test]

@@ -36,6 +36,7 @@
 //! the repository and locating a worktree in it) and `error.rs`.
 
 mod base;
+mod checkout;
 mod create;
 mod error;
 #[cfg(test)]
