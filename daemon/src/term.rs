@@ -281,7 +281,7 @@ impl Terminal {
             version: self.version,
             rows,
             cols: size.cols,
-            cursor: screen.cursor_position(),
+            cursor: cursor_cell(screen),
             cursor_visible: !screen.hide_cursor(),
             title: self.title().to_string(),
             app_cursor: screen.application_cursor(),
@@ -346,7 +346,7 @@ impl Terminal {
 
     /// (row, col) of the cursor.
     pub fn cursor(&self) -> (u16, u16) {
-        self.parser.screen().cursor_position()
+        cursor_cell(self.parser.screen())
     }
 
     /// The window title the program set, if any.
@@ -449,6 +449,17 @@ fn styled_row(screen: &vt100::Screen, row: u16, cols: u16) -> Row {
     Row { runs }
 }
 
+/// The cell the cursor is on. After a program writes the last column,
+/// `vt100` reports the cursor one column past it (the next character
+/// wraps); a terminal shows it on the last column, and so does rcd, so a
+/// device is never told of a cursor off its screen (the web UI drew it
+/// past the row's end, rcctl not at all).
+fn cursor_cell(screen: &vt100::Screen) -> (u16, u16) {
+    let (rows, cols) = screen.size();
+    let (row, col) = screen.cursor_position();
+    (row.min(rows.get() - 1), col.min(cols.get() - 1))
+}
+
 fn nonzero(n: u16) -> std::num::NonZeroU16 {
     std::num::NonZeroU16::new(n).unwrap_or(std::num::NonZeroU16::MIN)
 }
@@ -461,6 +472,27 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let t = Terminal::new(Size { rows, cols }, &dir.path().join("t.log")).unwrap();
         (dir, t)
+    }
+
+    /// Found by fuzzing (fuzz/regressions/terminal/): a line that fills
+    /// the last column left the cursor one column off the screen.
+    #[test]
+    fn the_cursor_stays_on_the_screen_when_a_row_is_full() {
+        let (_d, mut t) = term(3, 4);
+        t.process(b"abcd").unwrap();
+        assert_eq!(t.cursor(), (0, 3));
+        assert_eq!(t.styled().cursor, (0, 3));
+        t.process(b"e").unwrap();
+        assert_eq!(t.cursor(), (1, 1), "the next character still wraps");
+        // The fuzz input, in the terminal target's steps: a resize to
+        // 1x1, then the chunk "a".
+        let input = include_bytes!("../../fuzz/regressions/terminal/cursor-past-the-last-column");
+        assert_eq!(input, b"\0\0\0aa");
+        let (_d, mut t) = term(24, 80);
+        t.resize(Size { rows: 1, cols: 1 }).unwrap();
+        t.process(&input[4..]).unwrap();
+        assert_eq!(t.cursor(), (0, 0));
+        assert_eq!(t.styled().cursor, (0, 0));
     }
 
     #[test]
