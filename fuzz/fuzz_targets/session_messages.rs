@@ -56,7 +56,7 @@ fn screen(version: u64, size: Size, step: &[u8]) -> StyledScreen {
     rows[at] = Row {
         runs: vec![Run {
             text: String::from_utf8_lossy(&step[..step.len().min(size.cols as usize)]).into_owned(),
-            bold: version % 2 == 0,
+            bold: version.is_multiple_of(2),
             ..Run::default()
         }],
     };
