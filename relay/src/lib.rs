@@ -48,6 +48,7 @@ pub mod store;
 mod web;
 mod ws;
 
+pub use api::{ApiErr, body};
 pub use hub::CloseReason;
 pub use options::{MAX_BODY, RelayOptions};
 pub use server::{SHUTDOWN_GRACE, TlsError, tls_config};

@@ -302,11 +302,16 @@ impl Terminal {
             .collect()
     }
 
-    /// (row, col) of the cursor; the column is the width itself while a
-    /// character written in the last column waits to wrap.
+    /// (row, col) of the cursor, always a cell of the screen: while a
+    /// character written in the last column waits to wrap, the cursor is
+    /// shown on that column, as terminals show it, so a device is never
+    /// told of a cursor off its screen (the web UI drew it past the row's
+    /// end, rcctl not at all).
     pub fn cursor(&self) -> (u16, u16) {
-        let pos = self.screen.grid().pos;
-        (pos.row, pos.col)
+        let grid = self.screen.grid();
+        let last_row = (grid.rows.len() as u16).saturating_sub(1);
+        let last_col = grid.width.saturating_sub(1);
+        (grid.pos.row.min(last_row), grid.pos.col.min(last_col))
     }
 
     /// The window title the program set, if any.
@@ -357,6 +362,28 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let t = Terminal::new(Size { rows, cols }, &dir.path().join("t.log")).unwrap();
         (dir, t)
+    }
+
+    /// Found by fuzzing (fuzz/regressions/terminal/): a line that fills
+    /// the last column left the cursor one column off the screen.
+    #[test]
+    fn the_cursor_stays_on_the_screen_when_a_row_is_full() {
+        let (_d, mut t) = term(3, 4);
+        t.process(b"abcd").unwrap();
+        assert_eq!(t.cursor(), (0, 3));
+        assert_eq!(t.styled().cursor, (0, 3));
+        t.process(b"e").unwrap();
+        assert_eq!(t.cursor(), (1, 1), "the next character still wraps");
+        // The fuzz input, in the terminal target's steps: a resize to
+        // 1x1, then the chunk "a".
+        let input =
+            include_bytes!("../../../fuzz/regressions/terminal/cursor-past-the-last-column");
+        assert_eq!(input, b"\0\0\0aa");
+        let (_d, mut t) = term(24, 80);
+        t.resize(Size { rows: 1, cols: 1 }).unwrap();
+        t.process(&input[4..]).unwrap();
+        assert_eq!(t.cursor(), (0, 0));
+        assert_eq!(t.styled().cursor, (0, 0));
     }
 
     #[test]
@@ -651,7 +678,9 @@ mod tests {
         t.process(b"\x1b[3;5r\x1b[?6h\x1b[2;4H").unwrap();
         assert_redraw_reproduces(&t, "region and origin");
         t.process(b"\x1b[?6l\x1b[r\x1b[6;1H123456789012").unwrap();
-        assert_eq!(t.cursor(), (5, 12), "pending wrap");
+        let pos = t.screen.grid().pos;
+        assert_eq!((pos.row, pos.col), (5, 12), "pending wrap");
+        assert_eq!(t.cursor(), (5, 11), "shown on the last column");
         assert_redraw_reproduces(&t, "pending wrap");
         t.process(b"\x1b[?1049h\x1b[2;2Hfull screen\x1b[?7l")
             .unwrap();

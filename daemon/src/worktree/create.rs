@@ -28,16 +28,7 @@ pub fn create(repo_dir: &Path, root: &Path, name: &str) -> Result<Worktree, Work
     let repo = open_repo(repo_dir)?;
     let head = head_commit(&repo, repo_dir)?;
     let base = head.id();
-    let branch = format!("{BRANCH_PREFIX}{name}");
-    let refname = format!("refs/heads/{branch}");
-    if !git2::Reference::is_valid_name(&refname) {
-        return Err(git_err(
-            format!(
-                "session name {name:?} does not make a valid git branch name {branch}; choose another session name"
-            ),
-            git2::Error::from_str("invalid reference name"),
-        ));
-    }
+    let (branch, refname) = branch_for(name)?;
     if repo.find_reference(&refname).is_ok() {
         return Err(WorktreeError::BranchExists { branch });
     }
@@ -109,6 +100,22 @@ pub fn create(repo_dir: &Path, root: &Path, name: &str) -> Result<Worktree, Work
             Err(err)
         }
     }
+}
+
+/// The branch of session `name`'s worktree, `rcd/<name>`, and its full
+/// ref name; an error when git would not take it as a branch.
+pub fn branch_for(name: &str) -> Result<(String, String), WorktreeError> {
+    let branch = format!("{BRANCH_PREFIX}{name}");
+    let refname = format!("refs/heads/{branch}");
+    if !git2::Reference::is_valid_name(&refname) {
+        return Err(git_err(
+            format!(
+                "session name {name:?} does not make a valid git branch name {branch}; choose another session name"
+            ),
+            git2::Error::from_str("invalid reference name"),
+        ));
+    }
+    Ok((branch, refname))
 }
 
 /// The file that keeps `git worktree prune` away from a worktree while it is

@@ -52,7 +52,7 @@ use std::path::PathBuf;
 use rcd_proto::{WorktreeAction, WorktreeOutcome};
 use serde::{Deserialize, Serialize};
 
-pub use create::create;
+pub use create::{branch_for, create};
 pub use error::WorktreeError;
 pub use inspect::{Inspection, REGENERABLE, REGENERABLE_EXT, inspect, regenerable};
 pub use list::list;

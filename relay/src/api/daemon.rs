@@ -2,7 +2,8 @@
 //! its results, the session link, pairing codes, deregistration.
 
 use super::auth::{self, Enrolled, EnvCaller, SessionCaller};
-use super::{ApiErr, ApiPath, ApiResult, RawBody, decode, query};
+use super::body::{self, session_name};
+use super::{ApiErr, ApiPath, ApiResult, RawBody, query};
 use crate::hub::{CloseReason, RouteKey};
 use crate::options::{MAX_BODY, WS_READ_BUFFER, wire_secs};
 use crate::secret::{self, ENV_CREDENTIAL_PREFIX, SESSION_CREDENTIAL_PREFIX};
@@ -14,68 +15,16 @@ use axum::extract::State;
 use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use rcd_proto::SessionName;
-use rcd_proto::relay::{
-    ApiErrorKind, Heartbeat, PairingCode, RELAY_PROTOCOL_VERSION, RegisterRequest,
-    RegisterResponse, WorkResult,
-};
+use rcd_proto::relay::{PairingCode, RegisterResponse};
 use serde::Deserialize;
 use std::time::Duration;
-
-/// Longest environment name, host name and version string accepted.
-const MAX_LABEL: usize = 128;
-/// Longest directory accepted.
-const MAX_DIR: usize = 4096;
-
-/// 400 `bad-name` for a session name that could not exist.
-pub(crate) fn session_name(name: &str) -> ApiResult<SessionName> {
-    SessionName::new(name).map_err(|e| {
-        ApiErr::new(
-            StatusCode::BAD_REQUEST,
-            ApiErrorKind::BadName,
-            e.to_string(),
-        )
-    })
-}
-
-fn check_text(what: &str, value: &str, max: usize, allow_empty: bool) -> ApiResult<()> {
-    if (!allow_empty && value.is_empty()) || value.len() > max {
-        return Err(ApiErr::bad_request(format!(
-            "{what} must be 1 to {max} bytes long"
-        )));
-    }
-    if !rcd_proto::name::printable(value) {
-        return Err(ApiErr::bad_request(format!(
-            "{what} must not contain control, bidirectional or invisible characters"
-        )));
-    }
-    Ok(())
-}
 
 pub(crate) async fn register(
     State(relay): State<Relay>,
     Enrolled(token): Enrolled,
     RawBody(body): RawBody,
 ) -> ApiResult<Json<RegisterResponse>> {
-    let req: RegisterRequest = decode(&body)?;
-    if req.protocol != RELAY_PROTOCOL_VERSION {
-        return Err(ApiErr::new(
-            StatusCode::UPGRADE_REQUIRED,
-            ApiErrorKind::Version,
-            format!(
-                "rcd {} speaks relay protocol {}, but this rc-relay {} speaks {}: \
-                 update the older one",
-                req.version,
-                req.protocol,
-                rcd_proto::PACKAGE_VERSION,
-                RELAY_PROTOCOL_VERSION
-            ),
-        ));
-    }
-    check_text("the environment name", &req.name, MAX_LABEL, false)?;
-    check_text("the machine name", &req.machine, MAX_LABEL, false)?;
-    check_text("the version", &req.version, MAX_LABEL, true)?;
-    check_text("the directory", &req.dir, MAX_DIR, true)?;
+    let req = body::register(&body)?;
     let id = secret::environment_id(&token.id, &req.machine, &req.name);
     let store = relay.store();
     store
@@ -135,7 +84,7 @@ pub(crate) async fn heartbeat(
     EnvCaller { owner, env }: EnvCaller,
     RawBody(body): RawBody,
 ) -> ApiResult<StatusCode> {
-    let beat: Heartbeat = decode(&body)?;
+    let beat = body::heartbeat(&body)?;
     auth::owned_environment(&relay, &owner, &env).await?;
     if !relay.store().seen(&env, Some(beat)).await? {
         return Err(ApiErr::no_environment());
@@ -181,7 +130,7 @@ pub(crate) async fn result(
     _: EnvCaller,
     RawBody(body): RawBody,
 ) -> ApiResult<StatusCode> {
-    let result: WorkResult = decode(&body)?;
+    let result = body::work_result(&body)?;
     if !relay.store().post_result(&env, &id, result).await? {
         return Err(ApiErr::not_found(
             "no such work item: unknown, or its device stopped waiting",

@@ -3,8 +3,8 @@
 //! owner's device tokens.
 
 use super::auth::{self, AttachCaller, DeviceCaller};
-use super::daemon::session_name;
-use super::{ApiErr, ApiPath, ApiResult, RawBody, decode, query};
+use super::body::{self, session_name};
+use super::{ApiErr, ApiPath, ApiResult, RawBody, query};
 use crate::hub::RouteKey;
 use crate::limit::Refused;
 use crate::options::{MAX_BODY, WS_READ_BUFFER, wire_secs};
@@ -20,8 +20,7 @@ use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use rcd_proto::relay::{
-    ApiErrorKind, AttachTicket, CreateSession, DeviceToken, EnvironmentView, PairRequest,
-    TokenInfo, Work, WorkItem, WorkResult,
+    ApiErrorKind, AttachTicket, DeviceToken, EnvironmentView, TokenInfo, Work, WorkItem, WorkResult,
 };
 use rcd_proto::{ErrorKind, ErrorReply};
 use serde::Deserialize;
@@ -40,16 +39,8 @@ pub(crate) async fn pair(
         };
         return Err(ApiErr::too_many_attempts(wait));
     }
-    let req: PairRequest = decode(&body)?;
-    if let Some(label) = &req.label
-        && (label.len() > 64 || !rcd_proto::name::printable(label))
-    {
-        return Err(ApiErr::bad_request(
-            "the device label must be at most 64 bytes, with no control, bidirectional or \
-             invisible characters",
-        ));
-    }
-    let grant = match secret::normalize_code(&req.code) {
+    let (req, code) = body::pair(&body)?;
+    let grant = match code {
         Some(code) => relay.store().take_grant(&secret::code_hash(&code)).await?,
         None => None,
     };
@@ -203,10 +194,7 @@ pub(crate) async fn create(
     RawBody(body): RawBody,
 ) -> ApiResult<Response> {
     let entry = auth::owned_environment(&relay, device.owner(), &env).await?;
-    let req: CreateSession = decode(&body)?;
-    if let Some(name) = &req.name {
-        session_name(name)?;
-    }
+    let req = body::create_session(&body)?;
     let work = Work::Create {
         name: req.name,
         spawn: req.spawn,

@@ -3,6 +3,7 @@
 //! [`ApiError`] body.
 
 mod auth;
+pub mod body;
 mod daemon;
 mod device;
 
@@ -23,7 +24,7 @@ use serde::de::DeserializeOwned;
 
 /// A non-2xx answer: its status and [`ApiError`] body.
 #[derive(Debug)]
-pub(crate) struct ApiErr {
+pub struct ApiErr {
     pub status: StatusCode,
     pub kind: ApiErrorKind,
     pub message: String,
@@ -141,7 +142,7 @@ impl IntoResponse for ApiErr {
 pub(crate) type ApiResult<T> = Result<T, ApiErr>;
 
 /// The raw request body, within the size limit (413 `too-large` past
-/// it). Decoded with [`decode`] after authentication, so a stranger's
+/// it). Decoded with [`body`] after authentication, so a stranger's
 /// garbage gets 401, not a parse error.
 pub(crate) struct RawBody(pub Bytes);
 
@@ -155,16 +156,6 @@ impl<S: Send + Sync> FromRequest<S> for RawBody {
             Err(r) => Err(ApiErr::bad_request(r.body_text())),
         }
     }
-}
-
-/// Decodes a JSON body (400 `bad-request` if it is not the expected one).
-pub(crate) fn decode<T: DeserializeOwned>(body: &Bytes) -> ApiResult<T> {
-    serde_json::from_slice(body).map_err(|e| {
-        ApiErr::bad_request(format!(
-            "the request body is not the expected JSON ({e}); are rcd, rcctl and rc-relay \
-             the same version?"
-        ))
-    })
 }
 
 /// Path parameters, with a 400 `bad-request` rejection.
