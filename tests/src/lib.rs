@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod device;
+
 /// Default patience of [`wait_for`].
 pub const PATIENCE: Duration = Duration::from_secs(15);
 
@@ -605,4 +607,17 @@ pub fn pairing_code(d: &Daemon) -> String {
         }
     });
     code
+}
+
+/// A process's resident memory in KiB (0 once it is gone).
+pub fn rss_kib(pid: i32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmRSS:"))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
 }

@@ -22,6 +22,7 @@
 use futures_util::{SinkExt, StreamExt};
 use rcd_proto::relay::{DeviceFrame, RELAY_PROTOCOL_VERSION, Secret};
 use rcd_proto::stream::{self, DaemonMsg, DeviceMsg, Row};
+use rcd_tests::device::runtime;
 use rcd_tests::{
     Daemon, Options, RelayProc, alive, pairing_code, remote, short_tempdir, stdout_of, wait_for,
 };
@@ -68,14 +69,6 @@ impl Rng {
     fn below(&mut self, n: u64) -> u64 {
         self.next() % n.max(1)
     }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
 }
 
 /// A session program that records every byte it reads in `rec.PID` of
@@ -446,6 +439,25 @@ fn start_device(
     Running { view, control }
 }
 
+/// A typing device on each of `specs` (device `i` types [`numbered`]
+/// lines `i`, one per `every`), once every one of them has said hello.
+fn start_greeted(
+    rt: &tokio::runtime::Runtime,
+    specs: Vec<DeviceSpec>,
+    every: Duration,
+    patience: Duration,
+) -> Vec<Running> {
+    let devices: Vec<Running> = specs
+        .into_iter()
+        .enumerate()
+        .map(|(i, spec)| start_device(rt, spec, every, numbered(i)))
+        .collect();
+    wait_for("every device greeted", patience, || {
+        devices.iter().all(|d| d.view().greeted)
+    });
+    devices
+}
+
 impl Running {
     fn view(&self) -> DeviceView {
         lock(&self.view).clone()
@@ -482,21 +494,17 @@ fn relay_killed_50_times_loses_and_doubles_nothing() {
     let mut w = linked("chaos", RECORDER, &["--capacity", "16"]);
     let sessions = w.sessions(SESSIONS);
     let rt = runtime();
-    let devices: Vec<Running> = sessions
+    let specs = sessions
         .iter()
         .enumerate()
-        .map(|(i, (name, _))| {
-            start_device(
-                &rt,
-                w.device(name, &format!("device-{i}")),
-                Duration::from_millis(40),
-                numbered(i),
-            )
-        })
+        .map(|(i, (name, _))| w.device(name, &format!("device-{i}")))
         .collect();
-    wait_for("every device greeted", Duration::from_secs(20), || {
-        devices.iter().all(|d| d.view().greeted)
-    });
+    let devices = start_greeted(
+        &rt,
+        specs,
+        Duration::from_millis(40),
+        Duration::from_secs(20),
+    );
     for _ in 0..KILLS {
         std::thread::sleep(rng.ms(150, 700));
         w.relay.kill();
@@ -608,21 +616,17 @@ fn every_session_is_reachable_within_2s_of_the_relay_answering() {
     let mut w = linked("storm", RECORDER, &["--capacity", "32"]);
     let sessions = w.sessions(SESSIONS);
     let rt = runtime();
-    let devices: Vec<Running> = sessions
+    let specs = sessions
         .iter()
         .enumerate()
-        .map(|(i, (name, _))| {
-            start_device(
-                &rt,
-                w.device(name, &format!("storm-{i}")),
-                Duration::from_secs(3600),
-                numbered(i),
-            )
-        })
+        .map(|(i, (name, _))| w.device(name, &format!("storm-{i}")))
         .collect();
-    wait_for("every device greeted", Duration::from_secs(30), || {
-        devices.iter().all(|d| d.view().greeted)
-    });
+    let devices = start_greeted(
+        &rt,
+        specs,
+        Duration::from_secs(3600),
+        Duration::from_secs(30),
+    );
     let mut worst = Duration::ZERO;
     for round in 0..2 {
         w.relay.kill();
@@ -716,21 +720,17 @@ fn a_frozen_relay_is_detected_by_heartbeat_and_recovers() {
     };
     let sessions = w.sessions(2);
     let rt = runtime();
-    let devices: Vec<Running> = sessions
+    let specs = sessions
         .iter()
         .enumerate()
-        .map(|(i, (name, _))| {
-            start_device(
-                &rt,
-                w.device(name, &format!("frozen-{i}")),
-                Duration::from_millis(100),
-                numbered(i),
-            )
-        })
+        .map(|(i, (name, _))| w.device(name, &format!("frozen-{i}")))
         .collect();
-    wait_for("every device greeted", Duration::from_secs(20), || {
-        devices.iter().all(|d| d.view().greeted)
-    });
+    let devices = start_greeted(
+        &rt,
+        specs,
+        Duration::from_millis(100),
+        Duration::from_secs(20),
+    );
     let pid = nix::unistd::Pid::from_raw(relay_pid(&w.relay) as i32);
     nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGSTOP).expect("SIGSTOP");
     let frozen = Instant::now();
@@ -1432,24 +1432,24 @@ fn a_network_partition_heals_and_nothing_typed_is_lost() {
         .collect();
     recorders_ready(&daemon, &sessions);
     let rt = runtime();
-    let devices: Vec<Running> = sessions
+    let specs = sessions
         .iter()
         .enumerate()
-        .map(|(i, (name, _))| {
-            let spec = DeviceSpec {
-                url: relay.url.clone(),
-                ca: Some(relay.ca.clone()),
-                token: device_token.clone(),
-                env: env.clone(),
-                session: name.clone(),
-                client_id: format!("apart-{i}"),
-            };
-            start_device(&rt, spec, Duration::from_millis(100), numbered(i))
+        .map(|(i, (name, _))| DeviceSpec {
+            url: relay.url.clone(),
+            ca: Some(relay.ca.clone()),
+            token: device_token.clone(),
+            env: env.clone(),
+            session: name.clone(),
+            client_id: format!("apart-{i}"),
         })
         .collect();
-    wait_for("every device greeted", Duration::from_secs(20), || {
-        devices.iter().all(|d| d.view().greeted)
-    });
+    let devices = start_greeted(
+        &rt,
+        specs,
+        Duration::from_millis(100),
+        Duration::from_secs(20),
+    );
     ns.link(false);
     let cut = Instant::now();
     let mut noticed = None;

@@ -15,17 +15,6 @@ fn frame(body: &[u8]) -> Vec<u8> {
 
 const HELLO: &[u8] = br#"{"protocol":1,"version":"0.1.0"}"#;
 
-/// rcd's resident memory, in KiB.
-fn rss_kib(d: &Daemon) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", d.pid())).expect("status");
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .expect("VmRSS")
-}
-
 /// A connection that has said hello, and the daemon's answer.
 fn try_hello(d: &Daemon) -> (UnixStream, String) {
     let mut s = UnixStream::connect(&d.socket).expect("connect");
@@ -67,7 +56,7 @@ fn closed_within(s: &mut UnixStream, limit: Duration) -> Option<Duration> {
 #[test]
 fn unfinished_frames_hold_little_memory_and_are_closed_after_a_deadline() {
     let d = Daemon::start(Options::default());
-    let before = rss_kib(&d);
+    let before = rcd_tests::rss_kib(d.pid());
     // 50 connections each announce a frame of 4 MiB - 1 and send all of it
     // but its last byte (those beyond the cap on connections are refused
     // at their hello, which is as good).
@@ -90,7 +79,7 @@ fn unfinished_frames_hold_little_memory_and_are_closed_after_a_deadline() {
         .map(|w| w.join().expect("writer"))
         .collect();
     std::thread::sleep(Duration::from_millis(500));
-    let after = rss_kib(&d);
+    let after = rcd_tests::rss_kib(d.pid());
     let grown_mib = after.saturating_sub(before) / 1024;
     eprintln!("rcd's VmRSS: {before} KiB before, {after} KiB with 50 unfinished frames");
     assert!(

@@ -4,8 +4,9 @@
 //! down, not dropped; a device that stops reading is closed.
 
 use futures_util::{SinkExt, StreamExt};
-use rcd_proto::relay::{RELAY_PROTOCOL_VERSION, Secret};
+use rcd_proto::relay::Secret;
 use rcd_proto::stream::{self, DaemonMsg, DeviceMsg, MAX_FRAME_COLS, MAX_FRAME_ROWS, Row};
+use rcd_tests::device::{encode, hello, runtime};
 use rcd_tests::{Daemon, Options, pairing_code, remote, stdout_of, wait_for};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
@@ -66,25 +67,6 @@ impl World {
             .await
             .expect("attach")
     }
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime")
-}
-
-fn encode(m: &DeviceMsg) -> Message {
-    Message::binary(serde_json::to_vec(m).expect("encodes"))
-}
-
-fn hello(id: &str) -> Message {
-    encode(&DeviceMsg::Hello {
-        protocol: RELAY_PROTOCOL_VERSION,
-        client_id: id.into(),
-    })
 }
 
 /// The text of row `r` that the colour program below prints.

@@ -5,9 +5,10 @@
 //! speed is asserted.
 
 use futures_util::{SinkExt, StreamExt};
-use rcd_proto::relay::{DeviceFrame, RELAY_PROTOCOL_VERSION, Secret};
+use rcd_proto::relay::Secret;
 use rcd_proto::stream::{DaemonMsg, DeviceMsg, Row};
-use rcd_tests::{Daemon, Options, bin, pairing_code, remote, stdout_of, wait_for};
+use rcd_tests::device::{encode, hello, pong};
+use rcd_tests::{Daemon, Options, bin, pairing_code, remote, rss_kib, stdout_of, wait_for};
 use std::os::unix::fs::OpenOptionsExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -83,39 +84,6 @@ const QUIET: usize = 4;
 /// How long a slow device takes over each message before it reads the
 /// next one (and acknowledges a screen).
 const SLOW: Duration = Duration::from_millis(250);
-
-fn rss_kib(pid: i32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find_map(|l| l.strip_prefix("VmRSS:"))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
-}
-
-fn encode(m: &DeviceMsg) -> Message {
-    Message::binary(serde_json::to_vec(m).expect("encodes"))
-}
-
-fn hello(id: &str) -> Message {
-    encode(&DeviceMsg::Hello {
-        protocol: RELAY_PROTOCOL_VERSION,
-        client_id: id.into(),
-    })
-}
-
-/// The answer a device owes the relay's ping, if `msg` is one.
-fn pong(msg: &Message) -> Option<Message> {
-    let Message::Text(t) = msg else { return None };
-    match serde_json::from_str::<DeviceFrame>(t) {
-        Ok(DeviceFrame::Ping { n }) => Some(Message::text(
-            serde_json::to_string(&DeviceFrame::Pong { n }).expect("encodes"),
-        )),
-        _ => None,
-    }
-}
 
 fn text(row: &Row) -> String {
     row.runs.iter().map(|r| r.text.as_str()).collect()
