@@ -173,6 +173,24 @@ impl Linked {
         made
     }
 
+    /// A typing device on each of `sessions`, client `PREFIX-i`, once all
+    /// have said hello (see [`start_greeted`]).
+    fn typists(
+        &self,
+        rt: &tokio::runtime::Runtime,
+        sessions: &[(String, u32)],
+        prefix: &str,
+        every: Duration,
+        patience: Duration,
+    ) -> Vec<Running> {
+        let specs = sessions
+            .iter()
+            .enumerate()
+            .map(|(i, (name, _))| self.device(name, &format!("{prefix}-{i}")))
+            .collect();
+        start_greeted(rt, specs, every, patience)
+    }
+
     fn device(&self, session: &str, client_id: &str) -> DeviceSpec {
         DeviceSpec {
             url: self.relay.url.clone(),
@@ -494,14 +512,10 @@ fn relay_killed_50_times_loses_and_doubles_nothing() {
     let mut w = linked("chaos", RECORDER, &["--capacity", "16"]);
     let sessions = w.sessions(SESSIONS);
     let rt = runtime();
-    let specs = sessions
-        .iter()
-        .enumerate()
-        .map(|(i, (name, _))| w.device(name, &format!("device-{i}")))
-        .collect();
-    let devices = start_greeted(
+    let devices = w.typists(
         &rt,
-        specs,
+        &sessions,
+        "device",
         Duration::from_millis(40),
         Duration::from_secs(20),
     );
@@ -616,14 +630,10 @@ fn every_session_is_reachable_within_2s_of_the_relay_answering() {
     let mut w = linked("storm", RECORDER, &["--capacity", "32"]);
     let sessions = w.sessions(SESSIONS);
     let rt = runtime();
-    let specs = sessions
-        .iter()
-        .enumerate()
-        .map(|(i, (name, _))| w.device(name, &format!("storm-{i}")))
-        .collect();
-    let devices = start_greeted(
+    let devices = w.typists(
         &rt,
-        specs,
+        &sessions,
+        "storm",
         Duration::from_secs(3600),
         Duration::from_secs(30),
     );
@@ -720,14 +730,10 @@ fn a_frozen_relay_is_detected_by_heartbeat_and_recovers() {
     };
     let sessions = w.sessions(2);
     let rt = runtime();
-    let specs = sessions
-        .iter()
-        .enumerate()
-        .map(|(i, (name, _))| w.device(name, &format!("frozen-{i}")))
-        .collect();
-    let devices = start_greeted(
+    let devices = w.typists(
         &rt,
-        specs,
+        &sessions,
+        "frozen",
         Duration::from_millis(100),
         Duration::from_secs(20),
     );
