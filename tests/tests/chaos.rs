@@ -98,8 +98,13 @@ struct Linked {
 }
 
 fn linked(name: &str, command: &str, extra: &[&str]) -> Linked {
+    linked_with(name, command, &[], extra)
+}
+
+/// [`linked`], with `relay_args` on the relay's command line.
+fn linked_with(name: &str, command: &str, relay_args: &[&str], extra: &[&str]) -> Linked {
     let root = short_tempdir("rcdx");
-    let relay = RelayProc::start(root.path(), None, &[]);
+    let relay = RelayProc::start(root.path(), None, relay_args);
     let token_file = relay.token_file(&root.path().join("d.token"));
     let mut args: Vec<String> = vec![
         "--relay".into(),
@@ -696,38 +701,7 @@ fn every_session_is_reachable_within_2s_of_the_relay_answering() {
 #[test]
 fn a_frozen_relay_is_detected_by_heartbeat_and_recovers() {
     let _turn = serial();
-    let root = short_tempdir("rcdf");
-    let relay = RelayProc::start(root.path(), None, &["--heartbeat-interval", "2"]);
-    let token_file = relay.token_file(&root.path().join("d.token"));
-    let daemon = Daemon::start(Options {
-        command: RECORDER.into(),
-        args: [
-            "--relay",
-            &relay.url,
-            "--token-file",
-            &token_file.display().to_string(),
-            "--name",
-            "frozen",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect(),
-        ..Options::default()
-    });
-    let code = pairing_code(&daemon);
-    let device_token = stdout_of(&remote(&relay.url, "", None, &["pair", &code]), "pair")
-        .split_whitespace()
-        .find(|w| w.starts_with("rcdev_"))
-        .expect("a device token")
-        .to_string();
-    let env = environment_id(&relay.url, &device_token);
-    let w = Linked {
-        _root: root,
-        relay,
-        daemon,
-        device_token,
-        env,
-    };
+    let w = linked_with("frozen", RECORDER, &["--heartbeat-interval", "2"], &[]);
     let sessions = w.sessions(2);
     let rt = runtime();
     let devices = w.typists(
