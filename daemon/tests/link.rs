@@ -154,6 +154,9 @@ struct Proxy {
     hold_new: Arc<std::sync::atomic::AtomicBool>,
     freezes: Arc<std::sync::atomic::AtomicU64>,
     seen: Arc<std::sync::Mutex<Vec<(u64, String)>>>,
+    /// A path that freezes every connection when a request for it comes,
+    /// before the request is passed on: its answer never comes.
+    freeze_at: Arc<std::sync::Mutex<Option<String>>>,
 }
 
 impl Proxy {
@@ -167,7 +170,13 @@ impl Proxy {
         let freezes = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let hold_new = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let seen: Arc<std::sync::Mutex<Vec<(u64, String)>>> = Arc::default();
-        let (f, s, h) = (freezes.clone(), seen.clone(), hold_new.clone());
+        let freeze_at: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
+        let (f, s, h, at) = (
+            freezes.clone(),
+            seen.clone(),
+            hold_new.clone(),
+            freeze_at.clone(),
+        );
         tokio::spawn(async move {
             while let Ok((conn, _)) = listener.accept().await {
                 let Ok(up) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await else {
@@ -179,7 +188,7 @@ impl Proxy {
                 } else {
                     f.load(Ordering::SeqCst)
                 };
-                let (f, s) = (f.clone(), s.clone());
+                let (f, s, at) = (f.clone(), s.clone(), at.clone());
                 tokio::spawn(async move {
                     let (mut cr, mut cw) = conn.into_split();
                     let (mut ur, mut uw) = up.into_split();
@@ -211,6 +220,11 @@ impl Proxy {
                                 .next()
                                 .unwrap_or_default()
                                 .to_string();
+                            let mut at = at.lock().unwrap();
+                            if at.as_deref().is_some_and(|p| line.contains(p)) {
+                                *at = None;
+                                f.fetch_add(1, Ordering::SeqCst);
+                            }
                             s.lock().unwrap().push((born, line));
                         }
                         if f.load(Ordering::SeqCst) != born {
@@ -230,6 +244,7 @@ impl Proxy {
             hold_new,
             freezes,
             seen,
+            freeze_at,
         }
     }
 
@@ -250,6 +265,118 @@ impl Proxy {
     }
 }
 
+/// rcd linked to an in-process relay through a [`Proxy`], on a clock
+/// whose sleeps the test makes.
+struct Proxied {
+    _dir: tempfile::TempDir,
+    socket: std::path::PathBuf,
+    proxy: Proxy,
+    clock: Arc<SimulatedSleep>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    daemon: tokio::task::JoinHandle<anyhow::Result<rcd::RunEnd>>,
+}
+
+impl Proxied {
+    /// Starts the relay, the proxy and rcd; `before` runs on the proxy
+    /// before rcd connects through it.
+    async fn start(before: impl FnOnce(&Proxy)) -> Proxied {
+        let dir = tempfile::Builder::new()
+            .prefix("rcdw")
+            .tempdir_in("/tmp")
+            .expect("tmp");
+        let store: Arc<dyn rc_relay::Store> = Arc::new(rc_relay::MemoryStore::new());
+        let relay = rc_relay::Relay::new(rc_relay::RelayOptions::default(), store);
+        let token = relay.create_enrollment_token(None).expect("token");
+        let token_file = dir.path().join("token");
+        std::fs::write(&token_file, token.expose()).expect("write token");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let relay_port = listener.local_addr().expect("addr").port();
+        tokio::spawn(relay.serve(listener, std::future::pending()));
+        let proxy = Proxy::start(relay_port).await;
+        before(&proxy);
+
+        let socket = dir.path().join("s.sock");
+        let relay_url = format!("http://127.0.0.1:{}", proxy.port);
+        let token_path = token_file.display().to_string();
+        let args = common::args(
+            dir.path(),
+            &["--relay", &relay_url, "--token-file", &token_path],
+        );
+        let cfg = rcd::config::Config::from_cli(rcd::Cli::parse_from(args)).expect("config");
+        let clock = Arc::new(SimulatedSleep::default());
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let daemon = tokio::spawn(rcd::run_with_clock(
+            cfg,
+            async {
+                let _ = stop_rx.await;
+            },
+            clock.clone(),
+        ));
+        Proxied {
+            _dir: dir,
+            socket,
+            proxy,
+            clock,
+            stop,
+            daemon,
+        }
+    }
+
+    async fn wait_connected(&self, limit: Duration) {
+        wait_status(&self.socket, "the link", limit, |st| {
+            st.link
+                .as_ref()
+                .is_some_and(|l| l.state == rcd_proto::LinkState::Connected)
+        })
+        .await;
+    }
+
+    async fn new_session(&self, name: &str) {
+        let made = common::call(
+            &self.socket,
+            &Request::New {
+                name: Some(name.into()),
+                spawn: None,
+                sandbox: None,
+            },
+        )
+        .await
+        .expect("new");
+        assert!(matches!(made, Response::Session(_)), "{made:?}");
+    }
+
+    /// Sleeps an hour, then waits for a registration and a link of
+    /// session `name` on connections made after the last freeze; returns
+    /// how long after the wake they came.
+    async fn wake_and_relink(&self, name: &str) -> Duration {
+        let link = format!("/sessions/{name}/link");
+        let woke = Instant::now();
+        self.clock.sleep(Duration::from_secs(3600));
+        while !(self.proxy.fresh("/register") && self.proxy.fresh(&link)) {
+            assert!(
+                woke.elapsed() < Duration::from_secs(5),
+                "after a wake: registered again {}, session link replaced {}",
+                self.proxy.fresh("/register"),
+                self.proxy.fresh(&link)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let replaced = woke.elapsed();
+        self.wait_connected(Duration::from_secs(5)).await;
+        replaced
+    }
+
+    async fn shut_down(self) {
+        let _ = self.stop.send(());
+        assert_eq!(
+            self.daemon.await.expect("join").expect("run"),
+            rcd::RunEnd::Shutdown
+        );
+    }
+}
+
 /// A wake while the link is up, every connection to the relay left
 /// half-open by the sleep: rcd does not wait for any of them to time out
 /// (a kept-alive HTTP connection would hold the registration for 30 s, a
@@ -258,85 +385,45 @@ impl Proxy {
 /// session's link.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wake_while_linked_replaces_every_half_open_connection_at_once() {
-    let dir = tempfile::Builder::new()
-        .prefix("rcdw")
-        .tempdir_in("/tmp")
-        .expect("tmp");
-    let store: Arc<dyn rc_relay::Store> = Arc::new(rc_relay::MemoryStore::new());
-    let relay = rc_relay::Relay::new(rc_relay::RelayOptions::default(), store);
-    let token = relay.create_enrollment_token(None).expect("token");
-    let token_file = dir.path().join("token");
-    std::fs::write(&token_file, token.expose()).expect("write token");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let relay_port = listener.local_addr().expect("addr").port();
-    tokio::spawn(relay.serve(listener, std::future::pending()));
-    let proxy = Proxy::start(relay_port).await;
-
-    let socket = dir.path().join("s.sock");
-    let relay_url = format!("http://127.0.0.1:{}", proxy.port);
-    let token_path = token_file.display().to_string();
-    let args = common::args(
-        dir.path(),
-        &["--relay", &relay_url, "--token-file", &token_path],
-    );
-    let cfg = rcd::config::Config::from_cli(rcd::Cli::parse_from(args)).expect("config");
-    let clock = Arc::new(SimulatedSleep::default());
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let daemon = tokio::spawn(rcd::run_with_clock(
-        cfg,
-        async {
-            let _ = stop_rx.await;
-        },
-        clock.clone(),
-    ));
-    let connected = |st: &StatusInfo| {
-        st.link
-            .as_ref()
-            .is_some_and(|l| l.state == rcd_proto::LinkState::Connected)
-    };
-    wait_status(&socket, "the link", Duration::from_secs(20), connected).await;
-    let made = common::call(
-        &socket,
-        &Request::New {
-            name: Some("held".into()),
-            spawn: None,
-            sandbox: None,
-        },
-    )
-    .await
-    .expect("new");
-    assert!(matches!(made, Response::Session(_)), "{made:?}");
+    let rcd = Proxied::start(|_| {}).await;
+    rcd.wait_connected(Duration::from_secs(20)).await;
+    rcd.new_session("held").await;
     let start = Instant::now();
-    while !proxy.fresh("/sessions/held/link") {
+    while !rcd.proxy.fresh("/sessions/held/link") {
         assert!(start.elapsed() < Duration::from_secs(20), "no session link");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-
-    proxy.freeze();
-    let woke = Instant::now();
-    clock.sleep(Duration::from_secs(3600));
-    while !(proxy.fresh("/register") && proxy.fresh("/sessions/held/link")) {
-        assert!(
-            woke.elapsed() < Duration::from_secs(5),
-            "after a wake: registered again {}, session link replaced {}",
-            proxy.fresh("/register"),
-            proxy.fresh("/sessions/held/link")
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let replaced = woke.elapsed();
-    wait_status(&socket, "the link", Duration::from_secs(5), connected).await;
+    rcd.proxy.freeze();
+    let replaced = rcd.wake_and_relink("held").await;
     assert!(
         replaced < Duration::from_millis(2500),
         "replaced {replaced:?} after the wake"
     );
-    let _ = stop_tx.send(());
-    assert_eq!(
-        daemon.await.expect("join").expect("run"),
-        rcd::RunEnd::Shutdown
+    rcd.shut_down().await;
+}
+
+/// A wake while a session's link is being opened, its upgrade's answer
+/// lost with the sleep: rcd does not wait out the attempt's 30 s but
+/// opens the link again on a new connection with the new registration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wake_while_a_session_link_opens_starts_it_again_at_once() {
+    let rcd = Proxied::start(|p| {
+        *p.freeze_at.lock().unwrap() = Some("/sessions/opening/link".into());
+    })
+    .await;
+    rcd.wait_connected(Duration::from_secs(20)).await;
+    rcd.new_session("opening").await;
+    let start = Instant::now();
+    while rcd.proxy.freezes.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(start.elapsed() < Duration::from_secs(20), "no session link");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let replaced = rcd.wake_and_relink("opening").await;
+    assert!(
+        replaced < Duration::from_millis(2500),
+        "opened again {replaced:?} after the wake"
     );
+    rcd.shut_down().await;
 }
 
 /// The outage clock counts awake time only: an hour of (simulated) sleep
@@ -407,45 +494,14 @@ async fn sleep_during_an_outage_does_not_count_towards_its_timeout() {
 /// a new connection.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wake_while_registering_starts_again_on_a_new_connection() {
-    let dir = tempfile::Builder::new()
-        .prefix("rcdg")
-        .tempdir_in("/tmp")
-        .expect("tmp");
-    let store: Arc<dyn rc_relay::Store> = Arc::new(rc_relay::MemoryStore::new());
-    let relay = rc_relay::Relay::new(rc_relay::RelayOptions::default(), store);
-    let token = relay.create_enrollment_token(None).expect("token");
-    let token_file = dir.path().join("token");
-    std::fs::write(&token_file, token.expose()).expect("write token");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let relay_port = listener.local_addr().expect("addr").port();
-    tokio::spawn(relay.serve(listener, std::future::pending()));
-    let proxy = Proxy::start(relay_port).await;
     // Every connection hangs: the first registration waits on one.
-    proxy
-        .hold_new
-        .store(true, std::sync::atomic::Ordering::SeqCst);
-
-    let socket = dir.path().join("s.sock");
-    let relay_url = format!("http://127.0.0.1:{}", proxy.port);
-    let token_path = token_file.display().to_string();
-    let args = common::args(
-        dir.path(),
-        &["--relay", &relay_url, "--token-file", &token_path],
-    );
-    let cfg = rcd::config::Config::from_cli(rcd::Cli::parse_from(args)).expect("config");
-    let clock = Arc::new(SimulatedSleep::default());
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let daemon = tokio::spawn(rcd::run_with_clock(
-        cfg,
-        async {
-            let _ = stop_rx.await;
-        },
-        clock.clone(),
-    ));
+    let rcd = Proxied::start(|p| {
+        p.hold_new.store(true, std::sync::atomic::Ordering::SeqCst);
+    })
+    .await;
     let start = Instant::now();
-    while !proxy
+    while !rcd
+        .proxy
         .seen
         .lock()
         .unwrap()
@@ -456,25 +512,16 @@ async fn a_wake_while_registering_starts_again_on_a_new_connection() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
-    proxy
+    rcd.proxy
         .hold_new
         .store(false, std::sync::atomic::Ordering::SeqCst);
     let woke = Instant::now();
-    clock.sleep(Duration::from_secs(3600));
-    wait_status(&socket, "the link", Duration::from_secs(20), |st| {
-        st.link
-            .as_ref()
-            .is_some_and(|l| l.state == rcd_proto::LinkState::Connected)
-    })
-    .await;
+    rcd.clock.sleep(Duration::from_secs(3600));
+    rcd.wait_connected(Duration::from_secs(20)).await;
     assert!(
         woke.elapsed() < Duration::from_millis(2500),
         "registered {:?} after the wake, not at once",
         woke.elapsed()
     );
-    let _ = stop_tx.send(());
-    assert_eq!(
-        daemon.await.expect("join").expect("run"),
-        rcd::RunEnd::Shutdown
-    );
+    rcd.shut_down().await;
 }

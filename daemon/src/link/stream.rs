@@ -72,18 +72,22 @@ async fn run(shared: Arc<Shared>, session: Arc<Session>) {
                 return;
             }
         };
-        let cred = shared
-            .relay
-            .session_credential(&auth.id, &name, &auth.credential)
-            .await;
-        let link = match cred {
-            Ok(cred) => {
-                shared
-                    .relay
-                    .session_link(&auth.id, &name, &cred.token)
-                    .await
-            }
-            Err(e) => Err(e),
+        let connect = async {
+            let cred = shared
+                .relay
+                .session_credential(&auth.id, &name, &auth.credential)
+                .await?;
+            shared
+                .relay
+                .session_link(&auth.id, &name, &cred.token)
+                .await
+        };
+        // A new registration while connecting (a wake from sleep, the
+        // relay back after a restart): this attempt may wait on a dead
+        // connection for its whole time limit; start again at once.
+        let link = tokio::select! {
+            r = connect => r,
+            () = registered_again(&mut env_rx, auth.registration) => continue,
         };
         let delay = match link {
             Ok(ws) => {
