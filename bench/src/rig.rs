@@ -136,6 +136,29 @@ impl Rcd {
         }
     }
 
+    /// The pid of the keeper rcd started (the process that holds the
+    /// sessions' programs and terminals): its socket is
+    /// `keeper/k<pid>.sock` in the state directory.
+    pub fn keeper_pid(&self) -> Option<u32> {
+        std::fs::read_dir(self._dir.path().join("state/keeper"))
+            .ok()?
+            .flatten()
+            .find_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                name.strip_prefix('k')?.strip_suffix(".sock")?.parse().ok()
+            })
+    }
+
+    /// Resident memory of rcd and its keeper together (KiB): what the
+    /// sessions cost, whichever of the two holds it.
+    pub fn rss_kib(&self) -> Result<u64> {
+        let keeper = match self.keeper_pid() {
+            Some(k) => rss_kib(k)?,
+            None => 0,
+        };
+        Ok(rss_kib(self.pid())? + keeper)
+    }
+
     /// The pid, for CPU figures.
     pub fn pid(&self) -> u32 {
         self.child.id()
@@ -148,10 +171,11 @@ impl Drop for Rcd {
     }
 }
 
-/// SIGTERM, then SIGKILL once `grace` has passed.
+/// SIGINT (rcd then stops its sessions; SIGTERM would leave them to
+/// its keeper), then SIGKILL once `grace` has passed.
 fn terminate(child: &mut std::process::Child, grace: Duration) {
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
     let deadline = Instant::now() + grace;
     while Instant::now() < deadline {
         if let Ok(Some(_)) = child.try_wait() {
@@ -325,7 +349,7 @@ pub fn fifo(dir: &Path, name: &str) -> Result<PathBuf> {
 
 /// A standalone `rc-relay serve` on 127.0.0.1 (on a free port it picks
 /// itself), with a data directory of its own holding one enrollment
-/// token; stopped on drop (SIGTERM, then SIGKILL) and its directory
+/// token; stopped on drop (SIGINT, then SIGKILL) and its directory
 /// removed.
 #[derive(Debug)]
 pub struct RelayServer {

@@ -164,6 +164,10 @@ pub struct Config {
     pub default_socket: bool,
     pub relay: RelayMode,
     pub outage_timeout: Duration,
+    /// The program the keeper runs as (see `crate::keeper`): this rcd's
+    /// own binary, as it was when started (`/proc/self/exe` on Linux, so
+    /// a binary replaced on disk since does not matter).
+    pub keeper_exe: PathBuf,
 
     // ---- The sandbox ----
     /// `--sandbox`, `--sandbox-writable`, `--sandbox-network`.
@@ -199,6 +203,15 @@ impl std::fmt::Debug for RelayMode {
                 f.debug_struct("Embedded").field("listen", listen).finish()
             }
         }
+    }
+}
+
+/// This process's binary, for the keeper.
+fn own_exe() -> PathBuf {
+    if cfg!(target_os = "linux") {
+        PathBuf::from("/proc/self/exe")
+    } else {
+        std::env::current_exe().unwrap_or_else(|_| PathBuf::from("rcd"))
     }
 }
 
@@ -311,6 +324,7 @@ impl Config {
             sandbox,
             relay,
             outage_timeout: cli.outage_timeout,
+            keeper_exe: own_exe(),
             dir,
             name,
             machine,

@@ -7,6 +7,8 @@ pub mod config;
 pub mod config_file;
 pub mod control;
 pub mod embedded;
+pub mod journal;
+pub mod keeper;
 pub mod link;
 pub mod names;
 pub mod notify;
@@ -36,25 +38,48 @@ pub use supervisor::Supervisor;
 /// How the daemon ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RunEnd {
-    /// A signal or `rcctl shutdown`.
+    /// SIGINT or `rcctl shutdown`: every session was stopped.
     Shutdown,
+    /// SIGTERM or SIGHUP (a service manager's stop or restart, a closed
+    /// terminal): rcd went away and left every session running to the
+    /// keeper, for the next rcd to adopt.
+    Detached,
     /// The relay was unreachable for longer than `--outage-timeout`
     /// (awake time); exit with [`link::OUTAGE_EXIT_CODE`].
     Outage(std::time::Duration),
 }
 
+/// How a signal asks rcd to end.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// Stop every session, then exit (SIGINT).
+    Stop,
+    /// Exit and leave the sessions running (SIGTERM, SIGHUP).
+    Detach,
+}
+
+impl From<()> for Ending {
+    fn from((): ()) -> Self {
+        Ending::Stop
+    }
+}
+
 /// Runs the daemon until `shutdown` completes, a client asks it to stop,
 /// or the relay stays unreachable past the outage timeout; then stops
-/// every session, applies the worktree rule, removes the socket and
-/// returns why it ended.
-pub async fn run(cfg: Config, shutdown: impl Future<Output = ()>) -> Result<RunEnd> {
+/// every session (or, for [`Ending::Detach`], leaves them to the keeper),
+/// applies the worktree rule, removes the socket and returns why it
+/// ended.
+pub async fn run<E: Into<Ending>>(
+    cfg: Config,
+    shutdown: impl Future<Output = E>,
+) -> Result<RunEnd> {
     run_with_clock(cfg, shutdown, Arc::new(link::clock::SystemClock)).await
 }
 
 /// [`run`] with the clocks of the link given (a seam for tests).
-pub async fn run_with_clock(
+pub async fn run_with_clock<E: Into<Ending>>(
     cfg: Config,
-    shutdown: impl Future<Output = ()>,
+    shutdown: impl Future<Output = E>,
     clock: Arc<dyn link::clock::Clock>,
 ) -> Result<RunEnd> {
     std::fs::DirBuilder::new()
@@ -79,12 +104,17 @@ pub async fn run_with_clock(
         Err(_) => None,
     };
     let worktree_root = cfg.state_dir.join("worktrees");
+    let keepers = keeper::Keepers::start(&cfg.state_dir, &cfg.keeper_exe)
+        .await
+        .context("cannot start the keeper, which holds the sessions' programs")?;
+    let adopted = adopt(&keepers).await;
     let orphans = {
         let state_dir = cfg.state_dir.clone();
         let repo = repo.clone();
         let root = worktree_root.clone();
+        let metas: Vec<session::Meta> = adopted.iter().map(|(_, m)| m.clone()).collect();
         let found = tokio::task::spawn_blocking(move || {
-            recover::recover(&state_dir, repo.as_deref(), &root)
+            recover::recover(&state_dir, repo.as_deref(), &root, &metas)
         })
         .await
         .context("start-up recovery panicked")?;
@@ -95,7 +125,33 @@ pub async fn run_with_clock(
     };
 
     let socket = control::bind(&cfg.socket, cfg.default_socket).await?;
-    let sup = Supervisor::new(cfg.clone(), repo);
+    let sup = Supervisor::new(
+        cfg.clone(),
+        repo,
+        session::Launcher::Keeper(keepers.current.clone()),
+    );
+    {
+        let running = adopted
+            .iter()
+            .filter(|(s, _)| s.status() == session::Status::Running)
+            .count();
+        let ended = adopted.len() - running;
+        if !adopted.is_empty() {
+            tracing::info!(
+                running,
+                ended,
+                keeper = keepers.current.pid,
+                "adopted {} session{} left by the last rcd ({running} running, {ended} ended \
+                 meanwhile)",
+                adopted.len(),
+                if adopted.len() == 1 { "" } else { "s" }
+            );
+        }
+        sup.adopt(adopted.into_iter().map(|(s, _)| s).collect());
+        for e in &keepers.ended {
+            let _ = std::fs::remove_file(&e.file);
+        }
+    }
     // The sandbox: temporary directories of sessions that are gone.
     let orphan_ids: Vec<String> = orphans.iter().map(|o| o.id.clone()).collect();
     if !sandbox::clean_tmp(&cfg.state_dir, &orphan_ids).is_empty() {
@@ -157,10 +213,13 @@ pub async fn run_with_clock(
         }
     };
     let end = tokio::select! {
-        () = shutdown => {
-            tracing::info!("signal received, shutting down");
-            RunEnd::Shutdown
-        }
+        how = shutdown => match how.into() {
+            Ending::Stop => {
+                tracing::info!("signal received, stopping every session and shutting down");
+                RunEnd::Shutdown
+            }
+            Ending::Detach => RunEnd::Detached,
+        },
         _ = req_rx.recv() => {
             tracing::info!("shutdown requested by rcctl");
             RunEnd::Shutdown
@@ -179,10 +238,25 @@ pub async fn run_with_clock(
             link::LinkEnd::Stopped => RunEnd::Shutdown,
         },
     };
-    if let Some(n) = &notifier {
-        n.send("STOPPING=1\nSTATUS=stopping sessions");
+    if end == RunEnd::Detached {
+        let kept = sup.sessions().len();
+        tracing::info!(
+            "rcd is exiting and leaves {kept} session{} running to the keeper (pid {}): the \
+             next rcd adopts {}; `rcctl shutdown` or SIGINT stops every session",
+            if kept == 1 { "" } else { "s" },
+            keepers.current.pid,
+            if kept == 1 { "it" } else { "them" },
+        );
+        if let Some(n) = &notifier {
+            n.send("STOPPING=1\nSTATUS=leaving the sessions to the keeper");
+        }
+        sup.detach();
+    } else {
+        if let Some(n) = &notifier {
+            n.send("STOPPING=1\nSTATUS=stopping sessions");
+        }
+        sup.shutdown().await;
     }
-    sup.shutdown().await;
     // The link deregisters from the relay when told to stop.
     let _ = stop_tx.send(true);
     if let Some(t) = link_task.filter(|_| !link_done) {
@@ -193,6 +267,77 @@ pub async fn run_with_clock(
     drop(guard);
     tracing::info!("rcd stopped");
     Ok(end)
+}
+
+/// Adopts every session the keepers hold and every one that ended while
+/// no rcd ran; says which it cannot.
+async fn adopt(keepers: &keeper::Keepers) -> Vec<(Arc<session::Session>, session::Meta)> {
+    let mut out = Vec::new();
+    for (pid, protocol, held) in &keepers.foreign {
+        for h in held {
+            tracing::warn!(
+                keeper = pid,
+                protocol,
+                session = %h.meta.get("name").and_then(|n| n.as_str()).unwrap_or(&h.id),
+                session_pid = h.pid,
+                "a session is held by a keeper of keeper protocol {protocol}, which this rcd \
+                 (protocol {}) cannot adopt: it runs on until it ends (end it with kill -HUP \
+                 -{})",
+                keeper::PROTOCOL,
+                h.pid
+            );
+        }
+    }
+    for a in &keepers.adoptable {
+        let meta: session::Meta = match serde_json::from_value(a.held.meta.clone()) {
+            Ok(m) => m,
+            Err(e) => {
+                tracing::warn!(id = %a.held.id, pid = a.held.pid, "cannot adopt a session whose record is unreadable: {e}");
+                continue;
+            }
+        };
+        let adopted = async {
+            let (fd, gap) = a.keeper.adopt(&a.held.id).await?;
+            session::Session::adopt(
+                session::SessionId(a.held.id.clone()),
+                meta.clone(),
+                Some(fd),
+                gap.as_deref(),
+                a.held.pid,
+                a.held.exit,
+                Some(a.keeper.clone()),
+            )
+        };
+        match adopted.await {
+            Ok(s) => out.push((s, meta)),
+            Err(e) => {
+                tracing::error!(name = %meta.name, pid = a.held.pid, "cannot adopt the session: {e}")
+            }
+        }
+    }
+    for e in &keepers.ended {
+        let r = &e.record;
+        let meta: session::Meta = match serde_json::from_value(r.meta.clone()) {
+            Ok(m) => m,
+            Err(err) => {
+                tracing::warn!(id = %r.id, "ignoring an ended session whose record is unreadable: {err}");
+                continue;
+            }
+        };
+        match session::Session::adopt(
+            session::SessionId(r.id.clone()),
+            meta.clone(),
+            None,
+            r.gap.as_deref(),
+            r.pid,
+            Some(r.code),
+            None,
+        ) {
+            Ok(s) => out.push((s, meta)),
+            Err(err) => tracing::error!(name = %meta.name, "cannot adopt the ended session: {err}"),
+        }
+    }
+    out
 }
 
 /// Tells a service manager (systemd `Type=notify`) that rcd is ready:

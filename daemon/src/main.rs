@@ -6,6 +6,15 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // The keeper (see `rcd::keeper`): the same binary, started by rcd.
+    let mut args = std::env::args_os().skip(1);
+    if args.next().is_some_and(|a| a == "--keeper") {
+        let Some(dir) = args.next() else {
+            eprintln!("rcd: --keeper needs the keeper directory");
+            return ExitCode::from(2);
+        };
+        return rcd::keeper::serve::main(dir.into());
+    }
     let matches = Cli::command().get_matches();
     let mut cli = match Cli::from_arg_matches(&matches) {
         Ok(c) => c,
@@ -39,12 +48,19 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let (tx, rx) = tokio::sync::oneshot::channel::<rcd::Ending>();
     match signal_hook::iterator::Signals::new([SIGTERM, SIGINT, SIGHUP]) {
         Ok(mut signals) => {
             std::thread::spawn(move || {
-                if signals.forever().next().is_some() {
-                    let _ = tx.send(());
+                if let Some(sig) = signals.forever().next() {
+                    // SIGINT is a person at rcd's terminal ending it all;
+                    // SIGTERM a service manager's stop or restart, SIGHUP
+                    // a terminal that went away: the sessions stay.
+                    let _ = tx.send(if sig == SIGINT {
+                        rcd::Ending::Stop
+                    } else {
+                        rcd::Ending::Detach
+                    });
                 }
             });
         }
@@ -54,10 +70,10 @@ fn main() -> ExitCode {
         }
     }
     let result = runtime.block_on(rcd::run(cfg, async {
-        let _ = rx.await;
+        rx.await.unwrap_or(rcd::Ending::Stop)
     }));
     match result {
-        Ok(rcd::RunEnd::Shutdown) => ExitCode::SUCCESS,
+        Ok(rcd::RunEnd::Shutdown | rcd::RunEnd::Detached) => ExitCode::SUCCESS,
         Ok(rcd::RunEnd::Outage(_)) => ExitCode::from(rcd::link::OUTAGE_EXIT_CODE),
         Err(e) => {
             eprintln!("rcd: {e:#}");

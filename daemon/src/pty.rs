@@ -170,6 +170,23 @@ pub fn spawn(spec: &Spawn<'_>) -> io::Result<PtyProcess> {
 }
 
 impl Master {
+    /// A master descriptor received from the keeper (non-blocking
+    /// already: the flag belongs to the open file, which every process
+    /// holding it shares).
+    pub fn from_fd(fd: OwnedFd) -> io::Result<Master> {
+        fcntl(&fd, FcntlArg::F_SETFL(OFlag::O_NONBLOCK)).map_err(io::Error::from)?;
+        // SAFETY: as in `spawn`: the OwnedFd is a valid open descriptor
+        // that stays open, with the same number, as long as the AsyncFd
+        // that owns it.
+        let fd = unsafe { AsyncFd::register(fd) }.map_err(io::Error::from)?;
+        Ok(Master { fd })
+    }
+
+    /// The descriptor, to send to another process.
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        self.fd.get_ref().as_raw_fd()
+    }
+
     /// Reads what the program wrote. `Ok(0)` means the terminal hung up
     /// (every slave descriptor closed).
     pub async fn read(&self, buf: &mut [u8]) -> io::Result<usize> {

@@ -63,7 +63,15 @@ pub struct Recovered {
 /// Reads what the last daemon left and applies the worktree rule to
 /// worktrees nobody runs in. `repo` is the repository root, when there is
 /// one.
-pub fn recover(state_dir: &Path, repo: Option<&Path>, worktree_root: &Path) -> Recovered {
+/// `adopted`: the ids of sessions the keeper still holds (or recorded as
+/// ended): the new rcd lists them itself, so they are neither orphans nor
+/// leftovers, and their worktrees are in use.
+pub fn recover(
+    state_dir: &Path,
+    repo: Option<&Path>,
+    worktree_root: &Path,
+    adopted: &[crate::session::Meta],
+) -> Recovered {
     let previous = match state::load(state_dir) {
         Ok(p) => p.unwrap_or_default(),
         Err(e) => {
@@ -75,7 +83,13 @@ pub fn recover(state_dir: &Path, repo: Option<&Path>, worktree_root: &Path) -> R
     let mut orphans = Vec::new();
     let mut busy = HashSet::new();
     let mut worktrees: Vec<Worktree> = Vec::new();
+    for m in adopted {
+        busy.insert(m.name.to_string());
+    }
     for s in previous.sessions.iter().chain(&previous.orphans) {
+        if busy.contains(&s.name) {
+            continue;
+        }
         if s.alive() {
             found.push(Leftover::Process {
                 name: s.name.clone(),

@@ -9,6 +9,7 @@
 //! - the input pump owns writes, fed by a bounded channel;
 //! - the waiter reaps the child and publishes its exit code.
 
+use crate::journal::Journal;
 use crate::process;
 use crate::pty::{self, Master, Size};
 use crate::term::{StyledScreen, Terminal};
@@ -79,6 +80,40 @@ pub struct Params {
     pub sandbox: Option<crate::sandbox::Confinement>,
 }
 
+/// What rcd needs to know of a session to adopt it again: kept by the
+/// keeper beside the program, given back to the next rcd.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Meta {
+    pub name: SessionName,
+    pub dir: PathBuf,
+    pub spawn: SpawnMode,
+    pub worktree: Option<Worktree>,
+    pub command: Vec<String>,
+    pub sandboxed: bool,
+    pub sandbox_tmp: Option<PathBuf>,
+    /// Seconds since the Unix epoch.
+    pub created_at: u64,
+    pub transcript: PathBuf,
+}
+
+/// Who starts the programs: the keeper, so that they outlive rcd, or
+/// rcd itself (tests of the supervisor, where they need not).
+#[derive(Debug, Clone)]
+pub enum Launcher {
+    Keeper(Arc<crate::keeper::Keeper>),
+    Direct,
+}
+
+/// Where the program's exit code comes from.
+enum ExitSource {
+    /// rcd's own child.
+    Child(tokio::process::Child),
+    /// The keeper reaps it.
+    Keeper(tokio::sync::oneshot::Receiver<i32>),
+    /// It ended while no rcd ran.
+    Known(i32),
+}
+
 /// A running (or exited) session.
 #[derive(Debug)]
 pub struct Session {
@@ -96,6 +131,9 @@ pub struct Session {
     /// session ends.
     sandbox_tmp: Option<PathBuf>,
     term: Mutex<Terminal>,
+    /// What a restarted rcd needs to bring the terminal back; locked
+    /// under `term` when both are.
+    journal: Mutex<Journal>,
     master: Arc<Master>,
     /// Set once the final screen has been appended to the transcript.
     transcript_closed: AtomicBool,
@@ -123,39 +161,137 @@ pub struct Session {
     /// across the send to the PTY so that a resent input can never
     /// overtake or repeat.
     input_seqs: tokio::sync::Mutex<HashMap<String, u64>>,
+    /// The keeper that holds the program, told when rcd is done with it.
+    keeper: Option<Arc<crate::keeper::Keeper>>,
+    /// rcd is going away and leaves the program to its keeper: dropping
+    /// the session must not end it.
+    detached: AtomicBool,
+    /// Adopted from the keeper (after an earlier rcd ended).
+    pub adopted: bool,
 }
 
 impl Session {
-    /// Starts the program and the session's tasks.
-    pub fn start(p: Params) -> std::io::Result<Arc<Session>> {
+    /// Starts the program (through `launcher`) and the session's tasks.
+    pub async fn start(p: Params, launcher: &Launcher) -> std::io::Result<Arc<Session>> {
         let term = Terminal::new(Size::DEFAULT, &p.transcript)?;
-        let proc = pty::spawn(&pty::Spawn {
-            argv: &p.command,
-            cwd: &p.dir,
-            env: &p.env,
-            size: Size::DEFAULT,
-            sandbox: p.sandbox.as_ref(),
-        })?;
+        let journal = Journal::create(&p.transcript)?;
+        let created_at = SystemTime::now();
+        let meta = Meta {
+            name: p.name.clone(),
+            dir: p.dir.clone(),
+            spawn: p.spawn,
+            worktree: p.worktree.clone(),
+            command: p.command.clone(),
+            sandboxed: p.sandbox.is_some(),
+            sandbox_tmp: p.sandbox.as_ref().map(|c| c.tmp().to_path_buf()),
+            created_at: created_at
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |d| d.as_secs()),
+            transcript: p.transcript.clone(),
+        };
+        let (master, pid, exit, keeper) = match launcher {
+            Launcher::Direct => {
+                let proc = pty::spawn(&pty::Spawn {
+                    argv: &p.command,
+                    cwd: &p.dir,
+                    env: &p.env,
+                    size: Size::DEFAULT,
+                    sandbox: p.sandbox.as_ref(),
+                })?;
+                (proc.master, proc.pid, ExitSource::Child(proc.child), None)
+            }
+            Launcher::Keeper(k) => {
+                let (fd, pid) = spawn_kept(k, &p, &meta).await?;
+                let exit = ExitSource::Keeper(k.exit_of(&p.id.0));
+                (Master::from_fd(fd)?, pid, exit, Some(k.clone()))
+            }
+        };
         // The child is confined (or exec failed and spawn returned the
         // error): dropping the Confinement closes the parent's ruleset.
-        let sandbox_tmp = p.sandbox.map(|c| c.tmp().to_path_buf());
-        let pty::PtyProcess { master, child, pid } = proc;
+        drop(p.sandbox);
+        Ok(Self::assemble(
+            p.id, meta, term, journal, master, pid, exit, keeper, created_at, false,
+        ))
+    }
+
+    /// Takes over a session an earlier rcd left to the keeper: the
+    /// output the keeper kept meanwhile (`gap`) goes to the screen first.
+    /// `code`: it ended while no rcd ran.
+    pub fn adopt(
+        id: SessionId,
+        meta: Meta,
+        master: Option<std::os::fd::OwnedFd>,
+        gap: Option<&Path>,
+        pid: u32,
+        code: Option<i32>,
+        keeper: Option<Arc<crate::keeper::Keeper>>,
+    ) -> std::io::Result<Arc<Session>> {
+        // The terminal as the last rcd left it, then what the program
+        // printed while no rcd ran.
+        let (mut term, mut journal) = Journal::recover(&meta.transcript)?;
+        if let Some(gap) = gap {
+            match std::fs::read(gap) {
+                Ok(bytes) => {
+                    journal.output(&bytes);
+                    term.process(&bytes)?;
+                    journal.point(&term)?;
+                }
+                Err(e) => tracing::warn!("cannot read {}: {e}", gap.display()),
+            }
+            let _ = std::fs::remove_file(gap);
+        }
+        let exit = match (code, &keeper) {
+            (Some(code), _) => ExitSource::Known(code),
+            (None, Some(k)) => ExitSource::Keeper(k.exit_of(&id.0)),
+            (None, None) => ExitSource::Known(-1),
+        };
+        let master = match master {
+            Some(fd) => Master::from_fd(fd)?,
+            None => {
+                // Ended: a master that reads EOF at once keeps the tasks
+                // the same.
+                let pty = nix::pty::openpty(None, None).map_err(std::io::Error::from)?;
+                drop(pty.slave);
+                Master::from_fd(pty.master)?
+            }
+        };
+        let created_at = SystemTime::UNIX_EPOCH + Duration::from_secs(meta.created_at);
+        Ok(Self::assemble(
+            id, meta, term, journal, master, pid, exit, keeper, created_at, true,
+        ))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn assemble(
+        id: SessionId,
+        meta: Meta,
+        term: Terminal,
+        journal: Journal,
+        master: Master,
+        pid: u32,
+        exit: ExitSource,
+        keeper: Option<Arc<crate::keeper::Keeper>>,
+        created_at: SystemTime,
+        adopted: bool,
+    ) -> Arc<Session> {
         let master = Arc::new(master);
         let (input_tx, input_rx) = mpsc::channel(INPUT_QUEUE);
         let (status_tx, status_rx) = watch::channel(Status::Running);
         let reaped = Arc::new(AtomicBool::new(false));
+        let inputs = journal.inputs().clone();
         let session = Arc::new(Session {
-            id: p.id,
-            name: p.name,
-            dir: p.dir,
-            spawn: p.spawn,
-            worktree: p.worktree,
+            id,
+            name: meta.name,
+            dir: meta.dir,
+            spawn: meta.spawn,
+            worktree: meta.worktree,
             pid,
-            created_at: SystemTime::now(),
-            command: p.command,
-            sandboxed: sandbox_tmp.is_some(),
-            sandbox_tmp,
+            created_at,
+            command: meta.command,
+            sandboxed: meta.sandboxed,
+            sandbox_tmp: meta.sandbox_tmp,
             term: Mutex::new(term),
+            journal: Mutex::new(journal),
             master: master.clone(),
             transcript_closed: AtomicBool::new(false),
             transcript_failing: AtomicBool::new(false),
@@ -167,7 +303,10 @@ impl Session {
             settled: tokio::sync::Mutex::new(None),
             screen_tick: watch::channel(0).0,
             last_output: Mutex::new(SystemTime::now()),
-            input_seqs: tokio::sync::Mutex::new(HashMap::new()),
+            input_seqs: tokio::sync::Mutex::new(inputs),
+            keeper,
+            detached: AtomicBool::new(false),
+            adopted,
         });
         let span = tracing::info_span!("session", name = %session.name, pid);
         let pump = tokio::spawn(output_pump(
@@ -176,8 +315,22 @@ impl Session {
             span.clone(),
         ));
         tokio::spawn(input_pump(master, input_rx));
-        tokio::spawn(waiter(child, pump, status_tx, reaped, span));
-        Ok(session)
+        tokio::spawn(waiter(exit, pump, status_tx, reaped, span));
+        session
+    }
+
+    /// Leaves the program to its keeper: rcd is going away, the session
+    /// is not ending.
+    pub fn detach(&self) {
+        self.detached.store(true, Ordering::SeqCst);
+        let term = self.term();
+        if let Err(e) = self.journal().point(&term) {
+            tracing::warn!(name = %self.name, "cannot write the session's resume point: {e}");
+        }
+    }
+
+    fn journal(&self) -> MutexGuard<'_, Journal> {
+        self.journal.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     fn term(&self) -> MutexGuard<'_, Terminal> {
@@ -192,8 +345,13 @@ impl Session {
     fn take_output(&self, bytes: &[u8], span: &tracing::Span) {
         let version = {
             let mut term = self.term();
+            // The journal's lock is held only for its own writes: a
+            // device's input is recorded the moment it is written.
+            self.journal().output(bytes);
             let lines = term.transcript().len();
-            match term.process(bytes) {
+            let processed = term.process(bytes);
+            self.journal().point_if_due(&term);
+            match processed {
                 Err(e) if !self.transcript_failing.swap(true, Ordering::SeqCst) => {
                     span.in_scope(|| {
                         tracing::error!(
@@ -267,6 +425,7 @@ impl Session {
         let _ = self.master.resize(size);
         let version = {
             let mut t = self.term();
+            self.journal().resize(size);
             let _ = t.resize(size);
             t.version()
         };
@@ -399,7 +558,19 @@ impl Session {
         if seq != last + 1 {
             return Ok(last);
         }
-        self.send(bytes).await?;
+        if self.status() != Status::Running {
+            return Err(SessionGone);
+        }
+        // Written to the terminal, then recorded, then acknowledged (by
+        // the caller): an input acknowledged is in the journal, so a
+        // device that resends after rcd restarted types it once. (Only an
+        // rcd killed between this write and the record's, microseconds
+        // apart, would take it twice.)
+        self.master
+            .write_all(&bytes)
+            .await
+            .map_err(|_| SessionGone)?;
+        self.journal().input(client_id, seq);
         seqs.insert(client_id.to_string(), seq);
         Ok(seq)
     }
@@ -458,10 +629,65 @@ impl Session {
 
 impl Drop for Session {
     fn drop(&mut self) {
+        if self.detached.load(Ordering::SeqCst) {
+            return;
+        }
         if self.status() == Status::Running {
             let _ = process::signal_session(self.pid, Signal::SIGKILL);
         }
+        if let Some(k) = &self.keeper {
+            k.release(&self.id.0);
+        }
+        self.journal
+            .get_mut()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove();
     }
+}
+
+/// Asks the keeper to start the program of `p`; the sandbox's ruleset
+/// goes along (Linux), or the command is wrapped in it (macOS).
+async fn spawn_kept(
+    k: &crate::keeper::Keeper,
+    p: &Params,
+    meta: &Meta,
+) -> std::io::Result<(std::os::fd::OwnedFd, u32)> {
+    #[cfg(target_os = "linux")]
+    let (argv, sandbox, ruleset) = match &p.sandbox {
+        Some(c) => {
+            // The keeper gets a descriptor of its own of the ruleset;
+            // ours closes with the Confinement.
+            let (wire, fd) = c.to_wire()?;
+            (p.command.clone(), Some(wire), Some(fd))
+        }
+        None => (p.command.clone(), None, None),
+    };
+    #[cfg(target_os = "macos")]
+    let (argv, sandbox, ruleset) = (
+        p.sandbox
+            .as_ref()
+            .map_or_else(|| p.command.clone(), |c| c.wrap(&p.command)),
+        None,
+        None,
+    );
+    #[cfg(not(any(target_os = "linux", target_os = "macos")))]
+    let (argv, sandbox, ruleset) = {
+        if p.sandbox.is_some() {
+            return Err(std::io::Error::other("no sandbox on this system"));
+        }
+        (p.command.clone(), None, None)
+    };
+    let req = crate::keeper::SpawnRequest {
+        id: p.id.0.clone(),
+        argv,
+        cwd: p.dir.clone(),
+        env: p.env.clone(),
+        rows: Size::DEFAULT.rows,
+        cols: Size::DEFAULT.cols,
+        sandbox,
+        meta: serde_json::to_value(meta).map_err(std::io::Error::other)?,
+    };
+    k.spawn(req, ruleset).await
 }
 
 /// The session's program has ended; nothing more can be sent.
@@ -502,18 +728,38 @@ async fn input_pump(master: Arc<Master>, mut rx: mpsc::Receiver<Input>) {
 }
 
 async fn waiter(
-    mut child: tokio::process::Child,
+    exit: ExitSource,
     pump: tokio::task::JoinHandle<()>,
     status: watch::Sender<Status>,
     reaped: Arc<AtomicBool>,
     span: tracing::Span,
 ) {
-    let code = match child.wait().await {
-        Ok(s) => process::exit_code(s),
-        Err(e) => {
-            span.in_scope(|| tracing::warn!("waiting for the program failed: {e}"));
-            -1
-        }
+    let code = match exit {
+        ExitSource::Child(mut child) => match child.wait().await {
+            Ok(s) => process::exit_code(s),
+            Err(e) => {
+                span.in_scope(|| tracing::warn!("waiting for the program failed: {e}"));
+                -1
+            }
+        },
+        ExitSource::Keeper(rx) => match rx.await {
+            Ok(code) => code,
+            Err(_) => {
+                // The keeper is gone: the program's parent is init now,
+                // and its exit code is lost. Its end is its terminal's
+                // hangup.
+                span.in_scope(|| {
+                    tracing::error!(
+                        "the keeper went away; the program runs on, its exit code will be unknown"
+                    )
+                });
+                while !pump.is_finished() {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                -1
+            }
+        },
+        ExitSource::Known(code) => code,
     };
     reaped.store(true, Ordering::SeqCst);
     // Let the last output reach the screen before reporting the exit; a

@@ -3,7 +3,6 @@
 
 mod common;
 
-use clap::Parser;
 use rcd_proto::{ErrorKind, Request, Response};
 use std::path::PathBuf;
 use tokio::net::UnixStream;
@@ -25,7 +24,7 @@ impl TestDaemon {
         let mut all = vec!["--stop-grace", "1", "--no-relay"];
         all.extend_from_slice(extra);
         let args = common::args(dir.path(), &all);
-        let cfg = rcd::config::Config::from_cli(rcd::Cli::parse_from(args)).expect("config");
+        let cfg = common::config(args);
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(rcd::run(cfg, async {
             let _ = rx.await;
@@ -175,4 +174,71 @@ async fn send_screen_and_stop_in_process() {
     assert_eq!(rep.name, "ip");
     assert!(rep.worktree.is_none());
     d.shutdown().await;
+}
+
+/// A keeper of a keeper protocol this rcd does not speak (as a much newer
+/// or older rcd would leave): its sessions are listed as not adoptable,
+/// left alone, and rcd starts a keeper of its own for new sessions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_keeper_of_another_protocol_is_left_alone_and_a_new_one_started() {
+    use rcd::keeper::{Held, Reply, Request as KeeperRequest, wire::Conn};
+    let dir = tempfile::Builder::new()
+        .prefix("rcdk")
+        .tempdir_in("/tmp")
+        .expect("tmp");
+    let state = dir.path().join("state");
+    let kdir = rcd::keeper::dir(&state);
+    std::fs::create_dir_all(&kdir).expect("keeper dir");
+    let listener =
+        tokio::net::UnixListener::bind(kdir.join("k4000000.sock")).expect("foreign keeper");
+    let foreign = tokio::spawn(async move {
+        let (stream, _) = listener.accept().await.expect("rcd connects");
+        let mut conn = Conn::new(stream);
+        let (hello, _) = conn
+            .recv::<KeeperRequest>()
+            .await
+            .expect("hello")
+            .expect("a frame");
+        assert!(matches!(hello, KeeperRequest::Hello { .. }), "{hello:?}");
+        let held = Held {
+            id: "f00d".into(),
+            pid: 4_000_001,
+            meta: serde_json::json!({ "name": "from-the-future" }),
+            exit: None,
+        };
+        let welcome = Reply::Welcome {
+            protocol: rcd::keeper::PROTOCOL + 1,
+            version: "99.0.0".into(),
+            pid: 4_000_000,
+            sessions: vec![held],
+        };
+        conn.send(&welcome, &[]).await.expect("welcome");
+        // Nothing else may come: a keeper of another protocol is not
+        // spoken to further.
+        assert!(conn.recv::<KeeperRequest>().await.expect("recv").is_none());
+    });
+    let keepers = rcd::keeper::Keepers::start(&state, env!("CARGO_BIN_EXE_rcd").as_ref())
+        .await
+        .expect("keepers");
+    assert_eq!(keepers.foreign.len(), 1);
+    let (pid, protocol, held) = &keepers.foreign[0];
+    assert_eq!((*pid, *protocol), (4_000_000, rcd::keeper::PROTOCOL + 1));
+    assert_eq!(held[0].id, "f00d");
+    assert!(keepers.adoptable.is_empty());
+    assert_ne!(keepers.current.pid, 4_000_000, "a keeper of rcd's own");
+    assert_eq!(keepers.current.protocol, rcd::keeper::PROTOCOL);
+    let own = keepers.current.pid;
+    drop(keepers);
+    foreign.await.expect("the foreign keeper saw only a hello");
+    // rcd's own keeper, never given a session, ends by itself.
+    let start = std::time::Instant::now();
+    while nix::sys::signal::kill(nix::unistd::Pid::from_raw(own as i32), None).is_ok()
+        && !std::fs::read_to_string(format!("/proc/{own}/stat")).is_ok_and(|s| s.contains(") Z"))
+    {
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(15),
+            "the idle keeper did not end"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }

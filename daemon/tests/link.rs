@@ -2,7 +2,6 @@
 //! process: a simulated wake from sleep through the clock seam, and the
 //! relay's `Retry-After` honoured.
 
-use clap::Parser;
 use rcd::link::clock::SimulatedSleep;
 use rcd_proto::{Request, Response, StatusInfo};
 use std::path::Path;
@@ -59,7 +58,7 @@ async fn a_wake_from_sleep_reconnects_without_waiting_out_the_backoff() {
         dir.path(),
         &["--relay", &relay_url, "--token-file", &token_path],
     );
-    let cfg = rcd::config::Config::from_cli(rcd::Cli::parse_from(args)).expect("config");
+    let cfg = common::config(args);
     let clock = Arc::new(SimulatedSleep::default());
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let daemon = tokio::spawn(rcd::run_with_clock(
@@ -304,7 +303,7 @@ impl Proxied {
             dir.path(),
             &["--relay", &relay_url, "--token-file", &token_path],
         );
-        let cfg = rcd::config::Config::from_cli(rcd::Cli::parse_from(args)).expect("config");
+        let cfg = common::config(args);
         let clock = Arc::new(SimulatedSleep::default());
         let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
         let daemon = tokio::spawn(rcd::run_with_clock(
@@ -456,12 +455,12 @@ async fn sleep_during_an_outage_does_not_count_towards_its_timeout() {
             "4s",
         ],
     );
-    let cfg = rcd::config::Config::from_cli(rcd::Cli::parse_from(args)).expect("config");
+    let cfg = common::config(args);
     let clock = Arc::new(SimulatedSleep::default());
     let started = Instant::now();
     let daemon = tokio::spawn(rcd::run_with_clock(
         cfg,
-        std::future::pending(),
+        std::future::pending::<()>(),
         clock.clone(),
     ));
     wait_status(&socket, "the outage", Duration::from_secs(10), |st| {

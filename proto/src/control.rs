@@ -247,6 +247,10 @@ pub struct StatusInfo {
     pub capacity: u32,
     /// Running sessions.
     pub used: u32,
+    /// Running sessions this rcd adopted at its start from the keeper
+    /// (left running by an earlier rcd).
+    #[serde(default)]
+    pub adopted: u32,
     pub uptime_secs: u64,
     pub socket: String,
     pub state_dir: String,

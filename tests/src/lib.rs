@@ -324,13 +324,43 @@ impl Drop for Daemon {
         if let Some(child) = self.child.take() {
             terminate(child);
         }
+        // A test that killed rcd and did not start it again leaves its
+        // sessions to the keeper: end them too.
+        end_keepers(&self.state_dir);
     }
 }
 
-/// Stops a process with SIGTERM, or with SIGKILL after 10 s.
+/// The pids of the keepers of a state directory (from their sockets'
+/// names, `keeper/k<pid>.sock`), alive or not.
+pub fn keepers(state_dir: &Path) -> Vec<i32> {
+    let Ok(entries) = std::fs::read_dir(state_dir.join("keeper")) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            name.strip_prefix('k')?.strip_suffix(".sock")?.parse().ok()
+        })
+        .collect()
+}
+
+/// Ends the keepers of a state directory, and so their sessions (a
+/// keeper hangs up every session on SIGTERM).
+pub fn end_keepers(state_dir: &Path) {
+    for pid in keepers(state_dir) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGTERM,
+        );
+    }
+}
+
+/// Stops rcd with SIGINT (which stops its sessions too; SIGTERM would
+/// leave them running), or with SIGKILL after 10 s.
 fn terminate(mut child: Child) {
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
-    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
     let start = Instant::now();
     while start.elapsed() < Duration::from_secs(10) {
         if let Ok(Some(_)) = child.try_wait() {
@@ -355,7 +385,7 @@ pub fn rcctl_at(socket: &Path, args: &[&str]) -> Output {
 
 /// A bare `rcd` for tests of its own start-up (configuration files,
 /// readiness, upgrades), where the defaults of [`Daemon`] would be in the
-/// way. Dropped while still running, it is stopped with SIGTERM (SIGKILL
+/// way. Dropped while still running, it is stopped with SIGINT (SIGKILL
 /// after 10 s).
 #[derive(Debug)]
 pub struct RcdProc {
@@ -411,6 +441,14 @@ impl RcdProc {
     /// `rcctl status --json`, parsed.
     pub fn status(&self) -> serde_json::Value {
         serde_json::from_slice(&self.rcctl(&["status", "--json"]).stdout).expect("json")
+    }
+
+    /// Sends a signal to rcd and waits for it to exit.
+    pub fn signal_and_wait(&mut self, sig: nix::sys::signal::Signal) -> ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+        nix::sys::signal::kill(pid, sig).expect("signal");
+        child.wait().expect("rcd exits")
     }
 
     /// `rcctl shutdown`, which must succeed; returns how rcd exited.

@@ -252,6 +252,8 @@ struct DeviceView {
     /// Anything the protocol forbids (an acknowledgement of an input never
     /// sent, an acknowledgement going back): the test fails on it.
     faults: Vec<String>,
+    /// The device saw [`Control::stop_typing`]: `typed` is final.
+    typing_stopped: bool,
 }
 
 /// Controls of a running device.
@@ -319,6 +321,10 @@ async fn run_device(
         };
         if stop {
             return;
+        }
+        if stop_typing {
+            // From here on nothing more is typed.
+            lock(&view).typing_stopped = true;
         }
         if ws.is_none() && tokio::time::Instant::now() >= retry_at {
             let attach = relay.attach(&token, &spec.env, &spec.session);
@@ -530,56 +536,7 @@ fn relay_killed_50_times_loses_and_doubles_nothing() {
         std::thread::sleep(rng.ms(0, 300));
         w.relay.spawn();
     }
-    for d in &devices {
-        lock(&d.control).stop_typing = true;
-    }
-    let typing_ended = Instant::now();
-    wait_for("every input acknowledged", Duration::from_secs(60), || {
-        devices.iter().all(|d| {
-            let v = d.view();
-            v.acked == v.typed
-        })
-    });
-    let settle = typing_ended.elapsed();
-    // Exactly once, in order: what each session read is what its device typed.
-    let mut checked = 0usize;
-    for (d, (name, pid)) in devices.iter().zip(&sessions) {
-        let v = d.view();
-        assert!(v.faults.is_empty(), "{name}: {:?}", v.faults);
-        let rec = w.daemon.work.join(format!("rec.{pid}"));
-        wait_for(
-            &format!("{name} to read all it was sent"),
-            Duration::from_secs(10),
-            || std::fs::metadata(&rec).is_ok_and(|m| m.len() >= v.bytes.len() as u64),
-        );
-        std::thread::sleep(Duration::from_millis(100));
-        let got = std::fs::read(&rec).expect("recording");
-        assert!(
-            got == v.bytes,
-            "{name}: {} bytes typed, {} read; first difference at byte {:?}",
-            v.bytes.len(),
-            got.len(),
-            got.iter().zip(&v.bytes).position(|(a, b)| a != b)
-        );
-        checked += got.len();
-    }
-    // The device's screen is the daemon's.
-    for (d, (name, _)) in devices.iter().zip(&sessions) {
-        let mut last = (Vec::new(), Vec::new());
-        let same = (0..100).any(|_| {
-            last = (d.view().screen, daemon_screen(&w.daemon, name));
-            if last.0 == last.1 {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(100));
-            false
-        });
-        assert!(
-            same,
-            "{name}: the device shows\n{:#?}\nthe daemon\n{:#?}",
-            last.0, last.1
-        );
-    }
+    let (settle, checked) = typed_exactly_once(&w, &devices, &sessions);
     let views: Vec<DeviceView> = devices.iter().map(Running::view).collect();
     for d in &devices {
         lock(&d.control).stop = true;
@@ -599,6 +556,141 @@ fn relay_killed_50_times_loses_and_doubles_nothing() {
         started.elapsed().as_secs_f64(),
     );
     drop(rt);
+}
+
+/// rcd SIGKILLed and started again 6 times while 4 devices type through
+/// the relay: the sessions run on under the keeper, every device
+/// reconnects by itself (no new pairing), every byte reaches its session
+/// exactly once, in order, and every device ends on the daemon's screen.
+#[test]
+fn rcd_killed_under_typing_devices_types_every_key_once() {
+    let _turn = serial();
+    let started = Instant::now();
+    let mut rng = Rng::new("rcd kills under typing");
+    const SESSIONS: usize = 4;
+    const KILLS: usize = 6;
+    let mut w = linked("typed", RECORDER, &["--capacity", "8"]);
+    let sessions = w.sessions(SESSIONS);
+    let rt = runtime();
+    let devices = w.typists(
+        &rt,
+        &sessions,
+        "device",
+        Duration::from_millis(40),
+        Duration::from_secs(20),
+    );
+    let mut gaps = Vec::new();
+    for _ in 0..KILLS {
+        std::thread::sleep(rng.ms(300, 1200));
+        w.daemon.signal_and_wait(nix::sys::signal::Signal::SIGKILL);
+        let down = Instant::now();
+        std::thread::sleep(rng.ms(0, 500));
+        w.daemon.spawn();
+        w.daemon.wait_ready();
+        gaps.push(down.elapsed());
+    }
+    let listed = w.daemon.list();
+    for (name, pid) in &sessions {
+        let s = listed
+            .iter()
+            .find(|s| s["name"] == name.as_str())
+            .expect("listed");
+        assert_eq!(s["state"], "running", "{s}");
+        assert_eq!(s["pid"], *pid, "{name} is the same process: {s}");
+    }
+    let (settle, checked) = typed_exactly_once(&w, &devices, &sessions);
+    let views: Vec<DeviceView> = devices.iter().map(Running::view).collect();
+    for d in &devices {
+        lock(&d.control).stop = true;
+    }
+    let typed: usize = views.iter().map(|v| v.bytes.len()).sum();
+    println!(
+        "chaos: rcd kills under typing: {KILLS} SIGKILLs of rcd (down {:.1}–{:.1} s), \
+         {SESSIONS} sessions kept with their pids, {} inputs ({typed} bytes) typed, {checked} \
+         bytes read back and compared, {} bytes lost or doubled, {} device connections, {} \
+         inputs resent, settled {:.1} s after typing stopped, {:.0} s in all",
+        gaps.iter().min().map_or(0.0, Duration::as_secs_f64),
+        gaps.iter().max().map_or(0.0, Duration::as_secs_f64),
+        views.iter().map(|v| v.typed).sum::<u64>(),
+        typed.abs_diff(checked),
+        views.iter().map(|v| v.connections).sum::<u64>(),
+        views.iter().map(|v| v.resent).sum::<u64>(),
+        settle.as_secs_f64(),
+        started.elapsed().as_secs_f64(),
+    );
+    drop(rt);
+}
+
+/// Stops the typing and checks what the devices typed on `sessions`:
+/// every input acknowledged, every byte read by its session exactly once
+/// and in order (the [`RECORDER`]'s file), and each device's screen the
+/// daemon's. Returns how long after the typing stopped it settled, and
+/// the bytes compared.
+fn typed_exactly_once(
+    w: &Linked,
+    devices: &[Running],
+    sessions: &[(String, u32)],
+) -> (Duration, usize) {
+    for d in devices {
+        lock(&d.control).stop_typing = true;
+    }
+    let typing_ended = Instant::now();
+    wait_for("every input acknowledged", Duration::from_secs(60), || {
+        devices.iter().all(|d| {
+            let v = d.view();
+            v.typing_stopped && v.acked == v.typed
+        })
+    });
+    let settle = typing_ended.elapsed();
+    // Exactly once, in order: what each session read is what its device typed.
+    let mut checked = 0usize;
+    for (d, (name, pid)) in devices.iter().zip(sessions) {
+        let v = d.view();
+        assert!(v.faults.is_empty(), "{name}: {:?}", v.faults);
+        let rec = w.daemon.work.join(format!("rec.{pid}"));
+        wait_for(
+            &format!("{name} to read all it was sent"),
+            Duration::from_secs(10),
+            || std::fs::metadata(&rec).is_ok_and(|m| m.len() >= v.bytes.len() as u64),
+        );
+        std::thread::sleep(Duration::from_millis(100));
+        let got = std::fs::read(&rec).expect("recording");
+        let at = got
+            .iter()
+            .zip(&v.bytes)
+            .position(|(a, b)| a != b)
+            .unwrap_or(got.len().min(v.bytes.len()));
+        let near = |b: &[u8]| {
+            String::from_utf8_lossy(&b[at.saturating_sub(24)..(at + 24).min(b.len())]).into_owned()
+        };
+        assert!(
+            got == v.bytes,
+            "{name}: {} bytes typed, {} read; they differ from byte {at}: typed {:?}, read {:?}",
+            v.bytes.len(),
+            got.len(),
+            near(&v.bytes),
+            near(&got)
+        );
+        checked += got.len();
+    }
+    // The device's screen is the daemon's.
+    for (d, (name, _)) in devices.iter().zip(sessions) {
+        let mut last = (Vec::new(), Vec::new());
+        let same = (0..100).any(|_| {
+            last = (d.view().screen, daemon_screen(&w.daemon, name));
+            if last.0 == last.1 {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+            false
+        });
+        assert!(
+            same,
+            "{name}: the device shows\n{:#?}\nthe daemon\n{:#?}",
+            last.0, last.1
+        );
+    }
+    (settle, checked)
 }
 
 /// User and system CPU time of a process so far.
@@ -885,9 +977,11 @@ fn marked() -> Vec<i32> {
 }
 
 /// rcd SIGKILLed 30 times at random points, mid-create and mid-stop among
-/// them. After each, the state file parses, the next rcd starts, no
-/// process of a session runs that `rcctl list` does not show, and every
-/// worktree that held work is byte for byte what it was.
+/// them. After each, the state file parses, the next rcd starts, every
+/// session that ran before the kill (and was not being stopped) runs on,
+/// adopted with its pid, no process of a session runs that `rcctl list`
+/// does not show, and every worktree that held work is byte for byte what
+/// it was.
 #[test]
 fn rcd_killed_30_times_leaves_nothing_unlisted_and_work_intact() {
     let _turn = serial();
@@ -897,7 +991,7 @@ fn rcd_killed_30_times_leaves_nothing_unlisted_and_work_intact() {
     let mut d = Daemon::start(Options {
         repo: true,
         command: format!("sleep {MARKER}"),
-        args: ["--spawn", "worktree", "--capacity", "16"]
+        args: ["--spawn", "worktree", "--capacity", "128"]
             .iter()
             .map(|s| s.to_string())
             .collect(),
@@ -906,6 +1000,7 @@ fn rcd_killed_30_times_leaves_nothing_unlisted_and_work_intact() {
     let mut work: Vec<(PathBuf, BTreeMap<PathBuf, Vec<u8>>)> = Vec::new();
     let mut actions = BTreeMap::<&str, usize>::new();
     let mut leftovers = 0usize;
+    let mut adopted = 0usize;
     for i in 0..KILLS {
         // Two sessions, one with work in its worktree.
         for j in 0..2 {
@@ -940,6 +1035,19 @@ fn rcd_killed_30_times_leaves_nothing_unlisted_and_work_intact() {
             })
         });
         std::thread::sleep(rng.ms(0, 250));
+        // What runs now, and is not being stopped, must run on after the
+        // kill, adopted by the next rcd.
+        let stopping = match what {
+            "mid-stop" => Some(format!("k{i}-1")),
+            "mid-stop of a worktree with work" => Some(format!("k{i}-0")),
+            _ => None,
+        };
+        let before: Vec<(String, i64)> = d
+            .list()
+            .iter()
+            .filter(|s| s["state"] == "running" && s["name"].as_str() != stopping.as_deref())
+            .filter_map(|s| Some((s["name"].as_str()?.to_string(), s["pid"].as_i64()?)))
+            .collect();
         d.signal_and_wait(nix::sys::signal::Signal::SIGKILL);
         if let Some(p) = pending {
             let _ = p.join();
@@ -975,6 +1083,16 @@ fn rcd_killed_30_times_leaves_nothing_unlisted_and_work_intact() {
              them:\n{}",
             d.ok(&["list"])
         );
+        let after = d.list();
+        for (name, pid) in &before {
+            let now = after.iter().find(|s| s["name"] == name.as_str());
+            assert!(
+                now.is_some_and(|s| s["state"] == "running" && s["pid"].as_i64() == Some(*pid)),
+                "kill {i} ({what}): session {name} (pid {pid}) ran before the kill and is not \
+                 running with that pid after it: {now:?}"
+            );
+        }
+        adopted += before.len();
         for (dir, before) in &work {
             assert!(
                 snapshot(dir) == *before,
@@ -991,8 +1109,9 @@ fn rcd_killed_30_times_leaves_nothing_unlisted_and_work_intact() {
         .sum();
     println!(
         "chaos: rcd kills: {KILLS} SIGKILLs of rcd ({actions:?}); state file parsed and rcd \
-         restarted every time; at most {leftovers} session processes found running after a kill, \
-         none unlisted; {} worktrees with work ({files} files, {bytes} bytes) intact; {:.0} s",
+         restarted every time; {adopted} adoptions of a running session, each with its pid; at \
+         most {leftovers} session processes found running after a kill, none unlisted; {} \
+         worktrees with work ({files} files, {bytes} bytes) intact; {:.0} s",
         work.len(),
         started.elapsed().as_secs_f64()
     );

@@ -18,8 +18,8 @@ fn pids(d: &Daemon) -> Vec<i32> {
 }
 
 #[test]
-fn sigterm_and_sigint_stop_sessions_remove_the_socket_and_exit_zero() {
-    for sig in [Signal::SIGTERM, Signal::SIGINT, Signal::SIGHUP] {
+fn sigint_stops_sessions_removes_the_socket_and_exits_zero() {
+    for sig in [Signal::SIGINT] {
         let mut d = Daemon::start(Options::default());
         d.ok(&["new", "--name", "a"]);
         d.ok(&["new", "--name", "b"]);
@@ -42,10 +42,12 @@ fn sigterm_and_sigint_stop_sessions_remove_the_socket_and_exit_zero() {
 }
 
 #[test]
-fn rcctl_shutdown_is_the_same_as_sigterm() {
+fn rcctl_shutdown_is_the_same_as_sigint() {
     let mut d = Daemon::start(Options::default());
     d.ok(&["new", "--name", "a"]);
     let ps = pids(&d);
+    let keepers = rcd_tests::keepers(&d.state_dir);
+    assert_eq!(keepers.len(), 1, "one keeper holds the sessions");
     let out = d.ok(&["shutdown"]);
     assert!(out.contains("rcd stopped"));
     assert_eq!(d.wait_exit().code(), Some(0));
@@ -53,10 +55,17 @@ fn rcctl_shutdown_is_the_same_as_sigterm() {
     wait_for("the session to be gone", Duration::from_secs(5), || {
         !alive(ps[0])
     });
+    // Nothing left to keep and no rcd: the keeper ends by itself.
+    wait_for("the keeper to be gone", Duration::from_secs(5), || {
+        !alive(keepers[0])
+    });
 }
 
+/// rcd and its keeper both killed (as a reboot would, or a person with
+/// `kill -9` for both): nothing holds the sessions' terminals any more,
+/// and what still runs is an orphan, reported and stoppable.
 #[test]
-fn a_killed_daemon_leaves_a_report_and_a_stale_socket_is_replaced() {
+fn a_killed_daemon_and_keeper_leave_a_report_and_a_stale_socket_is_replaced() {
     let mut d = Daemon::start(Options::default());
     d.ok(&["new", "--name", "stubborn"]);
     d.ok(&["new", "--name", "meek"]);
@@ -73,8 +82,16 @@ fn a_killed_daemon_leaves_a_report_and_a_stale_socket_is_replaced() {
         .find(|s| s["name"] == "stubborn")
         .and_then(|s| s["pid"].as_i64())
         .expect("pid") as i32;
+    let keepers = rcd_tests::keepers(&d.state_dir);
+    assert_eq!(keepers.len(), 1, "one keeper");
     let status = d.signal_and_wait(Signal::SIGKILL);
     assert!(!status.success());
+    for k in keepers {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(k), Signal::SIGKILL);
+        wait_for("the keeper to be gone", Duration::from_secs(5), || {
+            !alive(k)
+        });
+    }
     assert!(d.socket.exists(), "a killed daemon leaves its socket");
     assert!(d.state_dir.join("state.json").exists());
     assert!(alive(stubborn));
@@ -99,6 +116,7 @@ fn a_killed_daemon_leaves_a_report_and_a_stale_socket_is_replaced() {
 
     // Killed again: the orphan is still known at the next start.
     d.signal_and_wait(Signal::SIGKILL);
+    rcd_tests::end_keepers(&d.state_dir);
     d.spawn();
     d.wait_ready();
     assert_eq!(d.list()[0]["state"], "orphaned");

@@ -351,7 +351,7 @@ fn every_session_printing_to_a_slow_device_keeps_memory_bounded_and_quiet_sessio
     let listed = d.list();
     assert_eq!(listed.len(), FLOODERS + QUIET);
     assert!(listed.iter().all(|s| s["state"] == "running"));
-    let status = d.signal_and_wait(nix::sys::signal::Signal::SIGTERM);
+    let status = d.signal_and_wait(nix::sys::signal::Signal::SIGINT);
     assert!(
         status.success(),
         "rcd stops every session and exits: {status}"

@@ -90,6 +90,8 @@ fn the_rendered_systemd_units_verify() {
         unit.contains(&format!("ExecStart={}", bin("rcd").display())),
         "{unit}"
     );
+    // A restart signals rcd alone: the keeper and the sessions stay.
+    assert!(unit.contains("\nKillMode=process\n"), "{unit}");
     let path = d.path().join("rcd.service");
     std::fs::write(&path, &unit).expect("write");
     systemd_verify(&path);
@@ -127,6 +129,7 @@ fn the_launchd_plist_parses_and_has_the_required_keys() {
     let dict = value.as_dictionary().expect("a dictionary");
     assert_eq!(dict["Label"].as_string(), Some("com.rcd.rcd"));
     assert_eq!(dict["RunAtLoad"].as_boolean(), Some(true));
+    assert_eq!(dict["AbandonProcessGroup"].as_boolean(), Some(true));
     let keep = dict["KeepAlive"]
         .as_dictionary()
         .expect("KeepAlive on failure");

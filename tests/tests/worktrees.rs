@@ -331,7 +331,7 @@ fn prune_never_touches_a_session_being_created() {
 fn shutdown_and_a_killed_daemon_follow_the_rule_too() {
     let mut d = daemon();
     let paths = four_kinds(&d);
-    assert_eq!(d.signal_and_wait(Signal::SIGTERM).code(), Some(0));
+    assert_eq!(d.signal_and_wait(Signal::SIGINT).code(), Some(0));
     assert_four_kinds(&paths);
 
     d.spawn();
@@ -341,7 +341,8 @@ fn shutdown_and_a_killed_daemon_follow_the_rule_too() {
     assert_eq!(names, ["ahead", "dirty", "untracked"]);
     d.ok(&["set", "capacity", "8"]);
 
-    // Killed: the next start checks the worktrees the dead daemon left.
+    // Killed, and its keeper too (as a reboot does): the next start
+    // checks the worktrees the dead daemon left.
     let crashed_clean = session(&d, "crash-clean");
     let crashed_dirty = session(&d, "crash-dirty");
     std::fs::write(crashed_dirty.join("wip.txt"), "wip\n").expect("write");
@@ -351,7 +352,11 @@ fn shutdown_and_a_killed_daemon_follow_the_rule_too() {
         .filter_map(|s| s["pid"].as_i64())
         .map(|p| p as i32)
         .collect();
+    let keepers = rcd_tests::keepers(&d.state_dir);
     d.signal_and_wait(Signal::SIGKILL);
+    for k in keepers {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(k), Signal::SIGKILL);
+    }
     // Their shells die with the terminal (hang-up).
     for p in pids {
         wait_for(

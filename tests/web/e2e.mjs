@@ -73,13 +73,24 @@ function exited(child) {
   return child.exitCode !== null || child.signalCode !== null;
 }
 
-async function stop(child, signal = 'SIGTERM', grace = 8000) {
+async function stop(child, signal = 'SIGINT', grace = 8000) {
   if (!child || exited(child)) return;
   const done = new Promise((r) => child.once('exit', r));
   child.kill(signal);
   const t = setTimeout(() => { if (!exited(child)) child.kill('SIGKILL'); }, grace);
   await done;
   clearTimeout(t);
+}
+
+// An rcd killed by a test leaves its sessions to its keeper (the
+// process named by each state directory's keeper/k<pid>.sock): end them.
+function endKeepers(dir) {
+  let entries = [];
+  try { entries = fs.readdirSync(dir, { recursive: true }); } catch { return; }
+  for (const e of entries) {
+    const m = /(?:^|\/)keeper\/k(\d+)\.sock$/.exec(String(e));
+    if (m) { try { process.kill(Number(m[1]), 'SIGTERM'); } catch {} }
+  }
 }
 
 function bin(name) {
@@ -844,7 +855,8 @@ async function finish() {
   clearTimeout(watchdog);
   if (proxy) proxy.close();
   if (browser) await browser.close().catch(() => {});
-  await Promise.all([...children].map((c) => stop(c, 'SIGTERM')));
+  await Promise.all([...children].map((c) => stop(c, 'SIGINT')));
+  endKeepers(tmp);
   const passed = results.filter((r) => r.ok === true).length;
   const failedN = results.filter((r) => r.ok === false).length;
   const skipped = results.filter((r) => r.ok === null).length;

@@ -28,15 +28,21 @@ fn switches(pid: u32) -> u64 {
         .sum()
 }
 
-/// CPU (percent of one core) and context switches per second of `pid`
-/// over `secs`.
-fn watch(pid: u32, secs: u64) -> Result<(f64, f64)> {
-    let (cpu0, sw0, t) = (rig::cpu_time(pid)?, switches(pid), Instant::now());
+/// CPU (percent of one core) and context switches per second of the
+/// processes `pids` together over `secs`.
+fn watch(pids: &[u32], secs: u64) -> Result<(f64, f64)> {
+    let cpu_all = || -> Result<Duration> {
+        pids.iter()
+            .map(|&p| rig::cpu_time(p))
+            .sum::<Result<Duration>>()
+    };
+    let switches_all = || pids.iter().map(|&p| switches(p)).sum::<u64>();
+    let (cpu0, sw0, t) = (cpu_all()?, switches_all(), Instant::now());
     std::thread::sleep(Duration::from_secs(secs));
     let wall = t.elapsed().as_secs_f64();
-    let cpu = (rig::cpu_time(pid)? - cpu0).as_secs_f64();
+    let cpu = (cpu_all()? - cpu0).as_secs_f64();
     // Threads that end meanwhile take their counts with them.
-    let sw = switches(pid).saturating_sub(sw0);
+    let sw = switches_all().saturating_sub(sw0);
     Ok((100.0 * cpu / wall, sw as f64 / wall))
 }
 
@@ -68,7 +74,7 @@ pub async fn idle(secs: u64, r: &mut Report) -> Result<()> {
     let s = "idle";
     let t = tmux_with(32)?;
     let pid = t.server_pid()?;
-    let (tc, tw) = tokio::task::spawn_blocking(move || watch(pid, secs)).await??;
+    let (tc, tw) = tokio::task::spawn_blocking(move || watch(&[pid], secs)).await??;
     drop(t);
     let mut results = Vec::new();
     for relay in [false, true] {
@@ -76,8 +82,9 @@ pub async fn idle(secs: u64, r: &mut Report) -> Result<()> {
         for i in 0..32 {
             rcd.new_session(&format!("idle{i}")).await?;
         }
-        let pid = rcd.pid();
-        results.push(tokio::task::spawn_blocking(move || watch(pid, secs)).await??);
+        // rcd and its keeper, which holds the programs.
+        let pids: Vec<u32> = std::iter::once(rcd.pid()).chain(rcd.keeper_pid()).collect();
+        results.push(tokio::task::spawn_blocking(move || watch(&pids, secs)).await??);
     }
     r.measures.push(Measure::value(s, "tmux CPU", "%", tc));
     r.measures
@@ -109,14 +116,14 @@ pub async fn idle(secs: u64, r: &mut Report) -> Result<()> {
 /// end of it for each session).
 async fn rcd_per_session(n: usize, relay: bool) -> Result<(f64, u64)> {
     let rcd = rcd_with(n, relay).await?;
-    let base = rss_kib(rcd.pid())?;
+    let base = rcd.rss_kib()?;
     for i in 0..n {
         rcd.new_session(&format!("m{i}")).await?;
     }
     // Session links connect after their sessions start.
     let settle = if relay { 1500 } else { 300 };
     tokio::time::sleep(Duration::from_millis(settle)).await;
-    let after = rss_kib(rcd.pid())?;
+    let after = rcd.rss_kib()?;
     Ok(((after.saturating_sub(base)) as f64 / n as f64, after))
 }
 
@@ -176,7 +183,7 @@ pub async fn memory(many: usize, mb: usize, r: &mut Report) -> Result<()> {
         mb * 1_000_000
     );
     let rcd = Rcd::start(&["--no-relay", "--command", &script])?;
-    let before = rss_kib(rcd.pid())?;
+    let before = rcd.rss_kib()?;
     rcd.new_session("flood").await?;
     // The program waits in `cat` once it has printed everything: rcd's
     // CPU time stops moving.
@@ -190,7 +197,7 @@ pub async fn memory(many: usize, mb: usize, r: &mut Report) -> Result<()> {
         }
         last = now;
     }
-    let after = rss_kib(rcd.pid())?;
+    let after = rcd.rss_kib()?;
     let growth = after.saturating_sub(before) as f64;
     r.measures.push(Measure::value(
         s,

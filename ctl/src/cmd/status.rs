@@ -21,7 +21,14 @@ fn daemon(s: &StatusInfo, json: bool) -> anyhow::Result<()> {
     println!("name:      {} on {}", s.name, s.machine);
     println!("directory: {}", s.dir);
     println!("spawn:     {}", s.spawn);
-    println!("sessions:  {}/{}", s.used, s.capacity);
+    if s.adopted > 0 {
+        println!(
+            "sessions:  {}/{} ({} adopted from the last rcd)",
+            s.used, s.capacity, s.adopted
+        );
+    } else {
+        println!("sessions:  {}/{}", s.used, s.capacity);
+    }
     println!("uptime:    {}", uptime(s.uptime_secs));
     println!("relay:     {}", link(s.link.as_ref()));
     println!("socket:    {}", s.socket);

@@ -20,7 +20,7 @@ pub enum Landlock {
 
 /// How this process can give a child a namespace (network or mount) of
 /// its own.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum NetNs {
     /// `unshare(CLONE_NEWNET)` (or `CLONE_NEWNS`) works directly (root, or
     /// CAP_SYS_ADMIN).

@@ -56,7 +56,9 @@ pub use kernel::{Kernel, Landlock, NetNs, SystemKernel};
 #[cfg(any(target_os = "macos", test))]
 pub use macos::macos_profile;
 pub use policy::{Network, Policy};
-pub use prepare::{Confinement, Place, PrepareError, git_writable, hidden_dirs, prepare};
+pub use prepare::{
+    Confinement, ConfinementWire, Place, PrepareError, git_writable, hidden_dirs, prepare,
+};
 pub use tmp::{clean_tmp, remove_tmp, tmp_path};
 
 /// Landlock ABI needed for the file system policy: 3 (Linux 6.2) is the

@@ -123,6 +123,61 @@ impl Confinement {
     }
 }
 
+/// A [`Confinement`] as it crosses to the keeper, which starts the
+/// program (see `crate::keeper`): plain values; on Linux the Landlock
+/// ruleset's descriptor travels beside it. On macOS the command is
+/// wrapped in `sandbox-exec` before it is sent, so only the values rcd
+/// keeps are here.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct ConfinementWire {
+    tmp: PathBuf,
+    writable: Vec<PathBuf>,
+    #[cfg(target_os = "linux")]
+    netns: Option<NetNs>,
+    #[cfg(target_os = "linux")]
+    mntns: Option<NetNs>,
+    #[cfg(target_os = "linux")]
+    hide: Vec<PathBuf>,
+    #[cfg(target_os = "linux")]
+    secrets: Vec<PathBuf>,
+}
+
+#[cfg(target_os = "linux")]
+impl Confinement {
+    /// The plain values and a descriptor of the ruleset, for the keeper.
+    pub fn to_wire(&self) -> io::Result<(ConfinementWire, std::os::fd::OwnedFd)> {
+        use std::os::unix::ffi::OsStrExt;
+        let path = |c: &std::ffi::CString| PathBuf::from(std::ffi::OsStr::from_bytes(c.as_bytes()));
+        let wire = ConfinementWire {
+            tmp: self.tmp.clone(),
+            writable: self.writable.clone(),
+            netns: self.netns,
+            mntns: self.mntns,
+            hide: self.hide.iter().map(path).collect(),
+            secrets: self.secrets.iter().map(path).collect(),
+        };
+        Ok((wire, self.ruleset.try_clone()?))
+    }
+
+    /// The confinement again, in the keeper, with the ruleset received.
+    pub fn from_wire(w: ConfinementWire, ruleset: std::os::fd::OwnedFd) -> io::Result<Self> {
+        use std::os::unix::ffi::OsStrExt;
+        let c = |p: &PathBuf| {
+            std::ffi::CString::new(p.as_os_str().as_bytes())
+                .map_err(|_| io::Error::other(format!("{} holds a NUL byte", p.display())))
+        };
+        Ok(Confinement {
+            hide: w.hide.iter().map(c).collect::<io::Result<_>>()?,
+            secrets: w.secrets.iter().map(c).collect::<io::Result<_>>()?,
+            tmp: w.tmp,
+            writable: w.writable,
+            ruleset,
+            netns: w.netns,
+            mntns: w.mntns,
+        })
+    }
+}
+
 /// The git metadata a commit in an rcd worktree writes outside the
 /// worktree: its own administrative directory (index, HEAD), the
 /// repository's objects, and the refs and reflogs of rcd's branches

@@ -190,6 +190,7 @@ impl Supervisor {
         };
         self.host
             .start(params)
+            .await
             .map_err(|e| err(ErrorKind::Internal, format!("starting the session: {e}")))
     }
 

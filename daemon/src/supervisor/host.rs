@@ -3,10 +3,12 @@
 //! tests put a fake in its place to check the capacity, naming and
 //! worktree rules without git.
 
-use crate::session::{Params, Session};
+use crate::session::{Launcher, Params, Session};
 use crate::worktree::{self, Inspection, Outcome, Worktree, WorktreeError};
 use std::fmt;
+use std::future::Future;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
 
 /// The effects of the supervisor. The worktree calls block (git2): the
@@ -35,12 +37,17 @@ pub trait Host: Send + Sync + fmt::Debug + 'static {
     /// What a worktree holds.
     fn inspect_worktree(&self, repo: &Path, wt: &Worktree) -> Result<Inspection, WorktreeError>;
     /// Starts a session's program in a new terminal.
-    fn start(&self, params: Params) -> std::io::Result<Arc<Session>>;
+    fn start(&self, params: Params) -> Starting<'_>;
 }
 
-/// git2 and real PTYs.
-#[derive(Debug, Default)]
-pub struct SystemHost;
+/// A session's start in progress.
+pub type Starting<'a> = Pin<Box<dyn Future<Output = std::io::Result<Arc<Session>>> + Send + 'a>>;
+
+/// git2 and real PTYs, the programs started by `launcher` (the keeper).
+#[derive(Debug)]
+pub struct SystemHost {
+    pub launcher: Launcher,
+}
 
 impl Host for SystemHost {
     fn repository(&self, dir: &Path) -> Result<PathBuf, WorktreeError> {
@@ -77,7 +84,7 @@ impl Host for SystemHost {
         worktree::inspect(repo, wt)
     }
 
-    fn start(&self, params: Params) -> std::io::Result<Arc<Session>> {
-        Session::start(params)
+    fn start(&self, params: Params) -> Starting<'_> {
+        Box::pin(Session::start(params, &self.launcher))
     }
 }

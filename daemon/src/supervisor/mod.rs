@@ -112,12 +112,16 @@ pub struct Supervisor {
 
 impl Supervisor {
     /// A supervisor with no sessions. `repo` is the checked repository
-    /// root when `--dir` is one.
-    pub fn new(cfg: Config, repo: Option<PathBuf>) -> Arc<Self> {
+    /// root when `--dir` is one; `launcher` starts the programs.
+    pub fn new(
+        cfg: Config,
+        repo: Option<PathBuf>,
+        launcher: crate::session::Launcher,
+    ) -> Arc<Self> {
         Self::with_seams(
             cfg,
             repo,
-            Arc::new(SystemHost),
+            Arc::new(SystemHost { launcher }),
             Arc::new(crate::sandbox::SystemKernel::from_env()),
         )
     }
@@ -219,11 +223,50 @@ impl Supervisor {
             spawn: inner.spawn,
             capacity: inner.capacity,
             used: u32::try_from(inner.running()).unwrap_or(u32::MAX),
+            adopted: u32::try_from(
+                inner
+                    .sessions
+                    .values()
+                    .filter(|s| s.adopted && s.status() == Status::Running)
+                    .count(),
+            )
+            .unwrap_or(u32::MAX),
             uptime_secs: self.started.elapsed().as_secs(),
             socket: self.cfg.socket.display().to_string(),
             state_dir: self.cfg.state_dir.display().to_string(),
             link: None,
         }
+    }
+
+    /// Lists sessions adopted from the keeper (running, or ended while no
+    /// rcd ran) and watches them as it watches its own: one that ended
+    /// goes through the worktree rule at once.
+    pub fn adopt(self: &Arc<Self>, sessions: Vec<Arc<Session>>) {
+        {
+            let mut inner = self.lock();
+            for s in &sessions {
+                inner.sessions.insert(s.name.clone(), s.clone());
+            }
+        }
+        for s in sessions {
+            let me = Arc::clone(self);
+            tokio::spawn(async move { me.monitor(s).await });
+        }
+        self.touch();
+    }
+
+    /// rcd is going away and leaves every session to the keeper: no new
+    /// ones, none ended, the state file kept for the next rcd.
+    pub fn detach(&self) {
+        let sessions = {
+            let mut inner = self.lock();
+            inner.accepting = false;
+            inner.sessions.values().cloned().collect::<Vec<_>>()
+        };
+        for s in &sessions {
+            s.detach();
+        }
+        self.persist();
     }
 
     /// Takes over the records of sessions an earlier rcd left running.

@@ -99,11 +99,14 @@ impl Host for Fake {
         Ok(Inspection::default())
     }
 
-    fn start(&self, params: Params) -> std::io::Result<Arc<Session>> {
-        if self.fail_start.load(std::sync::atomic::Ordering::SeqCst) {
-            return Err(std::io::Error::other("no such program"));
-        }
-        Session::start(params)
+    fn start(&self, params: Params) -> super::host::Starting<'_> {
+        let fail = self.fail_start.load(std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async move {
+            if fail {
+                return Err(std::io::Error::other("no such program"));
+            }
+            Session::start(params, &crate::session::Launcher::Direct).await
+        })
     }
 }
 

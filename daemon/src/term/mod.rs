@@ -95,6 +95,51 @@ impl Transcript {
         })
     }
 
+    /// Opens the transcript an earlier rcd wrote for a session it left
+    /// running, cut to its first `len` bytes when given (what it held at
+    /// the screen's last snapshot) and to its last whole line; the index
+    /// is rebuilt by reading it once.
+    pub fn reopen(path: &Path, len: Option<u64>) -> io::Result<Self> {
+        let file = OpenOptions::new()
+            .mode(0o600)
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .read(true)
+            .open(path)?;
+        let mut t = Self {
+            path: path.to_path_buf(),
+            file,
+            offsets: Vec::new(),
+            lines: 0,
+            end: 0,
+        };
+        let size = t.file.metadata()?.len();
+        let limit = len.map_or(size, |l| l.min(size));
+        let mut reader = BufReader::new((&t.file).take(limit));
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let n = reader.read_until(b'\n', &mut line)?;
+            if n == 0 || line.last() != Some(&b'\n') {
+                break;
+            }
+            if t.lines % INDEX_STRIDE == 0 {
+                t.offsets.push(t.end);
+            }
+            t.lines += 1;
+            t.end += n as u64;
+        }
+        drop(reader);
+        t.file.set_len(t.end)?;
+        Ok(t)
+    }
+
+    /// Bytes written so far.
+    pub fn bytes(&self) -> u64 {
+        self.end
+    }
+
     /// Where the transcript is stored.
     pub fn path(&self) -> &Path {
         &self.path
@@ -215,6 +260,48 @@ impl Terminal {
             transcript: Transcript::create(transcript_path)?,
             version: 1,
         })
+    }
+
+    /// A blank screen of `size` over the transcript an earlier rcd wrote
+    /// (see [`Transcript::reopen`]).
+    pub fn reopen(size: Size, transcript_path: &Path, len: Option<u64>) -> io::Result<Self> {
+        Ok(Self {
+            parser: vte::Parser::new(),
+            screen: Screen::new(size.rows.max(1), size.cols.max(1)),
+            transcript: Transcript::reopen(transcript_path, len)?,
+            version: 1,
+        })
+    }
+
+    /// What it takes to bring the terminal back after rcd restarted: the
+    /// screens, the title, the line waiting to be completed, and how much
+    /// of the transcript belongs to this moment.
+    pub fn resume_point(&self) -> ResumePoint {
+        ResumePoint {
+            rows: self.size().rows,
+            cols: self.size().cols,
+            screen: String::from_utf8_lossy(&redraw::restore(&self.screen)).into_owned(),
+            title: self.screen.capture.title.clone(),
+            partial: self.screen.capture.partial.clone(),
+            transcript_bytes: self.transcript.bytes(),
+        }
+    }
+
+    /// The terminal as it was at `point`, over the transcript an earlier
+    /// rcd wrote (cut back to what it held then).
+    pub fn resume(point: &ResumePoint, transcript_path: &Path) -> io::Result<Self> {
+        let size = Size {
+            rows: point.rows,
+            cols: point.cols,
+        };
+        let mut t = Self::reopen(size, transcript_path, Some(point.transcript_bytes))?;
+        t.parser.advance(&mut t.screen, point.screen.as_bytes());
+        // Painting a screen scrolls nothing; were anything captured, it
+        // is in the transcript already.
+        t.screen.capture.done.clear();
+        t.screen.capture.title = point.title.clone();
+        t.screen.capture.partial = point.partial.clone();
+        Ok(t)
     }
 
     /// The screen's version: it grows with every change.
@@ -340,6 +427,19 @@ impl Terminal {
                 .as_ref()
                 .map_or(0, |g| std::mem::size_of::<grid::Grid>() + g.heap_bytes())
     }
+}
+
+/// See [`Terminal::resume_point`].
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ResumePoint {
+    pub rows: u16,
+    pub cols: u16,
+    /// Escape sequences that paint both screens, the cursor and the
+    /// modes on a blank terminal of this size.
+    pub screen: String,
+    pub title: String,
+    pub partial: String,
+    pub transcript_bytes: u64,
 }
 
 /// A snapshot of the screen with styles.

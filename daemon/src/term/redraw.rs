@@ -120,9 +120,36 @@ fn write_sgr(out: &mut String, a: Attrs) {
 /// region, the cursor (its pending wrap too), the drawing attributes and
 /// the input modes.
 pub fn redraw(s: &Screen) -> Vec<u8> {
-    let g = s.grid();
     let mut out = String::new();
-    if s.alternate.is_some() {
+    paint(&mut out, s.grid(), s.attrs, s.modes, s.alternate.is_some());
+    out.into_bytes()
+}
+
+/// Bytes that bring a blank screen of the same size to `s`'s state,
+/// both screens of it: the primary one painted first, then, when a
+/// full-screen program has the alternate one, the switch to it (which
+/// saves the primary cursor, as the program's own switch did) and its
+/// paint. For a session adopted after rcd restarted.
+pub fn restore(s: &Screen) -> Vec<u8> {
+    let mut out = String::new();
+    match &s.alternate {
+        None => paint(&mut out, &s.primary, s.attrs, s.modes, false),
+        Some(alt) => {
+            paint(&mut out, &s.primary, s.saved_attrs(), s.modes, false);
+            paint(&mut out, alt, s.attrs, s.modes, true);
+        }
+    }
+    out.into_bytes()
+}
+
+fn paint(
+    out: &mut String,
+    g: &super::grid::Grid,
+    attrs: Attrs,
+    modes: super::screen::Modes,
+    alt: bool,
+) {
+    if alt {
         out.push_str("\x1b[?1049h");
     }
     // Clear everything first: the attaching terminal shows anything. The
@@ -148,7 +175,7 @@ pub fn redraw(s: &Screen) -> Vec<u8> {
             }
             if cell.attrs() != pen {
                 pen = cell.attrs();
-                write_sgr(&mut out, pen);
+                write_sgr(out, pen);
             }
             if !cell.has_contents() {
                 // Blank cells with attributes (a coloured erase) are
@@ -158,7 +185,7 @@ pub fn redraw(s: &Screen) -> Vec<u8> {
                 col += run;
                 continue;
             }
-            row.push_text(cell, &mut out);
+            row.push_text(cell, out);
             at = col + if cell.is_wide() { 2 } else { 1 };
             col = at;
         }
@@ -187,17 +214,17 @@ pub fn redraw(s: &Screen) -> Vec<u8> {
         if cell.has_contents() {
             if cell.attrs() != pen {
                 pen = cell.attrs();
-                write_sgr(&mut out, pen);
+                write_sgr(out, pen);
             }
-            row.push_text(cell, &mut out);
+            row.push_text(cell, out);
         }
     } else {
         let _ = write!(out, "\x1b[{};{}H", cup_row + 1, g.pos.col + 1);
     }
-    if s.attrs != pen {
-        write_sgr(&mut out, s.attrs);
+    if attrs != pen {
+        write_sgr(out, attrs);
     }
-    let m = s.modes;
+    let m = modes;
     if m.no_autowrap {
         out.push_str("\x1b[?7l");
     }
@@ -220,5 +247,4 @@ pub fn redraw(s: &Screen) -> Vec<u8> {
     if !m.hide_cursor {
         out.push_str("\x1b[?25h");
     }
-    out.into_bytes()
 }

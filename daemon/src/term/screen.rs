@@ -78,6 +78,11 @@ impl Screen {
         }
     }
 
+    /// The drawing attributes the last cursor save kept.
+    pub fn saved_attrs(&self) -> Attrs {
+        self.saved_attrs
+    }
+
     fn save_cursor(&mut self) {
         self.grid_mut().save_cursor();
         self.saved_attrs = self.attrs;

@@ -24,6 +24,15 @@ pub fn args(dir: &Path, extra: &[&str]) -> Vec<String> {
     args
 }
 
+/// The configuration of `args`, its keeper the rcd binary built beside
+/// the tests (this test binary is not one).
+pub fn config(args: Vec<String>) -> rcd::config::Config {
+    use clap::Parser;
+    let mut cfg = rcd::config::Config::from_cli(rcd::Cli::parse_from(args)).expect("config");
+    cfg.keeper_exe = env!("CARGO_BIN_EXE_rcd").into();
+    cfg
+}
+
 /// Says hello, sends `req`, reads the answer.
 pub async fn call(socket: &Path, req: &Request) -> Result<Response, FrameError> {
     let mut s = UnixStream::connect(socket).await?;
