@@ -510,6 +510,31 @@ fn numbered(device: usize) -> impl Fn(u64) -> Vec<u8> + Send + 'static {
     move |n| format!("d{device}-{n:06}\r\n").into_bytes()
 }
 
+/// A linked world with `n` [`RECORDER`] sessions and a device typing a
+/// line every 40 ms on each, all greeted.
+fn typing(
+    name: &str,
+    n: usize,
+) -> (
+    Linked,
+    Vec<(String, u32)>,
+    tokio::runtime::Runtime,
+    Vec<Running>,
+) {
+    let capacity = (2 * n).to_string();
+    let w = linked(name, RECORDER, &["--capacity", &capacity]);
+    let sessions = w.sessions(n);
+    let rt = runtime();
+    let devices = w.typists(
+        &rt,
+        &sessions,
+        "device",
+        Duration::from_millis(40),
+        Duration::from_secs(20),
+    );
+    (w, sessions, rt, devices)
+}
+
 /// The relay SIGKILLed and restarted 50 times while 8 devices type and
 /// the sessions echo: every byte reaches its session exactly once, in
 /// order, and every device ends on the daemon's screen.
@@ -520,16 +545,7 @@ fn relay_killed_50_times_loses_and_doubles_nothing() {
     let mut rng = Rng::new("relay kills");
     const SESSIONS: usize = 8;
     const KILLS: usize = 50;
-    let mut w = linked("chaos", RECORDER, &["--capacity", "16"]);
-    let sessions = w.sessions(SESSIONS);
-    let rt = runtime();
-    let devices = w.typists(
-        &rt,
-        &sessions,
-        "device",
-        Duration::from_millis(40),
-        Duration::from_secs(20),
-    );
+    let (mut w, sessions, rt, devices) = typing("chaos", SESSIONS);
     for _ in 0..KILLS {
         std::thread::sleep(rng.ms(150, 700));
         w.relay.kill();
@@ -569,16 +585,7 @@ fn rcd_killed_under_typing_devices_types_every_key_once() {
     let mut rng = Rng::new("rcd kills under typing");
     const SESSIONS: usize = 4;
     const KILLS: usize = 6;
-    let mut w = linked("typed", RECORDER, &["--capacity", "8"]);
-    let sessions = w.sessions(SESSIONS);
-    let rt = runtime();
-    let devices = w.typists(
-        &rt,
-        &sessions,
-        "device",
-        Duration::from_millis(40),
-        Duration::from_secs(20),
-    );
+    let (mut w, sessions, rt, devices) = typing("typed", SESSIONS);
     let mut gaps = Vec::new();
     for _ in 0..KILLS {
         std::thread::sleep(rng.ms(300, 1200));
