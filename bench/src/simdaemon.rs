@@ -175,6 +175,7 @@ fn session_info(env: &str, name: &str) -> SessionInfo {
         worktree: None,
         last_activity: None,
         sandboxed: false,
+        attention: None,
     }
 }
 

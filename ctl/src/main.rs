@@ -79,6 +79,9 @@ enum Verb {
     Send(cmd::send::Args),
     /// Print a session's current screen as plain text.
     Screen(cmd::screen::Args),
+    /// Wait until a session needs a person (a bell, a notification, its
+    /// program's end); exit status 1 when --timeout passes first.
+    Wait(cmd::wait::Args),
     /// Print the lines that scrolled off a session's screen.
     Transcript(cmd::transcript::Args),
     /// Attach this terminal to a session; Ctrl-] detaches.
@@ -89,7 +92,8 @@ enum Verb {
     Prune(cmd::Json),
     /// Change a setting of the running daemon (local only).
     Set(cmd::set::Args),
-    /// Stop every session and the daemon, as SIGTERM does (local only).
+    /// Stop every session and the daemon, as SIGINT does (SIGTERM leaves
+    /// the sessions running for the next rcd) (local only).
     Shutdown,
     /// With --relay: exchange a pairing code shown by rcd for this
     /// device's token.

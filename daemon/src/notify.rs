@@ -78,8 +78,12 @@ pub fn status_line(sup: &crate::Supervisor, link: Option<&crate::link::LinkHandl
         None => "local only".to_string(),
         Some(l) => format!("relay {}", l.state),
     };
+    let needing = match sup.needing_you() {
+        0 => String::new(),
+        n => format!(", {n} need you"),
+    };
     format!(
-        "{}/{} sessions, spawn {}, {link}",
+        "{}/{} sessions{needing}, spawn {}, {link}",
         st.used, st.capacity, st.spawn
     )
 }

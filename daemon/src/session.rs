@@ -15,6 +15,7 @@ use crate::pty::{self, Master, Size};
 use crate::term::{StyledScreen, Terminal};
 use crate::worktree::Worktree;
 use nix::sys::signal::Signal;
+use rcd_proto::control::{Attention, AttentionKind};
 use rcd_proto::{
     ScreenText, SessionInfo, SessionName, SessionState, SpawnMode, TranscriptPage, WorktreeOutcome,
 };
@@ -168,6 +169,11 @@ pub struct Session {
     detached: AtomicBool,
     /// Adopted from the keeper (after an earlier rcd ended).
     pub adopted: bool,
+    /// Whether it waits for a person, and why.
+    attention: Mutex<Option<Attention>>,
+    /// Told when the attention changes (the supervisor's change counter,
+    /// which the status line and the relay's session list follow).
+    on_change: Mutex<Option<watch::Sender<u64>>>,
 }
 
 impl Session {
@@ -229,12 +235,17 @@ impl Session {
         // The terminal as the last rcd left it, then what the program
         // printed while no rcd ran.
         let (mut term, mut journal) = Journal::recover(&meta.transcript)?;
+        // What the last rcd saw it had shown already; the gap's bells and
+        // notifications are new.
+        term.take_alerts();
+        let mut alert = None;
         if let Some(gap) = gap {
             match std::fs::read(gap) {
                 Ok(bytes) => {
                     journal.output(&bytes);
                     term.process(&bytes)?;
                     journal.point(&term)?;
+                    alert = term.take_alerts().pop();
                 }
                 Err(e) => tracing::warn!("cannot read {}: {e}", gap.display()),
             }
@@ -256,9 +267,13 @@ impl Session {
             }
         };
         let created_at = SystemTime::UNIX_EPOCH + Duration::from_secs(meta.created_at);
-        Ok(Self::assemble(
+        let session = Self::assemble(
             id, meta, term, journal, master, pid, exit, keeper, created_at, true,
-        ))
+        );
+        if alert.is_some() {
+            session.set_attention(alert);
+        }
+        Ok(session)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -307,6 +322,8 @@ impl Session {
             keeper,
             detached: AtomicBool::new(false),
             adopted,
+            attention: Mutex::new(None),
+            on_change: Mutex::new(None),
         });
         let span = tracing::info_span!("session", name = %session.name, pid);
         let pump = tokio::spawn(output_pump(
@@ -315,8 +332,62 @@ impl Session {
             span.clone(),
         ));
         tokio::spawn(input_pump(master, input_rx));
-        tokio::spawn(waiter(exit, pump, status_tx, reaped, span));
+        tokio::spawn(waiter(
+            exit,
+            pump,
+            status_tx,
+            reaped,
+            Arc::downgrade(&session),
+            span,
+        ));
         session
+    }
+
+    /// Ticks `changes` whenever the session's attention changes.
+    pub fn report_changes(&self, changes: watch::Sender<u64>) {
+        *self.on_change.lock().unwrap_or_else(|e| e.into_inner()) = Some(changes);
+    }
+
+    /// Whether the session waits for a person, and why.
+    pub fn attention(&self) -> Option<Attention> {
+        self.attention
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Sets the attention (`Some`) or clears it (`None`); a change is
+    /// told. The same kind again keeps its `since` and takes the newer
+    /// message.
+    fn set_attention(&self, to: Option<(AttentionKind, String)>) {
+        let changed = {
+            let mut slot = self.attention.lock().unwrap_or_else(|e| e.into_inner());
+            let next = match (to, slot.as_ref()) {
+                (None, _) => None,
+                (Some((kind, message)), Some(now)) if now.kind == kind => Some(Attention {
+                    kind,
+                    message,
+                    since: now.since.clone(),
+                }),
+                (Some((kind, message)), _) => Some(Attention {
+                    kind,
+                    message,
+                    since: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+                }),
+            };
+            let changed = *slot != next;
+            *slot = next;
+            changed
+        };
+        if changed
+            && let Some(tx) = self
+                .on_change
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .as_ref()
+        {
+            tx.send_modify(|n| *n = n.wrapping_add(1));
+        }
     }
 
     /// Leaves the program to its keeper: rcd is going away, the session
@@ -351,6 +422,9 @@ impl Session {
             let lines = term.transcript().len();
             let processed = term.process(bytes);
             self.journal().point_if_due(&term);
+            if let Some(alert) = term.take_alerts().pop() {
+                self.set_attention(Some(alert));
+            }
             match processed {
                 Err(e) if !self.transcript_failing.swap(true, Ordering::SeqCst) => {
                     span.in_scope(|| {
@@ -416,6 +490,8 @@ impl Session {
         if self.status() != Status::Running {
             return Err(SessionGone);
         }
+        // Someone is here: nothing waits for them any more.
+        self.set_attention(None);
         self.input.send(Input(bytes)).await.map_err(|_| SessionGone)
     }
 
@@ -504,6 +580,7 @@ impl Session {
             worktree: self.worktree_outcome(),
             last_activity: Some(humantime::format_rfc3339_seconds(self.last_output()).to_string()),
             sandboxed: self.sandboxed,
+            attention: self.attention().map(Box::new),
         }
     }
 
@@ -572,6 +649,7 @@ impl Session {
             .map_err(|_| SessionGone)?;
         self.journal().input(client_id, seq);
         seqs.insert(client_id.to_string(), seq);
+        self.set_attention(None);
         Ok(seq)
     }
 
@@ -732,6 +810,7 @@ async fn waiter(
     pump: tokio::task::JoinHandle<()>,
     status: watch::Sender<Status>,
     reaped: Arc<AtomicBool>,
+    session: std::sync::Weak<Session>,
     span: tracing::Span,
 ) {
     let code = match exit {
@@ -766,5 +845,13 @@ async fn waiter(
     // background process that keeps the terminal open does not hold it up.
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, pump).await;
     span.in_scope(|| tracing::info!(code, "program exited"));
+    if let Some(s) = session.upgrade()
+        && !s.stop_requested()
+    {
+        s.set_attention(Some((
+            AttentionKind::Exited,
+            format!("exited with code {code}"),
+        )));
+    }
     let _ = status.send(Status::Exited(code));
 }

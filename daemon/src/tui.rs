@@ -80,9 +80,13 @@ fn status_line(sup: &Supervisor, link: Option<&LinkHandle>) -> String {
         None => "local only".to_string(),
         Some(l) => format!("relay {}", l.state),
     };
+    let needing = match sup.needing_you() {
+        0 => String::new(),
+        n => format!(" · {n} need you"),
+    };
     format!(
-        "rcd: {used}/{capacity} sessions · spawn {spawn} · {link} · keys: w spawn mode, \
-         space pairing QR, Ctrl-C quits"
+        "rcd: {used}/{capacity} sessions{needing} · spawn {spawn} · {link} · keys: w spawn \
+         mode, space pairing QR, Ctrl-C quits"
     )
 }
 

@@ -353,6 +353,55 @@ pub struct SessionInfo {
     /// Absent from older daemons, which have no sandbox.
     #[serde(default)]
     pub sandboxed: bool,
+    /// Whether the session waits for a person, and why; `None` when it
+    /// does not (and from older daemons).
+    #[serde(default)]
+    pub attention: Option<Box<Attention>>,
+}
+
+/// Why a session waits for a person: set by its terminal (a bell, a
+/// desktop notification), by its program ending, or by a coding agent's
+/// hook; cleared when anyone types into it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attention {
+    pub kind: AttentionKind,
+    /// What the program said, if anything (a notification's text, the
+    /// exit code).
+    pub message: String,
+    /// RFC 3339, UTC: since when.
+    pub since: String,
+}
+
+/// What a session waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AttentionKind {
+    /// BEL outside an escape sequence.
+    Bell,
+    /// A desktop notification sequence (OSC 9, OSC 777, OSC 99).
+    Notification,
+    /// A coding agent asks permission for a tool.
+    Permission,
+    /// A coding agent asks a question.
+    Question,
+    /// A coding agent finished its turn.
+    Finished,
+    /// The program ended.
+    Exited,
+}
+
+impl AttentionKind {
+    /// The name `rcctl` and the web UI show.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AttentionKind::Bell => "bell",
+            AttentionKind::Notification => "notification",
+            AttentionKind::Permission => "permission",
+            AttentionKind::Question => "question",
+            AttentionKind::Finished => "finished",
+            AttentionKind::Exited => "exited",
+        }
+    }
 }
 
 /// What was done with a worktree on a removal path.
@@ -591,6 +640,11 @@ mod tests {
             worktree: None,
             sandboxed: true,
             last_activity: None,
+            attention: Some(Box::new(Attention {
+                kind: AttentionKind::Permission,
+                message: "Bash: cargo test".into(),
+                since: "2026-01-01T00:00:01Z".into(),
+            })),
         };
         roundtrip(&Response::Session(info.clone()));
         roundtrip(&Response::Sessions {
@@ -645,6 +699,7 @@ mod tests {
             exit_code: Some(0),
             worktree: None,
             sandboxed: false,
+            attention: None,
             last_activity: None,
         };
         let v = serde_json::to_value(&info).unwrap();

@@ -157,6 +157,20 @@ fn create_type_read_and_stop_remotely() {
     let t = w.ok(&["transcript", "r1"]);
     assert!(t.lines().any(|l| l == "t-1"), "{t}");
 
+    // A session that needs you says so through the relay, and `wait`
+    // returns on it there too.
+    w.ok(&["send", "r1", "printf '\\033]9;remote wants you\\007'"]);
+    let out = w.ok(&["wait", "r1", "--timeout", "15", "--json"]);
+    let a: Value = serde_json::from_str(&out).expect("json");
+    assert_eq!(a["kind"], "notification", "{a}");
+    assert_eq!(a["message"], "remote wants you");
+    let listed = w.list();
+    let r1 = listed
+        .iter()
+        .find(|s| s["name"] == "r1")
+        .expect("r1 listed");
+    assert_eq!(r1["attention"]["message"], "remote wants you", "{r1}");
+
     let out = w.ok(&["stop", "r1"]);
     assert!(out.contains("stopped r1"), "{out}");
     assert!(w.daemon.list().is_empty());

@@ -22,7 +22,9 @@ fn daemon(sessions: &[SessionInfo], json: bool) -> anyhow::Result<()> {
     }
     let rows: Vec<_> = sessions.iter().map(super::session_row).collect();
     super::print_table(
-        ["NAME", "STATE", "SPAWN", "SANDBOX", "BRANCH", "PID", "DIR"],
+        [
+            "NAME", "STATE", "NEEDS", "SPAWN", "SANDBOX", "BRANCH", "PID", "DIR",
+        ],
         &rows,
     );
     Ok(())
@@ -45,7 +47,8 @@ fn relay(url: &str, envs: &[EnvironmentView], json: bool) -> anyhow::Result<()> 
     }
     super::print_table(
         [
-            "ENV", "MACHINE", "ONLINE", "NAME", "STATE", "SPAWN", "SANDBOX", "BRANCH", "DIR",
+            "ENV", "MACHINE", "ONLINE", "NAME", "STATE", "NEEDS", "SPAWN", "SANDBOX", "BRANCH",
+            "DIR",
         ],
         &rows(envs),
     );
@@ -66,7 +69,7 @@ pub fn session_json(env: &EnvironmentView, s: &SessionInfo) -> serde_json::Value
 }
 
 /// Table rows: one per session, and one for an environment without any.
-fn rows(envs: &[EnvironmentView]) -> Vec<[String; 9]> {
+fn rows(envs: &[EnvironmentView]) -> Vec<[String; 10]> {
     let mut rows = Vec::new();
     for e in envs {
         let online = if e.online { "yes" } else { "no" }.to_string();
@@ -77,6 +80,7 @@ fn rows(envs: &[EnvironmentView]) -> Vec<[String; 9]> {
                 online.clone(),
                 "-".into(),
                 "-".into(),
+                "-".into(),
                 e.spawn.to_string(),
                 "-".into(),
                 "-".into(),
@@ -84,13 +88,14 @@ fn rows(envs: &[EnvironmentView]) -> Vec<[String; 9]> {
             ]);
         }
         for s in &e.sessions {
-            let [name, state, spawn, sandbox, branch, _pid, dir] = super::session_row(s);
+            let [name, state, needs, spawn, sandbox, branch, _pid, dir] = super::session_row(s);
             rows.push([
                 e.name.clone(),
                 e.machine.clone(),
                 online.clone(),
                 name,
                 state,
+                needs,
                 spawn,
                 sandbox,
                 branch,

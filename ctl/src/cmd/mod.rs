@@ -15,6 +15,7 @@ pub mod shutdown;
 pub mod status;
 pub mod stop;
 pub mod transcript;
+pub mod wait;
 pub mod worktrees;
 
 use crate::Verb;
@@ -38,6 +39,7 @@ pub fn run(verb: Verb, backend: &mut Backend) -> anyhow::Result<()> {
         Verb::Stop(a) => stop::run(backend, a),
         Verb::Send(a) => send::run(backend, a),
         Verb::Screen(a) => screen::run(backend, a),
+        Verb::Wait(a) => wait::run(backend, a),
         Verb::Transcript(a) => transcript::run(backend, a),
         Verb::Attach(a) => attach::run(backend, a),
         Verb::Worktrees(a) => worktrees::run(backend, a),
@@ -82,19 +84,35 @@ pub fn describe_worktree(o: &WorktreeOutcome) -> String {
 
 /// The table row of a session: NAME, STATE, SPAWN, SANDBOX, BRANCH, PID,
 /// DIR.
-pub fn session_row(s: &SessionInfo) -> [String; 7] {
+pub fn session_row(s: &SessionInfo) -> [String; 8] {
     [
         s.name.clone(),
         match s.exit_code {
             Some(c) => format!("{} ({c})", s.state),
             None => s.state.to_string(),
         },
+        needs(s),
         s.spawn.to_string(),
         if s.sandboxed { "yes" } else { "no" }.to_string(),
         s.branch.clone().unwrap_or_else(|| "-".into()),
         s.pid.map_or_else(|| "-".into(), |p| p.to_string()),
         s.dir.clone(),
     ]
+}
+
+/// The NEEDS column: why the session waits for a person, if it does.
+fn needs(s: &SessionInfo) -> String {
+    match &s.attention {
+        None => "-".into(),
+        Some(a) if a.message.is_empty() => a.kind.as_str().into(),
+        Some(a) => {
+            let mut m: String = a.message.chars().take(40).collect();
+            if a.message.chars().count() > 40 {
+                m.push('…');
+            }
+            format!("{}: {m}", a.kind.as_str())
+        }
+    }
 }
 
 /// Prints rows as aligned columns under a header.

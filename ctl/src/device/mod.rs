@@ -86,6 +86,7 @@ pub(crate) mod tests {
             exit_code: None,
             worktree: None,
             sandboxed: false,
+            attention: None,
             last_activity: None,
         }
     }

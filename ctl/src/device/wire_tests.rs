@@ -49,6 +49,7 @@ fn session_info() -> SessionInfo {
         exit_code: None,
         worktree: None,
         sandboxed: false,
+        attention: None,
         last_activity: None,
     }
 }

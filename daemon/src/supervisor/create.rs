@@ -41,6 +41,7 @@ impl Supervisor {
         {
             let mut inner = self.lock();
             if let Ok(s) = &result {
+                s.report_changes(self.changed.clone());
                 inner.sessions.insert(name.clone(), s.clone());
             }
             inner.pending.remove(&name);

@@ -191,6 +191,15 @@ impl Supervisor {
         self.persist();
     }
 
+    /// Sessions that wait for a person (their attention is set).
+    pub fn needing_you(&self) -> usize {
+        self.lock()
+            .sessions
+            .values()
+            .filter(|s| s.attention().is_some())
+            .count()
+    }
+
     /// Running sessions, capacity and spawn mode.
     pub fn counts(&self) -> (usize, u32, SpawnMode) {
         let inner = self.lock();
@@ -245,6 +254,7 @@ impl Supervisor {
         {
             let mut inner = self.lock();
             for s in &sessions {
+                s.report_changes(self.changed.clone());
                 inner.sessions.insert(s.name.clone(), s.clone());
             }
         }
@@ -308,6 +318,7 @@ impl Supervisor {
             worktree: None,
             last_activity: None,
             sandboxed: self.sandbox.orphan_is_sandboxed(&o.name, &o.id),
+            attention: None,
         }
     }
 

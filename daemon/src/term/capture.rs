@@ -12,6 +12,12 @@ const KEPT_BUFFER: usize = 1024;
 pub struct Capture {
     /// The window title the program set.
     pub title: String,
+    /// Bells and desktop notifications since the last look, each with
+    /// its text: the session's attention.
+    pub alerts: Vec<(rcd_proto::control::AttentionKind, String)>,
+    /// A kitty notification (OSC 99) whose parts are still coming: its
+    /// id, title and body so far.
+    pub kitty: Option<(String, String, String)>,
     /// A row that soft-wrapped and waits for its continuation.
     pub partial: String,
     /// Completed lines not yet written to the transcript.

@@ -401,6 +401,12 @@ impl Terminal {
         (grid.pos.row.min(last_row), grid.pos.col.min(last_col))
     }
 
+    /// The bells and desktop notifications the program sent since the
+    /// last call.
+    pub fn take_alerts(&mut self) -> Vec<(rcd_proto::control::AttentionKind, String)> {
+        std::mem::take(&mut self.screen.capture.alerts)
+    }
+
     /// The window title the program set, if any.
     pub fn title(&self) -> &str {
         &self.screen.capture.title
@@ -462,6 +468,48 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let t = Terminal::new(Size { rows, cols }, &dir.path().join("t.log")).unwrap();
         (dir, t)
+    }
+
+    /// Every terminal source of attention, with its text; what is not one
+    /// (a progress report, a bell that ends an escape sequence) is not.
+    #[test]
+    fn bells_and_desktop_notifications_are_alerts() {
+        use rcd_proto::control::AttentionKind::{Bell, Notification};
+        let (_d, mut t) = term(24, 80);
+        let mut alerts = |bytes: &[u8]| {
+            t.process(bytes).unwrap();
+            t.take_alerts()
+        };
+        assert_eq!(alerts(b"done\x07"), [(Bell, String::new())]);
+        // BEL ends the title sequence: not a bell.
+        assert_eq!(alerts(b"\x1b]0;title\x07"), []);
+        assert_eq!(
+            alerts(b"\x1b]9;Build finished; 3 warnings\x07"),
+            [(Notification, "Build finished; 3 warnings".into())]
+        );
+        // ConEmu's progress (and its other numbered commands) are not.
+        assert_eq!(alerts(b"\x1b]9;4;1;50\x07\x1b]9;9;/tmp\x1b\\"), []);
+        assert_eq!(
+            alerts(b"\x1b]777;notify;Claude Code;Needs your permission\x1b\\"),
+            [(Notification, "Claude Code: Needs your permission".into())]
+        );
+        // kitty: a title and a body in two parts, the body base64.
+        assert_eq!(alerts(b"\x1b]99;i=1:d=0;Codex\x1b\\"), []);
+        assert_eq!(
+            alerts(b"\x1b]99;i=1:p=body:e=1;dHVybiBjb21wbGV0ZQ==\x1b\\"),
+            [(Notification, "Codex: turn complete".into())]
+        );
+        assert_eq!(
+            alerts(b"\x1b]99;;Hello\x1b\\"),
+            [(Notification, "Hello".into())]
+        );
+        // A query of what the terminal supports carries no text.
+        assert_eq!(alerts(b"\x1b]99;i=q:p=?;\x1b\\"), []);
+        // On the alternate screen too.
+        assert_eq!(alerts(b"\x1b[?1049h\x07"), [(Bell, String::new())]);
+        // Long texts are cut.
+        let long = format!("\x1b]9;{}\x07", "x".repeat(1000));
+        assert_eq!(alerts(long.as_bytes())[0].1.len(), 256);
     }
 
     /// Found by fuzzing (fuzz/regressions/terminal/): a line that fills

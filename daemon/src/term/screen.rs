@@ -5,6 +5,7 @@
 use super::capture::Capture;
 use super::cell::{Attrs, BOLD, Cell, Color, DIM, INVERSE, ITALIC, Packed, UNDERLINE, WIDE_CONT};
 use super::grid::{Grid, Pos};
+use rcd_proto::control::AttentionKind;
 use unicode_width::UnicodeWidthChar as _;
 
 /// The modes that change what the keyboard and mouse send, and how the
@@ -37,7 +38,73 @@ pub struct Screen {
     pub capture: Capture,
 }
 
+/// Text of an escape sequence's parameter, at most 256 characters.
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).chars().take(256).collect()
+}
+
+fn join_message(title: &str, body: &str) -> String {
+    match (title.is_empty(), body.is_empty()) {
+        (false, false) => format!("{title}: {body}"),
+        (false, true) => title.to_string(),
+        _ => body.to_string(),
+    }
+}
+
 impl Screen {
+    fn notify(&mut self, message: String) {
+        self.capture
+            .alerts
+            .push((AttentionKind::Notification, message));
+    }
+
+    /// A part of a kitty notification: `d=0` says more parts follow
+    /// (of the same `i=`), `p=` which part it is (title, the default, or
+    /// body), `e=1` that it is base64.
+    fn kitty_notification(&mut self, metadata: &[u8], payload: &[u8]) {
+        use base64::Engine as _;
+        let (mut id, mut done, mut part, mut encoded) = (String::new(), true, "title", false);
+        for kv in metadata.split(|&b| b == b':') {
+            match kv.split_first() {
+                Some((b'i', v)) => id = text(v.strip_prefix(b"=").unwrap_or(v)),
+                Some((b'd', b"=0")) => done = false,
+                Some((b'p', b"=body")) => part = "body",
+                Some((b'p', b"=title")) => part = "title",
+                // Queries and other payload kinds (icons, buttons) carry
+                // no text for a person.
+                Some((b'p', _)) => return,
+                Some((b'e', b"=1")) => encoded = true,
+                _ => {}
+            }
+        }
+        let decoded = if encoded {
+            base64::engine::general_purpose::STANDARD
+                .decode(payload)
+                .unwrap_or_default()
+        } else {
+            payload.to_vec()
+        };
+        let piece = text(&decoded);
+        let mut pending = match self.capture.kitty.take() {
+            Some(p) if p.0 == id => p,
+            _ => (id, String::new(), String::new()),
+        };
+        let slot = if part == "body" {
+            &mut pending.2
+        } else {
+            &mut pending.1
+        };
+        if slot.chars().count() < 256 {
+            slot.push_str(&piece);
+        }
+        if done {
+            let message = join_message(&pending.1, &pending.2);
+            self.notify(message.chars().take(256).collect());
+        } else {
+            self.capture.kitty = Some(pending);
+        }
+    }
+
     pub fn new(height: u16, width: u16) -> Self {
         Self {
             primary: Grid::new(height, width),
@@ -366,6 +433,13 @@ impl vte::Perform for Screen {
     }
 
     fn execute(&mut self, byte: u8) {
+        if byte == 7 {
+            // A bell (one ending an escape sequence never comes here).
+            self.capture
+                .alerts
+                .push((AttentionKind::Bell, String::new()));
+            return;
+        }
         let (g, capture) = self.parts();
         match byte {
             8 => g.pos.col = g.pos.col.saturating_sub(1),
@@ -510,12 +584,38 @@ impl vte::Perform for Screen {
     }
 
     fn osc_dispatch(&mut self, params: &[&[u8]], _bell_terminated: bool) {
-        if let [b"0" | b"2", title @ ..] = params
-            && !title.is_empty()
-        {
-            // A title with ';' in it arrives in pieces.
-            let title = title.join(&b';');
-            self.capture.title = String::from_utf8_lossy(&title).chars().take(256).collect();
+        match params {
+            [b"0" | b"2", title @ ..] if !title.is_empty() => {
+                // A title with ';' in it arrives in pieces.
+                let title = title.join(&b';');
+                self.capture.title = text(&title);
+            }
+            // iTerm2's notification; `9;4;…` (progress) and ConEmu's other
+            // numbered commands are not notifications.
+            [b"9", rest @ ..] if !rest.is_empty() => {
+                let command = rest.len() > 1
+                    && rest[0].len() <= 2
+                    && !rest[0].is_empty()
+                    && rest[0].iter().all(u8::is_ascii_digit);
+                if !command {
+                    let message = text(&rest.join(&b';'));
+                    self.notify(message);
+                }
+            }
+            // `777;notify;TITLE;BODY` (rxvt-unicode, foot, Ghostty).
+            [b"777", b"notify", rest @ ..] => {
+                let title = rest.first().map(|t| text(t)).unwrap_or_default();
+                let body = rest
+                    .get(1..)
+                    .map(|b| text(&b.join(&b';')))
+                    .unwrap_or_default();
+                self.notify(join_message(&title, &body));
+            }
+            // kitty's `99;METADATA;PAYLOAD`.
+            [b"99", metadata, payload @ ..] => {
+                self.kitty_notification(metadata, &payload.join(&b';'));
+            }
+            _ => {}
         }
     }
 }

@@ -283,6 +283,7 @@ pub fn session(name: &str) -> SessionInfo {
         exit_code: None,
         worktree: None,
         sandboxed: false,
+        attention: None,
         last_activity: None,
     }
 }

@@ -37,6 +37,7 @@ fn info() -> SessionInfo {
         worktree: None,
         last_activity: None,
         sandboxed: false,
+        attention: None,
     }
 }
 
