@@ -110,26 +110,38 @@ impl Transcript {
         self.lines == 0
     }
 
-    fn append(&mut self, lines: &[String]) -> io::Result<()> {
-        if lines.is_empty() {
+    /// Appends `text`, `lines` lines each ended by `\n`, in one write.
+    fn append(&mut self, text: &str, lines: u64) -> io::Result<()> {
+        if lines == 0 {
             return Ok(());
         }
-        let mut buf = Vec::new();
-        let mut entries = Vec::new();
-        for (i, line) in lines.iter().enumerate() {
-            if (self.lines + i as u64) % INDEX_STRIDE == 0 {
-                entries.push(self.end + buf.len() as u64);
+        // The index entries of the lines that start a stride, found only
+        // when one is in this batch (once per 1,024 lines).
+        let indexed = self.offsets.len();
+        let mut next = (INDEX_STRIDE - self.lines % INDEX_STRIDE) % INDEX_STRIDE;
+        if next < lines {
+            let ends = text.bytes().enumerate().filter(|&(_, b)| b == b'\n');
+            let starts = std::iter::once(0).chain(ends.map(|(i, _)| i + 1));
+            for (line, start) in (0..lines).zip(starts) {
+                if line == next {
+                    self.offsets.push(self.end + start as u64);
+                    next += INDEX_STRIDE;
+                    if next >= lines {
+                        break;
+                    }
+                }
             }
-            // A line never contains '\n': rows are single-line by nature.
-            buf.extend_from_slice(line.as_bytes());
-            buf.push(b'\n');
         }
-        std::os::unix::fs::FileExt::write_all_at(&self.file, &buf, self.end)?;
-        // Counted only once written: a failed write (a full disk) leaves
-        // the index as the file is.
-        self.offsets.extend(entries);
-        self.lines += lines.len() as u64;
-        self.end += buf.len() as u64;
+        if let Err(e) =
+            std::os::unix::fs::FileExt::write_all_at(&self.file, text.as_bytes(), self.end)
+        {
+            // Counted only once written: a failed write (a full disk)
+            // leaves the index as the file is.
+            self.offsets.truncate(indexed);
+            return Err(e);
+        }
+        self.lines += lines;
+        self.end += text.len() as u64;
         Ok(())
     }
 
@@ -243,28 +255,24 @@ impl Terminal {
     /// Feeds program output through the emulator; lines that scroll off
     /// are appended to the transcript.
     pub fn process(&mut self, bytes: &[u8]) -> io::Result<()> {
+        self.screen.capture.reserve = bytes.len();
         self.parser.advance(&mut self.screen, bytes);
         self.version += 1;
         self.write_done()
     }
 
     fn write_done(&mut self) -> io::Result<()> {
-        if self.screen.capture.done.is_empty() {
-            return Ok(());
-        }
-        let done = std::mem::take(&mut self.screen.capture.done);
-        self.transcript.append(&done)
+        let (text, lines) = self.screen.capture.take_done();
+        self.transcript.append(&text, lines)
     }
 
     /// Appends the primary screen's rows (down to the last one with text)
     /// and any pending wrapped line to the transcript; for when the
     /// program has ended.
     pub fn flush_screen_to_transcript(&mut self) -> io::Result<()> {
-        let capture = &mut self.screen.capture;
-        let mut lines = std::mem::take(&mut capture.done);
-        let partial = std::mem::take(&mut capture.partial);
+        let partial = std::mem::take(&mut self.screen.capture.partial);
         if !partial.is_empty() {
-            lines.push(partial.trim_end().to_string());
+            self.screen.capture.push_line(partial.trim_end());
         }
         if self.screen.alternate.is_none() {
             let rows = self.rows();
@@ -272,9 +280,11 @@ impl Terminal {
                 .iter()
                 .rposition(|r| !r.is_empty())
                 .map_or(0, |i| i + 1);
-            lines.extend(rows.into_iter().take(keep));
+            for row in &rows[..keep] {
+                self.screen.capture.push_line(row);
+            }
         }
-        self.transcript.append(&lines)
+        self.write_done()
     }
 
     /// Changes the screen size.
@@ -420,6 +430,12 @@ mod tests {
         assert!(t.transcript().page(9, 10).unwrap().is_empty());
     }
 
+    /// Appends `lines` as the screen's capture hands them over.
+    fn append(t: &mut Transcript, lines: &[String]) {
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        t.append(&text, lines.len() as u64).unwrap();
+    }
+
     #[test]
     fn pages_are_found_through_a_sparse_index() {
         let dir = tempfile::tempdir().unwrap();
@@ -428,7 +444,7 @@ mod tests {
         // Appended in uneven chunks, as output comes.
         let all: Vec<String> = (1..=n).map(|i| format!("line {i}")).collect();
         for chunk in all.chunks(333) {
-            t.append(chunk).unwrap();
+            append(&mut t, chunk);
         }
         assert_eq!(t.len(), n);
         assert_eq!(t.offsets.len(), 4, "one entry per {INDEX_STRIDE} lines");
@@ -454,11 +470,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut t = Transcript::create(&dir.path().join("t.log")).unwrap();
         let long = "x".repeat(100 * 1024);
-        t.append(&[long.clone(), long.clone(), long.clone(), "short".into()])
-            .unwrap();
+        append(
+            &mut t,
+            &[long.clone(), long.clone(), long.clone(), "short".into()],
+        );
         assert_eq!(t.page(1, 10).unwrap().len(), 2, "256 KiB holds two");
         let huge = "y".repeat(MAX_PAGE_BYTES + 1);
-        t.append(std::slice::from_ref(&huge)).unwrap();
+        append(&mut t, std::slice::from_ref(&huge));
         assert_eq!(t.page(5, 10).unwrap(), vec![huge]);
         let (lines, total) = Transcript::page_of_file(t.path(), 1, 10).unwrap();
         assert_eq!((lines.len(), total), (2, 5));
@@ -581,6 +599,11 @@ mod tests {
         let bytes = t.screen_heap_bytes() - blank_bytes();
         assert!(bytes <= 24 * 80 * 12, "{bytes}");
         assert!(t.transcript().len() > 4000);
+        assert_eq!(
+            t.screen.capture.batch_bytes(),
+            0,
+            "no batch kept between chunks"
+        );
         // A line of 10,000 characters leaves no 10 KB buffer behind.
         t.process(format!("{}\r\n", "w".repeat(10_000)).as_bytes())
             .unwrap();

@@ -233,7 +233,7 @@ impl Pair {
             );
         }
         let mut new_lines = self.new.transcript().page(1, MAX_PAGE_LINES).unwrap();
-        new_lines.extend(screen.capture.done.iter().cloned());
+        new_lines.extend(screen.capture.done_lines().map(str::to_string));
         let old_cb = self.old.callbacks();
         assert_eq!(new_lines, old_cb.done, "{what}: transcript");
         assert_eq!(
