@@ -108,7 +108,12 @@ impl Capture {
 fn push_plain(row: &Row, out: &mut String) {
     let mut blanks = 0;
     let mut skip = false;
+    out.reserve(row.cells().len());
     for &cell in row.cells() {
+        if let Some(b) = cell.ascii().filter(|_| blanks == 0 && !skip) {
+            out.push(char::from(b));
+            continue;
+        }
         if std::mem::take(&mut skip) {
             continue;
         }

@@ -2,6 +2,10 @@
 //! `vte`'s parser, plus the transcript of the lines that scrolled off its
 //! top.
 //!
+//! Plain output (printable ASCII and C0 controls) goes around the parser
+//! while it is in its ground state, text a run at a time
+//! ([`Terminal::process`]).
+//!
 //! The screen keeps no scrollback: every row pushed off the top of the
 //! primary screen goes from its cells straight into a transcript line
 //! ([`capture::Capture`]) and on to the transcript file. Rows that
@@ -207,6 +211,9 @@ pub struct Terminal {
     transcript: Transcript,
     /// Grows with every change of the screen.
     version: u64,
+    /// The parser is known to be in its ground state, with no partial
+    /// UTF-8 character: plain bytes may go to the screen directly.
+    ground: bool,
 }
 
 impl std::fmt::Debug for Terminal {
@@ -226,6 +233,7 @@ impl Terminal {
             screen: Screen::new(size.rows.max(1), size.cols.max(1)),
             transcript: Transcript::create(transcript_path)?,
             version: 1,
+            ground: true,
         })
     }
 
@@ -256,7 +264,52 @@ impl Terminal {
     /// are appended to the transcript.
     pub fn process(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.screen.capture.reserve = bytes.len();
-        self.parser.advance(&mut self.screen, bytes);
+        let mut rest = bytes;
+        if !self.ground {
+            // A character may have been cut between two reads: its last
+            // bytes go to the parser one at a time (given more at once,
+            // vte 0.15 prints the completed character and drops what
+            // followed it within its four bytes).
+            for _ in 0..3 {
+                match rest.split_first() {
+                    Some((&b, tail)) if (0x80..0xc0).contains(&b) => {
+                        self.parser.advance(&mut self.screen, &[b]);
+                        rest = tail;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        while !rest.is_empty() {
+            if self.ground {
+                // What the parser would only print or execute goes
+                // straight to the screen, runs of text at once (the
+                // parser hands characters over one at a time).
+                rest = &rest[self.screen.plain(rest)..];
+                if rest.is_empty() {
+                    break;
+                }
+                self.ground = false;
+            }
+            // The parser takes everything up to the next printable ASCII
+            // byte, then that byte alone: if it prints it, the parser is
+            // back in its ground state (in any other state such a byte
+            // is part of a sequence, and nothing prints).
+            let n = rest
+                .iter()
+                .position(|b| (0x20..=0x7e).contains(b))
+                .unwrap_or(rest.len());
+            if n > 0 {
+                self.parser.advance(&mut self.screen, &rest[..n]);
+                rest = &rest[n..];
+            }
+            if let Some((&b, tail)) = rest.split_first() {
+                self.screen.printed = None;
+                self.parser.advance(&mut self.screen, &[b]);
+                self.ground = self.screen.printed == Some(char::from(b));
+                rest = tail;
+            }
+        }
         self.version += 1;
         self.write_done()
     }
@@ -587,6 +640,44 @@ mod tests {
         // Clearing with a background colour keeps the coloured cells.
         t.process(b"\x1b[44m\x1b[2J\x1b[m").unwrap();
         assert!(t.screen_heap_bytes() >= 24 * 80 * 12);
+    }
+
+    /// Everything a stream left: the screen as a redraw, the cursor, the
+    /// transcript and the line still being joined.
+    fn outcome(t: &Terminal) -> (Vec<u8>, Vec<String>, String) {
+        let lines = t.transcript().page(1, MAX_PAGE_LINES).unwrap();
+        let mut pending: Vec<&str> = t.screen.capture.done_lines().collect();
+        pending.push(&t.screen.capture.partial);
+        (t.redraw(), lines, pending.join("\n"))
+    }
+
+    #[test]
+    fn a_stream_reads_the_same_however_it_is_cut() {
+        // Text written in runs, characters of 2 to 4 bytes, escapes, an
+        // OSC title, controls, a wide character at the edge, DEL, bytes
+        // that are not UTF-8.
+        let stream = "ab\u{e9}c\u{20ac}d\u{1f600}e\u{301}x\u{308}\u{4e2d}\u{6587}\r\n\x1b[31mred\x1b[m \
+                      \x1b]0;t\u{ee}tle\x07\x1b[2;3Hmid\x1b[Kplain\ttab\x08\x7f \u{4e2d}\u{4e2d}\u{4e2d}\
+                      \u{4e2d}\u{4e2d}\r\n";
+        let mut bytes = stream.repeat(3).into_bytes();
+        bytes.extend_from_slice(b"\xcc \xe2\x82x \xff\xfe ok\x1b[?7lnowrap-to-the-end\x1b[?7h\r\n");
+        bytes.extend(stream.repeat(2).into_bytes());
+        let whole = {
+            let (_d, mut t) = term(5, 11);
+            t.process(&bytes).unwrap();
+            outcome(&t)
+        };
+        for cut in 1..bytes.len() {
+            let (_d, mut t) = term(5, 11);
+            t.process(&bytes[..cut]).unwrap();
+            t.process(&bytes[cut..]).unwrap();
+            assert!(outcome(&t) == whole, "cut at {cut}");
+        }
+        let (_d, mut t) = term(5, 11);
+        for b in &bytes {
+            t.process(std::slice::from_ref(b)).unwrap();
+        }
+        assert!(outcome(&t) == whole, "a byte at a time");
     }
 
     #[test]
