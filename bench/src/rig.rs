@@ -450,6 +450,21 @@ pub fn rss_kib(pid: u32) -> Result<u64> {
         .context("no VmRSS")
 }
 
+/// Resident memory of `pid` in KiB, split: anonymous (what its heap,
+/// stacks and buffers hold) and file-backed (its code and libraries, paged
+/// in as they are first run).
+pub fn rss_parts_kib(pid: u32) -> Result<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse().ok())
+            .with_context(|| format!("no {name}"))
+    };
+    Ok((field("RssAnon:")?, field("RssFile:")?))
+}
+
 /// Raises this process's soft limit of open files to its hard limit
 /// (children inherit it) and returns the limit now in force.
 pub fn raise_open_files() -> Result<u64> {

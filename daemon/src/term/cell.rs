@@ -154,6 +154,14 @@ impl Cell {
         self.word & (CHAR_BITS | EXTRA) != 0
     }
 
+    /// The character, for a cell holding one ASCII character that is
+    /// not half of a wide one: the common cell, read without decoding.
+    #[inline]
+    pub fn ascii(self) -> Option<u8> {
+        let c = self.word & (CHAR_BITS | EXTRA | WIDE | WIDE_CONT);
+        (1..0x80).contains(&c).then_some(c as u8)
+    }
+
     /// The character, for a cell whose text is one character.
     pub fn char(self) -> Option<char> {
         if self.has(EXTRA) {

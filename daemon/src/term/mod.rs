@@ -2,6 +2,10 @@
 //! `vte`'s parser, plus the transcript of the lines that scrolled off its
 //! top.
 //!
+//! Plain output (printable ASCII and C0 controls) goes around the parser
+//! while it is in its ground state, text a run at a time
+//! ([`Terminal::process`]).
+//!
 //! The screen keeps no scrollback: every row pushed off the top of the
 //! primary screen goes from its cells straight into a transcript line
 //! ([`capture::Capture`]) and on to the transcript file. Rows that
@@ -155,26 +159,38 @@ impl Transcript {
         self.lines == 0
     }
 
-    fn append(&mut self, lines: &[String]) -> io::Result<()> {
-        if lines.is_empty() {
+    /// Appends `text`, `lines` lines each ended by `\n`, in one write.
+    fn append(&mut self, text: &str, lines: u64) -> io::Result<()> {
+        if lines == 0 {
             return Ok(());
         }
-        let mut buf = Vec::new();
-        let mut entries = Vec::new();
-        for (i, line) in lines.iter().enumerate() {
-            if (self.lines + i as u64) % INDEX_STRIDE == 0 {
-                entries.push(self.end + buf.len() as u64);
+        // The index entries of the lines that start a stride, found only
+        // when one is in this batch (once per 1,024 lines).
+        let indexed = self.offsets.len();
+        let mut next = (INDEX_STRIDE - self.lines % INDEX_STRIDE) % INDEX_STRIDE;
+        if next < lines {
+            let ends = text.bytes().enumerate().filter(|&(_, b)| b == b'\n');
+            let starts = std::iter::once(0).chain(ends.map(|(i, _)| i + 1));
+            for (line, start) in (0..lines).zip(starts) {
+                if line == next {
+                    self.offsets.push(self.end + start as u64);
+                    next += INDEX_STRIDE;
+                    if next >= lines {
+                        break;
+                    }
+                }
             }
-            // A line never contains '\n': rows are single-line by nature.
-            buf.extend_from_slice(line.as_bytes());
-            buf.push(b'\n');
         }
-        std::os::unix::fs::FileExt::write_all_at(&self.file, &buf, self.end)?;
-        // Counted only once written: a failed write (a full disk) leaves
-        // the index as the file is.
-        self.offsets.extend(entries);
-        self.lines += lines.len() as u64;
-        self.end += buf.len() as u64;
+        if let Err(e) =
+            std::os::unix::fs::FileExt::write_all_at(&self.file, text.as_bytes(), self.end)
+        {
+            // Counted only once written: a failed write (a full disk)
+            // leaves the index as the file is.
+            self.offsets.truncate(indexed);
+            return Err(e);
+        }
+        self.lines += lines;
+        self.end += text.len() as u64;
         Ok(())
     }
 
@@ -240,6 +256,9 @@ pub struct Terminal {
     transcript: Transcript,
     /// Grows with every change of the screen.
     version: u64,
+    /// The parser is known to be in its ground state, with no partial
+    /// UTF-8 character: plain bytes may go to the screen directly.
+    ground: bool,
 }
 
 impl std::fmt::Debug for Terminal {
@@ -259,6 +278,7 @@ impl Terminal {
             screen: Screen::new(size.rows.max(1), size.cols.max(1)),
             transcript: Transcript::create(transcript_path)?,
             version: 1,
+            ground: true,
         })
     }
 
@@ -270,6 +290,7 @@ impl Terminal {
             screen: Screen::new(size.rows.max(1), size.cols.max(1)),
             transcript: Transcript::reopen(transcript_path, len)?,
             version: 1,
+            ground: true,
         })
     }
 
@@ -295,10 +316,9 @@ impl Terminal {
             cols: point.cols,
         };
         let mut t = Self::reopen(size, transcript_path, Some(point.transcript_bytes))?;
-        t.parser.advance(&mut t.screen, point.screen.as_bytes());
-        // Painting a screen scrolls nothing; were anything captured, it
-        // is in the transcript already.
-        t.screen.capture.done.clear();
+        // Painting a screen scrolls nothing: no line reaches the
+        // transcript.
+        t.process(point.screen.as_bytes())?;
         t.screen.capture.title = point.title.clone();
         t.screen.capture.partial = point.partial.clone();
         Ok(t)
@@ -330,28 +350,69 @@ impl Terminal {
     /// Feeds program output through the emulator; lines that scroll off
     /// are appended to the transcript.
     pub fn process(&mut self, bytes: &[u8]) -> io::Result<()> {
-        self.parser.advance(&mut self.screen, bytes);
+        self.screen.capture.reserve = bytes.len();
+        let mut rest = bytes;
+        if !self.ground {
+            // A character may have been cut between two reads: its last
+            // bytes go to the parser one at a time (given more at once,
+            // vte 0.15 prints the completed character and drops what
+            // followed it within its four bytes).
+            for _ in 0..3 {
+                match rest.split_first() {
+                    Some((&b, tail)) if (0x80..0xc0).contains(&b) => {
+                        self.parser.advance(&mut self.screen, &[b]);
+                        rest = tail;
+                    }
+                    _ => break,
+                }
+            }
+        }
+        while !rest.is_empty() {
+            if self.ground {
+                // What the parser would only print or execute goes
+                // straight to the screen, runs of text at once (the
+                // parser hands characters over one at a time).
+                rest = &rest[self.screen.plain(rest)..];
+                if rest.is_empty() {
+                    break;
+                }
+                self.ground = false;
+            }
+            // The parser takes everything up to the next printable ASCII
+            // byte, then that byte alone: if it prints it, the parser is
+            // back in its ground state (in any other state such a byte
+            // is part of a sequence, and nothing prints).
+            let n = rest
+                .iter()
+                .position(|b| (0x20..=0x7e).contains(b))
+                .unwrap_or(rest.len());
+            if n > 0 {
+                self.parser.advance(&mut self.screen, &rest[..n]);
+                rest = &rest[n..];
+            }
+            if let Some((&b, tail)) = rest.split_first() {
+                self.screen.printed = None;
+                self.parser.advance(&mut self.screen, &[b]);
+                self.ground = self.screen.printed == Some(char::from(b));
+                rest = tail;
+            }
+        }
         self.version += 1;
         self.write_done()
     }
 
     fn write_done(&mut self) -> io::Result<()> {
-        if self.screen.capture.done.is_empty() {
-            return Ok(());
-        }
-        let done = std::mem::take(&mut self.screen.capture.done);
-        self.transcript.append(&done)
+        let (text, lines) = self.screen.capture.take_done();
+        self.transcript.append(&text, lines)
     }
 
     /// Appends the primary screen's rows (down to the last one with text)
     /// and any pending wrapped line to the transcript; for when the
     /// program has ended.
     pub fn flush_screen_to_transcript(&mut self) -> io::Result<()> {
-        let capture = &mut self.screen.capture;
-        let mut lines = std::mem::take(&mut capture.done);
-        let partial = std::mem::take(&mut capture.partial);
+        let partial = std::mem::take(&mut self.screen.capture.partial);
         if !partial.is_empty() {
-            lines.push(partial.trim_end().to_string());
+            self.screen.capture.push_line(partial.trim_end());
         }
         if self.screen.alternate.is_none() {
             let rows = self.rows();
@@ -359,9 +420,11 @@ impl Terminal {
                 .iter()
                 .rposition(|r| !r.is_empty())
                 .map_or(0, |i| i + 1);
-            lines.extend(rows.into_iter().take(keep));
+            for row in &rows[..keep] {
+                self.screen.capture.push_line(row);
+            }
         }
-        self.transcript.append(&lines)
+        self.write_done()
     }
 
     /// Changes the screen size.
@@ -568,6 +631,12 @@ mod tests {
         assert!(t.transcript().page(9, 10).unwrap().is_empty());
     }
 
+    /// Appends `lines` as the screen's capture hands them over.
+    fn append(t: &mut Transcript, lines: &[String]) {
+        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
+        t.append(&text, lines.len() as u64).unwrap();
+    }
+
     #[test]
     fn pages_are_found_through_a_sparse_index() {
         let dir = tempfile::tempdir().unwrap();
@@ -576,7 +645,7 @@ mod tests {
         // Appended in uneven chunks, as output comes.
         let all: Vec<String> = (1..=n).map(|i| format!("line {i}")).collect();
         for chunk in all.chunks(333) {
-            t.append(chunk).unwrap();
+            append(&mut t, chunk);
         }
         assert_eq!(t.len(), n);
         assert_eq!(t.offsets.len(), 4, "one entry per {INDEX_STRIDE} lines");
@@ -602,11 +671,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut t = Transcript::create(&dir.path().join("t.log")).unwrap();
         let long = "x".repeat(100 * 1024);
-        t.append(&[long.clone(), long.clone(), long.clone(), "short".into()])
-            .unwrap();
+        append(
+            &mut t,
+            &[long.clone(), long.clone(), long.clone(), "short".into()],
+        );
         assert_eq!(t.page(1, 10).unwrap().len(), 2, "256 KiB holds two");
         let huge = "y".repeat(MAX_PAGE_BYTES + 1);
-        t.append(std::slice::from_ref(&huge)).unwrap();
+        append(&mut t, std::slice::from_ref(&huge));
         assert_eq!(t.page(5, 10).unwrap(), vec![huge]);
         let (lines, total) = Transcript::page_of_file(t.path(), 1, 10).unwrap();
         assert_eq!((lines.len(), total), (2, 5));
@@ -719,6 +790,44 @@ mod tests {
         assert!(t.screen_heap_bytes() >= 24 * 80 * 12);
     }
 
+    /// Everything a stream left: the screen as a redraw, the cursor, the
+    /// transcript and the line still being joined.
+    fn outcome(t: &Terminal) -> (Vec<u8>, Vec<String>, String) {
+        let lines = t.transcript().page(1, MAX_PAGE_LINES).unwrap();
+        let mut pending: Vec<&str> = t.screen.capture.done_lines().collect();
+        pending.push(&t.screen.capture.partial);
+        (t.redraw(), lines, pending.join("\n"))
+    }
+
+    #[test]
+    fn a_stream_reads_the_same_however_it_is_cut() {
+        // Text written in runs, characters of 2 to 4 bytes, escapes, an
+        // OSC title, controls, a wide character at the edge, DEL, bytes
+        // that are not UTF-8.
+        let stream = "ab\u{e9}c\u{20ac}d\u{1f600}e\u{301}x\u{308}\u{4e2d}\u{6587}\r\n\x1b[31mred\x1b[m \
+                      \x1b]0;t\u{ee}tle\x07\x1b[2;3Hmid\x1b[Kplain\ttab\x08\x7f \u{4e2d}\u{4e2d}\u{4e2d}\
+                      \u{4e2d}\u{4e2d}\r\n";
+        let mut bytes = stream.repeat(3).into_bytes();
+        bytes.extend_from_slice(b"\xcc \xe2\x82x \xff\xfe ok\x1b[?7lnowrap-to-the-end\x1b[?7h\r\n");
+        bytes.extend(stream.repeat(2).into_bytes());
+        let whole = {
+            let (_d, mut t) = term(5, 11);
+            t.process(&bytes).unwrap();
+            outcome(&t)
+        };
+        for cut in 1..bytes.len() {
+            let (_d, mut t) = term(5, 11);
+            t.process(&bytes[..cut]).unwrap();
+            t.process(&bytes[cut..]).unwrap();
+            assert!(outcome(&t) == whole, "cut at {cut}");
+        }
+        let (_d, mut t) = term(5, 11);
+        for b in &bytes {
+            t.process(std::slice::from_ref(b)).unwrap();
+        }
+        assert!(outcome(&t) == whole, "a byte at a time");
+    }
+
     #[test]
     fn a_flood_keeps_the_screen_bounded() {
         let (_d, mut t) = term(24, 80);
@@ -729,6 +838,11 @@ mod tests {
         let bytes = t.screen_heap_bytes() - blank_bytes();
         assert!(bytes <= 24 * 80 * 12, "{bytes}");
         assert!(t.transcript().len() > 4000);
+        assert_eq!(
+            t.screen.capture.batch_bytes(),
+            0,
+            "no batch kept between chunks"
+        );
         // A line of 10,000 characters leaves no 10 KB buffer behind.
         t.process(format!("{}\r\n", "w".repeat(10_000)).as_bytes())
             .unwrap();

@@ -30,13 +30,78 @@ impl Row {
     pub fn cell_mut(&mut self, col: u16, cols: u16) -> &mut Cell {
         let i = usize::from(col);
         if i >= self.cells.len() {
-            let want = usize::from(cols).max(i + 1);
-            if self.cells.capacity() < want {
-                self.cells.reserve_exact(want - self.cells.len());
+            if self.cells.capacity() <= i {
+                self.reserve_for(i, cols);
             }
             self.cells.resize(i + 1, Cell::DEFAULT);
         }
         &mut self.cells[i]
+    }
+
+    /// Writes `cell` (printable ASCII) at `col` when nothing but that
+    /// one cell changes: neither it nor the cell before it is half of a
+    /// wide character. False, with nothing written, otherwise.
+    #[inline]
+    pub fn put_plain(&mut self, col: u16, cols: u16, cell: Cell) -> bool {
+        let i = usize::from(col);
+        let len = self.cells.len();
+        if i < len {
+            if self.cells[i].is_wide() || (i > 0 && self.cells[i - 1].is_wide()) {
+                return false;
+            }
+            self.cells[i] = cell;
+            return true;
+        }
+        // At or past the stored end: the cell before is stored and plain,
+        // or default.
+        if i == len && i > 0 && self.cells[i - 1].is_wide() {
+            return false;
+        }
+        if self.cells.capacity() <= i {
+            self.reserve_for(i, cols);
+        }
+        if i > len {
+            self.cells.resize(i, Cell::DEFAULT);
+        }
+        self.cells.push(cell);
+        true
+    }
+
+    /// Writes the printable ASCII `text` from `col` on (it fits the row),
+    /// as [`Row::put_plain`] would one character at a time: up to the
+    /// first cell that is half of a wide character. How many it wrote.
+    pub fn put_plain_run(&mut self, col: u16, cols: u16, text: &[u8], attrs: Attrs) -> usize {
+        let start = usize::from(col);
+        let len = self.cells.len();
+        if start > 0 && start <= len && self.cells[start - 1].is_wide() {
+            return 0;
+        }
+        let stored = &self.cells[start.min(len)..(start + text.len()).min(len)];
+        let n = stored
+            .iter()
+            .position(|c| c.is_wide())
+            .unwrap_or(text.len());
+        if n == 0 {
+            return 0;
+        }
+        let end = start + n;
+        if end > len {
+            if self.cells.capacity() < end {
+                self.reserve_for(end - 1, cols);
+            }
+            self.cells.resize(end, Cell::DEFAULT);
+        }
+        for (cell, &b) in self.cells[start..end].iter_mut().zip(text) {
+            *cell = Cell::with_char(char::from(b), attrs, false);
+        }
+        n
+    }
+
+    /// Room for the cells up to `i`: the whole row's width at once.
+    #[cold]
+    fn reserve_for(&mut self, i: usize, cols: u16) {
+        let want = usize::from(cols).max(i + 1);
+        self.cells.reserve_exact(want - self.cells.len());
     }
 
     /// The stored cells (the rest of the row is default).

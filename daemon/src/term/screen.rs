@@ -36,6 +36,9 @@ pub struct Screen {
     pub modes: Modes,
     last_char: Option<char>,
     pub capture: Capture,
+    /// The character of the last `print` from the parser (see
+    /// `Terminal::process`).
+    pub printed: Option<char>,
 }
 
 /// Text of an escape sequence's parameter, at most 256 characters.
@@ -114,6 +117,7 @@ impl Screen {
             modes: Modes::default(),
             last_char: None,
             capture: Capture::default(),
+            printed: None,
         }
     }
 
@@ -402,34 +406,99 @@ fn param(params: &vte::Params, index: usize, default: u16) -> u16 {
     }
 }
 
-impl vte::Perform for Screen {
-    fn print(&mut self, c: char) {
+impl Screen {
+    /// Takes the bytes that the parser, in its ground state, would only
+    /// print or execute: printable ASCII, written a run at a time, and
+    /// C0 controls other than ESC. Stops at ESC or a byte of UTF-8 (the
+    /// parser's), and says how many bytes it took.
+    pub fn plain(&mut self, bytes: &[u8]) -> usize {
+        let mut i = 0;
+        while let Some(&b) = bytes.get(i) {
+            match b {
+                0x20..=0x7e => {
+                    let run = &bytes[i..];
+                    let n = run
+                        .iter()
+                        .position(|b| !(0x20..=0x7e).contains(b))
+                        .unwrap_or(run.len());
+                    self.print_run(&run[..n]);
+                    i += n;
+                }
+                0x1b | 0x80.. => break,
+                0x7f => {
+                    self.put_char('\x7f');
+                    i += 1;
+                }
+                _ => {
+                    vte::Perform::execute(self, b);
+                    i += 1;
+                }
+            }
+        }
+        i
+    }
+
+    /// Printable ASCII, as many cells at once as fit the cursor's row.
+    fn print_run(&mut self, run: &[u8]) {
+        let mut i = 0;
+        while i < run.len() {
+            if !self.modes.no_autowrap {
+                let attrs = self.attrs;
+                let g = match &mut self.alternate {
+                    Some(g) => g,
+                    None => &mut self.primary,
+                };
+                let (col, w) = (g.pos.col, g.width);
+                if col < w {
+                    let room = usize::from(w - col).min(run.len() - i);
+                    let text = &run[i..i + room];
+                    let n = g.rows[usize::from(g.pos.row)].put_plain_run(col, w, text, attrs);
+                    if n > 0 {
+                        g.pos.col += n as u16;
+                        i += n;
+                        self.last_char = Some(char::from(run[i - 1]));
+                        continue;
+                    }
+                }
+            }
+            // A wrap due, a wide character in the way, or DECAWM off.
+            self.put_char(char::from(run[i]));
+            i += 1;
+        }
+    }
+
+    /// What printing `c` does.
+    fn put_char(&mut self, c: char) {
         // The common case: printable ASCII written into one cell that is
         // not part of a wide character, no wrap due.
         if c.is_ascii() && !c.is_ascii_control() {
-            let attrs = self.attrs;
+            let cell = Cell::with_char(c, self.attrs, false);
             let no_wrap = self.modes.no_autowrap;
-            let g = self.grid_mut();
+            let g = match &mut self.alternate {
+                Some(g) => g,
+                None => &mut self.primary,
+            };
             let (col, w) = (g.pos.col, g.width);
-            if col < w {
-                let row = &mut g.rows[usize::from(g.pos.row)];
-                let prev_wide = col > 0 && row.cell(col - 1).is_wide();
-                let cell = row.cell_mut(col, w);
-                if !prev_wide && !cell.is_wide() {
-                    *cell = Cell::with_char(c, attrs, false);
-                    g.pos.col += 1;
-                    if no_wrap && g.pos.col == w {
-                        g.pos.col = w - 1;
-                    }
-                    self.last_char = Some(c);
-                    return;
+            if col < w && g.rows[usize::from(g.pos.row)].put_plain(col, w, cell) {
+                g.pos.col += 1;
+                if no_wrap && g.pos.col == w {
+                    g.pos.col = w - 1;
                 }
+                self.last_char = Some(c);
+                return;
             }
         }
         if c == '\u{fffd}' || ('\u{80}'..'\u{a0}').contains(&c) {
             return;
         }
         self.text(c);
+    }
+}
+
+impl vte::Perform for Screen {
+    fn print(&mut self, c: char) {
+        self.printed = Some(c);
+        self.put_char(c);
     }
 
     fn execute(&mut self, byte: u8) {
@@ -519,7 +588,7 @@ impl vte::Perform for Screen {
             'b' => {
                 if let Some(ch) = self.last_char {
                     for _ in 0..p1(1) {
-                        vte::Perform::print(self, ch);
+                        self.put_char(ch);
                     }
                 }
             }

@@ -233,7 +233,7 @@ impl Pair {
             );
         }
         let mut new_lines = self.new.transcript().page(1, MAX_PAGE_LINES).unwrap();
-        new_lines.extend(screen.capture.done.iter().cloned());
+        new_lines.extend(screen.capture.done_lines().map(str::to_string));
         let old_cb = self.old.callbacks();
         assert_eq!(new_lines, old_cb.done, "{what}: transcript");
         assert_eq!(
@@ -340,8 +340,11 @@ fn realistic_streams_match_vt100() {
             pair.feed(&bytes);
             pair.check(&what);
             let mut pair = Pair::new(rows, cols);
-            for chunk in bytes.chunks(7) {
-                pair.feed(chunk);
+            let mut rest = &bytes[..];
+            while !rest.is_empty() {
+                let n = char_boundary(rest, 7);
+                pair.feed(&rest[..n]);
+                rest = &rest[n..];
             }
             pair.check(&format!("{what} in chunks"));
         }
@@ -516,10 +519,24 @@ fn random_streams_match_vt100() {
         // Fed in random pieces, checked after each.
         let mut rest = &bytes[..];
         while !rest.is_empty() {
-            let n = (rng.below(64) as usize + 1).min(rest.len());
+            let n = char_boundary(rest, rng.below(64) as usize + 1);
             pair.feed(&rest[..n]);
             rest = &rest[n..];
             pair.check(&format!("seed {seed} ({rows}x{cols})"));
         }
     }
+}
+
+/// At least `n` bytes of `bytes` (all when fewer), not cutting a UTF-8
+/// character: vt100 drives the same vte, which drops what follows a
+/// character cut between two chunks within its four bytes, so the two
+/// are compared only on uncut characters, and rcd's own handling of cut
+/// ones is checked against whole streams instead
+/// (`mod.rs::a_stream_reads_the_same_however_it_is_cut`).
+fn char_boundary(bytes: &[u8], n: usize) -> usize {
+    let mut n = n.min(bytes.len());
+    while bytes.get(n).is_some_and(|b| (0x80..0xc0).contains(b)) {
+        n += 1;
+    }
+    n
 }
