@@ -102,6 +102,18 @@ pub struct Cli {
     #[arg(short, long)]
     pub verbose: bool,
 
+    /// Post a notification to this http(s) URL whenever a session starts
+    /// to need you (a bell, a desktop notification, its program's end):
+    /// for ntfy, Gotify, Home Assistant or a chat webhook.
+    #[arg(long, env = "RCD_NOTIFY_URL", value_name = "URL")]
+    pub notify_url: Option<String>,
+
+    /// What --notify-url gets: json (`{env, machine, session, kind,
+    /// message, url}`) or ntfy (its own headers: title, message, click).
+    #[arg(long, env = "RCD_NOTIFY_FORMAT", value_name = "json|ntfy", default_value = "json",
+          value_parser = parse_notify_format)]
+    pub notify_format: NotifyFormat,
+
     // ---- The sandbox (README "Sandbox", daemon/src/sandbox.rs) ----
     /// Confine every session: it may write only to its own directory (the
     /// worktree, or the shared directory), a private TMPDIR and the
@@ -134,6 +146,28 @@ pub struct Cli {
           default_value = "allow", value_parser = parse_network)]
     pub sandbox_network: crate::sandbox::Network,
     // ---- end of the sandbox ----
+}
+
+/// The body `--notify-url` gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotifyFormat {
+    Json,
+    Ntfy,
+}
+
+pub(crate) fn parse_notify_format(s: &str) -> Result<NotifyFormat, String> {
+    match s {
+        "json" => Ok(NotifyFormat::Json),
+        "ntfy" => Ok(NotifyFormat::Ntfy),
+        other => Err(format!("{other:?} is not a format: give json or ntfy")),
+    }
+}
+
+/// Where notifications go (`--notify-url`).
+#[derive(Debug, Clone)]
+pub struct Notify {
+    pub url: String,
+    pub format: NotifyFormat,
 }
 
 fn parse_network(s: &str) -> Result<crate::sandbox::Network, String> {
@@ -172,6 +206,8 @@ pub struct Config {
     // ---- The sandbox ----
     /// `--sandbox`, `--sandbox-writable`, `--sandbox-network`.
     pub sandbox: crate::sandbox::Policy,
+    /// `--notify-url` and its format.
+    pub notify: Option<Notify>,
     // ---- end of the sandbox ----
 }
 
@@ -320,8 +356,23 @@ impl Config {
             },
         };
         // ---- end of the sandbox ----
+        let notify = match cli.notify_url.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(url) => {
+                let parsed = reqwest::Url::parse(url)
+                    .map_err(|e| anyhow::anyhow!("--notify-url {url:?}: {e}"))?;
+                if !matches!(parsed.scheme(), "http" | "https") || parsed.host().is_none() {
+                    bail!("--notify-url {url:?}: give an http:// or https:// URL");
+                }
+                Some(Notify {
+                    url: url.to_string(),
+                    format: cli.notify_format,
+                })
+            }
+        };
         Ok(Self {
             sandbox,
+            notify,
             relay,
             outage_timeout: cli.outage_timeout,
             keeper_exe: own_exe(),

@@ -33,6 +33,17 @@ pub struct FileConfig {
     pub outage_timeout: Option<String>,
     pub verbose: Option<bool>,
     pub sandbox: Option<SandboxConfig>,
+    pub notify: Option<NotifyConfig>,
+}
+
+/// The `[notify]` table.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NotifyConfig {
+    /// Where notifications are posted (`--notify-url`).
+    pub url: Option<String>,
+    /// `"json"` or `"ntfy"` (`--notify-format`).
+    pub format: Option<String>,
 }
 
 /// The `[sandbox]` table.
@@ -158,6 +169,19 @@ pub fn apply(cli: &mut Cli, matches: &clap::ArgMatches) -> Result<Option<PathBuf
     {
         cli.outage_timeout = humantime::parse_duration(v)
             .map_err(|e| bad("outage_timeout", format!("{v:?}: {e}")))?;
+    }
+    if let Some(n) = &file.notify {
+        if !given(matches, "notify_url")
+            && let Some(url) = &n.url
+        {
+            cli.notify_url = Some(url.clone());
+        }
+        if !given(matches, "notify_format")
+            && let Some(f) = &n.format
+        {
+            cli.notify_format =
+                crate::config::parse_notify_format(f).map_err(|e| bad("notify.format", e))?;
+        }
     }
     if let Some(sb) = &file.sandbox {
         if !given(matches, "sandbox")

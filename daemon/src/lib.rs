@@ -22,6 +22,7 @@ pub mod state;
 pub mod supervisor;
 pub mod term;
 pub mod tui;
+pub mod webhook;
 pub mod worktree;
 
 use anyhow::{Context, Result};
@@ -199,6 +200,7 @@ pub async fn run_with_clock<E: Into<Ending>>(
         )
     };
     let guard = tui::start(sup.clone(), link.clone());
+    webhook::start(&sup, link.clone());
     let notifier = start_notifications(&sup, link.as_ref()).await;
 
     let mut link_done = false;

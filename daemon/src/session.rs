@@ -245,7 +245,7 @@ impl Session {
                     journal.output(&bytes);
                     term.process(&bytes)?;
                     journal.point(&term)?;
-                    alert = term.take_alerts().pop();
+                    alert = most_telling(term.take_alerts());
                 }
                 Err(e) => tracing::warn!("cannot read {}: {e}", gap.display()),
             }
@@ -364,6 +364,8 @@ impl Session {
             let mut slot = self.attention.lock().unwrap_or_else(|e| e.into_inner());
             let next = match (to, slot.as_ref()) {
                 (None, _) => None,
+                // A bell says less than what already waits.
+                (Some((AttentionKind::Bell, _)), Some(now)) => Some(now.clone()),
                 (Some((kind, message)), Some(now)) if now.kind == kind => Some(Attention {
                     kind,
                     message,
@@ -422,7 +424,7 @@ impl Session {
             let lines = term.transcript().len();
             let processed = term.process(bytes);
             self.journal().point_if_due(&term);
-            if let Some(alert) = term.take_alerts().pop() {
+            if let Some(alert) = most_telling(term.take_alerts()) {
                 self.set_attention(Some(alert));
             }
             match processed {
@@ -720,6 +722,15 @@ impl Drop for Session {
             .get_mut()
             .unwrap_or_else(|e| e.into_inner())
             .remove();
+    }
+}
+
+/// Of a chunk's alerts, the last that says something (a notification
+/// over a bell).
+fn most_telling(mut alerts: Vec<(AttentionKind, String)>) -> Option<(AttentionKind, String)> {
+    match alerts.iter().rposition(|(k, _)| *k != AttentionKind::Bell) {
+        Some(i) => Some(alerts.swap_remove(i)),
+        None => alerts.pop(),
     }
 }
 

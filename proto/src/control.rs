@@ -257,6 +257,21 @@ pub struct StatusInfo {
     /// The relay link; `None` when local only (`--no-relay`).
     #[serde(default)]
     pub link: Option<LinkStatus>,
+    /// Notifications to `--notify-url`; `None` when there is none.
+    #[serde(default)]
+    pub notify: Option<NotifyStatus>,
+}
+
+/// How the notifications to `--notify-url` went.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NotifyStatus {
+    pub url: String,
+    /// Delivered (answered 2xx), perhaps after retries.
+    pub delivered: u64,
+    /// Given up on after every retry; each is in the log too.
+    pub failed: u64,
+    /// Why the last one that failed did.
+    pub last_error: Option<String>,
 }
 
 /// State of the daemon's link to its relay.

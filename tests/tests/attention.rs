@@ -105,3 +105,160 @@ fn rcctl_wait_returns_when_a_session_needs_you_and_fails_after_its_timeout() {
     let err = d.fails(&["wait", "w", "--timeout=-1"]);
     assert!(err.contains("--timeout"), "{err}");
 }
+
+/// A local listener that answers the first `fail` requests 500 and the
+/// rest 200, and hands every request (head and body) to the test.
+fn listener(fail: usize) -> (String, std::sync::mpsc::Receiver<(String, String)>) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}/hook", l.local_addr().expect("addr"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut n = 0;
+        for conn in l.incoming().flatten() {
+            let mut r = BufReader::new(conn.try_clone().expect("clone"));
+            let mut head = String::new();
+            loop {
+                let mut line = String::new();
+                if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                    break;
+                }
+                head.push_str(&line);
+            }
+            let len = head
+                .lines()
+                .find_map(|l| {
+                    let (k, v) = l.split_once(':')?;
+                    k.eq_ignore_ascii_case("content-length")
+                        .then(|| v.trim().parse().ok())?
+                })
+                .unwrap_or(0usize);
+            let mut body = vec![0u8; len];
+            let _ = r.read_exact(&mut body);
+            n += 1;
+            let status = if n <= fail {
+                "500 Internal Server Error"
+            } else {
+                "200 OK"
+            };
+            let mut w = conn;
+            let _ = write!(
+                w,
+                "HTTP/1.1 {status}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+            );
+            let _ = tx.send((head, String::from_utf8_lossy(&body).into_owned()));
+        }
+    });
+    (url, rx)
+}
+
+fn status(d: &Daemon) -> Value {
+    serde_json::from_str(&d.ok(&["status", "--json"])).expect("status --json")
+}
+
+#[test]
+fn notify_url_gets_one_post_per_episode_as_json_or_ntfy_and_failures_are_counted() {
+    // JSON, the first try refused: delivered on the second.
+    let (url, rx) = listener(1);
+    let d = Daemon::start(Options::with_args(
+        false,
+        &["--notify-url", &url, "--name", "box"],
+    ));
+    d.ok(&["new", "--name", "j"]);
+    d.ok(&[
+        "send",
+        "j",
+        "printf '\\033]9;tests passed\\007'; printf '\\a'",
+    ]);
+    let mut posts = Vec::new();
+    for _ in 0..2 {
+        posts.push(rx.recv_timeout(Duration::from_secs(10)).expect("a post"));
+    }
+    let (head, body) = &posts[1];
+    assert!(head.starts_with("POST /hook "), "{head}");
+    let v: Value = serde_json::from_str(body).expect("json body");
+    assert_eq!(v["env"], "box");
+    assert_eq!(v["session"], "j");
+    assert_eq!(v["kind"], "notification");
+    assert_eq!(v["message"], "tests passed");
+    assert!(v["machine"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
+    // The bell right after is the same episode: no second post.
+    assert!(
+        rx.recv_timeout(Duration::from_secs(2)).is_err(),
+        "one per episode"
+    );
+    wait_for("the delivery counted", Duration::from_secs(5), || {
+        status(&d)["notify"]["delivered"] == 1
+    });
+    assert_eq!(status(&d)["notify"]["failed"], 0);
+    // Typing ends the episode; the next alert is a new one.
+    d.ok(&["send", "j", "exit 4"]);
+    let (_, body) = rx.recv_timeout(Duration::from_secs(10)).expect("a post");
+    let v: Value = serde_json::from_str(&body).expect("json body");
+    assert_eq!(
+        (v["kind"].as_str(), v["message"].as_str()),
+        (Some("exited"), Some("exited with code 4"))
+    );
+
+    // ntfy's format.
+    let (url, rx) = listener(0);
+    let d = Daemon::start(Options::with_args(
+        false,
+        &["--notify-url", &url, "--notify-format", "ntfy"],
+    ));
+    d.ok(&["new", "--name", "n"]);
+    d.ok(&[
+        "send",
+        "n",
+        "printf '\\033]777;notify;Agent;needs a decision\\033\\\\'",
+    ]);
+    let (head, body) = rx.recv_timeout(Duration::from_secs(10)).expect("a post");
+    assert_eq!(body, "Agent: needs a decision");
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+            })
+            .unwrap_or_default()
+    };
+    assert!(header("title").starts_with("n on "), "{head}");
+    assert_eq!(header("tags"), "notification");
+
+    // Never answered well: given up after its tries, said in the status.
+    let (url, rx) = listener(usize::MAX);
+    let d = Daemon::start(Options::with_args(false, &["--notify-url", &url]));
+    d.ok(&["new", "--name", "f"]);
+    d.ok(&["send", "f", "printf '\\a'"]);
+    wait_for("the failure counted", Duration::from_secs(15), || {
+        status(&d)["notify"]["failed"] == 1
+    });
+    let st = status(&d);
+    assert!(
+        st["notify"]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("500")),
+        "{st}"
+    );
+    assert_eq!(rx.try_iter().count(), 3, "three tries");
+    assert!(
+        d.log_text()
+            .contains("could not be delivered after 3 tries")
+    );
+    let text = d.ok(&["status"]);
+    assert!(text.contains("1 failed"), "{text}");
+}
+
+#[test]
+fn a_notify_url_that_is_not_http_is_refused() {
+    let out = std::process::Command::new(rcd_tests::bin("rcd"))
+        .args(["--no-relay", "--notify-url", "ftp://example.com/x"])
+        .output()
+        .expect("rcd runs");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--notify-url") && err.contains("http"),
+        "{err}"
+    );
+}

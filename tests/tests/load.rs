@@ -199,8 +199,9 @@ fn every_session_printing_to_a_slow_device_keeps_memory_bounded_and_quiet_sessio
             ],
         )
     });
-    let url = rcd_tests::embedded_relay_url(&d);
+    // The pairing line comes once the link is up: wait for it first.
     let code = pairing_code(&d);
+    let url = rcd_tests::embedded_relay_url(&d);
     let token = stdout_of(&remote(&url, "", None, &["pair", &code]), "pair")
         .trim()
         .to_string();

@@ -31,6 +31,14 @@ fn daemon(s: &StatusInfo, json: bool) -> anyhow::Result<()> {
     }
     println!("uptime:    {}", uptime(s.uptime_secs));
     println!("relay:     {}", link(s.link.as_ref()));
+    if let Some(n) = &s.notify {
+        let failed = match (&n.last_error, n.failed) {
+            (_, 0) => String::new(),
+            (Some(e), f) => format!(", {f} failed (last: {e})"),
+            (None, f) => format!(", {f} failed"),
+        };
+        println!("notify:    {} ({} delivered{failed})", n.url, n.delivered);
+    }
     println!("socket:    {}", s.socket);
     println!("state:     {}", s.state_dir);
     Ok(())

@@ -108,6 +108,8 @@ pub struct Supervisor {
     state_write: Mutex<()>,
     host: Arc<dyn Host>,
     sandbox: crate::sandbox::Gate,
+    /// How the notifications to `--notify-url` went (`crate::webhook`).
+    notify_status: Mutex<Option<rcd_proto::control::NotifyStatus>>,
 }
 
 impl Supervisor {
@@ -162,6 +164,7 @@ impl Supervisor {
                 kernel,
             ),
             host,
+            notify_status: Mutex::new(None),
             cfg,
         })
     }
@@ -189,6 +192,11 @@ impl Supervisor {
     fn touch(&self) {
         self.changed.send_modify(|n| *n = n.wrapping_add(1));
         self.persist();
+    }
+
+    /// Records how the notifications went, for `rcctl status`.
+    pub fn set_notify_status(&self, status: rcd_proto::control::NotifyStatus) {
+        *self.notify_status.lock().unwrap_or_else(|e| e.into_inner()) = Some(status);
     }
 
     /// Sessions that wait for a person (their attention is set).
@@ -244,6 +252,11 @@ impl Supervisor {
             socket: self.cfg.socket.display().to_string(),
             state_dir: self.cfg.state_dir.display().to_string(),
             link: None,
+            notify: self
+                .notify_status
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
         }
     }
 
