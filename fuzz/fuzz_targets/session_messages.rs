@@ -46,6 +46,7 @@ fn info() -> SessionInfo {
         worktree: None,
         last_activity: None,
         sandboxed: false,
+        attention: None,
     }
 }
 
