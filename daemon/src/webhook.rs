@@ -22,18 +22,6 @@ const FIRST_RETRY: Duration = Duration::from_millis(500);
 /// The time limit of one attempt.
 const ATTEMPT: Duration = Duration::from_secs(10);
 
-/// The JSON body.
-#[derive(Debug, Serialize)]
-struct Body<'a> {
-    env: &'a str,
-    machine: &'a str,
-    session: &'a str,
-    kind: &'a str,
-    message: &'a str,
-    /// The session in the web UI, when rcd is linked to a relay.
-    url: Option<String>,
-}
-
 /// Starts posting notifications, if `--notify-url` asks for them.
 pub fn start(sup: &Arc<Supervisor>, link: Option<LinkHandle>) {
     let Some(notify) = sup.config().notify.clone() else {
@@ -98,14 +86,15 @@ pub fn start(sup: &Arc<Supervisor>, link: Option<LinkHandle>) {
     });
 }
 
-/// What a notification says, owned, for its delivery task.
-#[derive(Debug)]
+/// What a notification says: the JSON body as it is posted.
+#[derive(Debug, Serialize)]
 struct Message {
     env: String,
     machine: String,
     session: String,
     kind: String,
     message: String,
+    /// The session in the web UI, when rcd is linked to a relay.
     url: Option<String>,
 }
 
@@ -181,14 +170,7 @@ impl Post {
     async fn send(&self) -> Result<(), String> {
         let b = &self.body;
         let req = match self.notify.format {
-            NotifyFormat::Json => self.client.post(&self.notify.url).json(&Body {
-                env: &b.env,
-                machine: &b.machine,
-                session: &b.session,
-                kind: &b.kind,
-                message: &b.message,
-                url: b.url.clone(),
-            }),
+            NotifyFormat::Json => self.client.post(&self.notify.url).json(b),
             NotifyFormat::Ntfy => {
                 let text = if b.message.is_empty() {
                     format!("{} needs you ({})", b.session, b.kind)

@@ -125,14 +125,7 @@ fn listener(fail: usize) -> (String, std::sync::mpsc::Receiver<(String, String)>
                 }
                 head.push_str(&line);
             }
-            let len = head
-                .lines()
-                .find_map(|l| {
-                    let (k, v) = l.split_once(':')?;
-                    k.eq_ignore_ascii_case("content-length")
-                        .then(|| v.trim().parse().ok())?
-                })
-                .unwrap_or(0usize);
+            let len: usize = header(&head, "content-length").parse().unwrap_or(0);
             let mut body = vec![0u8; len];
             let _ = r.read_exact(&mut body);
             n += 1;
@@ -150,6 +143,16 @@ fn listener(fail: usize) -> (String, std::sync::mpsc::Receiver<(String, String)>
         }
     });
     (url, rx)
+}
+
+/// The value of header `name` in an HTTP request's head ("" when absent).
+fn header(head: &str, name: &str) -> String {
+    head.lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+        })
+        .unwrap_or_default()
 }
 
 fn status(d: &Daemon) -> Value {
@@ -214,16 +217,8 @@ fn notify_url_gets_one_post_per_episode_as_json_or_ntfy_and_failures_are_counted
     ]);
     let (head, body) = rx.recv_timeout(Duration::from_secs(10)).expect("a post");
     assert_eq!(body, "Agent: needs a decision");
-    let header = |name: &str| {
-        head.lines()
-            .find_map(|l| {
-                let (k, v) = l.split_once(':')?;
-                k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
-            })
-            .unwrap_or_default()
-    };
-    assert!(header("title").starts_with("n on "), "{head}");
-    assert_eq!(header("tags"), "notification");
+    assert!(header(&head, "title").starts_with("n on "), "{head}");
+    assert_eq!(header(&head, "tags"), "notification");
 
     // Never answered well: given up after its tries, said in the status.
     let (url, rx) = listener(usize::MAX);

@@ -83,14 +83,7 @@ impl Keepers {
     /// from `exe` when none of this protocol runs.
     pub async fn start(state_dir: &Path, exe: &Path) -> anyhow::Result<Keepers> {
         let dir = super::dir(state_dir);
-        for sub in ["", "gap", "ended"] {
-            use std::os::unix::fs::DirBuilderExt;
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir.join(sub))
-                .with_context(|| format!("cannot create {}", dir.join(sub).display()))?;
-        }
+        super::make_dirs(&dir)?;
         let mut current = None;
         let mut adoptable = Vec::new();
         let mut foreign = Vec::new();

@@ -53,6 +53,24 @@ pub fn dir(state_dir: &Path) -> PathBuf {
     state_dir.join("keeper")
 }
 
+/// Makes the keeper's directory and its `gap/` and `ended/` (0700).
+pub fn make_dirs(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    for sub in ["", "gap", "ended"] {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir.join(sub))
+            .map_err(|e| {
+                std::io::Error::new(
+                    e.kind(),
+                    format!("cannot create {}: {e}", dir.join(sub).display()),
+                )
+            })?;
+    }
+    Ok(())
+}
+
 /// What rcd asks of a keeper.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]

@@ -9,7 +9,7 @@ use super::{EndedRecord, GAP_MAX, Held, PROTOCOL, Reply, Request, SpawnRequest};
 use crate::pty::{self, Master, Size};
 use std::collections::HashMap;
 use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -66,12 +66,7 @@ struct Kept {
 }
 
 async fn serve(dir: &Path) -> anyhow::Result<()> {
-    for sub in ["", "gap", "ended"] {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir.join(sub))?;
-    }
+    super::make_dirs(dir)?;
     let socket = dir.join(format!("k{}.sock", std::process::id()));
     let _ = std::fs::remove_file(&socket);
     let listener = UnixListener::bind(&socket)?;
