@@ -68,6 +68,10 @@ pub async fn answer(sup: &Arc<Supervisor>, link: Option<LinkStatus>, req: Reques
         Request::Set(Setting::Spawn(mode)) => reply(sup.set_spawn(mode), |()| Response::Ok),
         Request::Set(Setting::Capacity(n)) => reply(sup.set_capacity(n), |()| Response::Ok),
         Request::Shutdown => Response::Ok,
+        Request::Answer { name, .. } => Response::Error(ErrorReply {
+            kind: ErrorKind::NothingToAnswer,
+            message: format!("no permission request waits in session {name}"),
+        }),
         Request::Attach { .. } => Response::Error(ErrorReply {
             kind: ErrorKind::BadRequest,
             message: "attach is handled on its own".into(),

@@ -370,11 +370,15 @@ impl Session {
                     kind,
                     message,
                     since: now.since.clone(),
+                    request: None,
+                    quiet: false,
                 }),
                 (Some((kind, message)), _) => Some(Attention {
                     kind,
                     message,
                     since: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
+                    request: None,
+                    quiet: false,
                 }),
             };
             let changed = *slot != next;

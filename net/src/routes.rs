@@ -88,6 +88,11 @@ pub fn stop(env: &str, name: &str, force: bool) -> String {
     format!("{}?force={force}", session(env, name))
 }
 
+/// `POST`: the answer to the session's permission request.
+pub fn answer(env: &str, name: &str) -> String {
+    format!("{}/answer", session(env, name))
+}
+
 /// `POST`: a one-time ticket for one attach socket.
 pub fn attach_ticket(env: &str, name: &str) -> String {
     format!("{}/attach-ticket", session(env, name))

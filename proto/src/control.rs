@@ -141,6 +141,17 @@ pub enum Request {
     Set(Setting),
     /// Stop everything and exit, as on SIGTERM.
     Shutdown,
+    /// Answer the session's pending permission request: `id` names it
+    /// (`None`: whichever waits). `message` goes to the agent with a
+    /// denial.
+    Answer {
+        name: String,
+        #[serde(default)]
+        id: Option<String>,
+        decision: Decision,
+        #[serde(default)]
+        message: Option<String>,
+    },
 }
 
 impl Request {
@@ -160,6 +171,7 @@ impl Request {
             Request::Prune => "prune",
             Request::Set(_) => "set",
             Request::Shutdown => "shutdown",
+            Request::Answer { .. } => "answer",
         }
     }
 }
@@ -211,6 +223,9 @@ pub enum ErrorKind {
     NotARepository,
     BadRequest,
     ShuttingDown,
+    /// No permission request waits in the session (or that one was
+    /// answered already: the first answer wins).
+    NothingToAnswer,
     /// Every control connection slot is taken: try again shortly.
     Busy,
     Internal,
@@ -383,8 +398,64 @@ pub struct Attention {
     /// What the program said, if anything (a notification's text, the
     /// exit code).
     pub message: String,
-    /// RFC 3339, UTC: since when.
+    /// RFC 3339, UTC: since when. It names the episode: it stays while
+    /// the attention changes kind and is new once it was cleared.
     pub since: String,
+    /// The coding agent's permission request that waits for an answer
+    /// (`kind` is `permission`): `rcctl answer` and the web UI's card
+    /// answer it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request: Option<PermissionRequest>,
+    /// Set when someone was typing into the session as it began to wait
+    /// (or when it changed last): shown, but nobody is notified.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub quiet: bool,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+/// A coding agent asks whether it may use a tool (Claude Code's
+/// `PermissionRequest` hook). The first answer wins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PermissionRequest {
+    /// Names the request in [`Request::Answer`].
+    pub id: String,
+    /// The agent that asks: `claude`.
+    pub agent: String,
+    /// Its tool: `Bash`, `Edit`, `Write`, …
+    pub tool: String,
+    /// What the tool would do, for a person: the command line, the file
+    /// path (at most [`PermissionRequest::MAX_DETAIL`] bytes).
+    pub detail: String,
+    /// The tool's input as the agent gave it; `null` when it was larger
+    /// than [`PermissionRequest::MAX_INPUT`] bytes of JSON.
+    pub input: serde_json::Value,
+}
+
+impl PermissionRequest {
+    /// Longest `detail`, in bytes.
+    pub const MAX_DETAIL: usize = 4096;
+    /// Largest `input`, in bytes of JSON.
+    pub const MAX_INPUT: usize = 16 * 1024;
+}
+
+/// An answer to a [`PermissionRequest`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Decision {
+    Allow,
+    Deny,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Allow => "allow",
+            Decision::Deny => "deny",
+        }
+    }
 }
 
 /// What a session waits for.
@@ -659,6 +730,14 @@ mod tests {
                 kind: AttentionKind::Permission,
                 message: "Bash: cargo test".into(),
                 since: "2026-01-01T00:00:01Z".into(),
+                request: Some(PermissionRequest {
+                    id: "r1".into(),
+                    agent: "claude".into(),
+                    tool: "Bash".into(),
+                    detail: "cargo test".into(),
+                    input: serde_json::json!({"command": "cargo test"}),
+                }),
+                quiet: false,
             })),
         };
         roundtrip(&Response::Session(info.clone()));

@@ -104,15 +104,33 @@ pub enum Work {
         name: String,
         force: bool,
     },
+    /// Answer a session's permission request (`rcctl answer`, the web
+    /// UI's Allow and Deny).
+    Answer {
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        id: Option<String>,
+        decision: crate::control::Decision,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
 }
 
 /// `POST /api/v1/environments/{env}/work/{id}/result`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "kebab-case")]
 pub enum WorkResult {
-    Created { session: SessionInfo },
-    Stopped { report: StopReport },
-    Failed { error: ErrorReply },
+    Created {
+        session: SessionInfo,
+    },
+    Stopped {
+        report: StopReport,
+    },
+    /// Done, nothing to report (an answer was taken).
+    Done,
+    Failed {
+        error: ErrorReply,
+    },
 }
 
 /// A work item is the control request of the same meaning, carried by
@@ -130,6 +148,17 @@ impl From<Work> for crate::Request {
                 sandbox,
             },
             Work::Stop { name, force } => crate::Request::Stop { name, force },
+            Work::Answer {
+                name,
+                id,
+                decision,
+                message,
+            } => crate::Request::Answer {
+                name,
+                id,
+                decision,
+                message,
+            },
         }
     }
 }
@@ -139,6 +168,7 @@ impl From<crate::Response> for WorkResult {
         match r {
             crate::Response::Session(session) => WorkResult::Created { session },
             crate::Response::Stopped(report) => WorkResult::Stopped { report },
+            crate::Response::Ok => WorkResult::Done,
             crate::Response::Error(error) => WorkResult::Failed { error },
             other => WorkResult::Failed {
                 error: crate::ErrorReply {
@@ -211,6 +241,20 @@ pub struct CreateSession {
     pub sandbox: Option<bool>,
 }
 
+/// `POST .../sessions/{name}/answer`: the answer to the session's
+/// permission request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnswerRequest {
+    /// The request answered (`PermissionRequest::id`); absent: whichever
+    /// waits.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    pub decision: crate::control::Decision,
+    /// Said to the agent with a denial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
 /// `POST .../attach-ticket`: a one-time, short-lived ticket that admits one
 /// attach WebSocket (browsers cannot set headers on WebSockets).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -252,6 +296,8 @@ pub enum ApiErrorKind {
     BadName,
     NameTaken,
     NotARepository,
+    /// No permission request waits (or that one was answered already).
+    NothingToAnswer,
     /// An answer that was not the relay's JSON (a proxy's error page).
     Http,
     /// A kind this build does not know (a newer relay).
@@ -270,6 +316,7 @@ impl From<crate::ErrorKind> for ApiErrorKind {
             K::NotARepository => Self::NotARepository,
             K::BadRequest => Self::BadRequest,
             K::ShuttingDown => Self::ShuttingDown,
+            K::NothingToAnswer => Self::NothingToAnswer,
             // A refusal of a local connection; it never crosses the relay.
             K::Busy | K::Internal => Self::Internal,
         }

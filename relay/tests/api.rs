@@ -64,6 +64,7 @@ async fn a_session_is_created_and_stopped_through_the_daemon() {
                     worktree: None,
                 },
             },
+            Work::Answer { .. } => WorkResult::Done,
         }
     });
 
@@ -95,6 +96,15 @@ async fn a_session_is_created_and_stopped_through_the_daemon() {
     assert_eq!(status, 200, "{body}");
     let report: StopReport = serde_json::from_value(body).unwrap();
     assert_eq!(report.name, "fix-login");
+
+    let (status, body) = api
+        .post(
+            &route::answer(&daemon.env, "fix-login"),
+            Some(&device),
+            json!({"id": "r1", "decision": "deny", "message": "not on main"}),
+        )
+        .await;
+    assert_eq!(status, 204, "{body}");
     worker.abort();
 
     let seen = seen.lock().unwrap().clone();
@@ -109,6 +119,12 @@ async fn a_session_is_created_and_stopped_through_the_daemon() {
             Work::Stop {
                 name: "fix-login".into(),
                 force: true,
+            },
+            Work::Answer {
+                name: "fix-login".into(),
+                id: Some("r1".into()),
+                decision: rcd_proto::control::Decision::Deny,
+                message: Some("not on main".into()),
             },
         ]
     );
@@ -127,6 +143,10 @@ async fn daemon_refusals_pass_through_with_their_kind_and_message() {
             "at capacity (2/2): stop a session first (rcctl stop NAME)",
         ),
         Work::Stop { .. } => failed(ErrorKind::UnknownSession, "no session named ghost"),
+        Work::Answer { .. } => failed(
+            ErrorKind::NothingToAnswer,
+            "no permission request waits in session quiet",
+        ),
     });
     let path = route::sessions(&daemon.env);
 
@@ -149,6 +169,18 @@ async fn daemon_refusals_pass_through_with_their_kind_and_message() {
         (404, Some("unknown-session"))
     );
     assert_eq!(body["message"], "no session named ghost");
+
+    let (status, body) = api
+        .post(
+            &route::answer(&daemon.env, "quiet"),
+            Some(&device),
+            json!({"decision": "allow"}),
+        )
+        .await;
+    assert_eq!(
+        (status, body["kind"].as_str()),
+        (409, Some("nothing-to-answer"))
+    );
 
     // A name that could never be valid is refused by the relay itself.
     let (status, body) = api

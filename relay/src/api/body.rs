@@ -7,8 +7,8 @@ use super::ApiErr;
 use axum::http::StatusCode;
 use rcd_proto::SessionName;
 use rcd_proto::relay::{
-    ApiErrorKind, CreateSession, Heartbeat, PairRequest, RELAY_PROTOCOL_VERSION, RegisterRequest,
-    WorkResult,
+    AnswerRequest, ApiErrorKind, CreateSession, Heartbeat, PairRequest, RELAY_PROTOCOL_VERSION,
+    RegisterRequest, WorkResult,
 };
 use serde::de::DeserializeOwned;
 
@@ -103,6 +103,27 @@ pub fn pair(body: &[u8]) -> Result<(PairRequest, Option<String>), ApiErr> {
     }
     let code = crate::secret::normalize_code(&req.code);
     Ok((req, code))
+}
+
+/// Longest message sent to an agent with an answer.
+pub const MAX_ANSWER_MESSAGE: usize = 4096;
+
+/// `POST .../sessions/{name}/answer`.
+pub fn answer(body: &[u8]) -> Result<AnswerRequest, ApiErr> {
+    let req: AnswerRequest = decode(body)?;
+    if req
+        .message
+        .as_ref()
+        .is_some_and(|m| m.len() > MAX_ANSWER_MESSAGE)
+    {
+        return Err(ApiErr::bad_request(format!(
+            "the answer's message is longer than {MAX_ANSWER_MESSAGE} bytes"
+        )));
+    }
+    if req.id.as_ref().is_some_and(|id| id.len() > MAX_LABEL) {
+        return Err(ApiErr::bad_request("the request id is too long"));
+    }
+    Ok(req)
 }
 
 /// `POST .../sessions`: a name, when given, must be a valid session name.

@@ -107,7 +107,9 @@ pub(crate) async fn environments(
 /// The status of a daemon's refusal.
 fn failure_status(kind: ErrorKind) -> StatusCode {
     match kind {
-        ErrorKind::AtCapacity | ErrorKind::NameTaken => StatusCode::CONFLICT,
+        ErrorKind::AtCapacity | ErrorKind::NameTaken | ErrorKind::NothingToAnswer => {
+            StatusCode::CONFLICT
+        }
         ErrorKind::BadName | ErrorKind::NotARepository | ErrorKind::BadRequest => {
             StatusCode::BAD_REQUEST
         }
@@ -238,6 +240,34 @@ pub(crate) async fn stop(
             relay.store().set_session(&env, &name, None).await?;
             tracing::info!(env = %env, session = %name, device = %device.id(), "session stopped");
             Ok(Json(report).into_response())
+        }
+        WorkResult::Failed { error } => Err(failure(error)),
+        other => Err(unexpected(&other)),
+    }
+}
+
+/// `POST .../sessions/{name}/answer`: the first answer to a session's
+/// permission request wins; the daemon refuses the others.
+pub(crate) async fn answer(
+    State(relay): State<Relay>,
+    ApiPath((env, name)): ApiPath<(String, String)>,
+    device: DeviceCaller,
+    RawBody(body): RawBody,
+) -> ApiResult<Response> {
+    let entry = auth::owned_environment(&relay, device.owner(), &env).await?;
+    let name = session_name(&name)?.to_string();
+    let req = body::answer(&body)?;
+    let decision = req.decision;
+    let work = Work::Answer {
+        name: name.clone(),
+        id: req.id,
+        decision: req.decision,
+        message: req.message,
+    };
+    match run_work(&relay, &entry, work).await? {
+        WorkResult::Done => {
+            tracing::info!(env = %env, session = %name, device = %device.id(), decision = decision.as_str(), "permission request answered");
+            Ok(StatusCode::NO_CONTENT.into_response())
         }
         WorkResult::Failed { error } => Err(failure(error)),
         other => Err(unexpected(&other)),

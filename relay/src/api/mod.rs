@@ -227,6 +227,10 @@ pub(crate) fn router(relay: Relay) -> Router {
         .route("/environments/{env}/sessions", post(device::create))
         .route("/environments/{env}/sessions/{name}", delete(device::stop))
         .route(
+            "/environments/{env}/sessions/{name}/answer",
+            post(device::answer),
+        )
+        .route(
             "/environments/{env}/sessions/{name}/attach-ticket",
             post(device::attach_ticket),
         )

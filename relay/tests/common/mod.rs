@@ -67,6 +67,11 @@ pub mod route {
         format!("{}/{name}", sessions(env))
     }
 
+    /// `POST`: the answer to the session's permission request.
+    pub fn answer(env: &str, name: &str) -> String {
+        format!("{}/answer", session(env, name))
+    }
+
     pub fn credential(env: &str, name: &str) -> String {
         format!("{}/credential", session(env, name))
     }
