@@ -82,6 +82,16 @@ enum Verb {
     /// Wait until a session needs a person (a bell, a notification, its
     /// program's end); exit status 1 when --timeout passes first.
     Wait(cmd::wait::Args),
+    /// Answer a coding agent's permission request in a session: allow or
+    /// deny. The first answer wins (the phone's, the terminal's, this).
+    Answer(cmd::answer::Args),
+    /// Run by a coding agent as its hook (Claude Code, Codex): tells rcd
+    /// that the session needs a person and, for a permission request,
+    /// prints the answer given from anywhere. Outside rcd it does nothing.
+    Hook(cmd::hook::Args),
+    /// Set up (or remove) rcd's hooks in a coding agent's settings:
+    /// `rcctl hooks install claude|codex`, `rcctl hooks uninstall …`.
+    Hooks(cmd::hooks::Args),
     /// Print the lines that scrolled off a session's screen.
     Transcript(cmd::transcript::Args),
     /// Attach this terminal to a session; Ctrl-] detaches.
@@ -118,6 +128,10 @@ fn main() -> ExitCode {
         (Verb::Service(a), _) => cmd::service::run(a)
             .err()
             .map(|e| backend::local::message(&e)),
+        // The hook runs inside a session, perhaps sandboxed: no socket, no
+        // relay; it must never fail the agent.
+        (Verb::Hook(a), _) => cmd::hook::run(a).err().map(|e| format!("{e:#}")),
+        (Verb::Hooks(a), _) => cmd::hooks::run(a).err().map(|e| format!("{e:#}")),
         (verb, relay) => {
             let mut backend = match relay {
                 Some(url) => {

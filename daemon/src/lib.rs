@@ -3,10 +3,12 @@
 //!
 //! [`run`] is the whole daemon; signal handling lives in `main`.
 
+pub mod attention;
 pub mod config;
 pub mod config_file;
 pub mod control;
 pub mod embedded;
+pub mod hooks;
 pub mod journal;
 pub mod keeper;
 pub mod link;
@@ -124,6 +126,11 @@ pub async fn run_with_clock<E: Into<Ending>>(
         }
         found.orphans
     };
+
+    let mut live_ids: Vec<String> = adopted.iter().map(|(s, _)| s.id.0.clone()).collect();
+    live_ids.extend(orphans.iter().map(|o| o.id.clone()));
+    // The hook directories of sessions that are gone.
+    hooks::clean(&cfg.state_dir, &live_ids);
 
     let socket = control::bind(&cfg.socket, cfg.default_socket).await?;
     let sup = Supervisor::new(

@@ -68,10 +68,21 @@ pub async fn answer(sup: &Arc<Supervisor>, link: Option<LinkStatus>, req: Reques
         Request::Set(Setting::Spawn(mode)) => reply(sup.set_spawn(mode), |()| Response::Ok),
         Request::Set(Setting::Capacity(n)) => reply(sup.set_capacity(n), |()| Response::Ok),
         Request::Shutdown => Response::Ok,
-        Request::Answer { name, .. } => Response::Error(ErrorReply {
-            kind: ErrorKind::NothingToAnswer,
-            message: format!("no permission request waits in session {name}"),
-        }),
+        Request::Answer {
+            name,
+            id,
+            decision,
+            message,
+        } => {
+            let r = sup.get(&name).and_then(|s| {
+                if s.answer(id.as_deref(), decision, message) {
+                    Ok(())
+                } else {
+                    Err(nothing_to_answer(&name, id.as_deref()))
+                }
+            });
+            reply(r, |()| Response::Ok)
+        }
         Request::Attach { .. } => Response::Error(ErrorReply {
             kind: ErrorKind::BadRequest,
             message: "attach is handled on its own".into(),
@@ -83,6 +94,20 @@ fn reply<T>(r: Result<T, ErrorReply>, f: impl FnOnce(T) -> Response) -> Response
     match r {
         Ok(v) => f(v),
         Err(e) => Response::Error(e),
+    }
+}
+
+/// The refusal of an answer that nobody waits for.
+fn nothing_to_answer(name: &str, id: Option<&str>) -> ErrorReply {
+    ErrorReply {
+        kind: ErrorKind::NothingToAnswer,
+        message: match id {
+            Some(id) => format!(
+                "request {id} of session {name} waits no more: it was answered (the first answer \
+                 wins) or withdrawn"
+            ),
+            None => format!("no permission request waits in session {name}"),
+        },
     }
 }
 

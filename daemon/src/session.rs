@@ -9,13 +9,14 @@
 //! - the input pump owns writes, fed by a bounded channel;
 //! - the waiter reaps the child and publishes its exit code.
 
+use crate::attention::{Alert, Outcome, Waiting};
 use crate::journal::Journal;
 use crate::process;
 use crate::pty::{self, Master, Size};
 use crate::term::{StyledScreen, Terminal};
 use crate::worktree::Worktree;
 use nix::sys::signal::Signal;
-use rcd_proto::control::{Attention, AttentionKind};
+use rcd_proto::control::{Attention, AttentionKind, Decision};
 use rcd_proto::{
     ScreenText, SessionInfo, SessionName, SessionState, SpawnMode, TranscriptPage, WorktreeOutcome,
 };
@@ -24,7 +25,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::{broadcast, mpsc, watch};
 
 /// Raw output chunks kept for attached clients that fall behind; past
@@ -77,6 +78,8 @@ pub struct Params {
     pub command: Vec<String>,
     pub env: Vec<(String, String)>,
     pub transcript: PathBuf,
+    /// Its hook directory, made by the caller (`hooks::create`).
+    pub hook_dir: Option<PathBuf>,
     /// The sandbox of a sandboxed session, prepared by `sandbox::prepare`.
     pub sandbox: Option<crate::sandbox::Confinement>,
 }
@@ -95,6 +98,10 @@ pub struct Meta {
     /// Seconds since the Unix epoch.
     pub created_at: u64,
     pub transcript: PathBuf,
+    /// Its hook directory (`hooks::dir_of`); absent in sessions of older
+    /// rcds.
+    #[serde(default)]
+    pub hook_dir: Option<PathBuf>,
 }
 
 /// Who starts the programs: the keeper, so that they outlive rcd, or
@@ -170,7 +177,9 @@ pub struct Session {
     /// Adopted from the keeper (after an earlier rcd ended).
     pub adopted: bool,
     /// Whether it waits for a person, and why.
-    attention: Mutex<Option<Attention>>,
+    waiting: Mutex<Waiting>,
+    /// Where its coding agent's hooks write (`hooks`).
+    hook_dir: Option<PathBuf>,
     /// Told when the attention changes (the supervisor's change counter,
     /// which the status line and the relay's session list follow).
     on_change: Mutex<Option<watch::Sender<u64>>>,
@@ -194,6 +203,7 @@ impl Session {
                 .duration_since(SystemTime::UNIX_EPOCH)
                 .map_or(0, |d| d.as_secs()),
             transcript: p.transcript.clone(),
+            hook_dir: p.hook_dir.clone(),
         };
         let (master, pid, exit, keeper) = match launcher {
             Launcher::Direct => {
@@ -270,8 +280,8 @@ impl Session {
         let session = Self::assemble(
             id, meta, term, journal, master, pid, exit, keeper, created_at, true,
         );
-        if alert.is_some() {
-            session.set_attention(alert);
+        if let Some(alert) = alert {
+            session.raise(alert);
         }
         Ok(session)
     }
@@ -322,9 +332,13 @@ impl Session {
             keeper,
             detached: AtomicBool::new(false),
             adopted,
-            attention: Mutex::new(None),
+            waiting: Mutex::new(Waiting::default()),
+            hook_dir: meta.hook_dir,
             on_change: Mutex::new(None),
         });
+        if let Some(dir) = &session.hook_dir {
+            crate::hooks::watch(&session, dir.clone());
+        }
         let span = tracing::info_span!("session", name = %session.name, pid);
         let pump = tokio::spawn(output_pump(
             Arc::downgrade(&session),
@@ -350,42 +364,26 @@ impl Session {
 
     /// Whether the session waits for a person, and why.
     pub fn attention(&self) -> Option<Attention> {
-        self.attention
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone()
+        self.waiting().shown().cloned()
     }
 
-    /// Sets the attention (`Some`) or clears it (`None`); a change is
-    /// told. The same kind again keeps its `since` and takes the newer
-    /// message.
-    fn set_attention(&self, to: Option<(AttentionKind, String)>) {
-        let changed = {
-            let mut slot = self.attention.lock().unwrap_or_else(|e| e.into_inner());
-            let next = match (to, slot.as_ref()) {
-                (None, _) => None,
-                // A bell says less than what already waits.
-                (Some((AttentionKind::Bell, _)), Some(now)) => Some(now.clone()),
-                (Some((kind, message)), Some(now)) if now.kind == kind => Some(Attention {
-                    kind,
-                    message,
-                    since: now.since.clone(),
-                    request: None,
-                    quiet: false,
-                }),
-                (Some((kind, message)), _) => Some(Attention {
-                    kind,
-                    message,
-                    since: humantime::format_rfc3339_seconds(SystemTime::now()).to_string(),
-                    request: None,
-                    quiet: false,
-                }),
-            };
-            let changed = *slot != next;
-            *slot = next;
-            changed
-        };
-        if changed
+    fn waiting(&self) -> MutexGuard<'_, Waiting> {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Applies one change to the attention: the hooks of the requests it
+    /// settled are told, and a change of what is shown is told to the
+    /// supervisor.
+    fn change(&self, f: impl FnOnce(&mut Waiting, Instant, SystemTime) -> Outcome) {
+        let out = f(&mut self.waiting(), Instant::now(), SystemTime::now());
+        if let Some(dir) = &self.hook_dir {
+            for s in &out.settled {
+                if let Err(e) = crate::hooks::answer(dir, &s.id, &s.answer) {
+                    tracing::warn!(name = %self.name, "cannot answer a hook's request: {e}");
+                }
+            }
+        }
+        if out.changed
             && let Some(tx) = self
                 .on_change
                 .lock()
@@ -394,6 +392,67 @@ impl Session {
         {
             tx.send_modify(|n| *n = n.wrapping_add(1));
         }
+    }
+
+    /// Something may make the session wait (see `attention`).
+    fn raise(&self, alert: Alert) {
+        self.change(|w, now, wall| w.raise(alert, now, wall));
+    }
+
+    /// Someone typed: nothing waits for them any more, and a hook that
+    /// waits learns that the answer came from the terminal.
+    fn typed(&self) {
+        self.change(|w, now, _| w.input(now));
+    }
+
+    /// Answers the session's permission request `id` (`None`: the one
+    /// shown). False when no such request waits.
+    pub fn answer(&self, id: Option<&str>, decision: Decision, message: Option<String>) -> bool {
+        let mut found = false;
+        self.change(
+            |w, now, wall| match w.answer(id, decision, message, now, wall) {
+                Some(out) => {
+                    found = true;
+                    out
+                }
+                None => Outcome::default(),
+            },
+        );
+        if found {
+            tracing::info!(name = %self.name, decision = decision.as_str(), "permission request answered");
+        }
+        found
+    }
+
+    /// Takes what the session's hooks wrote into `dir` (`hooks::watch`).
+    pub(crate) fn take_hook_events(&self, dir: &Path) {
+        let known: Vec<String> = self.waiting().pending().map(String::from).collect();
+        let found = crate::hooks::scan(dir, &known);
+        let gone: Vec<String> = known
+            .into_iter()
+            .filter(|k| !found.present.contains(k))
+            .collect();
+        if !gone.is_empty() {
+            self.change(|w, now, wall| w.withdraw(&gone, now, wall));
+        }
+        for (id, event) in found.events {
+            match event {
+                rcd_proto::hook::Event::Notice { kind, message, .. } => {
+                    self.raise(Alert { kind, message })
+                }
+                e @ rcd_proto::hook::Event::Permission { .. } => {
+                    if let Some(req) = crate::hooks::request_of(&id, e) {
+                        tracing::info!(name = %self.name, tool = %req.tool, "a permission request waits");
+                        self.change(|w, now, wall| w.request(req, now, wall));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Follows the program's status.
+    pub fn status_changes(&self) -> watch::Receiver<Status> {
+        self.status.clone()
     }
 
     /// Leaves the program to its keeper: rcd is going away, the session
@@ -429,7 +488,7 @@ impl Session {
             let processed = term.process(bytes);
             self.journal().point_if_due(&term);
             if let Some(alert) = most_telling(term.take_alerts()) {
-                self.set_attention(Some(alert));
+                self.raise(alert);
             }
             match processed {
                 Err(e) if !self.transcript_failing.swap(true, Ordering::SeqCst) => {
@@ -497,7 +556,7 @@ impl Session {
             return Err(SessionGone);
         }
         // Someone is here: nothing waits for them any more.
-        self.set_attention(None);
+        self.typed();
         self.input.send(Input(bytes)).await.map_err(|_| SessionGone)
     }
 
@@ -655,7 +714,7 @@ impl Session {
             .map_err(|_| SessionGone)?;
         self.journal().input(client_id, seq);
         seqs.insert(client_id.to_string(), seq);
-        self.set_attention(None);
+        self.typed();
         Ok(seq)
     }
 
@@ -684,6 +743,11 @@ impl Session {
         tokio::time::timeout(process::KILL_TIMEOUT, self.wait())
             .await
             .unwrap_or(-1)
+    }
+
+    /// Its hook directory (`crate::hooks`).
+    pub fn hook_dir(&self) -> Option<&Path> {
+        self.hook_dir.as_deref()
     }
 
     /// The sandbox's private temporary directory, for a sandboxed session.
@@ -731,11 +795,12 @@ impl Drop for Session {
 
 /// Of a chunk's alerts, the last that says something (a notification
 /// over a bell).
-fn most_telling(mut alerts: Vec<(AttentionKind, String)>) -> Option<(AttentionKind, String)> {
-    match alerts.iter().rposition(|(k, _)| *k != AttentionKind::Bell) {
-        Some(i) => Some(alerts.swap_remove(i)),
-        None => alerts.pop(),
-    }
+fn most_telling(mut alerts: Vec<(AttentionKind, String)>) -> Option<Alert> {
+    let (kind, message) = match alerts.iter().rposition(|(k, _)| *k != AttentionKind::Bell) {
+        Some(i) => alerts.swap_remove(i),
+        None => alerts.pop()?,
+    };
+    Some(Alert { kind, message })
 }
 
 /// Asks the keeper to start the program of `p`; the sandbox's ruleset
@@ -863,10 +928,10 @@ async fn waiter(
     if let Some(s) = session.upgrade()
         && !s.stop_requested()
     {
-        s.set_attention(Some((
-            AttentionKind::Exited,
-            format!("exited with code {code}"),
-        )));
+        s.raise(Alert {
+            kind: AttentionKind::Exited,
+            message: format!("exited with code {code}"),
+        });
     }
     let _ = status.send(Status::Exited(code));
 }

@@ -1,7 +1,9 @@
 //! `--notify-url`: a POST for every session that starts to need you (its
 //! attention set: a bell, a desktop notification, its program's end), as
-//! JSON or in ntfy's format. One per session per episode: nothing more
-//! until its attention was cleared (someone typed) and set again.
+//! JSON or in ntfy's format. One per session per episode (its attention's
+//! `since`): nothing more until its attention was cleared (someone typed)
+//! and set again. None while someone types into it (`quiet`): that waits
+//! until the attention changes after the typing stopped.
 //! Deliveries run beside the sessions, never in their way; each is tried
 //! [`TRIES`] times, and one that still fails is logged and counted in
 //! `rcctl status`.
@@ -44,20 +46,18 @@ pub fn start(sup: &Arc<Supervisor>, link: Option<LinkHandle>) {
     let sup = sup.clone();
     tokio::spawn(async move {
         let mut changes = sup.subscribe();
-        // The attention each session had when last looked at, by id.
-        let mut seen: HashMap<String, Option<Attention>> = HashMap::new();
+        // The episode (`since`) each session was last notified of, by id.
+        let mut seen: HashMap<String, String> = HashMap::new();
         loop {
             let mut now = HashMap::new();
             for s in sup.sessions() {
-                let a = s.attention();
-                let before = seen.get(&s.id.0).cloned().flatten();
-                if let Some(a) = &a
-                    && before.is_none()
-                {
+                let Some(a) = s.attention() else { continue };
+                let notified = seen.get(&s.id.0) == Some(&a.since);
+                if !a.quiet && !notified {
                     let post = Post {
                         client: client.clone(),
                         notify: notify.clone(),
-                        body: body_of(&sup, link.as_ref(), s.name.as_str(), a),
+                        body: body_of(&sup, link.as_ref(), s.name.as_str(), &a),
                     };
                     let (status, sup) = (status.clone(), sup.clone());
                     tokio::spawn(async move {
@@ -76,7 +76,10 @@ pub fn start(sup: &Arc<Supervisor>, link: Option<LinkHandle>) {
                         sup.set_notify_status(snapshot);
                     });
                 }
-                now.insert(s.id.0.clone(), a);
+                // A quiet one waits to be notified once it is no more.
+                if !a.quiet || notified {
+                    now.insert(s.id.0.clone(), a.since);
+                }
             }
             seen = now;
             if changes.changed().await.is_err() {

@@ -196,6 +196,26 @@ impl Relay {
         .ok_or(NetError::Empty("a stop"))
     }
 
+    /// `POST /environments/{env}/sessions/{name}/answer`: answers the
+    /// session's permission request (work for the daemon).
+    pub async fn answer(
+        &self,
+        device: &Secret,
+        env: &str,
+        name: &str,
+        req: &rcd_proto::relay::AnswerRequest,
+    ) -> Result<(), NetError> {
+        self.call::<_, IgnoredAny>(
+            Method::POST,
+            &routes::answer(env, name),
+            Some(device),
+            Some(req),
+            WORK_TIMEOUT,
+        )
+        .await
+        .map(|_| ())
+    }
+
     /// `POST /environments/{env}/sessions/{name}/attach-ticket`: a
     /// one-time ticket for one attach socket.
     pub async fn attach_ticket(

@@ -9,9 +9,11 @@
 //! - [`control`]: the messages of the control socket, one enum per
 //!   direction.
 //! - [`name`]: session names, validated before they reach a path or a ref.
+//! - [`hook`]: the files through which a coding agent's hooks reach rcd.
 
 pub mod control;
 pub mod frame;
+pub mod hook;
 pub mod liveness;
 pub mod name;
 pub mod paths;

@@ -171,7 +171,7 @@ fn notify_url_gets_one_post_per_episode_as_json_or_ntfy_and_failures_are_counted
     d.ok(&[
         "send",
         "j",
-        "printf '\\033]9;tests passed\\007'; printf '\\a'",
+        "sleep 3.5; printf '\\033]9;tests passed\\007'; printf '\\a'",
     ]);
     let mut posts = Vec::new();
     for _ in 0..2 {
@@ -195,7 +195,7 @@ fn notify_url_gets_one_post_per_episode_as_json_or_ntfy_and_failures_are_counted
     });
     assert_eq!(status(&d)["notify"]["failed"], 0);
     // Typing ends the episode; the next alert is a new one.
-    d.ok(&["send", "j", "exit 4"]);
+    d.ok(&["send", "j", "sleep 3.5; exit 4"]);
     let (_, body) = rx.recv_timeout(Duration::from_secs(10)).expect("a post");
     let v: Value = serde_json::from_str(&body).expect("json body");
     assert_eq!(
@@ -213,18 +213,29 @@ fn notify_url_gets_one_post_per_episode_as_json_or_ntfy_and_failures_are_counted
     d.ok(&[
         "send",
         "n",
-        "printf '\\033]777;notify;Agent;needs a decision\\033\\\\'",
+        "sleep 3.5; printf '\\033]777;notify;Agent;needs a decision\\033\\\\'",
     ]);
     let (head, body) = rx.recv_timeout(Duration::from_secs(10)).expect("a post");
     assert_eq!(body, "Agent: needs a decision");
     assert!(header(&head, "title").starts_with("n on "), "{head}");
     assert_eq!(header(&head, "tags"), "notification");
+    // None while someone types: a bell right after the keys is shown,
+    // marked quiet, and not posted.
+    d.ok(&["send", "n", "printf '\\a'"]);
+    wait_for("the bell", Duration::from_secs(10), || {
+        attention(&d, "n")["kind"] == "bell"
+    });
+    assert_eq!(attention(&d, "n")["quiet"], true);
+    assert!(
+        rx.recv_timeout(Duration::from_secs(2)).is_err(),
+        "nothing while typing"
+    );
 
     // Never answered well: given up after its tries, said in the status.
     let (url, rx) = listener(usize::MAX);
     let d = Daemon::start(Options::with_args(false, &["--notify-url", &url]));
     d.ok(&["new", "--name", "f"]);
-    d.ok(&["send", "f", "printf '\\a'"]);
+    d.ok(&["send", "f", "sleep 3.5; printf '\\a'"]);
     wait_for("the failure counted", Duration::from_secs(15), || {
         status(&d)["notify"]["failed"] == 1
     });

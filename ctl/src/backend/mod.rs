@@ -127,6 +127,14 @@ impl Backend {
         }
     }
 
+    /// Answers a session's permission request; the first answer wins.
+    pub fn answer(&mut self, name: &str, req: rcd_proto::relay::AnswerRequest) -> Result<()> {
+        match self {
+            Backend::Local(l) => l.answer(name, req),
+            Backend::Relay(r) => r.answer(name, &req),
+        }
+    }
+
     /// Types `text` (then Enter when `enter`), acknowledged by the daemon.
     pub fn send(&mut self, name: &str, text: String, enter: bool) -> Result<()> {
         match self {

@@ -2,7 +2,10 @@
 //! [`Backend`] and its output for people and for `--json`, whichever
 //! transport answers.
 
+pub mod answer;
 pub mod attach;
+pub mod hook;
+pub mod hooks;
 pub mod list;
 pub mod new;
 pub mod pair;
@@ -40,6 +43,7 @@ pub fn run(verb: Verb, backend: &mut Backend) -> anyhow::Result<()> {
         Verb::Send(a) => send::run(backend, a),
         Verb::Screen(a) => screen::run(backend, a),
         Verb::Wait(a) => wait::run(backend, a),
+        Verb::Answer(a) => answer::run(backend, a),
         Verb::Transcript(a) => transcript::run(backend, a),
         Verb::Attach(a) => attach::run(backend, a),
         Verb::Worktrees(a) => worktrees::run(backend, a),
@@ -49,6 +53,8 @@ pub fn run(verb: Verb, backend: &mut Backend) -> anyhow::Result<()> {
         Verb::Pair(a) => pair::run(backend, a),
         // The service of this user's own machine needs no daemon.
         Verb::Service(a) => service::run(a),
+        Verb::Hook(a) => hook::run(a),
+        Verb::Hooks(a) => hooks::run(a),
     }
 }
 

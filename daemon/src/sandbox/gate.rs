@@ -63,21 +63,22 @@ impl Gate {
     pub async fn prepare(
         &self,
         plan: Plan,
-        name: &str,
-        id: &str,
+        tmp: &Path,
         dir: &Path,
         worktree: bool,
+        hooks: &Path,
         env: &mut Vec<(String, String)>,
     ) -> Result<Confinement, ErrorReply> {
-        let tmp = self.tmp_path(name, id);
+        let tmp = tmp.to_path_buf();
         let policy = self.policy.clone();
         let socket = self.socket.clone();
-        let (d, t) = (dir.to_path_buf(), tmp.clone());
+        let (d, t, h) = (dir.to_path_buf(), tmp.clone(), hooks.to_path_buf());
         let confinement = tokio::task::spawn_blocking(move || {
             let place = sandbox::Place {
                 dir: &d,
                 worktree,
                 tmp: &t,
+                hooks: &h,
                 socket: &socket,
             };
             sandbox::prepare(&plan, &policy, &place)
@@ -85,7 +86,7 @@ impl Gate {
         .await
         .map_err(|e| err(ErrorKind::Internal, format!("preparing the sandbox: {e}")))?
         .map_err(|e| err(ErrorKind::BadRequest, e.to_string()))?;
-        tracing::debug!(name, writable = ?confinement.writable(), network = %self.policy.network, "sandbox prepared");
+        tracing::debug!(tmp = %tmp.display(), writable = ?confinement.writable(), network = %self.policy.network, "sandbox prepared");
         env.retain(|(k, _)| k != "TMPDIR" && !sandbox::HIDDEN_ENV.contains(&k.as_str()));
         env.push(("TMPDIR".into(), tmp.display().to_string()));
         Ok(confinement)

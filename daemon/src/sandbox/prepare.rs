@@ -57,6 +57,9 @@ pub struct Place<'a> {
     pub worktree: bool,
     /// Its private temporary directory ([`super::tmp_path`]); created here.
     pub tmp: &'a Path,
+    /// Its hook directory (`crate::hooks`), through which its coding
+    /// agent's hooks reach rcd: writable.
+    pub hooks: &'a Path,
     /// rcd's control socket: a sandboxed session must not reach it.
     pub socket: &'a Path,
 }
@@ -209,7 +212,11 @@ pub fn git_writable(worktree: &Path) -> Vec<PathBuf> {
 /// (those that exist; a missing one is only logged: leaving it out
 /// confines more, never less).
 fn writable_paths(policy: &Policy, place: &Place<'_>) -> Vec<PathBuf> {
-    let mut out = vec![place.dir.to_path_buf(), place.tmp.to_path_buf()];
+    let mut out = vec![
+        place.dir.to_path_buf(),
+        place.tmp.to_path_buf(),
+        place.hooks.to_path_buf(),
+    ];
     if place.worktree {
         out.extend(git_writable(place.dir));
     }

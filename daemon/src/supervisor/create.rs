@@ -120,6 +120,7 @@ impl Supervisor {
         let mut remains = Remains {
             worktree: wt.clone(),
             sandbox_tmp: None,
+            hooks: None,
         };
         let started = self
             .spawn(name, &id, mode, dir, wt, plan, &mut remains)
@@ -159,21 +160,27 @@ impl Supervisor {
             })?;
         let mut env = self.env.clone();
         env.push(("RCD_SESSION".into(), name.to_string()));
+        let hook_dir = crate::hooks::dir_of(&self.cfg.state_dir, name.as_str(), &id.0);
+        crate::hooks::create(&hook_dir).map_err(|e| {
+            err(
+                ErrorKind::Internal,
+                format!("creating the hook directory {}: {e}", hook_dir.display()),
+            )
+        })?;
+        remains.hooks = Some(hook_dir.clone());
+        env.push((
+            rcd_proto::hook::DIR_ENV.into(),
+            hook_dir.display().to_string(),
+        ));
         let sandbox = match plan {
             None => None,
             Some(plan) => {
                 // Given back on failure too: preparing makes the directory.
-                remains.sandbox_tmp = Some(self.sandbox.tmp_path(name.as_str(), &id.0));
+                let tmp = self.sandbox.tmp_path(name.as_str(), &id.0);
+                remains.sandbox_tmp = Some(tmp.clone());
                 let c = self
                     .sandbox
-                    .prepare(
-                        plan,
-                        name.as_str(),
-                        &id.0,
-                        &dir,
-                        worktree.is_some(),
-                        &mut env,
-                    )
+                    .prepare(plan, &tmp, &dir, worktree.is_some(), &hook_dir, &mut env)
                     .await?;
                 Some(c)
             }
@@ -188,6 +195,7 @@ impl Supervisor {
             worktree,
             command: self.cfg.command.clone(),
             env,
+            hook_dir: Some(hook_dir),
         };
         self.host
             .start(params)

@@ -41,6 +41,8 @@ pub enum Why {
 pub(crate) struct Remains {
     pub worktree: Option<Worktree>,
     pub sandbox_tmp: Option<PathBuf>,
+    /// The hook directory (`crate::hooks`).
+    pub hooks: Option<PathBuf>,
 }
 
 /// A session whose processes have ended (steps 1 and 2).
@@ -100,6 +102,7 @@ impl Supervisor {
         let remains = Remains {
             worktree: session.worktree.clone(),
             sandbox_tmp: session.sandbox_tmp().map(PathBuf::from),
+            hooks: session.hook_dir().map(PathBuf::from),
         };
         let force = why == Why::Stopped { force: true };
         let worktree = self
@@ -157,6 +160,7 @@ impl Supervisor {
         let remains = Remains {
             worktree: o.worktree.clone(),
             sandbox_tmp: Some(self.sandbox.tmp_path(&o.name, &o.id)),
+            hooks: Some(crate::hooks::dir_of(&self.cfg.state_dir, &o.name, &o.id)),
         };
         let worktree = self.release(remains, None, survivors, force).await;
         if !survivors {
@@ -217,6 +221,9 @@ impl Supervisor {
         }
         if let Some(tmp) = &remains.sandbox_tmp {
             crate::sandbox::remove_tmp(tmp);
+        }
+        if let Some(dir) = &remains.hooks {
+            crate::hooks::remove(dir);
         }
         let wt = remains.worktree?;
         match slot {

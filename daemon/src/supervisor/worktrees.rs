@@ -102,6 +102,7 @@ impl Supervisor {
                 let remains = Remains {
                     worktree: s.worktree.clone(),
                     sandbox_tmp: None,
+                    hooks: None,
                 };
                 if let Some(o) = self.release(remains, Some(&s), false, false).await {
                     sort(o);

@@ -123,6 +123,18 @@ impl Local {
         }
     }
 
+    pub fn answer(&mut self, name: &str, req: rcd_proto::relay::AnswerRequest) -> Result<()> {
+        match self.call(&Request::Answer {
+            name: name.to_string(),
+            id: req.id,
+            decision: req.decision,
+            message: req.message,
+        })? {
+            Response::Ok => Ok(()),
+            other => Err(unexpected(other)),
+        }
+    }
+
     pub fn send(&mut self, name: &str, text: String, enter: bool) -> Result<()> {
         match self.call(&Request::Send {
             name: name.to_string(),

@@ -97,6 +97,11 @@ impl RelayBackend {
         r.runtime.block_on(ops::stop(&r.remote, spec, force))
     }
 
+    pub fn answer(&mut self, spec: &str, req: &rcd_proto::relay::AnswerRequest) -> Result<()> {
+        let r = self.ready()?;
+        r.runtime.block_on(ops::answer(&r.remote, spec, req))
+    }
+
     pub fn pair(&mut self, req: &PairRequest) -> Result<DeviceToken> {
         let r = self.ready()?;
         r.runtime.block_on(ops::pair(&r.remote, req))

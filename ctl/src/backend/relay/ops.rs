@@ -84,6 +84,20 @@ pub async fn stop(remote: &Remote, spec: &str, force: bool) -> Result<StopReport
         .map_err(|e| remote.error(e, Some(spec)))
 }
 
+/// Answers a session's permission request.
+pub async fn answer(
+    remote: &Remote,
+    spec: &str,
+    req: &rcd_proto::relay::AnswerRequest,
+) -> Result<()> {
+    let target = remote.target(spec).await?;
+    remote
+        .relay
+        .answer(&target.token, &target.env_id, &target.session, req)
+        .await
+        .map_err(|e| remote.error(e, Some(spec)))
+}
+
 /// Exchanges a one-time pairing code for a device token.
 pub async fn pair(remote: &Remote, req: &PairRequest) -> Result<DeviceToken> {
     remote.relay.pair(req).await.map_err(|e| match e {
