@@ -25,8 +25,8 @@ const ENV_DENYLIST: &[&str] = &[
 
 /// The complete environment of every session: the daemon's own, less its
 /// settings and service plumbing, plus `TERM=xterm-256color` and
-/// `RCD_ENV`. Each session adds `RCD_SESSION` (and a sandboxed one its
-/// `TMPDIR`).
+/// `RCD_ENV`. Each session adds `RCD_SESSION` and `RCD_HOOK_DIR` (and a
+/// sandboxed one its `TMPDIR`).
 pub fn session_env(cfg: &Config) -> Vec<(String, String)> {
     let mut env: Vec<(String, String)> = std::env::vars()
         .filter(|(k, _)| !ENV_DENYLIST.contains(&k.as_str()))
