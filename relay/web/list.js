@@ -71,9 +71,34 @@ function stateLabel(s) {
   return s.state;
 }
 
+/** What a session's attention says in the list. */
+const NEEDS = {
+  bell: 'bell',
+  notification: 'notification',
+  permission: 'asks permission',
+  question: 'asks you',
+  finished: 'finished',
+  exited: 'exited',
+};
+
+const needsYou = (s) => !!s.attention;
+
+/** How many sessions of online machines need someone. */
+function waitingCount(envs) {
+  let n = 0;
+  for (const e of envs) if (e.online) n += (e.sessions || []).filter(needsYou).length;
+  return n;
+}
+
 function renderList() {
   renderListStatus();
-  const envs = machines();
+  // Machines with a session that needs you first, then as listed.
+  const envs = [...machines()].sort((a, b) => ((b.online && (b.sessions || []).some(needsYou))
+    - (a.online && (a.sessions || []).some(needsYou))));
+  if (shown()) {
+    const n = waitingCount(envs);
+    document.title = n ? `(${n}) rcd` : 'rcd';
+  }
   const box = $('machines');
   const q = $('search').value.trim().toLowerCase();
   const frag = document.createDocumentFragment();
@@ -82,7 +107,7 @@ function renderList() {
     const envMatch = !q || e.name.toLowerCase().includes(q) || e.machine.toLowerCase().includes(q);
     const sessions = (e.sessions || [])
       .filter((s) => envMatch || s.name.toLowerCase().includes(q))
-      .sort((a, b) => a.name.localeCompare(b.name));
+      .sort((a, b) => (needsYou(b) - needsYou(a)) || a.name.localeCompare(b.name));
     if (!envMatch && !sessions.length) continue;
     count++;
     frag.append(machineCard(e, sessions));
@@ -157,6 +182,13 @@ function sessionRow(e, s, online) {
     ? h('span', 'state ' + s.state, stateLabel(s))
     : h('span', 'state unknown', `was ${stateLabel(s)}`));
   if (s.sandboxed) top.append(sandboxChip());
+  const a = s.attention;
+  if (a) {
+    li.classList.add('needs');
+    const badge = chip(NEEDS[a.kind] || a.kind, 'needs');
+    badge.title = `Needs you since ${new Date(a.since).toLocaleTimeString()}`;
+    top.append(badge);
+  }
   const sub = h('div', 'session-sub');
   if (s.branch) sub.append(h('span', 'branch', s.branch));
   sub.append(h('span', 'when', s.last_activity
@@ -165,6 +197,7 @@ function sessionRow(e, s, online) {
   const cmd = (s.command || []).join(' ');
   if (cmd) sub.append(h('span', 'cmd', cmd));
   open.append(top, sub);
+  if (a && a.message) open.append(h('div', 'session-needs', a.message));
   const stop = h('button', 'btn small stop-btn', 'Stop');
   stop.type = 'button';
   stop.title = `Stop ${s.name}`;

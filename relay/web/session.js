@@ -28,7 +28,7 @@ const WAKE_STALE_MS = 800;
 /** Most bytes waiting for a connection; more is refused, visibly. */
 const MAX_PENDING_BYTES = 256 * 1024;
 /** The list is asked again this often while a session is open. */
-const INFO_POLL_MS = 5000;
+const INFO_POLL_MS = 2000;
 
 // The end-to-end test shortens these (window.rcdDebug).
 let pingEveryMs = PING_EVERY_MS;

@@ -10,6 +10,8 @@ import { applyFont, currentFont, fittingSize, setFont } from './font.js';
 import { closeTranscript, onTranscript, openTranscript, renderTranscriptScreen } from './transcript.js';
 import { setCtrl } from './keys.js';
 import { openStop } from './dialogs.js';
+import { api, sessionPath } from './api.js';
+import { tokenFor } from './machines.js';
 
 /** The open session: { s: its SessionClient, renderQueued }, or null. */
 let term = null;
@@ -32,6 +34,8 @@ export function showTerm(env, name) {
   $('term-name').textContent = name;
   $('term-where').textContent = '';
   $('term-sandbox').hidden = true;
+  $('request').hidden = true;
+  $('request').dataset.id = '';
   $('screen').replaceChildren();
   $('banner').hidden = true;
   $('transcript').hidden = true;
@@ -83,7 +87,61 @@ function updateWhere() {
   if (s.core.screen.title) parts.push(s.core.screen.title);
   $('term-where').textContent = parts.join(' · ');
   $('term-sandbox').hidden = !(info && info.sandboxed);
-  document.title = `${s.name} · rcd`;
+  const listed = e && (e.sessions || []).find((x) => x.name === s.name);
+  const waits = listed && listed.attention;
+  document.title = `${waits ? '(!) ' : ''}${s.name} · rcd`;
+  updateRequest(t, waits && waits.request);
+}
+
+/** Ids of requests answered from this page: the list may still show
+ *  them until its next poll. */
+const answered = new Set();
+
+const AGENTS = { claude: 'Claude Code', codex: 'Codex' };
+
+/** The card of a pending permission request, above the key bar. */
+function updateRequest(t, req) {
+  const box = $('request');
+  if (!req || answered.has(req.id)) {
+    box.hidden = true;
+    box.dataset.id = '';
+    return;
+  }
+  if (box.dataset.id === req.id && !box.hidden) return;
+  box.dataset.id = req.id;
+  const who = AGENTS[req.agent] || req.agent || 'The agent';
+  const title = h('div', 'request-title', `${who} asks to use ${req.tool}`);
+  const detail = h('pre', 'request-detail', req.detail || '');
+  const actions = h('div', 'request-actions');
+  for (const [decision, label, cls] of [['deny', 'Deny', 'btn danger'], ['allow', 'Allow', 'btn primary']]) {
+    const b = h('button', cls, label);
+    b.type = 'button';
+    b.dataset.answer = decision;
+    b.addEventListener('click', () => answer(t, req.id, decision));
+    actions.append(b);
+  }
+  box.replaceChildren(title, detail, actions);
+  if (!req.detail) detail.remove();
+  box.hidden = false;
+}
+
+async function answer(t, id, decision) {
+  const box = $('request');
+  const buttons = [...box.querySelectorAll('button')];
+  buttons.forEach((b) => { b.disabled = true; });
+  try {
+    await api('POST', `${sessionPath(t.s.env, t.s.name)}/answer`, {
+      token: tokenFor(t.s.env), body: { id, decision }, timeout: 30000,
+    });
+    answered.add(id);
+    toast(decision === 'allow' ? 'Allowed.' : 'Denied.');
+  } catch (e) {
+    if (e.kind === 'nothing-to-answer') answered.add(id);
+    toast(`Not answered: ${e.message}`);
+  } finally {
+    buttons.forEach((b) => { b.disabled = false; });
+    if (t === term && answered.has(id)) updateRequest(t, null);
+  }
 }
 
 function banner(text, withBack) {

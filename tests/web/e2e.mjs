@@ -602,6 +602,41 @@ async function main() {
     await list.close();
   });
 
+  await test('a permission request: first in the list with its badge, a card with Allow in the session', async () => {
+    // Claude Code's hook input, as it would run `rcctl hook claude`.
+    const input = {
+      session_id: 'e2e', cwd: laptop.work, hook_event_name: 'PermissionRequest', permission_mode: 'manual',
+      tool_name: 'Bash', tool_input: { command: 'cargo test --all', description: 'Run the tests' },
+    };
+    fs.writeFileSync(path.join(laptop.work, 'perm.json'), JSON.stringify(input));
+    await phone.goto(`${relay.url}/#/s/${envIds.laptop}/web1`);
+    await waitConn(phone, 'connected');
+    await typeLine(phone, `${bin('rcctl')} hook claude < perm.json > perm.out; echo HOOK-$((1+1))`);
+    await waitFor('the request card', () => visible(phone, '#request'), 15000);
+    const card = await phone.textContent('#request');
+    if (!/Claude Code asks to use Bash/.test(card) || !/cargo test --all/.test(card)) throw new Error(`card: ${card}`);
+    if (!/^\(!\) web1/.test(await phone.title())) throw new Error(`title: ${await phone.title()}`);
+    // The list: the session first, with a badge and its message; the
+    // title counts it.
+    await phone.click('#back-btn');
+    await waitFor('the list', () => visible(phone, '#list-view'));
+    await waitFor('the badge', () => phone.$('.machine[data-name="laptop"] .session.needs .chip.needs'));
+    const row = await phone.textContent('.machine[data-name="laptop"] .session.needs');
+    if (!/asks permission/.test(row) || !/Bash: cargo test --all/.test(row)) throw new Error(`row: ${row}`);
+    if ((await phone.title()) !== '(1) rcd') throw new Error(`list title: ${await phone.title()}`);
+    if ((await phone.$eval('#machines .machine', (m) => m.dataset.name)) !== 'laptop') throw new Error('the machine that needs you is not first');
+    await shot(phone, 'phone-needs-you');
+    await phone.click('.machine[data-name="laptop"] .session.needs .session-open');
+    await waitConn(phone, 'connected');
+    await waitFor('the request card again', () => visible(phone, '#request'), 15000);
+    await shot(phone, 'phone-permission');
+    await phone.click('#request [data-answer="allow"]');
+    await waitScreen(phone, 'HOOK-2', 15000);
+    const out = JSON.parse(fs.readFileSync(path.join(laptop.work, 'perm.out'), 'utf8'));
+    if (out.hookSpecificOutput.decision.behavior !== 'allow') throw new Error(`hook printed ${JSON.stringify(out)}`);
+    await waitFor('the card to go', async () => !(await visible(phone, '#request')));
+  });
+
   await test('the relay is killed and restarted: the page resumes, keys typed meanwhile arrive once', async () => {
     await phone.goto(`${relay.url}/#/s/${envIds.laptop}/web1`);
     await waitConn(phone, 'connected');
