@@ -248,3 +248,64 @@ fn a_sandboxed_session_asks_and_gets_its_answer() {
         serde_json::from_str(&hook_output(d, "boxed", &d.work, "BOXED")).expect("JSON");
     assert_eq!(out["hookSpecificOutput"]["decision"]["behavior"], "allow");
 }
+
+/// The local attention of a session.
+fn local_attention(d: &Daemon, name: &str) -> Value {
+    d.list()
+        .into_iter()
+        .find(|s| s["name"] == name)
+        .map(|s| s["attention"].clone())
+        .unwrap_or(Value::Null)
+}
+
+#[test]
+fn a_request_outlives_a_killed_rcd_and_codex_says_its_turn_is_done() {
+    let mut d = Daemon::start(Options::default());
+    d.ok(&["new", "--name", "agent"]);
+    start_hook(
+        &d,
+        "agent",
+        &d.work,
+        &permission_input("cargo build"),
+        "",
+        "SURVIVED",
+    );
+    wait_for("the request", Duration::from_secs(15), || {
+        local_attention(&d, "agent")["kind"] == "permission"
+    });
+    // rcd dies; the hook (a child of the session's shell) keeps waiting,
+    // and the next rcd finds its request in the hook directory.
+    d.signal_and_wait(nix::sys::signal::Signal::SIGKILL);
+    d.spawn();
+    d.wait_ready();
+    wait_for(
+        "the request after adoption",
+        Duration::from_secs(15),
+        || local_attention(&d, "agent")["request"]["detail"] == "cargo build",
+    );
+    d.ok(&["answer", "agent", "allow"]);
+    let out: Value =
+        serde_json::from_str(&hook_output(&d, "agent", &d.work, "SURVIVED")).expect("JSON");
+    assert_eq!(out["hookSpecificOutput"]["decision"]["behavior"], "allow");
+
+    // Codex's notify program passes its event as an argument.
+    let event = json!({"type": "agent-turn-complete", "thread-id": "t1", "turn-id": "1",
+        "cwd": "/w", "input-messages": ["fix it"], "last-assistant-message": "All 12 tests pass.\nDone."});
+    std::fs::write(d.work.join("codex.json"), event.to_string()).expect("event");
+    d.ok(&[
+        "send",
+        "agent",
+        &format!(
+            "{} hook codex \"$(cat codex.json)\"; echo C'ODEX'",
+            bin("rcctl").display()
+        ),
+    ]);
+    d.wait_screen("agent", "CODEX");
+    wait_for("Codex's turn", Duration::from_secs(15), || {
+        local_attention(&d, "agent")["kind"] == "finished"
+    });
+    assert_eq!(
+        local_attention(&d, "agent")["message"],
+        "All 12 tests pass."
+    );
+}
