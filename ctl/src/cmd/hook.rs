@@ -35,8 +35,8 @@ pub struct Args {
     /// then the hook gives up without a decision.
     #[arg(long, value_name = "SECS", default_value_t = 600)]
     pub(crate) timeout: u64,
-    /// Codex passes its event as JSON in this argument (Claude Code
-    /// writes it to stdin).
+    /// Codex's notify program gets its event as JSON in this argument;
+    /// hooks (Claude Code's, Codex's) write theirs to stdin.
     #[arg(value_name = "JSON")]
     pub(crate) payload: Option<String>,
 }
@@ -63,30 +63,40 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn hook(args: &Args, dir: &Path) -> anyhow::Result<()> {
-    let input: Value = match (&args.payload, args.agent) {
-        (Some(p), _) => serde_json::from_str(p)?,
-        (None, Agent::Claude) => {
+    // Codex's notify program gets its event as an argument; hooks (Claude
+    // Code's, and Codex's, which follow them) on stdin.
+    let input: Value = match &args.payload {
+        Some(p) => serde_json::from_str(p)?,
+        None => {
             let mut text = Vec::new();
             std::io::stdin().take(MAX_INPUT).read_to_end(&mut text)?;
             serde_json::from_slice(&text)?
         }
-        (None, Agent::Codex) => anyhow::bail!("codex passes its event as an argument"),
     };
-    match args.agent {
-        Agent::Claude => claude(&input, dir, Duration::from_secs(args.timeout)),
-        Agent::Codex => codex(&input, dir),
+    let timeout = Duration::from_secs(args.timeout);
+    match (args.agent, &args.payload) {
+        (Agent::Codex, Some(_)) => codex_notify(&input, dir),
+        (Agent::Claude, _) => hook_event("claude", "Claude", &input, dir, timeout),
+        (Agent::Codex, None) => hook_event("codex", "Codex", &input, dir, timeout),
     }
 }
 
-/// Claude Code's hooks: `PermissionRequest`, `Notification` and `Stop`.
-fn claude(input: &Value, dir: &Path, timeout: Duration) -> anyhow::Result<()> {
+/// A hook event on stdin, in Claude Code's format (which Codex's hooks
+/// follow): `PermissionRequest`, `Notification` and `Stop`.
+fn hook_event(
+    agent: &str,
+    shown: &str,
+    input: &Value,
+    dir: &Path,
+    timeout: Duration,
+) -> anyhow::Result<()> {
     let text = |k: &str| input.get(k).and_then(Value::as_str).unwrap_or("");
     match text("hook_event_name") {
         "PermissionRequest" => {
             let tool = text("tool_name").to_string();
             let tool_input = input.get("tool_input").cloned().unwrap_or(Value::Null);
             let event = Event::Permission {
-                agent: "claude".into(),
+                agent: agent.into(),
                 detail: detail(&tool, &tool_input),
                 tool,
                 input: tool_input,
@@ -119,23 +129,23 @@ fn claude(input: &Value, dir: &Path, timeout: Duration) -> anyhow::Result<()> {
                 "idle_prompt" | "elicitation_dialog" => AttentionKind::Question,
                 _ => AttentionKind::Notification,
             };
-            tell(dir, "claude", kind, text("message"))
+            tell(dir, agent, kind, text("message"))
         }
         "Stop" => {
             let said = first_line(text("last_assistant_message"));
             let message = if said.is_empty() {
-                "Claude finished".to_string()
+                format!("{shown} finished")
             } else {
                 said
             };
-            tell(dir, "claude", AttentionKind::Finished, &message)
+            tell(dir, agent, AttentionKind::Finished, &message)
         }
         _ => Ok(()),
     }
 }
 
 /// Codex's `notify` program: `agent-turn-complete`.
-fn codex(input: &Value, dir: &Path) -> anyhow::Result<()> {
+fn codex_notify(input: &Value, dir: &Path) -> anyhow::Result<()> {
     if input.get("type").and_then(Value::as_str) != Some("agent-turn-complete") {
         return Ok(());
     }

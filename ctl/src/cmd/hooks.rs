@@ -8,8 +8,10 @@
 //!   `$CLAUDE_CONFIG_DIR/settings.json`): `PermissionRequest`,
 //!   `Notification` and `Stop`.
 //! - Codex: `notify` in `~/.codex/config.toml` (or `$CODEX_HOME`), which
-//!   Codex runs when a turn completes. Codex has one `notify` program: an
-//!   existing one that is not rcd's is left alone, with an error.
+//!   Codex runs when a turn completes, and its `PermissionRequest` hook
+//!   (Codex 0.124+, in Claude Code's format). Codex has one `notify`
+//!   program: an existing one that is not rcd's is left alone, with an
+//!   error.
 
 use anyhow::{Context, bail};
 use serde::Serialize;
@@ -251,7 +253,9 @@ fn claude(
     Ok((text, changes))
 }
 
-/// The new text of Codex's config.toml, and what changed.
+/// The new text of Codex's config.toml, and what changed: its `notify`
+/// program (the end of a turn) and its `PermissionRequest` hook, which
+/// follows Claude Code's format.
 fn codex(
     before: Option<&str>,
     command: &[String],
@@ -261,6 +265,25 @@ fn codex(
         .unwrap_or("")
         .parse()
         .context("this is not TOML; fix it or give another --file")?;
+    let mut changes = Vec::new();
+    codex_notify(&mut doc, command, install, &mut changes)?;
+    codex_hook(&mut doc, &shell_line(command), install, &mut changes)?;
+    // What changes nothing keeps the file byte for byte.
+    let text = if changes.is_empty() {
+        before.unwrap_or("").to_string()
+    } else {
+        doc.to_string()
+    };
+    Ok((text, changes))
+}
+
+/// Codex has one `notify` program: one that is not rcd's is left alone.
+fn codex_notify(
+    doc: &mut toml_edit::DocumentMut,
+    command: &[String],
+    install: bool,
+    changes: &mut Vec<String>,
+) -> anyhow::Result<()> {
     let current: Option<Vec<String>> = match doc.get("notify") {
         None => None,
         Some(item) => Some(
@@ -276,10 +299,9 @@ fn codex(
     let ours = current
         .as_ref()
         .is_some_and(|c| is_rcd_hook(&shell_line(c), "codex"));
-    let mut changes = Vec::new();
     if install {
         if current.as_deref() == Some(command) {
-            return Ok((before.unwrap_or("").to_string(), changes));
+            return Ok(());
         }
         if let (Some(c), false) = (&current, ours) {
             bail!(
@@ -303,7 +325,92 @@ fn codex(
         doc.remove("notify");
         changes.push("- notify: rcd's hook".into());
     }
-    Ok((doc.to_string(), changes))
+    Ok(())
+}
+
+/// `[[hooks.PermissionRequest]]`: rcd's entry in, or out; others stay.
+fn codex_hook(
+    doc: &mut toml_edit::DocumentMut,
+    line: &str,
+    install: bool,
+    changes: &mut Vec<String>,
+) -> anyhow::Result<()> {
+    const EVENT: &str = "PermissionRequest";
+    let timeout = CLAUDE_EVENTS[0].1 as i64;
+    let is_ours = |t: &toml_edit::Table| {
+        t.get("command")
+            .and_then(|c| c.as_str())
+            .is_some_and(|c| is_rcd_hook(c, "codex"))
+    };
+    let same = |t: &toml_edit::Table| {
+        t.get("command").and_then(|c| c.as_str()) == Some(line)
+            && t.get("timeout").and_then(|v| v.as_integer()) == Some(timeout)
+    };
+    if doc.get("hooks").is_none() {
+        if !install {
+            return Ok(());
+        }
+        let mut t = toml_edit::Table::new();
+        t.set_implicit(true);
+        doc.insert("hooks", toml_edit::Item::Table(t));
+    }
+    let hooks = doc["hooks"]
+        .as_table_mut()
+        .context("hooks is not a table")?;
+    let mut had = Vec::new();
+    if let Some(item) = hooks.get_mut(EVENT) {
+        let groups = item
+            .as_array_of_tables_mut()
+            .with_context(|| format!("hooks.{EVENT} is not a list of tables"))?;
+        for g in groups.iter_mut() {
+            if let Some(list) = g.get_mut("hooks").and_then(|h| h.as_array_of_tables_mut()) {
+                for h in list.iter().filter(|h| is_ours(h)) {
+                    had.push(same(h));
+                }
+                list.retain(|h| !is_ours(h));
+            }
+        }
+        groups.retain(|g| {
+            g.get("hooks")
+                .and_then(|h| h.as_array_of_tables())
+                .is_none_or(|l| !l.is_empty())
+        });
+    }
+    if install {
+        let mut hook = toml_edit::Table::new();
+        hook.insert("type", toml_edit::value("command"));
+        hook.insert("command", toml_edit::value(line));
+        hook.insert("timeout", toml_edit::value(timeout));
+        let mut list = toml_edit::ArrayOfTables::new();
+        list.push(hook);
+        let mut group = toml_edit::Table::new();
+        group.insert("matcher", toml_edit::value("*"));
+        group.insert("hooks", toml_edit::Item::ArrayOfTables(list));
+        let groups = hooks
+            .entry(EVENT)
+            .or_insert_with(|| toml_edit::Item::ArrayOfTables(toml_edit::ArrayOfTables::new()))
+            .as_array_of_tables_mut()
+            .with_context(|| format!("hooks.{EVENT} is not a list of tables"))?;
+        groups.push(group);
+        match had.as_slice() {
+            [true] => {}
+            [] => changes.push(format!("+ hooks.{EVENT}: {line}")),
+            _ => changes.push(format!("~ hooks.{EVENT}: {line}")),
+        }
+    } else if !had.is_empty() {
+        changes.push(format!("- hooks.{EVENT}: rcd's hook"));
+    }
+    if hooks
+        .get(EVENT)
+        .and_then(|i| i.as_array_of_tables())
+        .is_some_and(|a| a.is_empty())
+    {
+        hooks.remove(EVENT);
+    }
+    if hooks.is_empty() {
+        doc.remove("hooks");
+    }
+    Ok(())
 }
 
 /// Replaces `file` with `text` through a temporary file beside it,
@@ -399,10 +506,10 @@ mod tests {
     }
 
     #[test]
-    fn codex_notify_is_set_once_kept_with_comments_and_never_taken_from_another() {
+    fn codex_notify_and_hook_are_set_once_kept_with_comments_and_never_taken_from_another() {
         let before = "# my settings\nmodel = \"o4\" # the model\n\n[tui]\nnotifications = true\n";
         let (after, changes) = codex(Some(before), &cmd("codex"), true).unwrap();
-        assert_eq!(changes.len(), 1);
+        assert_eq!(changes.len(), 2, "{changes:?}");
         assert!(
             after.contains("# my settings") && after.contains("# the model"),
             "{after}"
@@ -412,11 +519,30 @@ mod tests {
             doc["notify"].as_array().unwrap().get(0).unwrap().as_str(),
             Some("/opt/rc d/rcctl")
         );
+        let hook = &doc["hooks"]["PermissionRequest"][0]["hooks"][0];
+        assert_eq!(
+            hook["command"].as_str(),
+            Some("'/opt/rc d/rcctl' hook codex")
+        );
+        assert_eq!(hook["timeout"].as_integer(), Some(630));
         let (again, changes) = codex(Some(&after), &cmd("codex"), true).unwrap();
-        assert!(changes.is_empty() && again == after);
+        assert!(changes.is_empty() && again == after, "{changes:?}");
         let (removed, changes) = codex(Some(&after), &cmd("codex"), false).unwrap();
-        assert_eq!(changes.len(), 1);
-        assert!(!removed.contains("notify"), "{removed}");
+        assert_eq!(changes.len(), 2);
+        assert!(
+            !removed.contains("notify =") && !removed.contains("hooks"),
+            "{removed}"
+        );
+        assert!(removed.contains("notifications = true"), "{removed}");
+
+        // Someone else's hook of the same event stays.
+        let mixed = "[[hooks.PermissionRequest]]\nmatcher = \"Bash\"\n\
+                     [[hooks.PermissionRequest.hooks]]\ntype = \"command\"\ncommand = \"audit\"\n";
+        let (with, _) = codex(Some(mixed), &cmd("codex"), true).unwrap();
+        assert!(with.contains("rcctl"), "{with}");
+        let (without, _) = codex(Some(&with), &cmd("codex"), false).unwrap();
+        assert!(without.contains("command = \"audit\""), "{without}");
+        assert!(!without.contains("rcctl"), "{without}");
 
         let theirs = "notify = [\"notify-send\", \"codex\"]\n";
         let e = codex(Some(theirs), &cmd("codex"), true).unwrap_err();
