@@ -176,6 +176,7 @@ fn session_info(env: &str, name: &str) -> SessionInfo {
         last_activity: None,
         sandboxed: false,
         attention: None,
+        change: None,
     }
 }
 

@@ -82,6 +82,10 @@ enum Verb {
     /// Wait until a session needs a person (a bell, a notification, its
     /// program's end); exit status 1 when --timeout passes first.
     Wait(cmd::wait::Args),
+    /// What a worktree session changed against its base (uncommitted and
+    /// untracked files included); --stat for the counts, --uncommitted for
+    /// what is not committed yet.
+    Diff(cmd::diff::Args),
     /// Answer a coding agent's permission request in a session: allow or
     /// deny. The first answer wins (the phone's, the terminal's, this).
     Answer(cmd::answer::Args),

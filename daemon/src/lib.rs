@@ -4,6 +4,7 @@
 //! [`run`] is the whole daemon; signal handling lives in `main`.
 
 pub mod attention;
+pub mod changes;
 pub mod config;
 pub mod config_file;
 pub mod control;
@@ -208,6 +209,7 @@ pub async fn run_with_clock<E: Into<Ending>>(
     };
     let guard = tui::start(sup.clone(), link.clone());
     webhook::start(&sup, link.clone());
+    changes::start(&sup);
     let notifier = start_notifications(&sup, link.as_ref()).await;
 
     let mut link_done = false;

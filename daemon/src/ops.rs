@@ -68,6 +68,11 @@ pub async fn answer(sup: &Arc<Supervisor>, link: Option<LinkStatus>, req: Reques
         Request::Set(Setting::Spawn(mode)) => reply(sup.set_spawn(mode), |()| Response::Ok),
         Request::Set(Setting::Capacity(n)) => reply(sup.set_capacity(n), |()| Response::Ok),
         Request::Shutdown => Response::Ok,
+        Request::Diff {
+            name,
+            uncommitted,
+            stat,
+        } => reply(diff(sup, &name, uncommitted, stat).await, Response::Diff),
         Request::Answer {
             name,
             id,
@@ -95,6 +100,35 @@ fn reply<T>(r: Result<T, ErrorReply>, f: impl FnOnce(T) -> Response) -> Response
         Ok(v) => f(v),
         Err(e) => Response::Error(e),
     }
+}
+
+/// What a worktree session changed.
+async fn diff(
+    sup: &Supervisor,
+    name: &str,
+    uncommitted: bool,
+    stat: bool,
+) -> Result<rcd_proto::diff::Diff, ErrorReply> {
+    let session = sup.get(name)?;
+    let Some(wt) = session.worktree.clone() else {
+        return Err(ErrorReply {
+            kind: ErrorKind::BadRequest,
+            message: format!(
+                "session {name} runs in the shared directory, not in a worktree of its own: \
+                 there is no base to compare with (sessions of --spawn worktree have one)"
+            ),
+        });
+    };
+    tokio::task::spawn_blocking(move || crate::worktree::diff(&wt, uncommitted, stat))
+        .await
+        .map_err(|e| ErrorReply {
+            kind: ErrorKind::Internal,
+            message: format!("the diff failed: {e}"),
+        })?
+        .map_err(|e| ErrorReply {
+            kind: ErrorKind::Internal,
+            message: e.to_string(),
+        })
 }
 
 /// The refusal of an answer that nobody waits for.

@@ -180,6 +180,9 @@ pub struct Session {
     waiting: Mutex<Waiting>,
     /// Where its coding agent's hooks write (`hooks`).
     hook_dir: Option<PathBuf>,
+    /// Its worktree's change against the base, as last counted
+    /// (`changes`).
+    change: Mutex<Option<rcd_proto::diff::ChangeStat>>,
     /// Told when the attention changes (the supervisor's change counter,
     /// which the status line and the relay's session list follow).
     on_change: Mutex<Option<watch::Sender<u64>>>,
@@ -334,6 +337,7 @@ impl Session {
             adopted,
             waiting: Mutex::new(Waiting::default()),
             hook_dir: meta.hook_dir,
+            change: Mutex::new(None),
             on_change: Mutex::new(None),
         });
         if let Some(dir) = &session.hook_dir {
@@ -383,12 +387,31 @@ impl Session {
                 }
             }
         }
-        if out.changed
-            && let Some(tx) = self
-                .on_change
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .as_ref()
+        if out.changed {
+            self.tell_change();
+        }
+    }
+
+    /// Its worktree's change as counted now; a different one is told
+    /// (the lists show it).
+    pub fn set_change(&self, stat: rcd_proto::diff::ChangeStat) {
+        let changed = {
+            let mut slot = self.change.lock().unwrap_or_else(|e| e.into_inner());
+            let changed = *slot != Some(stat);
+            *slot = Some(stat);
+            changed
+        };
+        if changed {
+            self.tell_change();
+        }
+    }
+
+    fn tell_change(&self) {
+        if let Some(tx) = self
+            .on_change
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .as_ref()
         {
             tx.send_modify(|n| *n = n.wrapping_add(1));
         }
@@ -646,6 +669,7 @@ impl Session {
             last_activity: Some(humantime::format_rfc3339_seconds(self.last_output()).to_string()),
             sandboxed: self.sandboxed,
             attention: self.attention().map(Box::new),
+            change: *self.change.lock().unwrap_or_else(|e| e.into_inner()),
         }
     }
 

@@ -47,6 +47,7 @@ fn info() -> SessionInfo {
         last_activity: None,
         sandboxed: false,
         attention: None,
+        change: None,
     }
 }
 

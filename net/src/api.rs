@@ -196,6 +196,27 @@ impl Relay {
         .ok_or(NetError::Empty("a stop"))
     }
 
+    /// `GET /environments/{env}/sessions/{name}/diff`: what a worktree
+    /// session changed (work for the daemon).
+    pub async fn diff(
+        &self,
+        device: &Secret,
+        env: &str,
+        name: &str,
+        uncommitted: bool,
+        stat: bool,
+    ) -> Result<rcd_proto::diff::Diff, NetError> {
+        self.call::<(), _>(
+            Method::GET,
+            &routes::diff(env, name, uncommitted, stat),
+            Some(device),
+            None,
+            WORK_TIMEOUT,
+        )
+        .await?
+        .ok_or(NetError::Empty("a diff"))
+    }
+
     /// `POST /environments/{env}/sessions/{name}/answer`: answers the
     /// session's permission request (work for the daemon).
     pub async fn answer(

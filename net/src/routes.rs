@@ -88,6 +88,14 @@ pub fn stop(env: &str, name: &str, force: bool) -> String {
     format!("{}?force={force}", session(env, name))
 }
 
+/// `GET`: what a worktree session changed.
+pub fn diff(env: &str, name: &str, uncommitted: bool, stat: bool) -> String {
+    format!(
+        "{}/diff?uncommitted={uncommitted}&stat={stat}",
+        session(env, name)
+    )
+}
+
 /// `POST`: the answer to the session's permission request.
 pub fn answer(env: &str, name: &str) -> String {
     format!("{}/answer", session(env, name))

@@ -141,6 +141,15 @@ pub enum Request {
     Set(Setting),
     /// Stop everything and exit, as on SIGTERM.
     Shutdown,
+    /// What a worktree session changed against its base (`uncommitted`:
+    /// against its `HEAD`); `stat`: the counts of each file, no lines.
+    Diff {
+        name: String,
+        #[serde(default)]
+        uncommitted: bool,
+        #[serde(default)]
+        stat: bool,
+    },
     /// Answer the session's pending permission request: `id` names it
     /// (`None`: whichever waits). `message` goes to the agent with a
     /// denial.
@@ -172,6 +181,7 @@ impl Request {
             Request::Set(_) => "set",
             Request::Shutdown => "shutdown",
             Request::Answer { .. } => "answer",
+            Request::Diff { .. } => "diff",
         }
     }
 }
@@ -204,6 +214,7 @@ pub enum Response {
         worktrees: Vec<KeptWorktree>,
     },
     Pruned(PruneReport),
+    Diff(crate::diff::Diff),
     /// The attach stream starts: `redraw` repaints the current screen.
     Attached {
         #[serde(with = "b64")]
@@ -387,6 +398,10 @@ pub struct SessionInfo {
     /// does not (and from older daemons).
     #[serde(default)]
     pub attention: Option<Box<Attention>>,
+    /// A worktree session's change against its base, as last counted;
+    /// `None` for other sessions (and until it was counted).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub change: Option<crate::diff::ChangeStat>,
 }
 
 /// Why a session waits for a person: set by its terminal (a bell, a
@@ -739,6 +754,7 @@ mod tests {
                 }),
                 quiet: false,
             })),
+            change: None,
         };
         roundtrip(&Response::Session(info.clone()));
         roundtrip(&Response::Sessions {
@@ -795,6 +811,7 @@ mod tests {
             sandboxed: false,
             attention: None,
             last_activity: None,
+            change: None,
         };
         let v = serde_json::to_value(&info).unwrap();
         for key in [

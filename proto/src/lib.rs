@@ -12,6 +12,7 @@
 //! - [`hook`]: the files through which a coding agent's hooks reach rcd.
 
 pub mod control;
+pub mod diff;
 pub mod frame;
 pub mod hook;
 pub mod liveness;

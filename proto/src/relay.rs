@@ -104,6 +104,15 @@ pub enum Work {
         name: String,
         force: bool,
     },
+    /// What a worktree session changed (`rcctl diff`, the web UI's
+    /// review).
+    Diff {
+        name: String,
+        #[serde(default)]
+        uncommitted: bool,
+        #[serde(default)]
+        stat: bool,
+    },
     /// Answer a session's permission request (`rcctl answer`, the web
     /// UI's Allow and Deny).
     Answer {
@@ -128,6 +137,9 @@ pub enum WorkResult {
     },
     /// Done, nothing to report (an answer was taken).
     Done,
+    Diff {
+        diff: crate::diff::Diff,
+    },
     Failed {
         error: ErrorReply,
     },
@@ -148,6 +160,15 @@ impl From<Work> for crate::Request {
                 sandbox,
             },
             Work::Stop { name, force } => crate::Request::Stop { name, force },
+            Work::Diff {
+                name,
+                uncommitted,
+                stat,
+            } => crate::Request::Diff {
+                name,
+                uncommitted,
+                stat,
+            },
             Work::Answer {
                 name,
                 id,
@@ -169,6 +190,7 @@ impl From<crate::Response> for WorkResult {
             crate::Response::Session(session) => WorkResult::Created { session },
             crate::Response::Stopped(report) => WorkResult::Stopped { report },
             crate::Response::Ok => WorkResult::Done,
+            crate::Response::Diff(diff) => WorkResult::Diff { diff },
             crate::Response::Error(error) => WorkResult::Failed { error },
             other => WorkResult::Failed {
                 error: crate::ErrorReply {

@@ -65,6 +65,7 @@ async fn a_session_is_created_and_stopped_through_the_daemon() {
                 },
             },
             Work::Answer { .. } => WorkResult::Done,
+            Work::Diff { .. } => failed(ErrorKind::BadRequest, "not in a worktree"),
         }
     });
 
@@ -147,6 +148,7 @@ async fn daemon_refusals_pass_through_with_their_kind_and_message() {
             ErrorKind::NothingToAnswer,
             "no permission request waits in session quiet",
         ),
+        Work::Diff { .. } => failed(ErrorKind::BadRequest, "not in a worktree"),
     });
     let path = route::sessions(&daemon.env);
 

@@ -127,6 +127,19 @@ impl Backend {
         }
     }
 
+    /// What a worktree session changed.
+    pub fn diff(
+        &mut self,
+        name: &str,
+        uncommitted: bool,
+        stat: bool,
+    ) -> Result<rcd_proto::diff::Diff> {
+        match self {
+            Backend::Local(l) => l.diff(name, uncommitted, stat),
+            Backend::Relay(r) => r.diff(name, uncommitted, stat),
+        }
+    }
+
     /// Answers a session's permission request; the first answer wins.
     pub fn answer(&mut self, name: &str, req: rcd_proto::relay::AnswerRequest) -> Result<()> {
         match self {

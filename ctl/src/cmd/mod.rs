@@ -4,6 +4,7 @@
 
 pub mod answer;
 pub mod attach;
+pub mod diff;
 pub mod hook;
 pub mod hooks;
 pub mod list;
@@ -44,6 +45,7 @@ pub fn run(verb: Verb, backend: &mut Backend) -> anyhow::Result<()> {
         Verb::Screen(a) => screen::run(backend, a),
         Verb::Wait(a) => wait::run(backend, a),
         Verb::Answer(a) => answer::run(backend, a),
+        Verb::Diff(a) => diff::run(backend, a),
         Verb::Transcript(a) => transcript::run(backend, a),
         Verb::Attach(a) => attach::run(backend, a),
         Verb::Worktrees(a) => worktrees::run(backend, a),
@@ -100,10 +102,26 @@ pub fn session_row(s: &SessionInfo) -> [String; 8] {
         needs(s),
         s.spawn.to_string(),
         if s.sandboxed { "yes" } else { "no" }.to_string(),
-        s.branch.clone().unwrap_or_else(|| "-".into()),
+        branch(s),
         s.pid.map_or_else(|| "-".into(), |p| p.to_string()),
         s.dir.clone(),
     ]
+}
+
+/// The BRANCH column, with a worktree's change against its base:
+/// `rcd/fix +12 −3 (2 files)`.
+fn branch(s: &SessionInfo) -> String {
+    let b = s.branch.clone().unwrap_or_else(|| "-".into());
+    match &s.change {
+        Some(c) => format!(
+            "{b} +{} −{} ({} file{})",
+            c.added,
+            c.removed,
+            c.files,
+            if c.files == 1 { "" } else { "s" }
+        ),
+        None => b,
+    }
 }
 
 /// The NEEDS column: why the session waits for a person, if it does.

@@ -50,6 +50,7 @@ fn session_info() -> SessionInfo {
         worktree: None,
         sandboxed: false,
         attention: None,
+        change: None,
         last_activity: None,
     }
 }

@@ -332,6 +332,7 @@ impl Supervisor {
             last_activity: None,
             sandboxed: self.sandbox.orphan_is_sandboxed(&o.name, &o.id),
             attention: None,
+            change: None,
         }
     }
 

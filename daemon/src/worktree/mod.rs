@@ -38,6 +38,7 @@
 mod base;
 mod checkout;
 mod create;
+mod diff;
 mod error;
 #[cfg(test)]
 mod fixture;
@@ -53,6 +54,7 @@ use rcd_proto::{WorktreeAction, WorktreeOutcome};
 use serde::{Deserialize, Serialize};
 
 pub use create::{branch_for, create};
+pub use diff::{change_stat, diff};
 pub use error::WorktreeError;
 pub use inspect::{Inspection, REGENERABLE, REGENERABLE_EXT, inspect, regenerable};
 pub use list::list;

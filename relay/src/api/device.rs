@@ -246,6 +246,37 @@ pub(crate) async fn stop(
     }
 }
 
+#[derive(Debug, Deserialize)]
+struct DiffQuery {
+    #[serde(default)]
+    uncommitted: bool,
+    #[serde(default)]
+    stat: bool,
+}
+
+/// `GET .../sessions/{name}/diff?uncommitted=&stat=`: what a worktree
+/// session changed.
+pub(crate) async fn diff(
+    State(relay): State<Relay>,
+    ApiPath((env, name)): ApiPath<(String, String)>,
+    device: DeviceCaller,
+    uri: Uri,
+) -> ApiResult<Response> {
+    let entry = auth::owned_environment(&relay, device.owner(), &env).await?;
+    let name = session_name(&name)?.to_string();
+    let q: DiffQuery = query(&uri)?;
+    let work = Work::Diff {
+        name,
+        uncommitted: q.uncommitted,
+        stat: q.stat,
+    };
+    match run_work(&relay, &entry, work).await? {
+        WorkResult::Diff { diff } => Ok(Json(diff).into_response()),
+        WorkResult::Failed { error } => Err(failure(error)),
+        other => Err(unexpected(&other)),
+    }
+}
+
 /// `POST .../sessions/{name}/answer`: the first answer to a session's
 /// permission request wins; the daemon refuses the others.
 pub(crate) async fn answer(

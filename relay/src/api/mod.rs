@@ -231,6 +231,10 @@ pub(crate) fn router(relay: Relay) -> Router {
             post(device::answer),
         )
         .route(
+            "/environments/{env}/sessions/{name}/diff",
+            get(device::diff),
+        )
+        .route(
             "/environments/{env}/sessions/{name}/attach-ticket",
             post(device::attach_ticket),
         )

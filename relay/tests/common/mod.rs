@@ -290,6 +290,7 @@ pub fn session(name: &str) -> SessionInfo {
         sandboxed: false,
         attention: None,
         last_activity: None,
+        change: None,
     }
 }
 

@@ -123,6 +123,22 @@ impl Local {
         }
     }
 
+    pub fn diff(
+        &mut self,
+        name: &str,
+        uncommitted: bool,
+        stat: bool,
+    ) -> Result<rcd_proto::diff::Diff> {
+        match self.call(&Request::Diff {
+            name: name.to_string(),
+            uncommitted,
+            stat,
+        })? {
+            Response::Diff(d) => Ok(d),
+            other => Err(unexpected(other)),
+        }
+    }
+
     pub fn answer(&mut self, name: &str, req: rcd_proto::relay::AnswerRequest) -> Result<()> {
         match self.call(&Request::Answer {
             name: name.to_string(),

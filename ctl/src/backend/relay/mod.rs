@@ -97,6 +97,17 @@ impl RelayBackend {
         r.runtime.block_on(ops::stop(&r.remote, spec, force))
     }
 
+    pub fn diff(
+        &mut self,
+        spec: &str,
+        uncommitted: bool,
+        stat: bool,
+    ) -> Result<rcd_proto::diff::Diff> {
+        let r = self.ready()?;
+        r.runtime
+            .block_on(ops::diff(&r.remote, spec, uncommitted, stat))
+    }
+
     pub fn answer(&mut self, spec: &str, req: &rcd_proto::relay::AnswerRequest) -> Result<()> {
         let r = self.ready()?;
         r.runtime.block_on(ops::answer(&r.remote, spec, req))

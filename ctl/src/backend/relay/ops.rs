@@ -84,6 +84,27 @@ pub async fn stop(remote: &Remote, spec: &str, force: bool) -> Result<StopReport
         .map_err(|e| remote.error(e, Some(spec)))
 }
 
+/// What a worktree session changed.
+pub async fn diff(
+    remote: &Remote,
+    spec: &str,
+    uncommitted: bool,
+    stat: bool,
+) -> Result<rcd_proto::diff::Diff> {
+    let target = remote.target(spec).await?;
+    remote
+        .relay
+        .diff(
+            &target.token,
+            &target.env_id,
+            &target.session,
+            uncommitted,
+            stat,
+        )
+        .await
+        .map_err(|e| remote.error(e, Some(spec)))
+}
+
 /// Answers a session's permission request.
 pub async fn answer(
     remote: &Remote,

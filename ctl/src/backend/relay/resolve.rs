@@ -101,6 +101,7 @@ pub(crate) mod tests {
             worktree: None,
             sandboxed: false,
             attention: None,
+            change: None,
             last_activity: None,
         }
     }

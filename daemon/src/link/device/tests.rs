@@ -38,6 +38,7 @@ fn info() -> SessionInfo {
         last_activity: None,
         sandboxed: false,
         attention: None,
+        change: None,
     }
 }
 
