@@ -57,6 +57,7 @@ const ASSETS: &[Asset] = &[
     module!("cells.js"),
     module!("core.js"),
     module!("dialogs.js"),
+    module!("diff.js"),
     module!("dom.js"),
     module!("font.js"),
     module!("inputqueue.js"),

@@ -37,11 +37,13 @@ import { applyFont, initFont } from './font.js';
 import { initTranscript } from './transcript.js';
 import { initKeys } from './keys.js';
 import { setStaleAfter } from './session.js';
+import { closeDiff, initDiff, showDiff } from './diff.js';
 
 // ---------------------------------------------------------------------
-// Routing: '' the list, '#/s/ENV/NAME' a session, '#pair=CODE' pairing.
+// Routing: '' the list, '#/s/ENV/NAME' a session, '#/d/ENV/NAME' its
+// changes, '#pair=CODE' pairing.
 
-let current = null; // 'pair' | 'list' | 'term'
+let current = null; // 'pair' | 'list' | 'term' | 'diff'
 
 function route() {
   const hash = location.hash;
@@ -70,6 +72,13 @@ function route() {
     showTerm(env, name);
     return;
   }
+  const d = /^#\/d\/([^/]+)\/([^/]+)$/.exec(hash);
+  if (d) {
+    leave();
+    current = 'diff';
+    showDiff(decodeURIComponent(d[1]), decodeURIComponent(d[2]));
+    return;
+  }
   if (hash === '#/pair') {
     leave();
     current = 'pair';
@@ -86,6 +95,7 @@ function route() {
 function leave() {
   if (current === 'term') closeTerm();
   if (current === 'list') stopList();
+  if (current === 'diff') closeDiff();
   current = null;
 }
 
@@ -108,6 +118,7 @@ const screenModel = () => {
 };
 
 initPairing(paired);
+initDiff();
 initList(() => current === 'list', paired);
 initDialogs();
 initTerm();

@@ -198,13 +198,23 @@ function sessionRow(e, s, online) {
   if (cmd) sub.append(h('span', 'cmd', cmd));
   open.append(top, sub);
   if (a && a.message) open.append(h('div', 'session-needs', a.message));
+  if (s.change && s.change.files) {
+    const c = s.change;
+    const review = h('a', 'btn small review-btn');
+    review.href = `#/d/${enc(e.id)}/${enc(s.name)}`;
+    review.append(h('span', 'add', `+${c.added}`), ' ', h('span', 'del', `−${c.removed}`));
+    review.title = `Review the change: ${c.files} file${c.files === 1 ? '' : 's'}, +${c.added} −${c.removed}`;
+    review.setAttribute('aria-label', `Review ${s.name}'s change: ${c.files} files`);
+    li.append(review);
+  }
   const stop = h('button', 'btn small stop-btn', 'Stop');
   stop.type = 'button';
   stop.title = `Stop ${s.name}`;
   stop.setAttribute('aria-label', `Stop ${s.name}`);
   stop.disabled = !e.online;
   stop.addEventListener('click', () => openStop(e, s, () => { refreshList(); }));
-  li.append(open, stop);
+  li.prepend(open);
+  li.append(stop);
   return li;
 }
 

@@ -301,6 +301,7 @@ export function initTerm() {
       ['Fit the text to the width', () => setFont('fit')],
       [`Resize the session to this screen (${cols}×${rows})`, resizeSession],
     ];
+    if (s && s.spawn === 'worktree') items.push(['Review the changes', () => { location.hash = `#/d/${encodeURIComponent(t.s.env)}/${encodeURIComponent(t.s.name)}`; }]);
     if (e && s) items.push(['Stop this session…', () => openStop(e, s, () => { location.hash = ''; }), 'danger']);
     menu(t.s.name, items);
   });

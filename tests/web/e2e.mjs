@@ -823,6 +823,45 @@ async function main() {
     await phone.click('.menu-item:has-text("Fit the text")');
   });
 
+  await test('the review of a worktree session: its change in the list, then file by file', async () => {
+    await phone.goto(`${relay.url}/#/s/${envIds.server}/docs`);
+    await waitConn(phone, 'connected');
+    // What an agent would do: a commit, then changes on top of it.
+    await typeLine(phone, "printf 'fn one() {}\\n' > lib.rs && git add lib.rs && git commit -qm 'add lib' && "
+      + "printf 'fn two() {}\\n' >> lib.rs && printf '%s\\n' todo \"$(printf 'x%.0s' $(seq 300))\" > todo.md && "
+      + "git mv README.md GUIDE.md && echo RE'VIEW'");
+    await waitScreen(phone, 'REVIEW', 10000);
+    await phone.click('#back-btn');
+    await waitFor('the list', () => visible(phone, '#list-view'));
+    const chip = '.machine[data-name="server"] .session[data-session="docs"] .review-btn';
+    await waitFor('the change in the list', async () => /\+\d+/.test((await phone.textContent(chip).catch(() => '')) || ''), 15000);
+    await phone.click(chip);
+    await waitFor('the review', () => visible(phone, '#diff-view'));
+    await waitFor('the diff', async () => /3 files/.test(await phone.textContent('#diff-sum')), 15000);
+    const files = await phone.$$eval('#diff-files option', (os) => os.map((o) => o.textContent));
+    for (const want of ['lib.rs', 'GUIDE.md', 'todo.md']) {
+      if (!files.some((f) => f.startsWith(want))) throw new Error(`files: ${files}`);
+    }
+    const todo = files.findIndex((f) => f.startsWith('todo.md'));
+    await phone.selectOption('#diff-files', String(todo));
+    await waitFor('the untracked file', async () => /untracked/.test(await phone.textContent('#diff-file')));
+    if (!/\+todo/.test((await phone.textContent('#diff-file')).replace(/\s/g, ''))) throw new Error('todo.md has no added line');
+    const wide = await phone.evaluate(() => document.documentElement.scrollWidth > window.innerWidth + 1);
+    if (wide) throw new Error('the review scrolls sideways');
+    await shot(phone, 'phone-review');
+    const guide = files.findIndex((f) => f.startsWith('GUIDE.md'));
+    await phone.selectOption('#diff-files', String(guide));
+    await waitFor('the rename', async () => /README\.md → GUIDE\.md/.test(await phone.textContent('#diff-file')));
+    // Only what is not committed: lib.rs is modified, by one line.
+    await phone.click('#diff-unc');
+    await waitFor('the uncommitted changes', async () => /not committed/.test(await phone.textContent('#diff-sum')), 15000);
+    const unc = await phone.$$eval('#diff-files option', (os) => os.map((o) => o.textContent));
+    const lib = unc.find((f) => f.startsWith('lib.rs')) || '';
+    if (!/\+1 −0/.test(lib)) throw new Error(`uncommitted: ${unc}`);
+    await phone.click('#diff-back');
+    await waitConn(phone, 'connected');
+  });
+
   await test('stop asks first, then tells whether the worktree was kept and why', async () => {
     await phone.goto(`${relay.url}/#/s/${envIds.server}/docs`);
     await waitConn(phone, 'connected');
