@@ -628,6 +628,17 @@ pub fn embedded_relay_url(d: &Daemon) -> String {
         .to_string()
 }
 
+/// Pairs a device with the embedded relay of `d` (started with
+/// `--listen`): the relay's URL and the device token.
+pub fn pair_with_embedded(d: &Daemon) -> (String, String) {
+    let code = pairing_code(d);
+    let url = embedded_relay_url(d);
+    let token = stdout_of(&remote(&url, "", None, &["pair", &code]), "pair")
+        .trim()
+        .to_string();
+    (url, token)
+}
+
 pub fn pairing_code(d: &Daemon) -> String {
     let mut code = String::new();
     wait_for("rcd to print a pairing code", PATIENCE, || {

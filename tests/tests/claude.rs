@@ -7,7 +7,7 @@
 //!
 //! Set `RCD_SKIP_CLAUDE=1` on a machine without npm's package.
 
-use rcd_tests::{Daemon, Options, bin, pairing_code, remote, stdout_of, wait_for};
+use rcd_tests::{Daemon, Options, bin, remote, stdout_of, wait_for};
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
@@ -191,11 +191,7 @@ fn claude_code_asks_the_phone_allows_and_the_command_runs() {
     let said = stdout_of(&out, "hooks install");
     assert!(said.contains("+ PermissionRequest"), "{said}");
 
-    let code = pairing_code(&d);
-    let url = rcd_tests::embedded_relay_url(&d);
-    let token = stdout_of(&remote(&url, "", None, &["pair", &code]), "pair")
-        .trim()
-        .to_string();
+    let (url, token) = rcd_tests::pair_with_embedded(&d);
     d.ok(&["new", "--name", "agent"]);
 
     // The phone sees the request, with the command.

@@ -3,7 +3,7 @@
 //! changes, a rename and an untracked file; and the list's `+added
 //! −removed`, kept fresh.
 
-use rcd_tests::{Daemon, Options, git, pairing_code, remote, stdout_of, wait_for};
+use rcd_tests::{Daemon, Options, git, remote, stdout_of, wait_for};
 use serde_json::Value;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -21,11 +21,7 @@ fn rcctl_diff_shows_the_same_review_locally_and_through_the_relay() {
             "home",
         ],
     ));
-    let code = pairing_code(&d);
-    let url = rcd_tests::embedded_relay_url(&d);
-    let token = stdout_of(&remote(&url, "", None, &["pair", &code]), "pair")
-        .trim()
-        .to_string();
+    let (url, token) = rcd_tests::pair_with_embedded(&d);
     let s: Value = serde_json::from_str(&d.ok(&["new", "--name", "agent", "--json"])).unwrap();
     let wt = PathBuf::from(s["dir"].as_str().expect("dir"));
 

@@ -4,7 +4,7 @@
 //! answer given through the relay, locally, or in the terminal, and gives
 //! up without a decision after its time limit.
 
-use rcd_tests::{Daemon, Options, bin, pairing_code, remote, stdout_of, wait_for};
+use rcd_tests::{Daemon, Options, bin, remote, stdout_of, wait_for};
 use serde_json::{Value, json};
 use std::path::Path;
 use std::time::Duration;
@@ -20,11 +20,7 @@ fn world(extra: &[&str]) -> World {
     let mut args = vec!["--listen", "127.0.0.1:0", "--name", "home"];
     args.extend_from_slice(extra);
     let d = Daemon::start(Options::with_args(false, &args));
-    let code = pairing_code(&d);
-    let url = rcd_tests::embedded_relay_url(&d);
-    let token = stdout_of(&remote(&url, "", None, &["pair", &code]), "pair")
-        .trim()
-        .to_string();
+    let (url, token) = rcd_tests::pair_with_embedded(&d);
     World { d, url, token }
 }
 

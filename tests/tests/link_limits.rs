@@ -7,7 +7,7 @@ use futures_util::{SinkExt, StreamExt};
 use rcd_proto::relay::Secret;
 use rcd_proto::stream::{self, DaemonMsg, DeviceMsg, MAX_FRAME_COLS, MAX_FRAME_ROWS, Row};
 use rcd_tests::device::{encode, hello, runtime};
-use rcd_tests::{Daemon, Options, pairing_code, remote, stdout_of, wait_for};
+use rcd_tests::{Daemon, Options, remote, stdout_of, wait_for};
 use std::time::{Duration, Instant};
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
@@ -26,11 +26,7 @@ fn world(name: &str) -> World {
         false,
         &["--listen", "127.0.0.1:0", "--name", "home"],
     ));
-    let code = pairing_code(&daemon);
-    let url = rcd_tests::embedded_relay_url(&daemon);
-    let token = stdout_of(&remote(&url, "", None, &["pair", &code]), "pair")
-        .trim()
-        .to_string();
+    let (url, token) = rcd_tests::pair_with_embedded(&daemon);
     stdout_of(
         &remote(
             &url,

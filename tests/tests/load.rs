@@ -8,7 +8,7 @@ use futures_util::{SinkExt, StreamExt};
 use rcd_proto::relay::Secret;
 use rcd_proto::stream::{DaemonMsg, DeviceMsg, Row};
 use rcd_tests::device::{encode, hello, pong};
-use rcd_tests::{Daemon, Options, bin, pairing_code, remote, rss_kib, stdout_of, wait_for};
+use rcd_tests::{Daemon, Options, bin, remote, rss_kib, stdout_of, wait_for};
 use std::os::unix::fs::OpenOptionsExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -200,11 +200,7 @@ fn every_session_printing_to_a_slow_device_keeps_memory_bounded_and_quiet_sessio
         )
     });
     // The pairing line comes once the link is up: wait for it first.
-    let code = pairing_code(&d);
-    let url = rcd_tests::embedded_relay_url(&d);
-    let token = stdout_of(&remote(&url, "", None, &["pair", &code]), "pair")
-        .trim()
-        .to_string();
+    let (url, token) = rcd_tests::pair_with_embedded(&d);
     for q in 0..QUIET {
         d.ok(&["new", "--name", &format!("q{q}")]);
     }
