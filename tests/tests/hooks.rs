@@ -154,7 +154,9 @@ fn a_permission_request_is_answered_through_the_relay_locally_or_in_the_terminal
     // Answered in the terminal: someone types; the hook gives up with no
     // decision, and nothing waits any more.
     start_hook(d, "agent", &d.work, &permission_input("ls"), "", "TYPED");
-    w.wait_attention("agent", "the third request", |a| a["kind"] == "permission");
+    w.wait_attention("agent", "the third request", |a| {
+        a["request"]["detail"] == "ls"
+    });
     d.ok(&["send", "agent", ""]);
     assert_eq!(hook_output(d, "agent", &d.work, "TYPED"), "");
     let err = d.fails(&["answer", "agent", "allow"]);
