@@ -77,6 +77,11 @@ pub struct Keepers {
     pub foreign: Vec<(u32, u32, Vec<Held>)>,
 }
 
+/// A keeper that runs but serves another rcd.
+#[derive(Debug, thiserror::Error)]
+#[error("the keeper refused: {0}")]
+struct Busy(String);
+
 impl Keepers {
     /// Connects to every keeper of the state directory (removing the
     /// sockets of dead ones), reads the ended records, and starts a keeper
@@ -98,6 +103,13 @@ impl Keepers {
                     current.get_or_insert(k);
                 }
                 Ok((k, held)) => foreign.push((k.pid, k.protocol, held)),
+                // Alive, and serving another rcd: left alone.
+                Err(e) if e.downcast_ref::<Busy>().is_some() => {
+                    tracing::warn!(
+                        "keeper {}: {e}; its sessions are not adopted",
+                        socket.display()
+                    );
+                }
                 Err(e) => {
                     tracing::debug!("keeper socket {} is dead: {e}", socket.display());
                     let _ = std::fs::remove_file(&socket);
@@ -226,7 +238,7 @@ impl Keeper {
                 pid,
                 sessions,
             } => (protocol, version, pid, sessions),
-            Reply::Refused { message } => anyhow::bail!("the keeper refused: {message}"),
+            Reply::Refused { message } => return Err(Busy(message).into()),
             other => anyhow::bail!("the keeper answered {other:?}"),
         };
         let (calls, rx) = mpsc::unbounded_channel();

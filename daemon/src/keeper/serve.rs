@@ -100,22 +100,9 @@ async fn serve(dir: &Path) -> anyhow::Result<()> {
             }
         };
         tokio::select! {
-            accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else { continue };
-                let new = Conn::new(stream);
-                if conn.is_some() {
-                    let _ = new.send(&Reply::Refused {
-                        message: "another rcd is connected to this keeper".into(),
-                    }, &[]).await;
-                    continue;
-                }
-                ever_connected = true;
-                tracing::info!(rcd = ?new.peer_pid(), "rcd connected");
-                for k in kept.values_mut() {
-                    stop_reader(k).await;
-                }
-                conn = Some(new);
-            }
+            // The connection first: an rcd that was killed has left its
+            // end to read before the next rcd connects.
+            biased;
             msg = next => match msg {
                 Ok(Some((req, fds))) => {
                     let c = conn.as_ref().expect("connected");
@@ -132,6 +119,27 @@ async fn serve(dir: &Path) -> anyhow::Result<()> {
                     detached(&mut kept, &mut finishing, dir);
                 }
             },
+            accepted = listener.accept() => {
+                let Ok((stream, _)) = accepted else { continue };
+                let new = Conn::new(stream);
+                if let Some(old) = &conn {
+                    if old.peer_pid().is_some_and(process_alive) {
+                        let _ = new.send(&Reply::Refused {
+                            message: "another rcd is connected to this keeper".into(),
+                        }, &[]).await;
+                        continue;
+                    }
+                    // Its rcd is gone, the end of its connection not read
+                    // yet: the new one takes its place.
+                    tracing::info!(sessions = kept.len(), "rcd went away; keeping its sessions");
+                }
+                ever_connected = true;
+                tracing::info!(rcd = ?new.peer_pid(), "rcd connected");
+                for k in kept.values_mut() {
+                    stop_reader(k).await;
+                }
+                conn = Some(new);
+            }
             Some((id, code)) = exits.recv() => {
                 let Some(k) = kept.get_mut(&id) else { continue };
                 tracing::info!(%id, pid = k.pid, code, "program exited");
@@ -311,6 +319,15 @@ async fn wait(mut child: tokio::process::Child) -> i32 {
 
 /// rcd is gone: copy every program's output to its gap file, and record
 /// the programs that ended before it could release them.
+/// Whether process `pid` still runs (or is not ours to signal, which
+/// also means it runs).
+fn process_alive(pid: i32) -> bool {
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+        Ok(()) => true,
+        Err(e) => e == nix::errno::Errno::EPERM,
+    }
+}
+
 fn detached(kept: &mut HashMap<String, Kept>, finishing: &mut JoinSet<()>, dir: &Path) {
     for (id, k) in kept.iter_mut() {
         if k.reader.is_none() {
