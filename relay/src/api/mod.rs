@@ -240,6 +240,13 @@ pub(crate) fn router(relay: Relay) -> Router {
         )
         .route("/devices", get(device::devices))
         .route("/devices/{id}", delete(device::revoke_device))
+        .route("/push/key", get(device::push_key))
+        .route(
+            "/push/subscription",
+            get(device::push_status)
+                .put(device::push_subscribe)
+                .delete(device::push_unsubscribe),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
