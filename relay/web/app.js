@@ -16,6 +16,7 @@
 //
 //   app.js ─┬─ pairing.js
 //           ├─ list.js ── dialogs.js, machines.js
+//           ├─ notify.js (and sw.js, the service worker, not a module)
 //           ├─ term.js ─┬─ session.js ── core.js ── inputqueue.js, screen.js
 //           │           │      └──────── liveness.js, backoff.js, tabs.js, machines.js
 //           │           ├─ render.js ── cells.js
@@ -37,6 +38,7 @@ import { applyFont, initFont } from './font.js';
 import { initTranscript } from './transcript.js';
 import { initKeys } from './keys.js';
 import { setStaleAfter } from './session.js';
+import { initNotify, refreshNotify } from './notify.js';
 
 // ---------------------------------------------------------------------
 // Routing: '' the list, '#/s/ENV/NAME' a session, '#pair=CODE' pairing.
@@ -80,6 +82,7 @@ function route() {
     leave();
     current = 'list';
     showList();
+    refreshNotify();
   }
 }
 
@@ -114,6 +117,7 @@ initTerm();
 initFont(screenModel);
 initTranscript(openSession);
 initKeys(openSession);
+initNotify();
 
 window.addEventListener('resize', () => {
   if (current === 'term') applyFont();

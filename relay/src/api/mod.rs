@@ -252,6 +252,7 @@ pub(crate) fn router(relay: Relay) -> Router {
     Router::new()
         .route("/", get(web::index))
         .route("/app/{version}/{file}", get(web::asset))
+        .route("/sw.js", get(web::service_worker))
         .route("/healthz", get(web::healthz))
         .nest(API_PREFIX, api)
         .fallback(not_found)
