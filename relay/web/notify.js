@@ -129,7 +129,9 @@ async function render() {
     on.checked = false;
     on.disabled = true;
     text.disabled = true;
-    note.textContent = 'This browser cannot receive notifications from the relay.';
+    note.textContent = window.isSecureContext
+      ? 'This browser cannot receive notifications from the relay.'
+      : 'Notifications need this page over https: open the relay by its https:// address.';
     note.hidden = false;
     return;
   }
