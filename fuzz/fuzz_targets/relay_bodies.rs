@@ -1,12 +1,14 @@
 //! The JSON bodies of the relay's HTTP API, as `rc_relay::body` decodes
-//! and checks them for the handlers. The first byte picks the body; an
+//! and checks them for the handlers (a push subscription among them). The first byte picks the body; an
 //! accepted body must satisfy what its check promises and round-trip,
 //! a refused one is a 4xx. The answers the daemon decodes from the relay
 //! (its registration and its work items) are read here too.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use rc_relay::body::{self, MAX_DEVICE_LABEL, MAX_DIR, MAX_LABEL};
+use rc_relay::body::{
+    self, AUTH_LEN, MAX_DEVICE_LABEL, MAX_DIR, MAX_ENDPOINT, MAX_LABEL, P256DH_LEN,
+};
 use rc_relay::{ApiErr, secret};
 use rcd_fuzz::roundtrip;
 use rcd_proto::SessionName;
@@ -17,7 +19,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&which, body)) = data.split_first() else {
         return;
     };
-    match which % 7 {
+    match which % 8 {
         0 => {
             if let Some(req) = accepted(body::register(body)) {
                 assert_eq!(req.protocol, RELAY_PROTOCOL_VERSION);
@@ -77,6 +79,22 @@ fuzz_target!(|data: &[u8]| {
                 roundtrip(&req);
             }
         }
+        6 => {
+            if let Some(req) = accepted(body::push_subscription(body)) {
+                let e = &req.endpoint;
+                assert!(e.len() <= MAX_ENDPOINT, "{e:?}");
+                assert!(
+                    e.starts_with("https://") || e.starts_with("http://"),
+                    "{e:?}"
+                );
+                assert_eq!(b64url_len(&req.keys.p256dh), Some(P256DH_LEN));
+                assert_eq!(b64url_len(&req.keys.auth), Some(AUTH_LEN));
+                // What it hands back is accepted again as it is.
+                let again = serde_json::to_vec(&req).unwrap();
+                assert_eq!(body::push_subscription(&again).ok().as_ref(), Some(&req));
+                roundtrip(&req);
+            }
+        }
         5 => {
             if let Ok(item) = serde_json::from_slice::<WorkItem>(body) {
                 roundtrip(&item);
@@ -91,6 +109,14 @@ fuzz_target!(|data: &[u8]| {
         }
     }
 });
+
+/// The decoded length of unpadded base64url text.
+fn b64url_len(text: &str) -> Option<usize> {
+    let ok = text
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    ok.then(|| text.len() * 3 / 4)
+}
 
 /// The body, when accepted; a refusal must be a client error.
 fn accepted<T>(r: Result<T, ApiErr>) -> Option<T> {

@@ -277,6 +277,65 @@ pub struct AnswerRequest {
     pub message: Option<String>,
 }
 
+/// `GET /push/key`: the relay's VAPID public key (RFC 8292), the
+/// uncompressed P-256 point in base64url without padding: a browser's
+/// `applicationServerKey`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushKey {
+    pub key: String,
+}
+
+/// `PUT /push/subscription`: the browser's `PushSubscription` as its
+/// `toJSON()` gives it, and whether its pushes may carry the program's
+/// words. Other fields (`expirationTime`) are ignored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushSubscriptionRequest {
+    /// The push service's URL for this browser.
+    pub endpoint: String,
+    pub keys: PushSubscriptionKeys,
+    /// Whether the message text goes into pushes (off unless asked).
+    #[serde(default)]
+    pub with_message: bool,
+}
+
+/// The keys of a [`PushSubscriptionRequest`] (RFC 8291), base64url.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushSubscriptionKeys {
+    /// The browser's P-256 public key, uncompressed (65 bytes).
+    pub p256dh: String,
+    /// The authentication secret (16 bytes).
+    pub auth: String,
+}
+
+/// `GET /push/subscription`: whether this device token has one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushStatus {
+    pub subscribed: bool,
+    #[serde(default)]
+    pub with_message: bool,
+    /// The subscription's endpoint, so a browser can tell its own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+}
+
+/// What a push carries, encrypted for the browser (RFC 8291): one
+/// session began to wait for a person.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushPayload {
+    /// The environment's id.
+    pub env: String,
+    /// Its machine's name.
+    pub machine: String,
+    /// The session's name.
+    pub session: String,
+    pub kind: crate::control::AttentionKind,
+    /// The episode ([`crate::control::Attention::since`]).
+    pub since: String,
+    /// What the program said; only for subscriptions that opted in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
 /// `POST .../attach-ticket`: a one-time, short-lived ticket that admits one
 /// attach WebSocket (browsers cannot set headers on WebSockets).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -32,7 +32,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the relay.
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Enrollment tokens (held by machines running rcd).
     #[command(subcommand)]
     Token(TokenCommand),
@@ -87,6 +87,23 @@ pub struct ServeArgs {
     /// process's open-file limit (LimitNOFILE= in systemd).
     #[arg(long, value_name = "N", default_value_t = crate::options::DEFAULT_MAX_CONNECTIONS)]
     pub max_connections: usize,
+    /// Who runs this relay, for the push services that deliver its
+    /// notifications (the VAPID `sub` claim): a `mailto:` or `https:` URL.
+    /// Some push services refuse pushes without a real one.
+    #[arg(long, value_name = "URL", default_value = crate::options::DEFAULT_PUSH_CONTACT, value_parser = push_contact)]
+    pub push_contact: String,
+}
+
+/// A `mailto:` or `https:` URL.
+fn push_contact(s: &str) -> Result<String, String> {
+    let ok = (s.starts_with("mailto:") || s.starts_with("https://"))
+        && s.len() <= 256
+        && s.bytes().all(|b| b.is_ascii_graphic());
+    if ok {
+        Ok(s.to_string())
+    } else {
+        Err(format!("{s:?}: give a mailto: or https: URL"))
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -157,7 +174,7 @@ fn open_store(dir: Option<&Path>) -> Result<FileStore> {
 pub async fn run(cli: Cli, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
     let store = open_store(cli.data_dir.as_deref())?;
     match cli.command {
-        Command::Serve(args) => serve(args, store, shutdown).await,
+        Command::Serve(args) => serve(*args, store, shutdown).await,
         Command::Token(TokenCommand::Create { label, json }) => {
             token_create(&store, label, json).await
         }
@@ -191,6 +208,7 @@ async fn serve(
         ping_interval: args.ping_interval,
         header_timeout: args.header_timeout,
         max_connections: connection_cap(args.max_connections),
+        push_contact: args.push_contact,
         ..RelayOptions::default()
     };
     if opts.poll_timeout >= opts.offline_after {

@@ -20,7 +20,9 @@
 //! 1. `options`, `secret`, `limit`, `logging`: limits and durations;
 //!    secrets, hashes and ids; counting failed attempts; the log filter
 //!    that keeps payloads and headers out of logs.
-//! 2. `store`: the [`Store`] trait and its two implementations.
+//! 2. `store`: the [`Store`] trait and its two implementations; `push`:
+//!    Web Push to devices (the VAPID key, payload encryption, the episode
+//!    rule, the sends).
 //! 3. `hub`: live routing of sockets, and the [`CloseReason`]s it closes
 //!    them with.
 //! 4. `state`: [`Relay`], the shared handle over options, store, hub and
@@ -40,6 +42,7 @@ mod limit;
 mod listen;
 pub mod logging;
 pub mod options;
+mod push;
 mod queue;
 pub mod secret;
 mod server;
@@ -54,6 +57,6 @@ pub use options::{MAX_BODY, RelayOptions};
 pub use server::{SHUTDOWN_GRACE, TlsError, tls_config};
 pub use state::Relay;
 pub use store::{
-    EnvEntry, EnvRecord, FileStore, Grant, MemoryStore, Store, StoreError, StoreFuture,
-    StoreResult, TokenKind, TokenRecord, create_token,
+    EnvEntry, EnvRecord, FileStore, Grant, MemoryStore, PushSubscription, Store, StoreError,
+    StoreFuture, StoreResult, TokenKind, TokenRecord, create_token,
 };

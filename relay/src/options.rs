@@ -42,6 +42,12 @@ pub const DEFAULT_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// `systemd/rc-relay.service`), so the relay never runs out of them.
 pub const DEFAULT_MAX_CONNECTIONS: usize = 16_384;
 
+/// The VAPID `sub` claim when none is given: push services may write to
+/// it about the relay's pushes (`rc-relay serve --push-contact`).
+pub const DEFAULT_PUSH_CONTACT: &str = "mailto:rc-relay@localhost";
+/// The delay before a failed push is tried again; it doubles each time.
+pub const DEFAULT_PUSH_RETRY: Duration = Duration::from_secs(2);
+
 /// The relay's intervals and lifetimes. `Default` gives the documented
 /// defaults; tests shorten them.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,6 +76,10 @@ pub struct RelayOptions {
     pub header_timeout: Duration,
     /// Most connections open at once.
     pub max_connections: usize,
+    /// The VAPID `sub` claim of Web Push: a `mailto:` or `https:` URL.
+    pub push_contact: String,
+    /// The delay before the first retry of a failed push.
+    pub push_retry: Duration,
 }
 
 impl Default for RelayOptions {
@@ -87,6 +97,8 @@ impl Default for RelayOptions {
             sweep_interval: DEFAULT_SWEEP_INTERVAL,
             header_timeout: DEFAULT_HEADER_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            push_contact: DEFAULT_PUSH_CONTACT.to_string(),
+            push_retry: DEFAULT_PUSH_RETRY,
         }
     }
 }

@@ -7,6 +7,7 @@
 use crate::hub::{CloseReason, Hub};
 use crate::limit::Attempts;
 use crate::options::{RelayOptions, wire_secs};
+use crate::push::Pusher;
 use crate::secret;
 use crate::store::{self, Store, StoreError, StoreResult, TokenKind, TokenRecord};
 use rcd_proto::relay::{Credential, Secret};
@@ -28,6 +29,7 @@ struct Inner {
     hub: Hub,
     stop: watch::Sender<bool>,
     pairing: Attempts,
+    push: Pusher,
 }
 
 impl fmt::Debug for Relay {
@@ -43,8 +45,10 @@ impl Relay {
     /// A relay over `store`. Starts nothing; [`Relay::serve`] does.
     pub fn new(opts: RelayOptions, store: Arc<dyn Store>) -> Relay {
         let (stop, _) = watch::channel(false);
+        let push = Pusher::new(opts.push_contact.clone(), opts.push_retry);
         Relay {
             inner: Arc::new(Inner {
+                push,
                 opts,
                 store,
                 hub: Hub::default(),
@@ -65,6 +69,11 @@ impl Relay {
 
     pub fn store(&self) -> &Arc<dyn Store> {
         &self.inner.store
+    }
+
+    /// Web Push: the VAPID key, the pushed episodes, the sends.
+    pub(crate) fn pusher(&self) -> &Pusher {
+        &self.inner.push
     }
 
     pub(crate) fn hub(&self) -> &Hub {

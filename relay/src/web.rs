@@ -11,10 +11,14 @@
 //!   cached for a year (`immutable`). A request
 //!   with another version (a page from before an upgrade) still gets the
 //!   current file, but uncached.
+//! - `GET /sw.js` is the service worker that shows pushes as
+//!   notifications (`relay/web/sw.js`). It is served at the root so that
+//!   its scope can be the whole app, unversioned and `no-cache`, because
+//!   a service worker's URL must stay the same across upgrades.
 //! - Every answer carries a Content-Security-Policy that allows nothing
 //!   outside the relay: scripts, styles and images from the relay only, no
-//!   inline script or style, and connections (`fetch`, WebSocket) only to
-//!   the relay itself.
+//!   inline script or style, workers from the relay only, and connections
+//!   (`fetch`, WebSocket) only to the relay itself.
 
 use axum::extract::Path;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -65,6 +69,7 @@ const ASSETS: &[Asset] = &[
     module!("list.js"),
     module!("liveness.js"),
     module!("machines.js"),
+    module!("notify.js"),
     module!("pairing.js"),
     module!("render.js"),
     module!("screen.js"),
@@ -89,6 +94,9 @@ const ASSETS: &[Asset] = &[
         body: include_bytes!("../web/manifest.webmanifest"),
     },
 ];
+
+/// The service worker, served at `/sw.js`.
+const SERVICE_WORKER: &[u8] = include_bytes!("../web/sw.js");
 
 /// The page; `{{V}}` stands for the assets' version.
 const INDEX_TEMPLATE: &str = include_str!("../web/index.html");
@@ -153,7 +161,8 @@ pub(crate) fn content_security_policy(headers: &HeaderMap) -> String {
     };
     format!(
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-         font-src 'self'; manifest-src 'self'; connect-src {connect}; base-uri 'none'; \
+         font-src 'self'; manifest-src 'self'; worker-src 'self'; connect-src {connect}; \
+         base-uri 'none'; \
          form-action 'none'; frame-ancestors 'none'"
     )
 }
@@ -217,6 +226,11 @@ pub(crate) async fn asset(
         "no-cache"
     };
     (common(&headers, a.content_type, cache), a.body).into_response()
+}
+
+/// `GET /sw.js`: the service worker.
+pub(crate) async fn service_worker(headers: HeaderMap) -> Response {
+    (common(&headers, JAVASCRIPT, "no-cache"), SERVICE_WORKER).into_response()
 }
 
 /// A file the UI does not have.

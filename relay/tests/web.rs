@@ -41,6 +41,7 @@ fn check_policy(h: &HeaderMap, host: &str) {
         "img-src 'self' data:",
         "base-uri 'none'",
         "frame-ancestors 'none'",
+        "worker-src 'self'",
     ] {
         assert!(csp.contains(part), "{part:?} in {csp}");
     }
@@ -131,6 +132,22 @@ async fn assets_are_versioned_typed_and_cached_for_good() {
         .unwrap();
     assert_eq!(resp.status(), StatusCode::OK);
     assert_eq!(header(resp.headers(), header::CACHE_CONTROL), "no-cache");
+}
+
+#[tokio::test]
+async fn the_service_worker_is_served_at_the_root_and_revalidated() {
+    let relay = TestRelay::start(fast()).await;
+    let host = relay.url.trim_start_matches("http://").to_string();
+    let resp = reqwest::get(format!("{}/sw.js", relay.url)).await.unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    let h = resp.headers().clone();
+    assert!(header(&h, header::CONTENT_TYPE).starts_with("text/javascript"));
+    assert_eq!(header(&h, header::CACHE_CONTROL), "no-cache");
+    check_policy(&h, &host);
+    let body = resp.text().await.unwrap();
+    for handler in ["'push'", "'notificationclick'"] {
+        assert!(body.contains(handler), "handles {handler}");
+    }
 }
 
 #[tokio::test]

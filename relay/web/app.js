@@ -16,6 +16,7 @@
 //
 //   app.js ─┬─ pairing.js
 //           ├─ list.js ── dialogs.js, machines.js
+//           ├─ notify.js (and sw.js, the service worker, not a module)
 //           ├─ term.js ─┬─ session.js ── core.js ── inputqueue.js, screen.js
 //           │           │      └──────── liveness.js, backoff.js, tabs.js, machines.js
 //           │           ├─ render.js ── cells.js
@@ -38,6 +39,7 @@ import { initTranscript } from './transcript.js';
 import { initKeys } from './keys.js';
 import { setStaleAfter } from './session.js';
 import { closeDiff, initDiff, showDiff } from './diff.js';
+import { initNotify, refreshNotify } from './notify.js';
 
 // ---------------------------------------------------------------------
 // Routing: '' the list, '#/s/ENV/NAME' a session, '#/d/ENV/NAME' its
@@ -89,6 +91,7 @@ function route() {
     leave();
     current = 'list';
     showList();
+    refreshNotify();
   }
 }
 
@@ -125,6 +128,7 @@ initTerm();
 initFont(screenModel);
 initTranscript(openSession);
 initKeys(openSession);
+initNotify();
 
 window.addEventListener('resize', () => {
   if (current === 'term') applyFont();

@@ -21,6 +21,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { pushTests } from './push.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -908,6 +909,8 @@ async function main() {
     if ((await desk.inputValue('#line')) !== 'echo nobody') throw new Error('a refused line was cleared');
     if (!/Not sent/.test(await desk.textContent('#toast'))) throw new Error('no refusal shown');
   });
+
+  await pushTests({ test, browser, relay, envIds, phone, waitFor, visible, watch, apiCall, token, shot, log });
 
   await test('no Content-Security-Policy violation or script error on any page', async () => {
     if (problems.length) throw new Error(problems.join('\n'));

@@ -7,8 +7,8 @@ use super::ApiErr;
 use axum::http::StatusCode;
 use rcd_proto::SessionName;
 use rcd_proto::relay::{
-    AnswerRequest, ApiErrorKind, CreateSession, Heartbeat, PairRequest, RELAY_PROTOCOL_VERSION,
-    RegisterRequest, WorkResult,
+    AnswerRequest, ApiErrorKind, CreateSession, Heartbeat, PairRequest, PushSubscriptionKeys,
+    PushSubscriptionRequest, RELAY_PROTOCOL_VERSION, RegisterRequest, WorkResult,
 };
 use serde::de::DeserializeOwned;
 
@@ -133,4 +133,79 @@ pub fn create_session(body: &[u8]) -> Result<CreateSession, ApiErr> {
         session_name(name)?;
     }
     Ok(req)
+}
+
+/// Longest push endpoint accepted, in bytes.
+pub const MAX_ENDPOINT: usize = 2048;
+/// The length of a subscription's public key (an uncompressed P-256
+/// point) and of its authentication secret, in bytes.
+pub const P256DH_LEN: usize = 65;
+pub const AUTH_LEN: usize = 16;
+
+/// Whether `host` (of a URI: `[::1]` with its brackets) is this machine.
+fn loopback_host(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// A base64url key of `len` bytes (padding tolerated), back in base64url
+/// without padding.
+fn push_key(what: &str, text: &str, len: usize) -> Result<Vec<u8>, ApiErr> {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let bytes = (text.len() <= 2 * len)
+        .then(|| URL_SAFE_NO_PAD.decode(text.trim_end_matches('=')).ok())
+        .flatten()
+        .filter(|b| b.len() == len)
+        .ok_or_else(|| ApiErr::bad_request(format!("{what} must be {len} bytes in base64url")))?;
+    Ok(bytes)
+}
+
+/// `PUT /push/subscription`: the endpoint is https (or http on a loopback
+/// host, for tests), without user name, at most [`MAX_ENDPOINT`] bytes;
+/// `p256dh` is a P-256 point, `auth` 16 bytes. The keys come back in
+/// base64url without padding.
+pub fn push_subscription(body: &[u8]) -> Result<PushSubscriptionRequest, ApiErr> {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let req: PushSubscriptionRequest = decode(body)?;
+    let e = &req.endpoint;
+    if e.is_empty() || e.len() > MAX_ENDPOINT || !e.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiErr::bad_request(format!(
+            "the endpoint must be a URL of at most {MAX_ENDPOINT} bytes"
+        )));
+    }
+    let uri: axum::http::Uri = e
+        .parse()
+        .map_err(|_| ApiErr::bad_request("the endpoint is not a URL"))?;
+    let host = uri.host().unwrap_or("");
+    let authority = uri.authority().map_or("", |a| a.as_str());
+    let scheme_ok = match uri.scheme_str() {
+        Some("https") => e.starts_with("https://"),
+        Some("http") => e.starts_with("http://") && loopback_host(host),
+        _ => false,
+    };
+    if !scheme_ok || host.is_empty() || authority.contains('@') {
+        return Err(ApiErr::bad_request(
+            "the endpoint must be an https URL (http only on a loopback host), with no user name",
+        ));
+    }
+    let p256dh = push_key("keys.p256dh", &req.keys.p256dh, P256DH_LEN)?;
+    if !crate::push::crypto::is_p256_point(&p256dh) {
+        return Err(ApiErr::bad_request(
+            "keys.p256dh is not an uncompressed P-256 public key",
+        ));
+    }
+    let auth = push_key("keys.auth", &req.keys.auth, AUTH_LEN)?;
+    Ok(PushSubscriptionRequest {
+        endpoint: req.endpoint,
+        keys: PushSubscriptionKeys {
+            p256dh: URL_SAFE_NO_PAD.encode(p256dh),
+            auth: URL_SAFE_NO_PAD.encode(auth),
+        },
+        with_message: req.with_message,
+    })
 }

@@ -85,10 +85,14 @@ pub(crate) async fn heartbeat(
     RawBody(body): RawBody,
 ) -> ApiResult<StatusCode> {
     let beat = body::heartbeat(&body)?;
-    auth::owned_environment(&relay, &owner, &env).await?;
+    let entry = auth::owned_environment(&relay, &owner, &env).await?;
+    let episodes = relay
+        .pusher()
+        .due(&env, &entry.record.machine, &beat.sessions);
     if !relay.store().seen(&env, Some(beat)).await? {
         return Err(ApiErr::no_environment());
     }
+    relay.pusher().send(relay.store().clone(), owner, episodes);
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,6 +1,6 @@
 //! Device routes: pairing, the environment list, creating and stopping
-//! sessions (as work for the daemon), attach tickets and sockets, and the
-//! owner's device tokens.
+//! sessions (as work for the daemon), attach tickets and sockets, the
+//! owner's device tokens, and this device's Web Push subscription.
 
 use super::auth::{self, AttachCaller, DeviceCaller};
 use super::body::{self, session_name};
@@ -10,7 +10,7 @@ use crate::limit::Refused;
 use crate::options::{MAX_BODY, WS_READ_BUFFER, wire_secs};
 use crate::secret::{self, TICKET_PREFIX};
 use crate::state::Relay;
-use crate::store::{EnvEntry, Grant, TokenKind};
+use crate::store::{EnvEntry, Grant, PushSubscription, TokenKind};
 use crate::ws;
 use axum::Extension;
 use axum::Json;
@@ -20,7 +20,8 @@ use axum::extract::ws::{WebSocketUpgrade, rejection::WebSocketUpgradeRejection};
 use axum::http::{StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use rcd_proto::relay::{
-    ApiErrorKind, AttachTicket, DeviceToken, EnvironmentView, TokenInfo, Work, WorkItem, WorkResult,
+    ApiErrorKind, AttachTicket, DeviceToken, EnvironmentView, PushKey, PushStatus, TokenInfo, Work,
+    WorkItem, WorkResult,
 };
 use rcd_proto::{ErrorKind, ErrorReply};
 use serde::Deserialize;
@@ -383,5 +384,72 @@ pub(crate) async fn revoke_device(
         .ok_or_else(|| ApiErr::not_found("no such device"))?;
     relay.revoke(TokenKind::Device, &target.id).await?;
     tracing::info!(device = %target.id, by = %device.id(), "device token revoked");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `GET /push/key`: the VAPID public key, a browser's
+/// `applicationServerKey`.
+pub(crate) async fn push_key(
+    State(relay): State<Relay>,
+    _: DeviceCaller,
+) -> ApiResult<Json<PushKey>> {
+    let key = relay.pusher().key(relay.store().as_ref()).await?;
+    Ok(Json(PushKey {
+        key: key.public().to_string(),
+    }))
+}
+
+/// `GET /push/subscription`: whether this device token has one.
+pub(crate) async fn push_status(
+    State(relay): State<Relay>,
+    device: DeviceCaller,
+) -> ApiResult<Json<PushStatus>> {
+    let sub = relay.store().get_subscription(device.id()).await?;
+    Ok(Json(PushStatus {
+        subscribed: sub.is_some(),
+        with_message: sub.as_ref().is_some_and(|s| s.with_message),
+        endpoint: sub.map(|s| s.endpoint),
+    }))
+}
+
+/// `PUT /push/subscription`: this device token's subscription, replacing
+/// the one it had.
+pub(crate) async fn push_subscribe(
+    State(relay): State<Relay>,
+    device: DeviceCaller,
+    RawBody(body): RawBody,
+) -> ApiResult<StatusCode> {
+    let req = body::push_subscription(&body)?;
+    let origin = crate::push::origin(&req.endpoint);
+    let created = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let with_message = req.with_message;
+    let sub = PushSubscription {
+        device: device.id().to_string(),
+        endpoint: req.endpoint,
+        p256dh: req.keys.p256dh,
+        auth: req.keys.auth,
+        with_message: req.with_message,
+        created,
+    };
+    if !relay.store().put_subscription(sub).await? {
+        // Revoked since it was looked up.
+        return Err(ApiErr::unauthorized());
+    }
+    // Made now rather than at the first push.
+    relay.pusher().key(relay.store().as_ref()).await?;
+    tracing::info!(device = %device.id(), %origin, with_message, "push subscription saved");
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `DELETE /push/subscription`: this device receives no more pushes.
+pub(crate) async fn push_unsubscribe(
+    State(relay): State<Relay>,
+    device: DeviceCaller,
+) -> ApiResult<StatusCode> {
+    if relay.store().remove_subscription(device.id(), None).await? {
+        tracing::info!(device = %device.id(), "push subscription removed");
+    }
     Ok(StatusCode::NO_CONTENT)
 }

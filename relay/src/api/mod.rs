@@ -244,11 +244,19 @@ pub(crate) fn router(relay: Relay) -> Router {
         )
         .route("/devices", get(device::devices))
         .route("/devices/{id}", delete(device::revoke_device))
+        .route("/push/key", get(device::push_key))
+        .route(
+            "/push/subscription",
+            get(device::push_status)
+                .put(device::push_subscribe)
+                .delete(device::push_unsubscribe),
+        )
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed);
     Router::new()
         .route("/", get(web::index))
         .route("/app/{version}/{file}", get(web::asset))
+        .route("/sw.js", get(web::service_worker))
         .route("/healthz", get(web::healthz))
         .nest(API_PREFIX, api)
         .fallback(not_found)

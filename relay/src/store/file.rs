@@ -16,8 +16,8 @@
 
 use super::tokens::{TOKEN_FILE_VERSION, TokenSet};
 use super::{
-    EnvEntry, EnvRecord, Grant, MemoryStore, Store, StoreError, StoreFuture, StoreResult,
-    TokenKind, TokenRecord, ready,
+    EnvEntry, EnvRecord, Grant, MemoryStore, PushSubscription, Store, StoreError, StoreFuture,
+    StoreResult, TokenKind, TokenRecord, b64, ready,
 };
 use nix::fcntl::{Flock, FlockArg};
 use rcd_proto::SessionInfo;
@@ -240,6 +240,49 @@ impl Store for FileStore {
         id: &'a str,
     ) -> StoreFuture<'a, Vec<TokenRecord>> {
         ready(self.mutate(|set| set.revoke(kind, id)))
+    }
+
+    fn push_key(&self, fresh: Vec<u8>) -> StoreFuture<'_, Vec<u8>> {
+        let stored = match self.tokens() {
+            Ok(c) => c.set.push_key.clone(),
+            Err(e) => return ready(Err(e)),
+        };
+        let key = match stored {
+            Some(k) => Ok(k),
+            // Under the file's lock: a key another process wrote first wins.
+            None => self.mutate(|set| Ok(set.push_key(b64::encode(&fresh)))),
+        };
+        ready(key.and_then(|k| b64::decode_key(&k)))
+    }
+
+    fn put_subscription(&self, sub: PushSubscription) -> StoreFuture<'_, bool> {
+        ready(self.mutate(|set| Ok(set.put_push(sub))))
+    }
+
+    fn get_subscription<'a>(
+        &'a self,
+        device: &'a str,
+    ) -> StoreFuture<'a, Option<PushSubscription>> {
+        ready(self.tokens().map(|c| c.set.get_push(device)))
+    }
+
+    fn remove_subscription<'a>(
+        &'a self,
+        device: &'a str,
+        endpoint: Option<&'a str>,
+    ) -> StoreFuture<'a, bool> {
+        let present = match self.tokens() {
+            Ok(c) => c.set.get_push(device).is_some(),
+            Err(e) => return ready(Err(e)),
+        };
+        if !present {
+            return ready(Ok(false));
+        }
+        ready(self.mutate(|set| Ok(set.remove_push(device, endpoint))))
+    }
+
+    fn list_subscriptions<'a>(&'a self, owner: &'a str) -> StoreFuture<'a, Vec<PushSubscription>> {
+        ready(self.tokens().map(|c| c.set.pushes_of(owner)))
     }
 
     fn put_grant(&self, hash: String, grant: Grant, ttl: Duration) -> StoreFuture<'_, ()> {

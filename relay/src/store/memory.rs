@@ -7,7 +7,10 @@
 //! queued between the check and the wait is not missed.
 
 use super::tokens::TokenSet;
-use super::{EnvEntry, EnvRecord, Grant, Store, StoreFuture, TokenKind, TokenRecord, ready};
+use super::{
+    EnvEntry, EnvRecord, Grant, PushSubscription, Store, StoreFuture, TokenKind, TokenRecord, b64,
+    ready,
+};
 use rcd_proto::SessionInfo;
 use rcd_proto::relay::{Heartbeat, WorkItem, WorkResult};
 use std::collections::{HashMap, VecDeque};
@@ -130,6 +133,34 @@ impl Store for MemoryStore {
         id: &'a str,
     ) -> StoreFuture<'a, Vec<TokenRecord>> {
         ready(self.with(|st| st.tokens.revoke(kind, id)))
+    }
+
+    fn push_key(&self, fresh: Vec<u8>) -> StoreFuture<'_, Vec<u8>> {
+        let key = self.with(|st| st.tokens.push_key(b64::encode(&fresh)));
+        ready(b64::decode_key(&key))
+    }
+
+    fn put_subscription(&self, sub: PushSubscription) -> StoreFuture<'_, bool> {
+        ready(Ok(self.with(|st| st.tokens.put_push(sub))))
+    }
+
+    fn get_subscription<'a>(
+        &'a self,
+        device: &'a str,
+    ) -> StoreFuture<'a, Option<PushSubscription>> {
+        ready(Ok(self.with(|st| st.tokens.get_push(device))))
+    }
+
+    fn remove_subscription<'a>(
+        &'a self,
+        device: &'a str,
+        endpoint: Option<&'a str>,
+    ) -> StoreFuture<'a, bool> {
+        ready(Ok(self.with(|st| st.tokens.remove_push(device, endpoint))))
+    }
+
+    fn list_subscriptions<'a>(&'a self, owner: &'a str) -> StoreFuture<'a, Vec<PushSubscription>> {
+        ready(Ok(self.with(|st| st.tokens.pushes_of(owner))))
     }
 
     fn put_grant(&self, hash: String, grant: Grant, ttl: Duration) -> StoreFuture<'_, ()> {

@@ -23,6 +23,7 @@ mod tokens;
 
 pub use file::FileStore;
 pub use memory::MemoryStore;
+pub(crate) use tokens::b64;
 
 use rcd_proto::SessionInfo;
 use rcd_proto::SpawnMode;
@@ -177,6 +178,24 @@ impl Grant {
     }
 }
 
+/// A browser's Web Push subscription (RFC 8030), held for one device
+/// token: pushes for the sessions of that token's owner go to it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushSubscription {
+    /// The device token's id.
+    pub device: String,
+    /// The push service's URL (https, or http on a loopback host).
+    pub endpoint: String,
+    /// The browser's P-256 public key, base64url without padding.
+    pub p256dh: String,
+    /// The authentication secret, base64url without padding.
+    pub auth: String,
+    /// Whether pushes carry the program's words.
+    pub with_message: bool,
+    /// Unix seconds.
+    pub created: u64,
+}
+
 /// A registered environment: what its daemon said at registration and in
 /// its last heartbeat.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -239,6 +258,34 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
         kind: TokenKind,
         id: &'a str,
     ) -> StoreFuture<'a, Vec<TokenRecord>>;
+
+    // --- Web Push (persisted by FileStore, with the tokens) ---
+
+    /// The relay's VAPID key (PKCS#8); `fresh` becomes the key when there
+    /// is none yet, so every caller gets the same one.
+    fn push_key(&self, fresh: Vec<u8>) -> StoreFuture<'_, Vec<u8>>;
+
+    /// Adds or replaces the subscription of `sub.device`; false (nothing
+    /// kept) when that device token is not live.
+    fn put_subscription(&self, sub: PushSubscription) -> StoreFuture<'_, bool>;
+
+    /// The subscription of a device token.
+    fn get_subscription<'a>(&'a self, device: &'a str)
+    -> StoreFuture<'a, Option<PushSubscription>>;
+
+    /// Removes the subscription of a device token (only when its endpoint
+    /// is `endpoint`, if given: a push service's 410 does not remove the
+    /// newer subscription that replaced the one it refused). Whether one
+    /// was removed.
+    fn remove_subscription<'a>(
+        &'a self,
+        device: &'a str,
+        endpoint: Option<&'a str>,
+    ) -> StoreFuture<'a, bool>;
+
+    /// The subscriptions of the live device tokens of enrollment token
+    /// `owner`. Revoking a device token removes its subscription.
+    fn list_subscriptions<'a>(&'a self, owner: &'a str) -> StoreFuture<'a, Vec<PushSubscription>>;
 
     // --- short-lived secrets (credentials, pairing codes, tickets) ---
 

@@ -1,9 +1,27 @@
 //! The set of long-lived tokens, shared by [`super::MemoryStore`] (in
 //! memory) and [`super::FileStore`] (loaded from and saved to
-//! `tokens.json`).
+//! `tokens.json`), with what lives as long as they do: the relay's VAPID
+//! key and each device token's push subscription.
 
-use super::{StoreError, StoreResult, TokenKind, TokenRecord};
+use super::{PushSubscription, StoreError, StoreResult, TokenKind, TokenRecord};
 use serde::{Deserialize, Serialize};
+
+/// The VAPID key's text form in the token set.
+pub(crate) mod b64 {
+    use super::{StoreError, StoreResult};
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+
+    pub fn encode(bytes: &[u8]) -> String {
+        STANDARD.encode(bytes)
+    }
+
+    pub fn decode_key(text: &str) -> StoreResult<Vec<u8>> {
+        STANDARD
+            .decode(text)
+            .map_err(|e| StoreError::Backend(format!("the stored push key is not base64: {e}")))
+    }
+}
 
 /// Version of the `tokens.json` layout.
 pub(crate) const TOKEN_FILE_VERSION: u32 = 1;
@@ -14,6 +32,12 @@ pub(crate) const TOKEN_FILE_VERSION: u32 = 1;
 pub(crate) struct TokenSet {
     pub version: u32,
     pub tokens: Vec<TokenRecord>,
+    /// The relay's VAPID key (PKCS#8, base64), made at the first need.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub push_key: Option<String>,
+    /// At most one per live device token.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub push: Vec<PushSubscription>,
 }
 
 impl TokenSet {
@@ -21,6 +45,8 @@ impl TokenSet {
         TokenSet {
             version: TOKEN_FILE_VERSION,
             tokens: Vec::new(),
+            push_key: None,
+            push: Vec::new(),
         }
     }
 
@@ -71,7 +97,72 @@ impl TokenSet {
                 changed.push(t.clone());
             }
         }
+        // A revoked device receives nothing: its subscription goes with it.
+        let live = self.live_devices();
+        self.push.retain(|p| live.contains(&p.device));
         Ok(changed)
+    }
+
+    /// The ids of the device tokens that are live: not revoked, and their
+    /// enrollment token neither.
+    fn live_devices(&self) -> std::collections::HashSet<String> {
+        let owners: std::collections::HashSet<&str> = self
+            .tokens
+            .iter()
+            .filter(|t| t.kind == TokenKind::Enrollment && !t.revoked)
+            .map(|t| t.id.as_str())
+            .collect();
+        self.tokens
+            .iter()
+            .filter(|t| t.kind == TokenKind::Device && !t.revoked)
+            .filter(|t| t.owner.as_deref().is_some_and(|o| owners.contains(o)))
+            .map(|t| t.id.clone())
+            .collect()
+    }
+
+    /// The VAPID key, or `fresh` kept as the key when there is none yet.
+    pub fn push_key(&mut self, fresh: String) -> String {
+        self.push_key.get_or_insert(fresh).clone()
+    }
+
+    /// Adds or replaces the subscription of its device; false (nothing
+    /// kept) when that device token is not live.
+    pub fn put_push(&mut self, sub: PushSubscription) -> bool {
+        if !self.live_devices().contains(&sub.device) {
+            return false;
+        }
+        self.push.retain(|p| p.device != sub.device);
+        self.push.push(sub);
+        true
+    }
+
+    pub fn get_push(&self, device: &str) -> Option<PushSubscription> {
+        self.push.iter().find(|p| p.device == device).cloned()
+    }
+
+    /// Removes the device's subscription (only if its endpoint is
+    /// `endpoint`, when given); whether one was removed.
+    pub fn remove_push(&mut self, device: &str, endpoint: Option<&str>) -> bool {
+        let before = self.push.len();
+        self.push
+            .retain(|p| p.device != device || endpoint.is_some_and(|e| e != p.endpoint));
+        before != self.push.len()
+    }
+
+    /// The subscriptions of the live devices of enrollment token `owner`.
+    pub fn pushes_of(&self, owner: &str) -> Vec<PushSubscription> {
+        let live = self.live_devices();
+        let mine: std::collections::HashSet<&str> = self
+            .tokens
+            .iter()
+            .filter(|t| t.owner.as_deref() == Some(owner) && live.contains(&t.id))
+            .map(|t| t.id.as_str())
+            .collect();
+        self.push
+            .iter()
+            .filter(|p| mine.contains(p.device.as_str()))
+            .cloned()
+            .collect()
     }
 }
 
@@ -117,5 +208,42 @@ mod tests {
             "dev_2".to_string()
         );
         assert!(set.find(TokenKind::Enrollment, "h-dev_2").is_none());
+    }
+
+    fn sub(device: &str, endpoint: &str) -> PushSubscription {
+        PushSubscription {
+            device: device.into(),
+            endpoint: endpoint.into(),
+            p256dh: "k".into(),
+            auth: "a".into(),
+            with_message: false,
+            created: 1,
+        }
+    }
+
+    #[test]
+    fn subscriptions_belong_to_live_devices_and_go_with_them() {
+        let mut set = TokenSet::new();
+        set.insert(token("enr_a", TokenKind::Enrollment, None));
+        set.insert(token("dev_1", TokenKind::Device, Some("enr_a")));
+        set.insert(token("dev_2", TokenKind::Device, Some("enr_a")));
+        assert!(set.put_push(sub("dev_1", "https://p/1")));
+        assert!(set.put_push(sub("dev_1", "https://p/1b")), "replaces");
+        assert!(set.put_push(sub("dev_2", "https://p/2")));
+        assert!(!set.put_push(sub("dev_9", "https://p/9")), "no such device");
+        assert_eq!(set.get_push("dev_1").unwrap().endpoint, "https://p/1b");
+        assert_eq!(set.pushes_of("enr_a").len(), 2);
+        assert!(set.pushes_of("enr_b").is_empty());
+        assert!(
+            !set.remove_push("dev_1", Some("https://p/1")),
+            "an older endpoint removes nothing"
+        );
+        set.revoke(TokenKind::Device, "dev_2").unwrap();
+        assert!(set.get_push("dev_2").is_none(), "revoked with its device");
+        set.revoke(TokenKind::Enrollment, "enr_a").unwrap();
+        assert!(set.push.is_empty(), "and by the cascade");
+        assert!(!set.put_push(sub("dev_1", "https://p/1")), "revoked");
+        assert_eq!(set.push_key("first".into()), "first");
+        assert_eq!(set.push_key("second".into()), "first", "made once");
     }
 }
