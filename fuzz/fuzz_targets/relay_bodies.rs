@@ -1,5 +1,6 @@
 //! The JSON bodies of the relay's HTTP API, as `rc_relay::body` decodes
-//! and checks them for the handlers (a push subscription among them). The first byte picks the body; an
+//! and checks them for the handlers (a push subscription and an answer
+//! to a permission request among them). The first byte picks the body; an
 //! accepted body must satisfy what its check promises and round-trip,
 //! a refused one is a 4xx. The answers the daemon decodes from the relay
 //! (its registration and its work items) are read here too.
@@ -7,7 +8,8 @@
 
 use libfuzzer_sys::fuzz_target;
 use rc_relay::body::{
-    self, AUTH_LEN, MAX_DEVICE_LABEL, MAX_DIR, MAX_ENDPOINT, MAX_LABEL, P256DH_LEN,
+    self, AUTH_LEN, MAX_ANSWER_MESSAGE, MAX_DEVICE_LABEL, MAX_DIR, MAX_ENDPOINT, MAX_LABEL,
+    P256DH_LEN,
 };
 use rc_relay::{ApiErr, secret};
 use rcd_fuzz::roundtrip;
@@ -19,7 +21,7 @@ fuzz_target!(|data: &[u8]| {
     let Some((&which, body)) = data.split_first() else {
         return;
     };
-    match which % 8 {
+    match which % 9 {
         0 => {
             if let Some(req) = accepted(body::register(body)) {
                 assert_eq!(req.protocol, RELAY_PROTOCOL_VERSION);
@@ -92,6 +94,13 @@ fuzz_target!(|data: &[u8]| {
                 // What it hands back is accepted again as it is.
                 let again = serde_json::to_vec(&req).unwrap();
                 assert_eq!(body::push_subscription(&again).ok().as_ref(), Some(&req));
+                roundtrip(&req);
+            }
+        }
+        7 => {
+            if let Some(req) = accepted(body::answer(body)) {
+                assert!(req.message.as_ref().is_none_or(|m| m.len() <= MAX_ANSWER_MESSAGE));
+                assert!(req.id.as_ref().is_none_or(|id| id.len() <= MAX_LABEL));
                 roundtrip(&req);
             }
         }
