@@ -316,6 +316,15 @@ pub struct PushStatus {
     /// The subscription's endpoint, so a browser can tell its own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub endpoint: Option<String>,
+    /// Pushes to this device that its push service took, and that could
+    /// not be delivered (after their tries), since the relay started.
+    #[serde(default)]
+    pub delivered: u64,
+    #[serde(default)]
+    pub failed: u64,
+    /// Why the last failed one failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
 }
 
 /// What a push carries, encrypted for the browser (RFC 8291): one

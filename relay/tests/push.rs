@@ -498,6 +498,23 @@ async fn a_gone_subscription_is_removed_and_revoked_devices_get_nothing() {
     .await;
     assert!(store.get_subscription(&tablet_id).await.unwrap().is_some());
     nothing_more(&mut inbox).await;
+    // Nothing failed silently: each device says what became of its pushes.
+    let (_, gone) = relay.api().get("/push/subscription", Some(&phone)).await;
+    assert_eq!(
+        (gone["delivered"].as_u64(), gone["failed"].as_u64()),
+        (Some(0), Some(1))
+    );
+    assert!(
+        gone["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("410")),
+        "{gone}"
+    );
+    let (_, flaky) = relay.api().get("/push/subscription", Some(&tablet)).await;
+    assert_eq!(
+        (flaky["delivered"].as_u64(), flaky["failed"].as_u64()),
+        (Some(1), Some(0))
+    );
 
     // The tablet is revoked: its subscription goes, it gets nothing.
     let (status, _) = relay

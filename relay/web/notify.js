@@ -137,6 +137,7 @@ async function render() {
   }
   let subscribed = false;
   let withMessage = false;
+  let failure = '';
   const toks = tokens();
   const sub = await currentSubscription().catch(() => null);
   if (sub && toks.length) {
@@ -144,6 +145,11 @@ async function render() {
       const s = await api('GET', '/push/subscription', { token: toks[0].token });
       subscribed = !!s && s.subscribed && s.endpoint === sub.endpoint;
       withMessage = subscribed && !!s.with_message;
+      if (s && s.failed) {
+        // Nothing that fails is silent.
+        failure = `${s.failed} notification${s.failed === 1 ? '' : 's'} could not be delivered`
+          + (s.last_error ? ` (last: ${s.last_error})` : '') + '.';
+      }
     } catch {
       subscribed = false;
     }
@@ -155,6 +161,9 @@ async function render() {
   text.disabled = busy;
   if (Notification.permission === 'denied') {
     note.textContent = 'Notifications are blocked for this site in the browser’s settings.';
+    note.hidden = false;
+  } else if (failure) {
+    note.textContent = failure;
     note.hidden = false;
   }
 }

@@ -405,10 +405,14 @@ pub(crate) async fn push_status(
     device: DeviceCaller,
 ) -> ApiResult<Json<PushStatus>> {
     let sub = relay.store().get_subscription(device.id()).await?;
+    let outcome = relay.pusher().outcome(device.id());
     Ok(Json(PushStatus {
         subscribed: sub.is_some(),
         with_message: sub.as_ref().is_some_and(|s| s.with_message),
         endpoint: sub.map(|s| s.endpoint),
+        delivered: outcome.delivered,
+        failed: outcome.failed,
+        last_error: outcome.last_error,
     }))
 }
 

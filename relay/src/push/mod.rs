@@ -45,6 +45,16 @@ pub const PUSH_TTL_SECS: u64 = 6 * 3600;
 pub const MAX_PUSH_MESSAGE: usize = 1024;
 /// How long one post to a push service may take.
 const SEND_TIMEOUT: Duration = Duration::from_secs(15);
+/// Devices whose push outcomes are kept.
+const MAX_OUTCOMES: usize = 4096;
+
+/// What became of the pushes to one device since the relay started.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outcome {
+    pub delivered: u64,
+    pub failed: u64,
+    pub last_error: Option<String>,
+}
 
 /// The relay's pushes. Cheap to clone.
 #[derive(Clone)]
@@ -54,6 +64,9 @@ pub(crate) struct Pusher {
 
 struct Inner {
     http: reqwest::Client,
+    /// What became of the pushes to each device, for `GET
+    /// /push/subscription`: nothing that fails is silent.
+    outcomes: Mutex<HashMap<String, Outcome>>,
     key: OnceCell<Arc<VapidKey>>,
     episodes: Mutex<Episodes>,
     sends: Arc<Semaphore>,
@@ -90,11 +103,45 @@ impl Pusher {
             inner: Arc::new(Inner {
                 http,
                 key: OnceCell::new(),
+                outcomes: Mutex::new(HashMap::new()),
                 episodes: Mutex::new(Episodes::default()),
                 sends: Arc::new(Semaphore::new(MAX_SENDS)),
                 contact,
                 retry,
             }),
+        }
+    }
+
+    /// What became of the pushes to `device`.
+    pub fn outcome(&self, device: &str) -> Outcome {
+        self.inner
+            .outcomes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(device)
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    fn count(&self, device: &str, error: Option<String>) {
+        let mut all = self
+            .inner
+            .outcomes
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if all.len() >= MAX_OUTCOMES && !all.contains_key(device) {
+            // Bounded: a device pushed to long ago is forgotten.
+            if let Some(k) = all.keys().next().cloned() {
+                all.remove(&k);
+            }
+        }
+        let o = all.entry(device.to_string()).or_default();
+        match error {
+            None => o.delivered += 1,
+            Some(e) => {
+                o.failed += 1;
+                o.last_error = Some(e);
+            }
         }
     }
 
@@ -200,16 +247,25 @@ impl Pusher {
             URL_SAFE_NO_PAD.decode(&sub.auth),
         ) else {
             tracing::warn!(%device, "push: the stored subscription keys are not base64url");
+            self.count(
+                device,
+                Some("the subscription's keys are not base64url".into()),
+            );
             return;
         };
         let Some(plain) = payload(&episode.payload, sub.with_message) else {
             tracing::warn!(%device, "push: the payload does not fit a push");
+            self.count(device, Some("the payload does not fit a push".into()));
             return;
         };
         let body = match crypto::encrypt(&ua, &auth, &plain) {
             Ok(b) => b,
             Err(e) => {
                 tracing::warn!(%device, "push: cannot encrypt for this subscription: {e}");
+                self.count(
+                    device,
+                    Some(format!("cannot encrypt for this subscription: {e}")),
+                );
                 return;
             }
         };
@@ -218,11 +274,13 @@ impl Pusher {
             _ => "normal",
         };
         let mut delay = self.inner.retry;
+        let mut why = String::new();
         for attempt in 1..=ATTEMPTS {
             let authorization = match key.authorization(&origin, &self.inner.contact) {
                 Ok(a) => a,
                 Err(e) => {
                     tracing::warn!("push: cannot sign: {e}");
+                    self.count(device, Some(format!("cannot sign: {e}")));
                     return;
                 }
             };
@@ -242,10 +300,18 @@ impl Pusher {
             let retry = match sent {
                 Ok(resp) if resp.status().is_success() => {
                     tracing::debug!(%device, %origin, session = %episode.payload.session, "push sent");
+                    self.count(device, None);
                     return;
                 }
                 Ok(resp) if matches!(resp.status().as_u16(), 404 | 410) => {
                     let status = resp.status().as_u16();
+                    self.count(
+                        device,
+                        Some(format!(
+                            "{origin} no longer knows this browser's subscription ({status}): \
+                             turn notifications on again"
+                        )),
+                    );
                     match store.remove_subscription(device, Some(&sub.endpoint)).await {
                         Ok(_) => {
                             tracing::warn!(%device, %origin, status, "push: the push service no longer knows this subscription; removed")
@@ -259,12 +325,14 @@ impl Pusher {
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let retry = resp.status().is_server_error() || status == 429;
-                    let why = resp.text().await.unwrap_or_default();
-                    let why = cut(why.trim(), 200);
-                    tracing::warn!(%device, %origin, status, attempt, "push refused: {why}");
+                    let text = resp.text().await.unwrap_or_default();
+                    let text = cut(text.trim(), 200);
+                    tracing::warn!(%device, %origin, status, attempt, "push refused: {text}");
+                    why = format!("{origin} refused it ({status}): {text}");
                     retry
                 }
                 Err(e) => {
+                    why = format!("{origin}: {}", error_chain(&e));
                     tracing::warn!(%device, %origin, attempt, "push failed: {}", error_chain(&e));
                     true
                 }
@@ -276,6 +344,7 @@ impl Pusher {
             delay *= 2;
         }
         tracing::warn!(%device, %origin, "push given up");
+        self.count(device, Some(why));
     }
 }
 
