@@ -108,7 +108,9 @@ fn rcctl_diff_shows_the_same_review_locally_and_through_the_relay() {
         "{stat}"
     );
 
-    // The list counts it, soon after.
+    // The list counts it soon after the session prints (as an agent
+    // does while it works).
+    d.ok(&["send", "agent", "git status --short"]);
     wait_for(
         "the list to count the change",
         Duration::from_secs(15),
