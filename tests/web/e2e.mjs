@@ -21,6 +21,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { phoneTests } from './phone.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -423,6 +424,7 @@ async function main() {
   });
   const phoneCtx = await browser.newContext({
     viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
+    userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36',
   });
   const deskCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const phone = watch(await phoneCtx.newPage(), 'phone');
@@ -588,6 +590,11 @@ async function main() {
       throw new Error(`${e.message}:\n${a}\n---\n${b}`);
     }
     await shot(desk, 'desktop-terminal');
+  });
+
+  await phoneTests({
+    test, phone, desk, phoneCtx, relay, envIds, waitFor, waitConn, waitScreen, screenText,
+    visible, connState, shot, log, occurrences,
   });
 
   await test('the list with every kind of machine (screenshots)', async () => {
@@ -802,9 +809,11 @@ async function main() {
     await waitFor('the live screen', () => visible(phone, '#screen-wrap'));
   });
 
-  await test('the session is resized only when asked, to fit the screen', async () => {
-    const before = await phone.evaluate(() => window.rcdDebug.state());
-    if (before.cols !== 80 || before.rows !== 24) throw new Error(`resized without asking: ${JSON.stringify(before)}`);
+  await test('the session is resized to fit the screen when asked', async () => {
+    // Fixed: otherwise the phone, which typed last, follows A+ at once.
+    await phone.click('#term-menu-btn');
+    await phone.click('.menu-item:has-text("Size: keep")');
+    await waitFor('the fixed mode', async () => (await phone.getAttribute('#size-by', 'data-mode')) === 'fixed');
     await phone.click('#font-up');
     await waitFor('the Fit button', () => visible(phone, '#fit-btn'));
     const label = await phone.textContent('#fit-size');
@@ -821,6 +830,8 @@ async function main() {
     await shot(phone, 'phone-resized');
     await phone.click('#term-menu-btn');
     await phone.click('.menu-item:has-text("Fit the text")');
+    await phone.click('#term-menu-btn');
+    await phone.click('.menu-item:has-text("Size: follow")');
   });
 
   await test('stop asks first, then tells whether the worktree was kept and why', async () => {

@@ -100,6 +100,8 @@ impl Core {
         DeviceMsg::Hello {
             protocol: RELAY_PROTOCOL_VERSION,
             client_id: self.client_id.clone(),
+            size: None,
+            label: None,
         }
     }
 
@@ -228,7 +230,8 @@ impl Core {
                 self.exited = Some(code);
                 r.events.push(Event::Exited { code });
             }
-            DaemonMsg::Pong { .. } => {}
+            // Sent only to devices that say their size, which rcctl does not.
+            DaemonMsg::Pong { .. } | DaemonMsg::Size(_) => {}
             DaemonMsg::Error { message } => {
                 // An error answers the one request in flight, if any.
                 self.transcript = None;
@@ -250,7 +253,7 @@ mod tests {
         let mut c = Core::new("dev".into());
         assert!(matches!(
             c.connected(),
-            DeviceMsg::Hello { protocol: RELAY_PROTOCOL_VERSION, ref client_id } if client_id == "dev"
+            DeviceMsg::Hello { protocol: RELAY_PROTOCOL_VERSION, ref client_id, .. } if client_id == "dev"
         ));
         assert_eq!(c.input(b"ls\r"), 1);
         assert!(c.outgoing().is_empty(), "nothing before the daemon's hello");
