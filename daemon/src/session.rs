@@ -186,7 +186,7 @@ pub struct Session {
     /// Who decides the terminal's size; locked before `term`.
     sizing: Mutex<crate::sizing::Sizing>,
     /// What viewers are told about the size, when it changes.
-    size_note: watch::Sender<rcd_proto::stream::SizeNote>,
+    size_note: watch::Sender<crate::sizing::Sizing>,
 }
 
 impl Session {
@@ -309,7 +309,7 @@ impl Session {
         let reaped = Arc::new(AtomicBool::new(false));
         let inputs = journal.inputs().clone();
         let sizing = crate::sizing::Sizing::new(term.size());
-        let size_note = watch::channel(sizing.note()).0;
+        let size_note = watch::channel(sizing.clone()).0;
         let session = Arc::new(Session {
             id,
             name: meta.name,
@@ -590,7 +590,7 @@ impl Session {
             self.resize(size);
         }
         if o.noted {
-            self.size_note.send_replace(sizing.note());
+            self.size_note.send_replace(sizing.clone());
         }
     }
 
@@ -616,7 +616,7 @@ impl Session {
     }
 
     /// The size, its mode and who set it, and each change of them.
-    pub fn size_changes(&self) -> watch::Receiver<rcd_proto::stream::SizeNote> {
+    pub fn size_changes(&self) -> watch::Receiver<crate::sizing::Sizing> {
         self.size_note.subscribe()
     }
 

@@ -54,12 +54,18 @@ impl Sizing {
 
     /// What viewers are told.
     pub fn note(&self) -> SizeNote {
+        self.note_for(None)
+    }
+
+    /// [`Sizing::note`] as sent to client `to`.
+    pub fn note_for(&self, to: Option<&str>) -> SizeNote {
         SizeNote {
             rows: self.size.rows,
             cols: self.size.cols,
             mode: self.mode,
             by: self.by.clone(),
             why: self.why.into(),
+            yours: to.is_some() && self.driver.as_deref() == to,
         }
     }
 

@@ -133,6 +133,10 @@ pub struct SizeNote {
     pub by: String,
     /// How: "typed", "resized", "fixed", "started".
     pub why: String,
+    /// The device this note is sent to set the size (two devices may
+    /// share a label).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub yours: bool,
 }
 
 /// One screen update.

@@ -5,7 +5,7 @@
 // the open session's sendKeys.
 
 import { $ } from './dom.js';
-import { KEY_BYTES as keyBytes, inputBytes, pasted, withLine } from './typing.js';
+import { KEY_BYTES as keyBytes, compositionDelta, inputBytes, pasted, withLine } from './typing.js';
 const ctrlArrows = { up: '\x1b[1;5A', down: '\x1b[1;5B', right: '\x1b[1;5C', left: '\x1b[1;5D' };
 
 /** The control character of a key, e.g. 'c' → 0x03; null if none. */
@@ -150,7 +150,7 @@ function namedKey(e) {
 /** The phone's keyboard on the screen: a tap on the screen focuses
  *  #direct (which opens the keyboard), and what it types goes to the
  *  session key by key: text from `beforeinput` (insertText), a
- *  composition's text at its end, Backspace as DEL, Enter as CR. A long
+ *  composition as it grows, Backspace as DEL, Enter as CR. A long
  *  press still selects the screen's text (the field does not cover it). */
 function initDirect(session) {
   const direct = $('direct');
@@ -181,10 +181,23 @@ function initDirect(session) {
     e.preventDefault();
     send(out);
   });
-  direct.addEventListener('compositionstart', () => { composing = true; });
+  // A composition goes as it grows (compositionDelta): what was sent of
+  // it so far.
+  let composed = '';
+  const compose = (text) => {
+    const delta = compositionDelta(composed, text || '');
+    composed = text || '';
+    if (delta) session()?.sendKeys(delta);
+  };
+  direct.addEventListener('compositionstart', () => {
+    composing = true;
+    composed = '';
+  });
+  direct.addEventListener('compositionupdate', (e) => compose(e.data));
   direct.addEventListener('compositionend', (e) => {
     composing = false;
-    send(e.data);
+    compose(e.data);
+    composed = '';
     direct.value = '';
   });
   direct.addEventListener('beforeinput', (e) => {

@@ -94,7 +94,7 @@ const WHY = { typed: 'typed', resized: 'resized it', fixed: 'fixed it', started:
 
 /** The session's size and who set it, for every viewer. */
 function showSize(note) {
-  const mine = note.by === deviceLabel();
+  const mine = note.yours === true;
   const who = mine ? 'this device' : note.by;
   const why = WHY[note.why] === undefined ? note.why : WHY[note.why];
   const el = $('size-by');

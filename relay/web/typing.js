@@ -30,9 +30,23 @@ export function withLine(text, key, bytes = KEY_BYTES[key]) {
   return { send: bytes, clear: false };
 }
 
+/** What takes the session from a composition's text already sent,
+ *  `sent`, to its text now, `now`: a DEL for each character after their
+ *  common start, then the rest of `now`. A phone keyboard composes whole
+ *  words (and an IME its characters): sent as they grow, a letter reaches
+ *  the program when it is typed, and a word the keyboard corrects at its
+ *  end is corrected in the session the same way. */
+export function compositionDelta(sent, now) {
+  const a = [...sent];
+  const b = [...now];
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return '\x7f'.repeat(a.length - i) + b.slice(i).join('');
+}
+
 /** What one `beforeinput` event of the screen's keyboard field sends, or
- *  null when it sends nothing (a composition still going on: its text
- *  goes at `compositionend`). Line breaks are Enter (CR), a delete
+ *  null when it sends nothing (a composition's steps go by
+ *  compositionDelta). Line breaks are Enter (CR), a delete
  *  backwards DEL, a word deleted backwards ^W, as a terminal has them. */
 export function inputBytes(inputType, data) {
   switch (inputType) {

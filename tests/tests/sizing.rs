@@ -167,6 +167,12 @@ fn the_size_follows_the_device_that_types_unless_fixed() {
         p.screen_of(40, 52).await;
         d.screen_of(40, 52).await;
         d.note_by("phone device", SizeMode::Latest).await;
+        p.note_by("phone device", SizeMode::Latest).await;
+        assert!(p.note.as_ref().is_some_and(|n| n.yours), "the phone set it");
+        assert!(
+            d.note.as_ref().is_some_and(|n| !n.yours),
+            "the desktop did not"
+        );
         d.type_("stty size\r").await;
         p.screen_of(35, 150).await;
         p.note_by("desk device", SizeMode::Latest).await;

@@ -36,10 +36,13 @@ export async function phoneTests(t) {
     await waitFor('the keyboard field focused', () => phone.evaluate(() => document.activeElement.id === 'direct'));
     // Text as the keyboard inserts it (the browser's own insertText).
     await phone.keyboard.insertText('echo d');
-    // A word composed (predictive keyboards, IMEs): only its end is sent.
+    // A word composed (predictive keyboards, IMEs): sent as it grows, and
+    // what the keyboard changes in it (x → ect) corrected in the session.
     await fire(phone, 'composition', 'compositionstart', { data: '' });
     await fire(phone, 'composition', 'compositionupdate', { data: 'ir' });
     await fire(phone, 'input', 'beforeinput', { inputType: 'insertCompositionText', data: 'ir' });
+    await fire(phone, 'composition', 'compositionupdate', { data: 'irx' });
+    await fire(phone, 'input', 'beforeinput', { inputType: 'insertCompositionText', data: 'irx' });
     await fire(phone, 'composition', 'compositionupdate', { data: 'irect' });
     await fire(phone, 'input', 'beforeinput', { inputType: 'insertCompositionText', data: 'irect' });
     await fire(phone, 'composition', 'compositionend', { data: 'irect' });

@@ -16,10 +16,11 @@
 
 use crate::pty::Size;
 use crate::session::SessionGone;
+use crate::sizing::Sizing;
 use crate::term::StyledScreen;
 use rcd_proto::relay::CLIENT_PREFIX;
 use rcd_proto::relay::RELAY_PROTOCOL_VERSION;
-use rcd_proto::stream::{DaemonMsg, Dims, Row, ScreenFrame, SizeNote};
+use rcd_proto::stream::{DaemonMsg, Dims, Row, ScreenFrame};
 use rcd_proto::{SessionInfo, TranscriptPage};
 
 /// The most JSON a session message may take on the link: the relay's
@@ -84,10 +85,11 @@ impl Device {
         self.label.as_deref().unwrap_or("a device")
     }
 
-    /// `note` for this device, if it said hello with a size (older
-    /// devices would not understand it).
-    pub fn size_note(&self, note: SizeNote) -> Option<DaemonMsg> {
-        (self.client_id.is_some() && self.size.is_some()).then_some(DaemonMsg::Size(note))
+    /// The size's note for this device, if it said hello with a size
+    /// (older devices would not understand it).
+    pub fn size_note(&self, sizing: &Sizing) -> Option<DaemonMsg> {
+        (self.client_id.is_some() && self.size.is_some())
+            .then(|| DaemonMsg::Size(sizing.note_for(self.client_id.as_deref())))
     }
 
     /// Its hello, and what to answer: a version it does not share is an

@@ -244,9 +244,9 @@ async fn serve(mut ws: WebSocket, session: &Session) -> Result<(), String> {
                 }
             }
             Ok(()) = sizes.changed() => {
-                let note = sizes.borrow_and_update().clone();
+                let sizing = sizes.borrow_and_update().clone();
                 for (id, device) in devices.iter() {
-                    send_all(&mut ws, *id, device.size_note(note.clone())).await?;
+                    send_all(&mut ws, *id, device.size_note(&sizing)).await?;
                 }
             }
             code = session.wait(), if exited.is_none() => {
@@ -295,7 +295,8 @@ async fn device_message(
             let input_seq = session.input_seq(&client_id).await;
             device.describe(size, label);
             let mut out = device.hello(protocol, client_id, input_seq, session.info(), exited, now);
-            out.extend(device.size_note(session.size_changes().borrow().clone()));
+            let sizing = session.size_changes().borrow().clone();
+            out.extend(device.size_note(&sizing));
             send_all(ws, id, out).await
         }
         DeviceMsg::Input { seq, bytes } => {

@@ -4,7 +4,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { KEY_BYTES, inputBytes, pasted, renderKeys, withLine } from '../../../relay/web/typing.js';
+import { KEY_BYTES, compositionDelta, inputBytes, pasted, renderKeys, withLine } from '../../../relay/web/typing.js';
 
 test('⏎ sends the line box with Enter, or Enter alone', () => {
   assert.deepEqual(withLine('ls -l', 'enter'), { send: 'ls -l\r', clear: true });
@@ -33,7 +33,7 @@ test('the keyboard\'s input events as a terminal has them', () => {
   assert.equal(inputBytes('insertParagraph', null), '\r');
   assert.equal(inputBytes('deleteContentBackward', null), '\x7f');
   assert.equal(inputBytes('deleteWordBackward', null), '\x17');
-  assert.equal(inputBytes('insertCompositionText', 'wor'), null, 'a composition goes at its end');
+  assert.equal(inputBytes('insertCompositionText', 'wor'), null, 'a composition goes by its updates');
   assert.equal(inputBytes('insertText', ''), null);
   assert.equal(inputBytes('formatBold', null), null);
 });
@@ -52,4 +52,14 @@ test('a paste is bracketed when the program asked for it', () => {
   assert.equal(pasted('a\nb', false), 'a\rb');
   assert.equal(pasted('a\nb', true), '\x1b[200~a\rb\x1b[201~');
   assert.equal(pasted('x\x1b[201~y', true), '\x1b[200~xy\x1b[201~', 'an end marker inside cannot end it early');
+});
+
+test('a composition goes as it grows, and a correction as DELs and the new end', () => {
+  assert.equal(compositionDelta('', 'y'), 'y', 'a letter goes when typed');
+  assert.equal(compositionDelta('y', 'ye'), 'e');
+  assert.equal(compositionDelta('teh', 'the'), '\x7f\x7fhe', 'corrected at the end');
+  assert.equal(compositionDelta('the', 'the'), '', 'committed as it was');
+  assert.equal(compositionDelta('ab', ''), '\x7f\x7f', 'cancelled');
+  assert.equal(compositionDelta('ni', '你'), '\x7f\x7f你', 'an IME\'s letters become its character');
+  assert.equal(compositionDelta('é', 'éa'), 'a', 'by characters, not UTF-16 units');
 });
