@@ -187,7 +187,8 @@ function initDirect(session) {
   const compose = (text) => {
     const delta = compositionDelta(composed, text || '');
     composed = text || '';
-    if (delta) session()?.sendKeys(delta);
+    // (A sticky Ctrl takes a one-letter start, as it takes a typed key.)
+    send(delta);
   };
   direct.addEventListener('compositionstart', () => {
     composing = true;
