@@ -9,7 +9,8 @@
 // WARM_UP keys, then KEYS measured keys, into the screen (the keydown
 // handler a hardware keyboard reaches). The session's program must echo
 // every byte and print nothing else (`stty raw -echo; exec cat`), so key i
-// lands in a known cell: column i mod cols of row i div cols (the last row
+// lands in a known cell of the size the page drives (the session takes it
+// at the first key): column i mod cols of row i div cols (the last row
 // once the screen has scrolled).
 //
 // Every timestamp is taken inside the page, on its own clock
@@ -166,8 +167,12 @@ async function main() {
     const c = document.getElementById('conn');
     return c && c.dataset.state === 'connected';
   }, null, { timeout: 20000 });
+  // The session takes this page's size at its first key (it follows the
+  // device that types, docs/PROTOCOL.md "Who sets the size"), once the
+  // daemon has said it does (its `size` note, just after the hello).
+  await page.waitForFunction(() => window.rcdDebug.state().sizeNote, null, { timeout: 2000 }).catch(() => {});
   const size = await page.evaluate(() => window.rcdDebug.state());
-  const { rows, cols } = size;
+  const [rows, cols] = size.sizeNote && size.driving ? size.driving : [size.rows, size.cols];
   say(`paired and connected; ${cols}×${rows}; ${warmUp} keys to warm up, then ${keys}`);
   await page.evaluate(probe);
   await page.focus('#screen');

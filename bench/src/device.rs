@@ -88,6 +88,8 @@ impl Device {
         self.send(&DeviceMsg::Hello {
             protocol: RELAY_PROTOCOL_VERSION,
             client_id: self.client_id.clone(),
+            size: None,
+            label: None,
         })
         .await
     }

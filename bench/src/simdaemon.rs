@@ -319,6 +319,7 @@ impl Screen {
             cursor_visible: true,
             title: title.to_string(),
             app_cursor: false,
+            bracketed_paste: false,
             partial: false,
         }
     }
@@ -401,6 +402,7 @@ async fn serve_link(mut ws: WebSocket, info: SessionInfo, counters: &Counters) -
                     DeviceMsg::Hello {
                         protocol,
                         client_id,
+                        ..
                     } => {
                         if protocol != RELAY_PROTOCOL_VERSION {
                             let message = format!("session protocol {protocol} is not spoken");
@@ -454,7 +456,9 @@ async fn serve_link(mut ws: WebSocket, info: SessionInfo, counters: &Counters) -
                         }
                     }
                     DeviceMsg::Ping { n } => out.push((client, DaemonMsg::Pong { n })),
-                    DeviceMsg::Resize { .. } => {}
+                    DeviceMsg::Resize { .. }
+                    | DeviceMsg::Size { .. }
+                    | DeviceMsg::SizeMode { .. } => {}
                     DeviceMsg::Transcript { .. } => out.push((
                         client,
                         DaemonMsg::Error {

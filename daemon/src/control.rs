@@ -267,6 +267,11 @@ async fn read_request<T: DeserializeOwned>(stream: &mut UnixStream) -> Result<T,
     bounded_frame(stream, Some(IDLE_TIMEOUT)).await
 }
 
+/// The client id of local `rcctl attach` in the size's bookkeeping
+/// ([`crate::sizing`]), and how viewers are told of it.
+const LOCAL: &str = "local";
+const LOCAL_LABEL: &str = "rcctl attach";
+
 /// The raw path: a redraw, then the PTY's bytes; input and resizes go the
 /// other way until the client detaches or the program exits.
 async fn attach(
@@ -284,9 +289,10 @@ async fn attach(
         }
         Err(e) => return write_frame(&mut stream, &Response::Error(e)).await,
     };
-    if rows > 0 && cols > 0 {
-        session.resize(Size::clamped(rows, cols));
-    }
+    // The local terminal drives the size like any client: it takes it
+    // on attaching and on each input (in the `latest` mode).
+    let mut local = (rows > 0 && cols > 0).then(|| Size::clamped(rows, cols));
+    session.typed_by(LOCAL, LOCAL_LABEL, local);
     let (redraw, mut output) = session.attach();
     write_frame(&mut stream, &Response::Attached { redraw }).await?;
     tracing::info!(name, "client attached");
@@ -332,12 +338,15 @@ async fn attach(
             }
             input = in_rx.recv() => match input {
                 Some(Ok(AttachInput::Data { bytes })) => {
+                    session.typed_by(LOCAL, LOCAL_LABEL, local);
                     if session.send(bytes).await.is_err() {
                         continue;
                     }
                 }
                 Some(Ok(AttachInput::Resize { rows, cols })) => {
-                    session.resize(Size::clamped(rows, cols));
+                    let size = Size::clamped(rows, cols);
+                    local = Some(size);
+                    session.client_moved(LOCAL, LOCAL_LABEL, size);
                 }
                 Some(Ok(AttachInput::Detach)) => {
                     write_frame(&mut wr, &AttachOutput::Detached).await?;

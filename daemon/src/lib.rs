@@ -21,6 +21,7 @@ pub mod pty;
 pub mod recover;
 pub mod sandbox;
 pub mod session;
+pub mod sizing;
 pub mod state;
 pub mod supervisor;
 pub mod term;

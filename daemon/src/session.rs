@@ -186,6 +186,10 @@ pub struct Session {
     /// Told when the attention changes (the supervisor's change counter,
     /// which the status line and the relay's session list follow).
     on_change: Mutex<Option<watch::Sender<u64>>>,
+    /// Who decides the terminal's size; locked before `term`.
+    sizing: Mutex<crate::sizing::Sizing>,
+    /// What viewers are told about the size, when it changes.
+    size_note: watch::Sender<crate::sizing::Sizing>,
 }
 
 impl Session {
@@ -307,6 +311,8 @@ impl Session {
         let (status_tx, status_rx) = watch::channel(Status::Running);
         let reaped = Arc::new(AtomicBool::new(false));
         let inputs = journal.inputs().clone();
+        let sizing = crate::sizing::Sizing::new(term.size());
+        let size_note = watch::channel(sizing.clone()).0;
         let session = Arc::new(Session {
             id,
             name: meta.name,
@@ -339,6 +345,8 @@ impl Session {
             hook_dir: meta.hook_dir,
             change: Mutex::new(None),
             on_change: Mutex::new(None),
+            sizing: Mutex::new(sizing),
+            size_note,
         });
         if let Some(dir) = &session.hook_dir {
             crate::hooks::watch(&session, dir.clone());
@@ -594,6 +602,45 @@ impl Session {
             t.version()
         };
         self.screen_tick.send_replace(version);
+    }
+
+    /// Applies a decision about the size: the terminal resized first if
+    /// it says so, then every viewer told.
+    fn sizing(&self, f: impl FnOnce(&mut crate::sizing::Sizing) -> crate::sizing::Outcome) {
+        let mut sizing = self.sizing.lock().unwrap_or_else(|e| e.into_inner());
+        let o = f(&mut sizing);
+        if let Some(size) = o.resize {
+            self.resize(size);
+        }
+        if o.noted {
+            self.size_note.send_replace(sizing.clone());
+        }
+    }
+
+    /// Client `who` (shown as `label`) is about to type, and would drive
+    /// `want`: in the `latest` mode the session takes that size first.
+    pub fn typed_by(&self, who: &str, label: &str, want: Option<Size>) {
+        self.sizing(|s| s.typed(who, label, want));
+    }
+
+    /// Client `who`'s own size changed.
+    pub fn client_moved(&self, who: &str, label: &str, size: Size) {
+        self.sizing(|s| s.moved(who, label, size));
+    }
+
+    /// An explicit resize by `label`, taken in every mode.
+    pub fn resize_by(&self, who: &str, label: &str, size: Size) {
+        self.sizing(|s| s.resized(who, label, size));
+    }
+
+    /// `label` chose how the size is decided.
+    pub fn set_size_mode(&self, mode: rcd_proto::stream::SizeMode, label: &str) {
+        self.sizing(|s| s.set_mode(mode, label));
+    }
+
+    /// The size, its mode and who set it, and each change of them.
+    pub fn size_changes(&self) -> watch::Receiver<crate::sizing::Sizing> {
+        self.size_note.subscribe()
     }
 
     /// Appends what is still on the screen to the transcript, once, after

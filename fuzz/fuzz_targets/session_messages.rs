@@ -14,10 +14,13 @@
 use libfuzzer_sys::fuzz_target;
 use rcd::link::device::Device;
 use rcd::pty::Size;
+use rcd::sizing::Sizing;
 use rcd::term::StyledScreen;
 use rcd_fuzz::{messages, roundtrip};
 use rcd_proto::relay::RELAY_PROTOCOL_VERSION;
-use rcd_proto::stream::{self, DaemonMsg, DeviceMsg, MAX_FRAME_COLS, MAX_FRAME_ROWS, Row, Run};
+use rcd_proto::stream::{
+    self, DaemonMsg, DeviceMsg, Dims, MAX_FRAME_COLS, MAX_FRAME_ROWS, Row, Run,
+};
 use rcd_proto::{SessionInfo, SessionState, SpawnMode};
 
 fuzz_target!(|data: &[u8]| {
@@ -70,6 +73,7 @@ fn screen(version: u64, size: Size, step: &[u8]) -> StyledScreen {
         cursor_visible: true,
         title: String::new(),
         app_cursor: false,
+        bracketed_paste: false,
     }
 }
 
@@ -109,6 +113,7 @@ fn daemon_side(data: &[u8]) {
     let mut size = Size::DEFAULT;
     let mut version = 1;
     let mut now = screen(version, size, b"");
+    let mut sizing = Sizing::new(size);
     for payload in messages(data) {
         let Ok(msg) = serde_json::from_slice::<DeviceMsg>(payload) else {
             continue;
@@ -118,7 +123,10 @@ fn daemon_side(data: &[u8]) {
             DeviceMsg::Hello {
                 protocol,
                 client_id,
+                size: said,
+                label,
             } => {
+                device.describe(said, label);
                 let ok = protocol == RELAY_PROTOCOL_VERSION;
                 if ok {
                     // A hello starts over: the device has no screen.
@@ -130,7 +138,28 @@ fn daemon_side(data: &[u8]) {
                 copy.take(out, &now);
             }
             DeviceMsg::Input { .. } => {
-                let _ = device.client_id();
+                // The typist's size, in the `latest` mode, as
+                // `device_message` applies it before the input.
+                if let Ok(who) = device.client_id() {
+                    let o = sizing.typed(who, device.label(), device.size());
+                    if let Some(s) = o.resize {
+                        size = s;
+                    }
+                    assert_eq!(sizing.size(), size, "the terminal follows the sizing");
+                }
+            }
+            DeviceMsg::Size { rows, cols } => {
+                if let (Some(s), Ok(who)) = (device.moved(Dims { rows, cols }), device.client_id())
+                {
+                    if let Some(s) = sizing.moved(who, device.label(), s).resize {
+                        size = s;
+                    }
+                }
+            }
+            DeviceMsg::SizeMode { mode } => {
+                let o = sizing.set_mode(mode, device.label());
+                assert!(o.resize.is_none(), "a mode never resizes by itself");
+                assert_eq!(sizing.note().mode, mode);
             }
             DeviceMsg::Ack { version } => {
                 if copy.inflight == Some(version) {
@@ -141,6 +170,7 @@ fn daemon_side(data: &[u8]) {
             }
             DeviceMsg::Resize { rows, cols } => {
                 size = Size::clamped(rows, cols);
+                sizing.resized("", device.label(), size);
                 assert!((1..=MAX_FRAME_ROWS).contains(&size.rows));
                 assert!((1..=MAX_FRAME_COLS).contains(&size.cols));
             }

@@ -24,6 +24,15 @@ pub enum DeviceMsg {
         protocol: u32,
         /// Stable across reconnects of the same device or tab.
         client_id: String,
+        /// The terminal this device would drive: what fits its screen
+        /// (the web UI: at its readable text size). A device that says
+        /// it gets [`DaemonMsg::Size`]; one that does not (older ones)
+        /// neither drives the size nor is told of it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        size: Option<Dims>,
+        /// What viewers are told set the size, e.g. "phone (Chrome)".
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        label: Option<String>,
     },
     /// Keys. `seq` starts at 1 and grows by one per message.
     Input {
@@ -35,10 +44,21 @@ pub enum DeviceMsg {
     Ack {
         version: u64,
     },
-    /// Resize the session's terminal (only when the user asks).
+    /// Resize the session's terminal now (the user asked); in the
+    /// `fixed` mode this is the size kept.
     Resize {
         rows: u16,
         cols: u16,
+    },
+    /// The device's size changed (its window, its text size): the size
+    /// it drives from its next input on, at once if it set the current one.
+    Size {
+        rows: u16,
+        cols: u16,
+    },
+    /// Who decides the session's size from now on.
+    SizeMode {
+        mode: SizeMode,
     },
     /// A page of the transcript.
     Transcript {
@@ -78,6 +98,45 @@ pub enum DaemonMsg {
     Error {
         message: String,
     },
+    /// The session's size, its mode and who set it: after the hello and
+    /// whenever one of them changes, to devices that said their size.
+    Size(SizeNote),
+}
+
+/// A terminal's rows and columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dims {
+    pub rows: u16,
+    pub cols: u16,
+}
+
+/// How a session's size is decided.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SizeMode {
+    /// The size of the client that typed last (tmux's `window-size
+    /// latest`): each input of a client of another size resizes first.
+    #[default]
+    Latest,
+    /// The size stays as it is until someone resizes it explicitly.
+    Fixed,
+}
+
+/// What every viewer is told about the size.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SizeNote {
+    pub rows: u16,
+    pub cols: u16,
+    pub mode: SizeMode,
+    /// Who set the size, e.g. "phone (Chrome)", "rcctl attach", or
+    /// "the default" before anyone did.
+    pub by: String,
+    /// How: "typed", "resized", "fixed", "started".
+    pub why: String,
+    /// The device this note is sent to set the size (two devices may
+    /// share a label).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub yours: bool,
 }
 
 /// One screen update.
@@ -99,6 +158,11 @@ pub struct ScreenFrame {
     /// are then sent as `ESC O A` rather than `ESC [ A`.
     #[serde(default)]
     pub app_cursor: bool,
+    /// The program asked for bracketed paste (DECSET 2004): a device
+    /// wraps what it pastes in `ESC [200~` … `ESC [201~`. Absent (false)
+    /// from older daemons.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub bracketed_paste: bool,
     /// More parts of this screen follow: the frame was too large for one
     /// message, so the daemon sends it as a chain of differences, each on
     /// the version of the one before (docs/PROTOCOL.md). A device applies
@@ -199,6 +263,7 @@ mod tests {
             cursor_visible: true,
             title: String::new(),
             app_cursor: false,
+            bracketed_paste: false,
             partial: false,
         };
         assert!(apply(&mut screen, 0, &full));

@@ -77,6 +77,7 @@ const ASSETS: &[Asset] = &[
     module!("tabs.js"),
     module!("term.js"),
     module!("transcript.js"),
+    module!("typing.js"),
     module!("wire.js"),
     Asset {
         name: "app.css",

@@ -55,6 +55,13 @@ export class SessionCore {
     this.exited = null;
     /** The session as the daemon's last hello described it. */
     this.session = null;
+    /** The size this device would drive, [rows, cols], and how viewers
+     *  are told of it: said in the hello when set. */
+    this.size = null;
+    this.label = null;
+    /** The daemon's last word on the size (a `size` message): rows,
+     *  cols, mode, by, why. Null until a daemon that knows sizes says. */
+    this.sizeNote = null;
   }
 
   /** Another tab holds this client_id: start afresh with a new one. */
@@ -69,7 +76,30 @@ export class SessionCore {
     this.greeted = false;
     this.partChange = null;
     this.screen.forgetVersion();
-    return [{ t: 'hello', protocol: PROTOCOL, client_id: this.clientId }];
+    const hello = { t: 'hello', protocol: PROTOCOL, client_id: this.clientId };
+    if (this.size) {
+      hello.size = { rows: this.size[0], cols: this.size[1] };
+      if (this.label) hello.label = this.label;
+    }
+    return [hello];
+  }
+
+  /** This device's size changed: said now to a daemon that knows sizes
+   *  (older ones would refuse the message), else in the next hello. */
+  setSize(rows, cols) {
+    if (this.size && this.size[0] === rows && this.size[1] === cols) return [];
+    this.size = [rows, cols];
+    return this.greeted && this.sizeNote ? [{ t: 'size', rows, cols }] : [];
+  }
+
+  /** Who decides the session's size: 'latest' or 'fixed'. */
+  setSizeMode(mode) {
+    return this.greeted && this.sizeNote ? [{ t: 'size-mode', mode }] : [];
+  }
+
+  /** Drops the queued inputs never sent (see InputQueue.cancelUnsent). */
+  cancelUnsent() {
+    return this.queue.cancelUnsent();
   }
 
   /** The socket (or the daemon's link) went away. */
@@ -150,6 +180,9 @@ export class SessionCore {
       case 'transcript':
         this.transcriptWant = null;
         return reaction([], [{ t: 'transcript', page: m }]);
+      case 'size':
+        this.sizeNote = m;
+        return reaction([], [{ t: 'size', note: m }]);
       case 'exited':
         this.exited = m.code;
         return reaction([], [{ t: 'exited', code: m.code }]);

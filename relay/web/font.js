@@ -1,10 +1,17 @@
 // The terminal's text size: fitted to the width by default; A−/A+ and a
 // two-finger pinch pick a size, kept in localStorage. Also the session
-// size this screen area holds, for the Fit button.
+// size this screen area holds at a readable size (READABLE_PX on a phone,
+// or the size picked): what this device drives when it types, and the
+// Fit button's.
 
 import { $ } from './dom.js';
 
 const FONT_KEY = 'rcd.font';
+/** The text size a phone drives the session at unless one is picked: the
+ *  smallest that reads without pinching. */
+export const READABLE_PX = 12;
+/** The same on a larger screen. */
+const DESKTOP_PX = 14;
 /** A character's width per pixel of font size, measured once. */
 let charRatio = 0;
 /** The open session's screen model, or null: set by initFont. */
@@ -38,12 +45,43 @@ export function currentFont() {
   return s === 'fit' ? fitSize() : s;
 }
 
+/** Whether this is a phone-sized screen. */
+export function isPhone() {
+  return window.innerWidth < 600;
+}
+
+/** The text size this device drives the session at: the one picked, or
+ *  the readable default. */
+export function drivingFont() {
+  const s = fontSetting();
+  return s === 'fit' ? (isPhone() ? READABLE_PX : DESKTOP_PX) : s;
+}
+
+/** Told [rows, cols] when the size this device would drive changes. */
+let onSize = () => {};
+
+export function onDrivingSize(fn) {
+  onSize = fn;
+}
+
+let sizeTimer = null;
+
+function reportSize() {
+  clearTimeout(sizeTimer);
+  // A phone's keyboard opening resizes the page in steps: say the last.
+  sizeTimer = setTimeout(() => {
+    if ($('stage').hidden || !$('screen-wrap').clientWidth) return;
+    onSize(fittingSize());
+  }, 150);
+}
+
 export function applyFont() {
   const px = currentFont();
   const sc = $('screen');
   sc.style.fontSize = `${px}px`;
   sc.dataset.font = String(px);
   updateFit();
+  reportSize();
 }
 
 /** Shows the Fit button when the session's size differs from what this
@@ -69,11 +107,11 @@ export function setFont(px) {
   applyFont();
 }
 
-/** The rows and columns this screen area holds at the current size. */
+/** The rows and columns this screen area holds at the driving size. */
 export function fittingSize() {
   if (!charRatio) measureRatio();
   const wrap = $('screen-wrap');
-  const px = currentFont();
+  const px = drivingFont();
   const cols = Math.floor((wrap.clientWidth - 12) / (px * charRatio));
   const rows = Math.floor((wrap.clientHeight - 12) / (px * 1.25));
   return [Math.max(2, Math.min(500, rows)), Math.max(10, Math.min(500, cols))];
@@ -86,7 +124,10 @@ export function initFont(screen) {
 
   if (window.visualViewport) {
     const vv = window.visualViewport;
-    const fit = () => document.documentElement.style.setProperty('--app-h', `${vv.height}px`);
+    const fit = () => {
+      document.documentElement.style.setProperty('--app-h', `${vv.height}px`);
+      reportSize();
+    };
     vv.addEventListener('resize', fit);
     fit();
   }

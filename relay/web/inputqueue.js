@@ -14,15 +14,40 @@ export class InputQueue {
     this.next = 1;
     this.acked = 0;
     this.sent = 0;
+    /** The highest seq ever handed to a socket since the daemon last said
+     *  what it applied: inputs above it were never sent, so the daemon
+     *  cannot have applied them, and they alone may be cancelled. */
+    this.flown = 0;
     if (saved && Array.isArray(saved.pending)) {
       this.pending = saved.pending.filter((p) => Array.isArray(p) && p.length === 4);
       this.next = saved.next || 1;
       this.acked = saved.acked || 0;
+      // An older page kept no count: everything queued may have gone.
+      this.flown = Number.isInteger(saved.flown) ? saved.flown : this.next - 1;
     }
   }
 
   toJSON() {
-    return { pending: this.pending, next: this.next, acked: this.acked };
+    return { pending: this.pending, next: this.next, acked: this.acked, flown: this.flown };
+  }
+
+  /** Queued inputs never sent, which cancelUnsent() would drop. */
+  cancellable() {
+    return this.pending.filter((p) => p[0] > this.flown);
+  }
+
+  /** Drops the queued inputs never sent (typed while disconnected) and
+   *  numbers the next input after the last one sent; returns how many
+   *  were dropped. Inputs sent and not yet acknowledged stay: the daemon
+   *  may have applied them, and only resending them keeps each applied
+   *  exactly once. */
+  cancelUnsent() {
+    const keep = this.pending.filter((p) => p[0] <= this.flown);
+    const n = this.pending.length - keep.length;
+    if (!n) return 0;
+    this.pending = keep;
+    this.next = Math.max(this.acked, this.flown) + 1;
+    return n;
   }
 
   /** Bytes waiting for an acknowledgement. */
@@ -48,6 +73,7 @@ export class InputQueue {
     this.pending = [];
     this.next = this.acked + 1;
     this.sent = this.acked;
+    this.flown = this.acked;
     return n;
   }
 
@@ -80,12 +106,15 @@ export class InputQueue {
       this.next = Math.max(this.next, inputSeq + 1);
     }
     this.sent = inputSeq;
+    // The daemon's word: nothing after inputSeq was applied.
+    this.flown = inputSeq;
   }
 
   /** Queued inputs not sent on this connection; they count as sent now. */
   unsent() {
     const out = this.pending.filter((p) => p[0] > this.sent);
     if (this.pending.length) this.sent = Math.max(this.sent, this.pending[this.pending.length - 1][0]);
+    this.flown = Math.max(this.flown, this.sent);
     return out;
   }
 }

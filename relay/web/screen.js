@@ -22,6 +22,8 @@ export class Screen {
     this.title = '';
     /** The program asked for application cursor keys (DECCKM). */
     this.appCursor = false;
+    /** The program asked for bracketed paste (DECSET 2004). */
+    this.bracketedPaste = false;
     /** Rows to redraw, or every row when `all`. */
     this.dirty = new Set();
     this.all = true;
@@ -58,6 +60,7 @@ export class Screen {
     this.cursor = f.cursor;
     this.cursorVisible = f.cursor_visible;
     this.appCursor = !!f.app_cursor;
+    this.bracketedPaste = !!f.bracketed_paste;
     this.dirty.add(old);
     this.dirty.add(f.cursor[0]);
     const titleChanged = this.title !== f.title;

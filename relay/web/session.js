@@ -469,6 +469,9 @@ export class SessionClient {
       case 'transcript':
         this.ui.transcript(ev.page);
         break;
+      case 'size':
+        this.ui.size(ev.note);
+        break;
       case 'exited':
         this.ui.banner(`The program ended (status ${ev.code}). The screen shows how it left off.`, true);
         break;
@@ -499,7 +502,7 @@ export class SessionClient {
     }
     // Full-screen programs that asked for application cursor keys get
     // arrows as ESC O A, as a real terminal would send them.
-    if (this.core.screen.appCursor) str = str.replace(/^\x1b\[([ABCD])$/, '\x1bO$1');
+    if (this.core.screen.appCursor) str = str.replace(/\x1b\[([ABCD])$/, '\x1bO$1');
     const bytes = new TextEncoder().encode(str);
     if (this.core.queue.bytes() + bytes.length > MAX_PENDING_BYTES) {
       toast(`Not sent: ${this.core.queue.pending.length} inputs are still waiting for the connection.`, 6000);
@@ -514,6 +517,27 @@ export class SessionClient {
   /** Resizes the session (now, or right after the next hello). */
   resize(rows, cols) {
     this.send(this.core.resize(rows, cols));
+  }
+
+  /** This device's size, for the session to take when it types. */
+  setSize(rows, cols) {
+    this.send(this.core.setSize(rows, cols));
+  }
+
+  /** 'latest' (the session follows whoever types) or 'fixed'. */
+  setSizeMode(mode) {
+    const m = this.core.setSizeMode(mode);
+    if (!m.length) return false;
+    this.send(m);
+    return true;
+  }
+
+  /** Drops the queued inputs never sent; returns how many. */
+  cancelQueued() {
+    const n = this.core.cancelUnsent();
+    this.save();
+    this.ui.pending();
+    return n;
   }
 
   /** Asks for a transcript page (again after each hello until it comes). */

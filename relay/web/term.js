@@ -6,9 +6,10 @@
 import { $, h, menu, showView, toast } from './dom.js';
 import { SessionClient, setPingEvery } from './session.js';
 import { renderScreen } from './render.js';
-import { applyFont, currentFont, fittingSize, setFont } from './font.js';
+import { applyFont, currentFont, fittingSize, isPhone, onDrivingSize, setFont } from './font.js';
 import { closeTranscript, onTranscript, openTranscript, renderTranscriptScreen } from './transcript.js';
 import { setCtrl } from './keys.js';
+import { pasted, renderKeys } from './typing.js';
 import { openStop } from './dialogs.js';
 import { api, sessionPath } from './api.js';
 import { tokenFor } from './machines.js';
@@ -42,10 +43,23 @@ export function showTerm(env, name) {
   $('history-btn').setAttribute('aria-pressed', 'false');
   $('stage').hidden = false;
   setCtrl(false);
+  $('size-by').textContent = '';
   applyFont();
   updateWhere();
   updatePending();
+  // The size this device drives when it types, said in its hello.
+  t.s.core.size = fittingSize();
+  t.s.core.label = deviceLabel();
   t.s.start();
+}
+
+/** How other viewers are told this device set the size. */
+export function deviceLabel() {
+  const ua = navigator.userAgent;
+  const browser = /Edg\//.test(ua) ? 'Edge' : /Firefox\//.test(ua) ? 'Firefox'
+    : /Chrome\//.test(ua) ? 'Chrome' : /Safari\//.test(ua) ? 'Safari' : 'browser';
+  const kind = isPhone() ? 'phone' : navigator.maxTouchPoints > 0 && window.innerWidth < 1100 ? 'tablet' : 'desktop';
+  return `${kind} · ${browser}`;
 }
 
 export function closeTerm() {
@@ -72,7 +86,24 @@ function viewOf(t) {
       queueRender();
     }),
     transcript: mine(onTranscript),
+    size: mine(showSize),
   };
+}
+
+const WHY = { typed: 'typed', resized: 'resized it', fixed: 'fixed it', started: '' };
+
+/** The session's size and who set it, for every viewer. */
+function showSize(note) {
+  const mine = note.yours === true;
+  const who = mine ? 'this device' : note.by;
+  const why = WHY[note.why] === undefined ? note.why : WHY[note.why];
+  const el = $('size-by');
+  el.textContent = `${note.mode === 'fixed' ? '🔒 ' : ''}${who}${why ? ` (${why})` : ''}`;
+  el.dataset.mode = note.mode;
+  el.dataset.by = note.by;
+  el.title = note.mode === 'fixed'
+    ? `${note.cols}×${note.rows}, kept at this size (${who} ${why || 'set it'}); typing does not resize it`
+    : `${note.cols}×${note.rows}: ${who} ${why || 'set it'}; it follows whoever types`;
 }
 
 function updateWhere() {
@@ -82,8 +113,9 @@ function updateWhere() {
   const e = s.machine();
   const info = s.core.session || (e && (e.sessions || []).find((x) => x.name === s.name));
   const parts = [];
-  if (e) parts.push(e.name === e.machine ? e.name : `${e.name} · ${e.machine}`);
+  // The branch first: on a phone the end of the line is cut.
   if (info && info.branch) parts.push(info.branch);
+  if (e) parts.push(e.name === e.machine ? e.name : `${e.name} · ${e.machine}`);
   if (s.core.screen.title) parts.push(s.core.screen.title);
   $('term-where').textContent = parts.join(' · ');
   $('term-sandbox').hidden = !(info && info.sandboxed);
@@ -191,6 +223,28 @@ function updatePending() {
   p.textContent = text;
   p.hidden = !text;
   p.dataset.waiting = String(n);
+  // The keys themselves, while disconnected: those never sent can be
+  // cancelled (the others may have arrived; they are resent once).
+  const q = $('queued');
+  const waiting = s.state !== 'connected' ? s.core.queue.pending : [];
+  q.hidden = !waiting.length;
+  if (!waiting.length) return;
+  $('queued-keys').textContent = renderKeys(decodeQueued(waiting));
+  const c = s.core.queue.cancellable().length;
+  const b = $('queued-cancel');
+  b.hidden = !c;
+  b.textContent = c === waiting.length ? 'Cancel' : `Cancel ${c} unsent`;
+}
+
+/** The text of queued inputs ([seq, base64, len, at]). */
+function decodeQueued(items) {
+  const dec = new TextDecoder();
+  return items.map((p) => {
+    const bin = atob(p[1]);
+    const bytes = new Uint8Array(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return dec.decode(bytes);
+  }).join('');
 }
 
 function queueRender() {
@@ -208,6 +262,90 @@ function render() {
   t.renderQueued = false;
   renderScreen($('screen'), t.s.core.screen, t.s.core.exited === null);
   if (!$('transcript').hidden) renderTranscriptScreen();
+}
+
+function sizeMode(t, mode) {
+  if (t.s.setSizeMode(mode)) {
+    toast(mode === 'fixed' ? 'The size stays as it is until someone resizes it.' : 'The size follows whoever types.');
+  } else {
+    toast('Not connected: try again once connected.');
+  }
+}
+
+/** The visible screen as text, trailing blanks trimmed. */
+function screenAsText(t) {
+  const sc = t.s.core.screen;
+  const rows = [];
+  for (let i = 0; i < sc.nrows; i++) {
+    const r = sc.rows[i];
+    rows.push(r ? r.runs.map((x) => x.text).join('').replace(/\s+$/, '') : '');
+  }
+  while (rows.length && !rows[rows.length - 1]) rows.pop();
+  return rows.join('\n') + '\n';
+}
+
+async function copyScreen(t) {
+  const text = screenAsText(t);
+  try {
+    await navigator.clipboard.writeText(text);
+  } catch {
+    // No clipboard API (an insecure origin): the older way.
+    const ta = h('textarea');
+    ta.value = text;
+    document.body.append(ta);
+    ta.select();
+    const ok = document.execCommand('copy');
+    ta.remove();
+    if (!ok) {
+      toast('Could not copy: this browser does not allow it here.');
+      return;
+    }
+  }
+  toast(`Copied ${text.split('\n').length - 1} lines.`);
+}
+
+async function pasteClipboard(t) {
+  let text = '';
+  try {
+    text = await navigator.clipboard.readText();
+  } catch {
+    toast('Could not read the clipboard: paste into the line box instead.');
+    return;
+  }
+  if (!text) {
+    toast('The clipboard is empty.');
+    return;
+  }
+  if (t.s.sendKeys(pasted(text, t.s.core.screen.bracketedPaste))) toast('Pasted.');
+}
+
+/** A swipe down past the top of the screen opens the transcript; one up
+ *  past the end of the transcript (or its button) goes back. */
+function initSwipe() {
+  const SWIPE_PX = 60;
+  const watch = (el, atEdge, dir, action) => {
+    let y0 = null;
+    el.addEventListener('touchstart', (e) => {
+      y0 = e.touches.length === 1 && atEdge() ? e.touches[0].clientY : null;
+    }, { passive: true });
+    el.addEventListener('touchmove', (e) => {
+      if (y0 === null || e.touches.length !== 1) return;
+      const dy = e.touches[0].clientY - y0;
+      if (dy * dir > SWIPE_PX) {
+        y0 = null;
+        action();
+      }
+    }, { passive: true });
+    el.addEventListener('touchend', () => { y0 = null; }, { passive: true });
+  };
+  const wrap = $('screen-wrap');
+  watch(wrap, () => wrap.scrollTop <= 0, 1, () => {
+    if (term && $('transcript').hidden) openTranscript();
+  });
+  const body = $('transcript-body');
+  watch(body, () => body.scrollTop + body.clientHeight >= body.scrollHeight - 2, -1, () => {
+    if (term && !$('transcript').hidden) closeTranscript();
+  });
 }
 
 function resizeSession() {
@@ -261,6 +399,9 @@ export function debugState() {
     rows: s.core.screen.nrows,
     cols: s.core.screen.cols,
     sockets: s.opened,
+    sizeNote: s.core.sizeNote,
+    driving: s.core.size,
+    label: deviceLabel(),
   };
 }
 
@@ -286,6 +427,16 @@ export function initTerm() {
 
   $('back-btn').addEventListener('click', () => { location.hash = ''; });
 
+  onDrivingSize(([rows, cols]) => {
+    if (term) term.s.setSize(rows, cols);
+  });
+  $('queued-cancel').addEventListener('click', () => {
+    if (!term) return;
+    const n = term.s.cancelQueued();
+    toast(n ? `Cancelled ${n} input${n === 1 ? '' : 's'} never sent.` : 'Nothing left to cancel: what waits was sent already.');
+  });
+  initSwipe();
+
   $('term-menu-btn').addEventListener('click', () => {
     const t = term;
     if (!t) return;
@@ -294,14 +445,22 @@ export function initTerm() {
     const info = t.s.core.session;
     const s = (info && info.name === t.s.name && info)
       || (e && (e.sessions || []).find((x) => x.name === t.s.name));
+    const note = t.s.core.sizeNote;
     const items = [
       ['Transcript: scroll back through earlier output', openTranscript],
+      ['Copy the visible screen', () => copyScreen(t)],
+      ['Paste the clipboard into the session', () => pasteClipboard(t)],
       ['Text bigger', () => setFont(currentFont() + 1)],
       ['Text smaller', () => setFont(currentFont() - 1)],
       ['Fit the text to the width', () => setFont('fit')],
       [`Resize the session to this screen (${cols}×${rows})`, resizeSession],
     ];
     if (s && s.spawn === 'worktree') items.push(['Review the changes', () => { location.hash = `#/d/${encodeURIComponent(t.s.env)}/${encodeURIComponent(t.s.name)}`; }]);
+    if (note) {
+      items.push(note.mode === 'fixed'
+        ? ['Size: follow whoever types (now fixed)', () => sizeMode(t, 'latest')]
+        : [`Size: keep ${note.cols}×${note.rows} (now follows whoever types)`, () => sizeMode(t, 'fixed')]);
+    }
     if (e && s) items.push(['Stop this session…', () => openStop(e, s, () => { location.hash = ''; }), 'danger']);
     menu(t.s.name, items);
   });

@@ -24,6 +24,8 @@ pub fn hello(id: &str) -> Message {
     encode(&DeviceMsg::Hello {
         protocol: RELAY_PROTOCOL_VERSION,
         client_id: id.into(),
+        size: None,
+        label: None,
     })
 }
 

@@ -301,6 +301,8 @@ async fn run_device(
             serde_json::to_vec(&DeviceMsg::Hello {
                 protocol: RELAY_PROTOCOL_VERSION,
                 client_id: spec.client_id.clone(),
+                size: None,
+                label: None,
             })
             .expect("encode"),
         )

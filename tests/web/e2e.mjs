@@ -22,6 +22,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pushTests } from './push.mjs';
+import { phoneTests } from './phone.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const repo = path.resolve(here, '../..');
@@ -424,6 +425,7 @@ async function main() {
   });
   const phoneCtx = await browser.newContext({
     viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true,
+    userAgent: 'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36',
   });
   const deskCtx = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const phone = watch(await phoneCtx.newPage(), 'phone');
@@ -589,6 +591,11 @@ async function main() {
       throw new Error(`${e.message}:\n${a}\n---\n${b}`);
     }
     await shot(desk, 'desktop-terminal');
+  });
+
+  await phoneTests({
+    test, phone, desk, phoneCtx, relay, envIds, waitFor, waitConn, waitScreen, screenText,
+    visible, connState, shot, log, occurrences,
   });
 
   await test('the list with every kind of machine (screenshots)', async () => {
@@ -803,9 +810,11 @@ async function main() {
     await waitFor('the live screen', () => visible(phone, '#screen-wrap'));
   });
 
-  await test('the session is resized only when asked, to fit the screen', async () => {
-    const before = await phone.evaluate(() => window.rcdDebug.state());
-    if (before.cols !== 80 || before.rows !== 24) throw new Error(`resized without asking: ${JSON.stringify(before)}`);
+  await test('the session is resized to fit the screen when asked', async () => {
+    // Fixed: otherwise the phone, which typed last, follows A+ at once.
+    await phone.click('#term-menu-btn');
+    await phone.click('.menu-item:has-text("Size: keep")');
+    await waitFor('the fixed mode', async () => (await phone.getAttribute('#size-by', 'data-mode')) === 'fixed');
     await phone.click('#font-up');
     await waitFor('the Fit button', () => visible(phone, '#fit-btn'));
     const label = await phone.textContent('#fit-size');
@@ -822,6 +831,8 @@ async function main() {
     await shot(phone, 'phone-resized');
     await phone.click('#term-menu-btn');
     await phone.click('.menu-item:has-text("Fit the text")');
+    await phone.click('#term-menu-btn');
+    await phone.click('.menu-item:has-text("Size: follow")');
   });
 
   await test('the review of a worktree session: its change in the list, then file by file', async () => {

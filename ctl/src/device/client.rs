@@ -59,6 +59,8 @@ pub(super) enum Cmd {
     Transcript,
     /// A resize was asked for.
     Resize,
+    /// The terminal this client drives changed size.
+    Drive,
     /// Leave: close the socket and end.
     Close,
 }
@@ -83,9 +85,24 @@ impl SessionClient {
     /// Opens the attach socket of `target` and says hello as `client_id`.
     /// A failure of this first connection is returned (nothing is
     /// retried); later ones are retried in the background.
+    #[cfg(test)]
     pub async fn connect(target: Target, client_id: String) -> Result<Self, NetError> {
+        Self::connect_driving(target, client_id, None).await
+    }
+
+    /// [`SessionClient::connect`] for a client that drives the session's
+    /// size with its terminal's, `size` (rows, columns), from its hello.
+    pub async fn connect_driving(
+        target: Target,
+        client_id: String,
+        size: Option<(u16, u16)>,
+    ) -> Result<Self, NetError> {
         let ws = target.open().await?;
-        let core = Arc::new(Mutex::new(Core::new(client_id)));
+        let mut c = Core::new(client_id);
+        if let Some((rows, cols)) = size {
+            c.set_drive(rows, cols);
+        }
+        let core = Arc::new(Mutex::new(c));
         let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
         let (ev_tx, ev_rx) = mpsc::unbounded_channel();
         let task = tokio::spawn(drive(target, ws, core.clone(), cmd_rx, ev_tx));
@@ -124,6 +141,12 @@ impl SessionClient {
     pub fn resize(&self, rows: u16, cols: u16) {
         lock(&self.core).request_resize(rows, cols);
         let _ = self.cmds.send(Cmd::Resize);
+    }
+
+    /// The terminal this client drives is now `rows`×`cols`.
+    pub fn drive(&self, rows: u16, cols: u16) {
+        lock(&self.core).set_drive(rows, cols);
+        let _ = self.cmds.send(Cmd::Drive);
     }
 
     /// Inputs not yet acknowledged.
@@ -211,7 +234,7 @@ async fn reconnect(
                 r = &mut open => break r,
                 cmd = cmds.recv() => match cmd {
                     // Everything stays queued until the daemon greets us.
-                    Some(Cmd::Input | Cmd::Transcript | Cmd::Resize) => {}
+                    Some(Cmd::Input | Cmd::Transcript | Cmd::Resize | Cmd::Drive) => {}
                     None | Some(Cmd::Close) => return None,
                 },
             }

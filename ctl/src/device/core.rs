@@ -5,7 +5,7 @@ use super::MAX_INPUT_CHUNK;
 use super::input::InputQueue;
 use super::screen::Screen;
 use rcd_proto::relay::RELAY_PROTOCOL_VERSION;
-use rcd_proto::stream::{DaemonMsg, DeviceMsg};
+use rcd_proto::stream::{DaemonMsg, DeviceMsg, Dims};
 use rcd_proto::{SessionInfo, TranscriptPage};
 use std::time::Duration;
 
@@ -69,6 +69,12 @@ pub struct Core {
     transcript: Option<(u64, u32)>,
     /// The size asked for with `resize`, sent again after each hello.
     size: Option<(u16, u16)>,
+    /// The terminal this client would drive (an interactive attach): said
+    /// in the hello, so the session takes it when this client types.
+    drive: Option<(u16, u16)>,
+    /// The daemon sent a size note: it follows the typist's size, and
+    /// takes `size` messages.
+    sizes_known: bool,
     pub exited: Option<i32>,
     pub session: Option<SessionInfo>,
 }
@@ -82,6 +88,8 @@ impl Core {
             greeted: false,
             transcript: None,
             size: None,
+            drive: None,
+            sizes_known: false,
             exited: None,
             session: None,
         }
@@ -100,6 +108,22 @@ impl Core {
         DeviceMsg::Hello {
             protocol: RELAY_PROTOCOL_VERSION,
             client_id: self.client_id.clone(),
+            size: self.drive.map(|(rows, cols)| Dims { rows, cols }),
+            label: self.drive.map(|_| "rcctl attach".to_string()),
+        }
+    }
+
+    /// The terminal this client would drive is now `rows`×`cols`.
+    pub fn set_drive(&mut self, rows: u16, cols: u16) {
+        self.drive = Some((rows, cols));
+    }
+
+    /// Says the new size to a daemon that follows sizes (an older one
+    /// would refuse the message; the next hello says it anyway).
+    pub fn drive_now(&self) -> Option<DeviceMsg> {
+        match (self.greeted && self.sizes_known, self.drive) {
+            (true, Some((rows, cols))) => Some(DeviceMsg::Size { rows, cols }),
+            _ => None,
         }
     }
 
@@ -228,6 +252,8 @@ impl Core {
                 self.exited = Some(code);
                 r.events.push(Event::Exited { code });
             }
+            // Sent only to a client that said its size: the session follows it.
+            DaemonMsg::Size(_) => self.sizes_known = true,
             DaemonMsg::Pong { .. } => {}
             DaemonMsg::Error { message } => {
                 // An error answers the one request in flight, if any.
@@ -250,7 +276,7 @@ mod tests {
         let mut c = Core::new("dev".into());
         assert!(matches!(
             c.connected(),
-            DeviceMsg::Hello { protocol: RELAY_PROTOCOL_VERSION, ref client_id } if client_id == "dev"
+            DeviceMsg::Hello { protocol: RELAY_PROTOCOL_VERSION, ref client_id, .. } if client_id == "dev"
         ));
         assert_eq!(c.input(b"ls\r"), 1);
         assert!(c.outgoing().is_empty(), "nothing before the daemon's hello");
@@ -405,5 +431,29 @@ mod tests {
         // As the daemon gets it: behind its client, in one binary message.
         let msg = rcd_proto::relay::link_message(1, &r.send[0]);
         assert!(msg.len() < rcd_net::MAX_WS_MESSAGE, "{}", msg.len());
+    }
+
+    #[test]
+    fn a_terminal_says_its_size_and_its_changes_to_a_daemon_that_follows_sizes() {
+        let mut c = Core::new("dev".into());
+        c.set_drive(40, 100);
+        assert!(matches!(
+            c.connected(),
+            DeviceMsg::Hello { size: Some(Dims { rows: 40, cols: 100 }), label: Some(ref l), .. }
+                if l == "rcctl attach"
+        ));
+        c.on_daemon(hello(0)).unwrap();
+        c.set_drive(30, 90);
+        assert_eq!(c.drive_now(), None, "an older daemon sent no note");
+        c.on_daemon(DaemonMsg::Size(rcd_proto::stream::SizeNote {
+            rows: 40,
+            cols: 100,
+            mode: rcd_proto::stream::SizeMode::Latest,
+            by: "rcctl attach".into(),
+            why: "typed".into(),
+            yours: true,
+        }))
+        .unwrap();
+        assert_eq!(c.drive_now(), Some(DeviceMsg::Size { rows: 30, cols: 90 }));
     }
 }

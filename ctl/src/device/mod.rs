@@ -68,6 +68,7 @@ pub(crate) mod tests {
             cursor_visible: true,
             title: "t".into(),
             app_cursor: false,
+            bracketed_paste: false,
             partial: false,
         }
     }

@@ -172,6 +172,7 @@ async fn serve_inner(
                             Cmd::Input => c.outgoing(),
                             Cmd::Transcript => c.transcript_now().into_iter().collect(),
                             Cmd::Resize => c.resize_now().into_iter().collect(),
+                            Cmd::Drive => c.drive_now().into_iter().collect(),
                             Cmd::Close => Vec::new(),
                         }
                     };

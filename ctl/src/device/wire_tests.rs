@@ -74,6 +74,7 @@ fn screen_of(typed: &[u8], version: u64) -> ScreenFrame {
         cursor_visible: true,
         title: String::new(),
         app_cursor: false,
+        bracketed_paste: false,
         partial: false,
     }
 }

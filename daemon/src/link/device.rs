@@ -14,11 +14,13 @@
 //! its own ([`PART_VERSIONS`]) and `partial` set; once acknowledged, that
 //! screen is the base of the next frame, which brings the rest.
 
+use crate::pty::Size;
 use crate::session::SessionGone;
+use crate::sizing::Sizing;
 use crate::term::StyledScreen;
 use rcd_proto::relay::CLIENT_PREFIX;
 use rcd_proto::relay::RELAY_PROTOCOL_VERSION;
-use rcd_proto::stream::{DaemonMsg, Row, ScreenFrame};
+use rcd_proto::stream::{DaemonMsg, Dims, Row, ScreenFrame};
 use rcd_proto::{SessionInfo, TranscriptPage};
 
 /// The most JSON a session message may take on the link: the relay's
@@ -40,6 +42,12 @@ pub struct Device {
     exited_sent: bool,
     /// Intermediate screens made so far, which numbers the next.
     parts: u64,
+    /// The size it would drive, from its hello or its last `size`; a
+    /// device that said none (an older one) does not drive the size and
+    /// is not sent [`DaemonMsg::Size`].
+    size: Option<Size>,
+    /// What viewers are told set the size when it does.
+    label: Option<String>,
 }
 
 impl Device {
@@ -53,6 +61,35 @@ impl Device {
         self.client_id.as_deref().ok_or_else(|| DaemonMsg::Error {
             message: "say hello first".into(),
         })
+    }
+
+    /// What its hello says of its terminal, before [`Device::hello`].
+    pub fn describe(&mut self, size: Option<Dims>, label: Option<String>) {
+        self.size = size.map(|d| Size::clamped(d.rows, d.cols));
+        self.label = label.map(|l| l.chars().filter(|c| !c.is_control()).take(60).collect());
+    }
+
+    /// Its new size (its `size` message), if it drives sizes at all.
+    pub fn moved(&mut self, d: Dims) -> Option<Size> {
+        let size = Size::clamped(d.rows, d.cols);
+        self.size.replace(size).map(|_| size)
+    }
+
+    /// The size it would drive, or None.
+    pub fn size(&self) -> Option<Size> {
+        self.size
+    }
+
+    /// How viewers are told of it.
+    pub fn label(&self) -> &str {
+        self.label.as_deref().unwrap_or("a device")
+    }
+
+    /// The size's note for this device, if it said hello with a size
+    /// (older devices would not understand it).
+    pub fn size_note(&self, sizing: &Sizing) -> Option<DaemonMsg> {
+        (self.client_id.is_some() && self.size.is_some())
+            .then(|| DaemonMsg::Size(sizing.note_for(self.client_id.as_deref())))
     }
 
     /// Its hello, and what to answer: a version it does not share is an
@@ -245,6 +282,7 @@ fn first_part(
         cursor_visible: now.cursor_visible,
         title: now.title.clone(),
         app_cursor: now.app_cursor,
+        bracketed_paste: now.bracketed_paste,
     };
     (f, screen)
 }
@@ -282,6 +320,7 @@ pub fn frame(acked: Option<&StyledScreen>, now: &StyledScreen) -> ScreenFrame {
         cursor_visible: now.cursor_visible,
         title: now.title.clone(),
         app_cursor: now.app_cursor,
+        bracketed_paste: now.bracketed_paste,
         partial: false,
     }
 }

@@ -17,7 +17,7 @@ use futures_util::{SinkExt, StreamExt};
 use rcd_net::WebSocket;
 use rcd_proto::liveness::{self, Liveness};
 use rcd_proto::relay::{CLIENT_PREFIX, LinkFrame, link_message, split_link_message};
-use rcd_proto::stream::{DaemonMsg, DeviceMsg};
+use rcd_proto::stream::{DaemonMsg, DeviceMsg, Dims};
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
@@ -180,6 +180,7 @@ async fn serve(mut ws: WebSocket, session: &Session) -> Result<(), String> {
     // the device's queue at the relay and got it closed as too slow).
     let mut acks: HashMap<u64, u64> = HashMap::new();
     let mut screen = session.screen_changes();
+    let mut sizes = session.size_changes();
     let mut ping = liveness::beat(PING_EVERY);
     let mut live = Liveness::new();
     let mut exited: Option<i32> = match session.status() {
@@ -242,6 +243,12 @@ async fn serve(mut ws: WebSocket, session: &Session) -> Result<(), String> {
                     send_all(&mut ws, *id, device.next_frame(|| session.styled())).await?;
                 }
             }
+            Ok(()) = sizes.changed() => {
+                let sizing = sizes.borrow_and_update().clone();
+                for (id, device) in devices.iter() {
+                    send_all(&mut ws, *id, device.size_note(&sizing)).await?;
+                }
+            }
             code = session.wait(), if exited.is_none() => {
                 exited = Some(code);
                 for (id, device) in devices.iter_mut() {
@@ -282,14 +289,21 @@ async fn device_message(
         DeviceMsg::Hello {
             protocol,
             client_id,
+            size,
+            label,
         } => {
             let input_seq = session.input_seq(&client_id).await;
-            let out = device.hello(protocol, client_id, input_seq, session.info(), exited, now);
+            device.describe(size, label);
+            let mut out = device.hello(protocol, client_id, input_seq, session.info(), exited, now);
+            let sizing = session.size_changes().borrow().clone();
+            out.extend(device.size_note(&sizing));
             send_all(ws, id, out).await
         }
         DeviceMsg::Input { seq, bytes } => {
             let answer = match device.client_id() {
                 Ok(client_id) => {
+                    // The size of whoever types (in the `latest` mode).
+                    session.typed_by(client_id, device.label(), device.size());
                     device::input_answer(session.apply_input(client_id, seq, bytes).await)
                 }
                 Err(refusal) => refusal,
@@ -310,7 +324,18 @@ async fn device_message(
         }
         DeviceMsg::Ack { version } => send_all(ws, id, device.ack(version, now)).await,
         DeviceMsg::Resize { rows, cols } => {
-            session.resize(Size::clamped(rows, cols));
+            let who = device.client_id().unwrap_or("");
+            session.resize_by(who, device.label(), Size::clamped(rows, cols));
+            Ok(())
+        }
+        DeviceMsg::Size { rows, cols } => {
+            if let (Some(size), Ok(who)) = (device.moved(Dims { rows, cols }), device.client_id()) {
+                session.client_moved(who, device.label(), size);
+            }
+            Ok(())
+        }
+        DeviceMsg::SizeMode { mode } => {
+            session.set_size_mode(mode, device.label());
             Ok(())
         }
         DeviceMsg::Transcript { from, max_lines } => {

@@ -344,6 +344,7 @@ impl Terminal {
             cursor_visible: !self.screen.modes.hide_cursor,
             title: self.title().to_string(),
             app_cursor: self.screen.modes.app_cursor,
+            bracketed_paste: self.screen.modes.bracketed_paste,
         }
     }
 
@@ -521,6 +522,8 @@ pub struct StyledScreen {
     pub cursor_visible: bool,
     pub title: String,
     pub app_cursor: bool,
+    /// The program asked for bracketed paste (DECSET 2004).
+    pub bracketed_paste: bool,
 }
 
 #[cfg(test)]

@@ -96,3 +96,24 @@ test('the parts of a large frame are acknowledged at once and shown together', (
   r = c.onDaemon(frame(10, 9, 3, 50, [[0, { runs: [{ text: 'A' }] }]], false), 0);
   assert.deepEqual(r.events, [{ t: 'screen', resized: false, titleChanged: false }]);
 });
+
+test('the size this device drives: in its hello, and later only to a daemon that knows sizes', () => {
+  const c = new SessionCore('web-x', null);
+  assert.deepEqual(c.connected(), [{ t: 'hello', protocol: PROTOCOL, client_id: 'web-x' }], 'none said: the hello of old');
+  c.size = [40, 52];
+  c.label = 'phone · Chrome';
+  assert.deepEqual(c.connected(), [{
+    t: 'hello', protocol: PROTOCOL, client_id: 'web-x', size: { rows: 40, cols: 52 }, label: 'phone · Chrome',
+  }]);
+  c.onDaemon(hello(0), 0);
+  // An older daemon sent no size note: it would refuse these.
+  assert.deepEqual(c.setSize(30, 52), []);
+  assert.deepEqual(c.setSizeMode('fixed'), []);
+  assert.deepEqual(c.connected()[0].size, { rows: 30, cols: 52 }, 'the next hello says it');
+  c.onDaemon(hello(0), 0);
+  const r = c.onDaemon({ t: 'size', rows: 30, cols: 52, mode: 'latest', by: 'phone · Chrome', why: 'typed' }, 0);
+  assert.deepEqual(r.events, [{ t: 'size', note: { t: 'size', rows: 30, cols: 52, mode: 'latest', by: 'phone · Chrome', why: 'typed' } }]);
+  assert.deepEqual(c.setSize(20, 52), [{ t: 'size', rows: 20, cols: 52 }]);
+  assert.deepEqual(c.setSize(20, 52), [], 'the same size is not said again');
+  assert.deepEqual(c.setSizeMode('fixed'), [{ t: 'size-mode', mode: 'fixed' }]);
+});

@@ -31,7 +31,7 @@ test('a damaged saved queue keeps only well-formed inputs', () => {
   assert.deepEqual(seqs(r.pending), [1]);
   assert.equal(r.next, 1);
   assert.equal(r.acked, 0);
-  assert.deepEqual(new InputQueue({ pending: 'no' }).toJSON(), { pending: [], next: 1, acked: 0 });
+  assert.deepEqual(new InputQueue({ pending: 'no' }).toJSON(), { pending: [], next: 1, acked: 0, flown: 0 });
 });
 
 test('inputs are sent once per connection', () => {
@@ -63,4 +63,24 @@ test('a refused queue is discarded whole', () => {
   assert.equal(q.discard(), 2);
   assert.equal(q.bytes(), 0);
   assert.equal(q.push('Yw==', 1, 0), 3, 'the numbering goes on');
+});
+
+test('only inputs never sent are cancelled, and the numbering goes on after the sent ones', () => {
+  const q = new InputQueue(null);
+  q.push('YQ==', 1, 0); // 1
+  q.push('Yg==', 1, 0); // 2
+  assert.deepEqual(q.unsent().map((p) => p[0]), [1, 2], 'sent on a socket that then died');
+  q.push('Yw==', 1, 0); // 3, typed while disconnected
+  q.push('ZA==', 1, 0); // 4
+  assert.deepEqual(q.cancellable().map((p) => p[0]), [3, 4]);
+  assert.equal(q.cancelUnsent(), 2);
+  assert.deepEqual(q.pending.map((p) => p[0]), [1, 2], 'the sent ones stay: the daemon may have applied them');
+  assert.equal(q.push('ZQ==', 1, 0), 3, 'the next input takes the first cancelled number');
+  assert.equal(q.cancelUnsent(), 1);
+  assert.equal(q.cancelUnsent(), 0);
+  // After the daemon's hello says what it applied, nothing later was.
+  q.resume(1);
+  assert.deepEqual(q.cancellable().map((p) => p[0]), [2]);
+  const again = new InputQueue(JSON.parse(JSON.stringify(q)));
+  assert.equal(again.flown, 1, 'kept across a reload');
 });

@@ -32,9 +32,12 @@ const MESSAGE_FOR: Duration = Duration::from_secs(5);
 /// the closing message. With `resize` the session follows this terminal's
 /// size.
 pub async fn run(remote: &Remote, spec: &str, resize: bool) -> anyhow::Result<String> {
-    let mut live = Live::open(remote, spec).await?;
-    let shown = live.shown.clone();
     let interactive = std::io::stdout().is_terminal();
+    // A terminal drives the session's size when it types (in the session's
+    // default mode, docs/PROTOCOL.md "Who sets the size").
+    let drive = if interactive { winsize::get() } else { None };
+    let mut live = Live::open_driving(remote, spec, drive).await?;
+    let shown = live.shown.clone();
     if resize && let Some((rows, cols)) = winsize::get() {
         live.client.resize(rows, cols);
     }
@@ -172,6 +175,7 @@ async fn attached(
                 if let Some(size) = winsize::get() {
                     if interactive {
                         renderer.resize(size);
+                        live.client.drive(size.0, size.1);
                     }
                     if resize {
                         live.client.resize(size.0, size.1);

@@ -28,7 +28,17 @@ pub struct Live {
 impl Live {
     /// Opens the attach socket of `target`, which the user called `shown`.
     pub async fn connect(remote: &Remote, target: Target, shown: &str) -> Result<Live> {
-        let client = SessionClient::connect(target, new_client_id())
+        Self::connect_driving(remote, target, shown, None).await
+    }
+
+    /// [`Live::connect`] for a terminal that drives the session's size.
+    pub async fn connect_driving(
+        remote: &Remote,
+        target: Target,
+        shown: &str,
+        drive: Option<(u16, u16)>,
+    ) -> Result<Live> {
+        let client = SessionClient::connect_driving(target, new_client_id(), drive)
             .await
             .map_err(|e| remote.error(e, Some(shown)))?;
         Ok(Live {
@@ -40,8 +50,17 @@ impl Live {
 
     /// Finds session `spec` and opens its attach socket.
     pub async fn open(remote: &Remote, spec: &str) -> Result<Live> {
+        Self::open_driving(remote, spec, None).await
+    }
+
+    /// [`Live::open`] for a terminal that drives the session's size.
+    pub async fn open_driving(
+        remote: &Remote,
+        spec: &str,
+        drive: Option<(u16, u16)>,
+    ) -> Result<Live> {
         let target = remote.target(spec).await?;
-        Self::connect(remote, target, spec).await
+        Self::connect_driving(remote, target, spec, drive).await
     }
 
     /// The next event; an error, in words for people, when the client

@@ -19,6 +19,7 @@ fn screen(version: u64, rows: &[&str]) -> StyledScreen {
         cursor_visible: true,
         title: String::new(),
         app_cursor: false,
+        bracketed_paste: false,
     }
 }
 
@@ -205,6 +206,7 @@ fn colourful(version: u64, seed: u32) -> StyledScreen {
         cursor_visible: true,
         title: "colours".into(),
         app_cursor: false,
+        bracketed_paste: false,
     }
 }
 
