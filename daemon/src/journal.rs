@@ -209,6 +209,32 @@ impl Journal {
     pub fn remove(&self) {
         let _ = std::fs::remove_file(&self.resume);
         let _ = std::fs::remove_file(&self.raw_path);
+        let _ = std::fs::remove_file(self.fixed_path());
+    }
+
+    /// Whether someone chose to keep the session's size (`fixed`): a
+    /// mark beside the journal, so the next rcd keeps it too.
+    pub fn fixed(&self) -> bool {
+        self.fixed_path().exists()
+    }
+
+    pub fn set_fixed(&self, fixed: bool) {
+        let path = self.fixed_path();
+        let r = if fixed {
+            std::fs::write(&path, b"fixed\n")
+        } else {
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                other => other,
+            }
+        };
+        if let Err(e) = r {
+            tracing::warn!(file = %path.display(), "cannot keep the session's size mode: {e}");
+        }
+    }
+
+    fn fixed_path(&self) -> PathBuf {
+        self.resume.with_extension("fixed")
     }
 
     fn write_header(&mut self) -> io::Result<()> {

@@ -290,6 +290,10 @@ impl Session {
         if let Some(alert) = alert {
             session.raise(alert);
         }
+        // A size someone chose to keep stays kept.
+        if session.journal().fixed() {
+            session.sizing(|s| s.set_mode(rcd_proto::stream::SizeMode::Fixed, "kept from before"));
+        }
         Ok(session)
     }
 
@@ -636,6 +640,8 @@ impl Session {
     /// `label` chose how the size is decided.
     pub fn set_size_mode(&self, mode: rcd_proto::stream::SizeMode, label: &str) {
         self.sizing(|s| s.set_mode(mode, label));
+        self.journal()
+            .set_fixed(mode == rcd_proto::stream::SizeMode::Fixed);
     }
 
     /// The size, its mode and who set it, and each change of them.

@@ -617,12 +617,12 @@ pub fn remote(relay: &str, token: &str, ca: Option<&Path>, args: &[&str]) -> Out
 }
 
 /// The pairing code rcd printed (the last one in its log).
-/// The URL of the embedded relay, from the pairing line rcd printed
+/// The URL of the embedded relay, from the last pairing line rcd printed
 /// (`rcctl --relay URL pair CODE`); call after [`pairing_code`].
 pub fn embedded_relay_url(d: &Daemon) -> String {
     d.log_text()
-        .split("rcctl --relay ")
-        .nth(1)
+        .rsplit_once("rcctl --relay ")
+        .map(|(_, rest)| rest)
         .and_then(|rest| rest.split_whitespace().next())
         .expect("the relay URL in the pairing line")
         .to_string()

@@ -9,7 +9,7 @@ use futures_util::{SinkExt, StreamExt};
 use rcd_proto::relay::{RELAY_PROTOCOL_VERSION, Secret};
 use rcd_proto::stream::{DaemonMsg, DeviceMsg, Dims, SizeMode, SizeNote};
 use rcd_tests::device::{encode, hello, pong, runtime};
-use rcd_tests::{Daemon, Options, pairing_code, remote, stdout_of};
+use rcd_tests::{Daemon, Options, pair_with_embedded, pairing_code, remote, stdout_of, wait_for};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -225,5 +225,66 @@ fn the_size_follows_the_device_that_types_unless_fixed() {
         .await;
         d.type_("true\r").await;
         p.screen_of(30, 140).await;
+    });
+}
+
+/// The environment id of the daemon the relay lists (once it lists `s`).
+fn env_of(url: &str, token: &str) -> String {
+    let mut env = String::new();
+    wait_for(
+        "the relay to list the session",
+        Duration::from_secs(20),
+        || {
+            let out = remote(url, token, None, &["list", "--json"]);
+            let list: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+            match list[0]["env_id"].as_str() {
+                Some(e) if list[0]["name"] == "s" => {
+                    env = e.to_string();
+                    true
+                }
+                _ => false,
+            }
+        },
+    );
+    env
+}
+
+#[test]
+fn a_kept_size_stays_kept_when_rcd_is_killed_and_comes_back() {
+    let mut daemon = Daemon::start(Options::with_args(
+        false,
+        &["--listen", "127.0.0.1:0", "--name", "home"],
+    ));
+    let (url, token) = pair_with_embedded(&daemon);
+    stdout_of(
+        &remote(&url, &token, None, &["new", "--env", "home", "--name", "s"]),
+        "new",
+    );
+    let env = env_of(&url, &token);
+    let desk = Dims {
+        rows: 35,
+        cols: 150,
+    };
+    runtime().block_on(async {
+        let mut d = Dev::open(&url, &token, &env, "desk", Some(desk)).await;
+        d.note_by("the default", SizeMode::Latest).await;
+        d.send(DeviceMsg::SizeMode {
+            mode: SizeMode::Fixed,
+        })
+        .await;
+        d.note_by("desk device", SizeMode::Fixed).await;
+    });
+    daemon.signal_and_wait(nix::sys::signal::Signal::SIGKILL);
+    daemon.spawn();
+    daemon.wait_ready();
+    // The embedded relay is new: pair again.
+    let (url, token) = pair_with_embedded(&daemon);
+    let env = env_of(&url, &token);
+    let phone = Dims { rows: 40, cols: 52 };
+    runtime().block_on(async {
+        let mut p = Dev::open(&url, &token, &env, "phone", Some(phone)).await;
+        p.note_by("kept from before", SizeMode::Fixed).await;
+        p.type_("true\r").await;
+        p.screen_of(24, 80).await;
     });
 }
