@@ -9,7 +9,7 @@ use futures_util::{SinkExt, StreamExt};
 use rcd_proto::relay::{RELAY_PROTOCOL_VERSION, Secret};
 use rcd_proto::stream::{DaemonMsg, DeviceMsg, Dims, SizeMode, SizeNote};
 use rcd_tests::device::{encode, hello, pong, runtime};
-use rcd_tests::{Daemon, Options, pair_with_embedded, pairing_code, remote, stdout_of, wait_for};
+use rcd_tests::{Daemon, Options, pair_with_embedded, remote, stdout_of, wait_for};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::Message;
 
@@ -135,21 +135,12 @@ fn the_size_follows_the_device_that_types_unless_fixed() {
         false,
         &["--listen", "127.0.0.1:0", "--name", "home"],
     ));
-    let code = pairing_code(&daemon);
-    let url = rcd_tests::embedded_relay_url(&daemon);
-    let token = stdout_of(&remote(&url, "", None, &["pair", &code]), "pair")
-        .trim()
-        .to_string();
+    let (url, token) = pair_with_embedded(&daemon);
     stdout_of(
         &remote(&url, &token, None, &["new", "--env", "home", "--name", "s"]),
         "new",
     );
-    let list: serde_json::Value = serde_json::from_str(&stdout_of(
-        &remote(&url, &token, None, &["list", "--json"]),
-        "list",
-    ))
-    .expect("list --json");
-    let env = list[0]["env_id"].as_str().expect("env_id").to_string();
+    let env = env_of(&url, &token);
     let phone = Dims { rows: 40, cols: 52 };
     let desk = Dims {
         rows: 35,
