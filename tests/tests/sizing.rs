@@ -131,16 +131,7 @@ impl Dev {
 
 #[test]
 fn the_size_follows_the_device_that_types_unless_fixed() {
-    let daemon = Daemon::start(Options::with_args(
-        false,
-        &["--listen", "127.0.0.1:0", "--name", "home"],
-    ));
-    let (url, token) = pair_with_embedded(&daemon);
-    stdout_of(
-        &remote(&url, &token, None, &["new", "--env", "home", "--name", "s"]),
-        "new",
-    );
-    let env = env_of(&url, &token);
+    let (daemon, url, token, env) = with_session();
     let phone = Dims { rows: 40, cols: 52 };
     let desk = Dims {
         rows: 35,
@@ -214,9 +205,28 @@ fn the_size_follows_the_device_that_types_unless_fixed() {
             mode: SizeMode::Latest,
         })
         .await;
+        // Two sockets: the desktop types once the switch was taken.
+        d.note_by("desk device", SizeMode::Latest).await;
         d.type_("true\r").await;
         p.screen_of(30, 140).await;
     });
+}
+
+/// A daemon with its embedded relay, a paired device (the relay's URL
+/// and its token) and the session `s` made through the relay, in the
+/// environment whose id comes last.
+fn with_session() -> (Daemon, String, String, String) {
+    let daemon = Daemon::start(Options::with_args(
+        false,
+        &["--listen", "127.0.0.1:0", "--name", "home"],
+    ));
+    let (url, token) = pair_with_embedded(&daemon);
+    stdout_of(
+        &remote(&url, &token, None, &["new", "--env", "home", "--name", "s"]),
+        "new",
+    );
+    let env = env_of(&url, &token);
+    (daemon, url, token, env)
 }
 
 /// The environment id of the daemon the relay lists (once it lists `s`).
@@ -242,16 +252,7 @@ fn env_of(url: &str, token: &str) -> String {
 
 #[test]
 fn a_kept_size_stays_kept_when_rcd_is_killed_and_comes_back() {
-    let mut daemon = Daemon::start(Options::with_args(
-        false,
-        &["--listen", "127.0.0.1:0", "--name", "home"],
-    ));
-    let (url, token) = pair_with_embedded(&daemon);
-    stdout_of(
-        &remote(&url, &token, None, &["new", "--env", "home", "--name", "s"]),
-        "new",
-    );
-    let env = env_of(&url, &token);
+    let (mut daemon, url, token, env) = with_session();
     let desk = Dims {
         rows: 35,
         cols: 150,
