@@ -180,10 +180,13 @@ pub async fn run_with_clock<E: Into<Ending>>(
         }
     }
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let (link, mut link_task) = match start_link(&cfg, &sup, clock, stop_rx.clone()).await? {
-        Some(l) => (Some(l.handle), Some(l.task)),
-        None => (None, None),
-    };
+    // The embedded relay stops after the link, which deregisters from it.
+    let (relay_stop_tx, relay_stop_rx) = tokio::sync::watch::channel(false);
+    let (link, mut link_task) =
+        match start_link(&cfg, &sup, clock, stop_rx.clone(), relay_stop_rx).await? {
+            Some(l) => (Some(l.handle), Some(l.task)),
+            None => (None, None),
+        };
     tracing::info!(
         socket = %cfg.socket.display(),
         dir = %cfg.dir.display(),
@@ -274,6 +277,7 @@ pub async fn run_with_clock<E: Into<Ending>>(
     if let Some(t) = link_task.filter(|_| !link_done) {
         let _ = tokio::time::timeout(std::time::Duration::from_secs(5), t).await;
     }
+    let _ = relay_stop_tx.send(true);
     let _ = server.0.await;
     drop(server.1);
     drop(guard);
@@ -422,6 +426,7 @@ async fn start_link(
     sup: &Arc<Supervisor>,
     clock: Arc<dyn link::clock::Clock>,
     stop: tokio::sync::watch::Receiver<bool>,
+    relay_stop: tokio::sync::watch::Receiver<bool>,
 ) -> Result<Option<link::Link>> {
     let (relay, token, embedded) = match &cfg.relay {
         config::RelayMode::Off => return Ok(None),
@@ -435,7 +440,7 @@ async fn start_link(
             false,
         ),
         config::RelayMode::Embedded { listen } => {
-            let (url, token) = embedded::start(*listen, stop.clone()).await?;
+            let (url, token) = embedded::start(*listen, relay_stop).await?;
             (rcd_net::Relay::new(&url, None)?, token, true)
         }
     };

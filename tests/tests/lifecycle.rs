@@ -367,3 +367,25 @@ fn under_systemd_the_log_is_plain_lines_with_the_session_name() {
     assert!(log.contains("session started name=journal"), "{log}");
     assert!(log.contains("session stopped name=journal"), "{log}");
 }
+
+#[test]
+fn ctrl_c_with_the_embedded_relay_deregisters_without_a_warning() {
+    let mut d = Daemon::start(Options::with_args(
+        false,
+        &["--listen", "127.0.0.1:0", "--name", "home"],
+    ));
+    // The pairing line comes once the link is up; a session has a link
+    // of its own.
+    rcd_tests::pairing_code(&d);
+    d.ok(&["new", "--name", "s"]);
+    std::thread::sleep(Duration::from_millis(500));
+    let status = d.signal_and_wait(nix::sys::signal::Signal::SIGINT);
+    assert!(status.success(), "{status:?}");
+    let log = d.log_text();
+    assert!(log.contains("deregistered from the relay"), "{log}");
+    assert!(!log.contains("could not deregister"), "{log}");
+    assert!(
+        !log.contains(" WARN "),
+        "a normal Ctrl-C warns of nothing:\n{log}"
+    );
+}
