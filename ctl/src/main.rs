@@ -118,6 +118,7 @@ enum Verb {
 }
 
 fn main() -> ExitCode {
+    rcd_proto::cli::quiet_on_broken_pipe();
     let matches = Cli::command().get_matches();
     let from_command_line = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
     // --relay on the command line means remote; RCD_RELAY does unless

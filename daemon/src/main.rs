@@ -6,6 +6,7 @@ use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    rcd_proto::cli::quiet_on_broken_pipe();
     // The keeper (see `rcd::keeper`): the same binary, started by rcd.
     let mut args = std::env::args_os().skip(1);
     if args.next().is_some_and(|a| a == "--keeper") {

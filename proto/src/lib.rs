@@ -11,6 +11,7 @@
 //! - [`name`]: session names, validated before they reach a path or a ref.
 //! - [`hook`]: the files through which a coding agent's hooks reach rcd.
 
+pub mod cli;
 pub mod control;
 pub mod diff;
 pub mod frame;

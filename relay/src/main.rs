@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    rcd_proto::cli::quiet_on_broken_pipe();
     let cli = Cli::parse();
     let default = if cli.verbose {
         "info,rc_relay=debug"

@@ -389,3 +389,25 @@ fn ctrl_c_with_the_embedded_relay_deregisters_without_a_warning() {
         "a normal Ctrl-C warns of nothing:\n{log}"
     );
 }
+
+#[test]
+fn a_closed_pipe_ends_rcctl_quietly() {
+    // A pipe whose reader is gone before rcctl writes: `rcctl … | head`.
+    let (reader, writer) = nix::unistd::pipe().expect("pipe");
+    drop(reader);
+    let file = std::env::temp_dir().join(format!("rcd-pipe-{}.json", std::process::id()));
+    let out = Command::new(bin("rcctl"))
+        .args(["hooks", "install", "claude", "--dry-run", "--file"])
+        .arg(&file)
+        .stdout(std::process::Stdio::from(writer))
+        .output()
+        .expect("rcctl runs");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(err.is_empty(), "quietly: {err}");
+    assert_eq!(
+        out.status.code(),
+        Some(rcd_proto::cli::BROKEN_PIPE_STATUS),
+        "{out:?}"
+    );
+}
