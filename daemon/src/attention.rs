@@ -206,12 +206,7 @@ fn request_message(req: &PermissionRequest) -> String {
         format!("{}: {first}", req.tool)
     };
     if m.len() > MAX_MESSAGE {
-        let mut end = MAX_MESSAGE;
-        while !m.is_char_boundary(end) {
-            end -= 1;
-        }
-        m.truncate(end);
-        m.push('…');
+        m = format!("{}…", rcd_proto::name::cut(&m, MAX_MESSAGE));
     }
     m
 }

@@ -12,6 +12,7 @@
 use crate::session::{Session, Status};
 use rcd_proto::control::PermissionRequest;
 use rcd_proto::hook::{ANSWER_SUFFIX, Answer, EVENT_SUFFIX, Event, MAX_FILE, RING, valid_id};
+use rcd_proto::name::cut;
 use std::io::{self, Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
@@ -163,42 +164,24 @@ pub fn request_of(id: &str, event: Event) -> Option<PermissionRequest> {
     let Event::Permission {
         agent,
         tool,
-        mut detail,
+        detail,
         input,
     } = event
     else {
         return None;
     };
-    if detail.len() > PermissionRequest::MAX_DETAIL {
-        let mut end = PermissionRequest::MAX_DETAIL;
-        while !detail.is_char_boundary(end) {
-            end -= 1;
-        }
-        detail.truncate(end);
-    }
     let small = serde_json::to_vec(&input).is_ok_and(|v| v.len() <= PermissionRequest::MAX_INPUT);
     Some(PermissionRequest {
         id: id.to_string(),
-        agent: clip(agent, 32),
-        tool: clip(tool, 128),
-        detail,
+        agent: cut(&agent, 32).to_string(),
+        tool: cut(&tool, 128).to_string(),
+        detail: cut(&detail, PermissionRequest::MAX_DETAIL).to_string(),
         input: if small {
             input
         } else {
             serde_json::Value::Null
         },
     })
-}
-
-fn clip(mut s: String, max: usize) -> String {
-    if s.len() > max {
-        let mut end = max;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-    }
-    s
 }
 
 /// Follows a session's hook directory until the session ends: each ring

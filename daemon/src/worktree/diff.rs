@@ -169,12 +169,10 @@ fn lines_of(
                 text.pop();
             }
             if text.len() > Diff::MAX_LINE {
-                let mut end = Diff::MAX_LINE;
-                while !text.is_char_boundary(end) {
-                    end -= 1;
-                }
-                text.truncate(end);
-                text.push_str(" …(line cut)");
+                text = format!(
+                    "{} …(line cut)",
+                    rcd_proto::name::cut(&text, Diff::MAX_LINE)
+                );
             }
             if text.len() + 1 > *budget {
                 *truncated = true;

@@ -22,6 +22,7 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use crypto::{MAX_PLAINTEXT, VapidKey};
 use rcd_proto::SessionInfo;
 use rcd_proto::control::AttentionKind;
+use rcd_proto::name::cut;
 use rcd_proto::relay::PushPayload;
 use sha2::{Digest, Sha256};
 use std::collections::{HashMap, HashSet};
@@ -363,18 +364,6 @@ fn payload(p: &PushPayload, with_message: bool) -> Option<Vec<u8>> {
     serde_json::to_vec(&p)
         .ok()
         .filter(|j| j.len() <= MAX_PLAINTEXT)
-}
-
-/// `s` cut to at most `max` bytes, at a character boundary.
-fn cut(s: &str, max: usize) -> &str {
-    if s.len() <= max {
-        return s;
-    }
-    let mut end = max;
-    while !s.is_char_boundary(end) {
-        end -= 1;
-    }
-    &s[..end]
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
