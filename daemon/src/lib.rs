@@ -7,6 +7,7 @@ pub mod attention;
 pub mod changes;
 pub mod config;
 pub mod config_file;
+pub mod console;
 pub mod control;
 pub mod embedded;
 pub mod hooks;
@@ -488,7 +489,7 @@ pub fn init_tracing(verbose: bool) {
     let journal = std::env::var_os("JOURNAL_STREAM").is_some();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(console::writer)
         .with_target(verbose);
     if journal {
         builder.with_ansi(false).without_time().init();

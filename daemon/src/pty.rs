@@ -74,6 +74,22 @@ pub struct PtyProcess {
 }
 
 nix::ioctl_write_ptr_bad!(set_winsize, nix::libc::TIOCSWINSZ, Winsize);
+nix::ioctl_read_bad!(get_winsize, nix::libc::TIOCGWINSZ, Winsize);
+
+/// The size of the terminal on `fd` as (columns, rows), if it is one
+/// and says.
+pub fn size_of(fd: std::os::fd::BorrowedFd<'_>) -> Option<(u16, u16)> {
+    let mut size = Winsize {
+        ws_row: 0,
+        ws_col: 0,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCGWINSZ writes one Winsize into `size`, which outlives
+    // the call; a descriptor that is not a terminal only makes it fail.
+    unsafe { get_winsize(fd.as_raw_fd(), &mut size) }.ok()?;
+    (size.ws_col > 0).then_some((size.ws_col, size.ws_row))
+}
 
 /// Starts `spec.argv` in a new PTY.
 pub fn spawn(spec: &Spawn<'_>) -> io::Result<PtyProcess> {

@@ -3,10 +3,11 @@
 //! next sessions). Ctrl-C still stops the daemon: only canonical mode and
 //! echo are turned off, signals stay on.
 
+use crate::console;
 use crate::link::LinkHandle;
 use crate::supervisor::Supervisor;
 use nix::sys::termios::{self, LocalFlags, SetArg, Termios};
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Read};
 use std::sync::Arc;
 
 /// Puts the terminal back as it was when dropped.
@@ -17,6 +18,7 @@ pub struct TerminalGuard {
 
 impl Drop for TerminalGuard {
     fn drop(&mut self) {
+        console::end();
         let _ = termios::tcsetattr(std::io::stdin(), SetArg::TCSANOW, &self.saved);
     }
 }
@@ -45,7 +47,7 @@ pub fn start(sup: Arc<Supervisor>, link: Option<LinkHandle>) -> Option<TerminalG
                 match byte[0] {
                     b'w' | b'W' => {
                         if let Err(e) = keys.toggle_spawn() {
-                            eprintln!("rcd: cannot switch spawn mode: {e}");
+                            console::print(&format!("rcd: cannot switch spawn mode: {e}"));
                         }
                     }
                     b'\n' | b'\r' | b's' => print_status(&keys, keys_link.as_ref()),
@@ -66,7 +68,7 @@ pub fn start(sup: Arc<Supervisor>, link: Option<LinkHandle>) -> Option<TerminalG
         while changes.changed().await.is_ok() {
             let line = status_line(&sup, link.as_ref());
             if line != last {
-                eprintln!("{line}");
+                console::status(&line);
                 last = line;
             }
         }
@@ -103,13 +105,14 @@ async fn show_pairing(link: Option<&LinkHandle>) {
                     .build(),
                 Err(e) => format!("(no QR code: {e})"),
             };
-            eprintln!("{qr}\nrcd: pair a device: {url}\n     (one-time code, valid 10 minutes)");
+            console::print(&format!(
+                "{qr}\nrcd: pair a device: {url}\n     (one-time code, valid 10 minutes)"
+            ));
         }
-        Err(e) => eprintln!("rcd: no pairing link: {e}"),
+        Err(e) => console::print(&format!("rcd: no pairing link: {e}")),
     }
 }
 
 fn print_status(sup: &Supervisor, link: Option<&LinkHandle>) {
-    let mut err = std::io::stderr();
-    let _ = writeln!(err, "{}", status_line(sup, link));
+    console::status(&status_line(sup, link));
 }

@@ -140,6 +140,15 @@ impl Daemon {
     /// Starts `rcd` in a fresh temporary directory and waits until its
     /// socket answers.
     pub fn start(opts: Options) -> Daemon {
+        let mut d = Daemon::new(opts);
+        d.spawn();
+        d.wait_ready();
+        d
+    }
+
+    /// Makes the temporary world of a daemon without starting it: the
+    /// caller spawns `command()` its own way.
+    pub fn new(opts: Options) -> Daemon {
         let root = short_tempdir("rcdt");
         let work = root.path().join("work");
         if opts.repo {
@@ -147,7 +156,7 @@ impl Daemon {
         } else {
             std::fs::create_dir_all(&work).expect("mkdir work");
         }
-        let mut d = Daemon {
+        Daemon {
             socket: root.path().join("rcd.sock"),
             state_dir: root.path().join("state"),
             log: root.path().join("rcd.log"),
@@ -155,10 +164,7 @@ impl Daemon {
             root,
             child: None,
             opts,
-        };
-        d.spawn();
-        d.wait_ready();
-        d
+        }
     }
 
     /// The command line of this daemon.

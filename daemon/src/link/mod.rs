@@ -487,10 +487,10 @@ impl Drop for AbortOnDrop {
 /// Tells the person at the terminal how to pair a device.
 fn announce(url: &str, relay: &str) {
     let code = url.rsplit_once("#pair=").map_or("", |(_, c)| c);
-    eprintln!(
+    crate::console::print(&format!(
         "rcd: pair a device: open {url}\n     or run: rcctl --relay {relay} pair {code}\n     \
          (one-time code, valid 10 minutes; press space for a QR code and a new code)"
-    );
+    ));
 }
 
 /// A fresh one-time pairing URL for a device.
