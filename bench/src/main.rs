@@ -27,6 +27,8 @@ enum Scenario {
     KeyRelay,
     /// A key typed in the web UI in headless Chromium, against key-relay.
     KeyBrowser,
+    /// A key into a quiet session while every other one floods, against tmux.
+    KeyFlood,
     /// A new same-dir session until its program runs, against tmux.
     SpawnSameDir,
     /// A new worktree session on a 20,000-file repository, against git.
@@ -57,6 +59,12 @@ struct Args {
     /// Keys typed in the browser scenario (after a warm-up of 20).
     #[arg(long, default_value_t = 200)]
     browser_keys: usize,
+    /// Keys typed in key-flood (after a warm-up of 20).
+    #[arg(long, default_value_t = 100)]
+    flood_keys: usize,
+    /// Sessions (and tmux windows) flooding in key-flood.
+    #[arg(long, default_value_t = 64)]
+    floods: usize,
     /// Sessions started in the spawn scenario.
     #[arg(long, default_value_t = 100)]
     sessions: usize,
@@ -134,6 +142,13 @@ async fn run(args: &Args) -> Result<Report> {
                 scenario::browser::key_browser(&tools, args.browser_keys, peer, &mut r).await?;
             }
         }
+    }
+    if wants(Scenario::KeyFlood) {
+        eprintln!(
+            "bench: key-flood ({} keys, {} sessions flooding)",
+            args.flood_keys, args.floods
+        );
+        scenario::fairness::run(args.flood_keys, args.floods, &mut r).await?;
     }
     if wants(Scenario::SpawnSameDir) {
         eprintln!("bench: spawn-same-dir ({} sessions)", args.sessions);

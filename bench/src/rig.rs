@@ -310,6 +310,11 @@ impl Tmux {
         c
     }
 
+    /// The server's socket, for a client of the bench's own.
+    pub fn socket(&self) -> &std::path::Path {
+        &self.socket
+    }
+
     /// The server's pid.
     pub fn server_pid(&self) -> Result<u32> {
         self.run(&["display-message", "-p", "#{pid}"])?

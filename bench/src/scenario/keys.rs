@@ -22,13 +22,13 @@ use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
 /// How long one key may take before the scenario fails.
-const KEY_LIMIT: Duration = Duration::from_secs(5);
+pub const KEY_LIMIT: Duration = Duration::from_secs(5);
 /// Sessions printing steadily while `key-relay` types.
 const BUSY_SESSIONS: usize = 32;
 /// Keys typed before measuring.
-const WARM_UP: usize = 20;
+pub const WARM_UP: usize = 20;
 
-fn key(i: usize) -> (u8, Vec<u8>) {
+pub fn key(i: usize) -> (u8, Vec<u8>) {
     let c = b'a' + (i % 26) as u8;
     (c, vec![b'\r', c])
 }
@@ -61,7 +61,17 @@ fn floor(keys: usize) -> Result<Summary> {
 
 /// `rcctl attach`'s path: attach input in, attach output back.
 async fn local(keys: usize) -> Result<Summary> {
-    let rcd = Rcd::start(&["--no-relay", "--command", ECHO])?;
+    local_with(keys, 0, ECHO).await
+}
+
+/// `rcctl attach`'s path into the session `keys`, with `busy` other
+/// sessions running `command` too (which must echo in `keys`).
+pub async fn local_with(keys: usize, busy: usize, command: &str) -> Result<Summary> {
+    let capacity = (busy + 1).to_string();
+    let rcd = Rcd::start(&["--no-relay", "--capacity", &capacity, "--command", command])?;
+    for i in 0..busy {
+        rcd.new_session(&format!("busy{i}")).await?;
+    }
     rcd.new_session("keys").await?;
     let mut s = rcd.connect().await?;
     write_frame(
@@ -115,6 +125,12 @@ const ECHO_OR_PRINT: &str = "sh -c 'if [ \"$RCD_SESSION\" = keys ]; then stty ra
 
 /// A device's round trip, with `busy` other sessions printing meanwhile.
 async fn relay(keys: usize, busy: usize) -> Result<Summary> {
+    relay_with(keys, busy, ECHO_OR_PRINT).await
+}
+
+/// A device's round trip into the session `keys`, with `busy` other
+/// sessions running `command` too (which must echo in `keys`).
+pub async fn relay_with(keys: usize, busy: usize, command: &str) -> Result<Summary> {
     let port = rig::free_port()?;
     let listen = format!("127.0.0.1:{port}");
     let capacity = (busy + 1).to_string();
@@ -124,7 +140,7 @@ async fn relay(keys: usize, busy: usize) -> Result<Summary> {
         "--capacity",
         &capacity,
         "--command",
-        ECHO_OR_PRINT,
+        command,
     ])?;
     for i in 0..busy {
         rcd.new_session(&format!("busy{i}")).await?;

@@ -2,6 +2,7 @@
 //! the targets of docs/PERFORMANCE.md.
 
 pub mod browser;
+pub mod fairness;
 pub mod fanin;
 pub mod flood;
 pub mod keys;
