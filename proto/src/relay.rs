@@ -378,6 +378,8 @@ pub enum ApiErrorKind {
     TooLarge,
     /// The relay is stopping (503).
     ShuttingDown,
+    /// The relay's shared store (Redis) does not answer (503); try again.
+    StoreUnavailable,
     Internal,
     UnknownSession,
     AtCapacity,

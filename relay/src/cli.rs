@@ -3,7 +3,7 @@
 
 use crate::options::RelayOptions;
 use crate::state::Relay;
-use crate::store::{FileStore, Store, TokenKind, TokenRecord, create_token};
+use crate::store::{FileStore, RedisStore, Store, TokenKind, TokenRecord, create_token};
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 use serde::Serialize;
@@ -22,6 +22,11 @@ pub struct Cli {
     /// ~/.local/share/rc-relay].
     #[arg(long, global = true, value_name = "DIR", env = "RC_RELAY_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Keep tokens, environments and work in this Redis (7 or newer)
+    /// instead of the data directory, e.g. redis://127.0.0.1:6379/0 (a
+    /// password as redis://:PASSWORD@HOST:PORT/DB).
+    #[arg(long, global = true, value_name = "URL", env = "RC_RELAY_REDIS")]
+    pub redis: Option<String>,
     /// Debug logging (RUST_LOG overrides).
     #[arg(short, long, global = true)]
     pub verbose: bool,
@@ -161,41 +166,84 @@ pub fn default_data_dir() -> Result<PathBuf> {
     }
 }
 
-fn open_store(dir: Option<&Path>) -> Result<FileStore> {
+/// The store a command works on: the data directory's, or Redis.
+enum Opened {
+    File(Arc<FileStore>),
+    Redis(RedisStore),
+}
+
+impl Opened {
+    fn store(&self) -> &dyn Store {
+        match self {
+            Opened::File(f) => &**f,
+            Opened::Redis(r) => r,
+        }
+    }
+
+    fn shared(&self) -> Arc<dyn Store> {
+        match self {
+            Opened::File(f) => f.clone(),
+            Opened::Redis(r) => Arc::new(r.clone()),
+        }
+    }
+
+    /// Where the tokens are kept, for messages.
+    fn place(&self) -> String {
+        match self {
+            Opened::File(f) => f.token_file().display().to_string(),
+            Opened::Redis(r) => r.shown().to_string(),
+        }
+    }
+
+    /// The options that reach this store again, for messages.
+    fn flag(&self) -> String {
+        match self {
+            Opened::File(f) => format!("--data-dir {}", store_dir(f).display()),
+            Opened::Redis(r) => format!("--redis {}", r.shown()),
+        }
+    }
+}
+
+async fn open_store(dir: Option<&Path>, redis: Option<&str>) -> Result<Opened> {
+    if let Some(url) = redis {
+        return Ok(Opened::Redis(RedisStore::connect(url).await?));
+    }
     let dir = match dir {
         Some(d) => d.to_path_buf(),
         None => default_data_dir()?,
     };
-    FileStore::open(&dir)
-        .with_context(|| format!("cannot use the data directory {}", dir.display()))
+    let store = FileStore::open(&dir)
+        .with_context(|| format!("cannot use the data directory {}", dir.display()))?;
+    Ok(Opened::File(Arc::new(store)))
 }
 
 /// Runs a command; `shutdown` ends `serve`.
 pub async fn run(cli: Cli, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
-    let store = open_store(cli.data_dir.as_deref())?;
+    let opened = open_store(cli.data_dir.as_deref(), cli.redis.as_deref()).await?;
+    let store = &opened;
     match cli.command {
-        Command::Serve(args) => serve(*args, store, shutdown).await,
+        Command::Serve(args) => serve(*args, &opened, shutdown).await,
         Command::Token(TokenCommand::Create { label, json }) => {
-            token_create(&store, label, json).await
+            token_create(store, label, json).await
         }
         Command::Token(TokenCommand::List { json }) => {
-            list(&store, TokenKind::Enrollment, json).await
+            list(store.store(), TokenKind::Enrollment, json).await
         }
         Command::Token(TokenCommand::Revoke { id }) => {
-            revoke(&store, TokenKind::Enrollment, &id).await
+            revoke(store.store(), TokenKind::Enrollment, &id).await
         }
         Command::Device(DeviceCommand::List { json }) => {
-            list(&store, TokenKind::Device, json).await
+            list(store.store(), TokenKind::Device, json).await
         }
         Command::Device(DeviceCommand::Revoke { id }) => {
-            revoke(&store, TokenKind::Device, &id).await
+            revoke(store.store(), TokenKind::Device, &id).await
         }
     }
 }
 
 async fn serve(
     args: ServeArgs,
-    store: FileStore,
+    store: &Opened,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
     let opts = RelayOptions {
@@ -219,15 +267,15 @@ async fn serve(
             opts.offline_after
         );
     }
-    let tokens = store.list_tokens(TokenKind::Enrollment).await?;
+    let tokens = store.store().list_tokens(TokenKind::Enrollment).await?;
     if !tokens.iter().any(|t| !t.revoked) {
         tracing::warn!(
-            "no enrollment token yet: make one with `rc-relay token create --data-dir {}`",
-            store_dir(&store).display()
+            "no enrollment token yet: make one with `rc-relay token create {}`",
+            store.flag()
         );
     }
-    tracing::info!(data_dir = %store_dir(&store).display(), version = rcd_proto::PACKAGE_VERSION, "rc-relay starting");
-    let relay = Relay::new(opts, Arc::new(store));
+    tracing::info!(store = %store.place(), version = rcd_proto::PACKAGE_VERSION, "rc-relay starting");
+    let relay = Relay::new(opts, store.shared());
     let listen = args.listen;
     match (args.tls_cert, args.tls_key) {
         (Some(cert), Some(key)) => {
@@ -303,8 +351,8 @@ struct Created<'a> {
     token: &'a str,
 }
 
-async fn token_create(store: &FileStore, label: Option<String>, json: bool) -> Result<()> {
-    let (record, secret) = create_token(store, TokenKind::Enrollment, None, label).await?;
+async fn token_create(store: &Opened, label: Option<String>, json: bool) -> Result<()> {
+    let (record, secret) = create_token(store.store(), TokenKind::Enrollment, None, label).await?;
     if json {
         let c = Created {
             id: &record.id,
@@ -319,7 +367,7 @@ async fn token_create(store: &FileStore, label: Option<String>, json: bool) -> R
             "enrollment token {} made; it is shown only this once (the relay keeps its hash in {}). \
              Give it to rcd with --token-file.",
             record.id,
-            store.token_file().display()
+            store.place()
         );
     }
     Ok(())
@@ -335,7 +383,7 @@ struct Listed<'a> {
     revoked: bool,
 }
 
-async fn list(store: &FileStore, kind: TokenKind, json: bool) -> Result<()> {
+async fn list(store: &dyn Store, kind: TokenKind, json: bool) -> Result<()> {
     let tokens: Vec<TokenRecord> = store.list_tokens(kind).await?;
     if json {
         let rows: Vec<Listed> = tokens
@@ -383,7 +431,7 @@ async fn list(store: &FileStore, kind: TokenKind, json: bool) -> Result<()> {
     Ok(())
 }
 
-async fn revoke(store: &FileStore, kind: TokenKind, id: &str) -> Result<()> {
+async fn revoke(store: &dyn Store, kind: TokenKind, id: &str) -> Result<()> {
     let changed = store.revoke_token(kind, id).await?;
     if changed.is_empty() {
         println!("{kind} token {id} was already revoked");

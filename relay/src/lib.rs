@@ -57,6 +57,6 @@ pub use options::{MAX_BODY, RelayOptions};
 pub use server::{SHUTDOWN_GRACE, TlsError, tls_config};
 pub use state::Relay;
 pub use store::{
-    EnvEntry, EnvRecord, FileStore, Grant, MemoryStore, PushSubscription, Store, StoreError,
-    StoreFuture, StoreResult, TokenKind, TokenRecord, create_token,
+    EnvEntry, EnvRecord, FileStore, Grant, MemoryStore, PushSubscription, RedisStore, Store,
+    StoreError, StoreFuture, StoreResult, TokenKind, TokenRecord, create_token,
 };

@@ -112,6 +112,17 @@ impl ApiErr {
 
 impl From<StoreError> for ApiErr {
     fn from(e: StoreError) -> ApiErr {
+        if let StoreError::Unavailable(why) = &e {
+            tracing::warn!("{why}");
+            // Never an answer from what this instance last knew: without
+            // the store there is no authorisation to check.
+            return ApiErr::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ApiErrorKind::StoreUnavailable,
+                "the relay's store (Redis) does not answer; try again shortly",
+            )
+            .retry_after(STORE_RETRY_AFTER);
+        }
         tracing::error!("relay store: {e}");
         ApiErr::new(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -120,6 +131,9 @@ impl From<StoreError> for ApiErr {
         )
     }
 }
+
+/// `Retry-After` of the 503 answered while Redis does not, in seconds.
+pub(crate) const STORE_RETRY_AFTER: u64 = 1;
 
 /// `Retry-After` of the 503 a stopping relay answers, in seconds.
 pub(crate) const SHUTDOWN_RETRY_AFTER: u64 = 2;

@@ -19,10 +19,12 @@
 
 mod file;
 mod memory;
+mod redis;
 mod tokens;
 
 pub use file::FileStore;
 pub use memory::MemoryStore;
+pub use redis::RedisStore;
 pub(crate) use tokens::b64;
 
 use rcd_proto::SessionInfo;
@@ -80,6 +82,10 @@ pub enum StoreError {
     /// [`crate::Relay::create_enrollment_token`]).
     #[error("this store cannot answer synchronously; use the async method")]
     NotImmediate,
+    /// The store's server (Redis) does not answer; the request may be
+    /// tried again.
+    #[error("{0}")]
+    Unavailable(String),
     /// Any other failure of a store's backend.
     #[error("relay store: {0}")]
     Backend(String),

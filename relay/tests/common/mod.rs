@@ -3,6 +3,8 @@
 //! `wait_for` instead of sleeps.
 #![allow(dead_code)]
 
+pub mod redis;
+
 use futures_util::{SinkExt, StreamExt};
 use rc_relay::{MemoryStore, Relay, RelayOptions, Store};
 use rcd_proto::relay::{
