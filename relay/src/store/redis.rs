@@ -374,6 +374,18 @@ local function remove_env(p, id)
 end
 "#;
 
+/// Replaces an environment's changing part with `ARGV[first..]`: spawn,
+/// capacity, used, then the sessions' JSON.
+const SET_STATE: &str = r#"
+local function set_state(p, id, first)
+  redis.call('HSET', p .. 'env:' .. id, 'spawn', ARGV[first], 'capacity', ARGV[first + 1],
+    'used', ARGV[first + 2])
+  local sk = p .. 'envsess:' .. id
+  redis.call('DEL', sk)
+  for i = first + 3, #ARGV do redis.call('RPUSH', sk, ARGV[i]) end
+end
+"#;
+
 /// Redis's clock in milliseconds.
 const NOW: &str = r#"
 local function now()
@@ -452,6 +464,7 @@ return redis.call('DEL', k)
             // then the sessions' json.
             put_env: with(&[
                 NOW,
+                SET_STATE,
                 r#"
 local p, id, owner = ARGV[1], ARGV[2], ARGV[3]
 local k = p .. 'env:' .. id
@@ -460,10 +473,8 @@ if old then
   local was = cjson.decode(old).owner
   if was ~= owner then redis.call('SREM', p .. 'envs:' .. was, id) end
 end
-redis.call('HSET', k, 'record', ARGV[4], 'spawn', ARGV[5], 'capacity', ARGV[6], 'used', ARGV[7])
-local sk = p .. 'envsess:' .. id
-redis.call('DEL', sk)
-for i = 8, #ARGV do redis.call('RPUSH', sk, ARGV[i]) end
+redis.call('HSET', k, 'record', ARGV[4])
+set_state(p, id, 5)
 redis.call('SADD', p .. 'envs', id)
 redis.call('SADD', p .. 'envs:' .. owner, id)
 redis.call('ZADD', p .. 'seen', now(), id)
@@ -474,17 +485,13 @@ return 1
             // heartbeat: spawn json, capacity, used, sessions' json.
             seen: with(&[
                 NOW,
+                SET_STATE,
                 r#"
 local p, id, hb = ARGV[1], ARGV[2], ARGV[3]
 local k = p .. 'env:' .. id
 if redis.call('EXISTS', k) == 0 then return 0 end
 redis.call('ZADD', p .. 'seen', now(), id)
-if hb == '1' then
-  redis.call('HSET', k, 'spawn', ARGV[4], 'capacity', ARGV[5], 'used', ARGV[6])
-  local sk = p .. 'envsess:' .. id
-  redis.call('DEL', sk)
-  for i = 7, #ARGV do redis.call('RPUSH', sk, ARGV[i]) end
-end
+if hb == '1' then set_state(p, id, 4) end
 return 1
 "#,
             ]),
