@@ -126,6 +126,13 @@ enum Verb {
     /// Revoke this device's kept token at the relay and forget it (the
     /// only relay kept, or --relay URL).
     Logout(cmd::logout::Args),
+    /// Print the shell completion script for SHELL (bash, zsh, fish,
+    /// elvish, powershell), e.g. `rcctl completions bash >
+    /// ~/.local/share/bash-completion/completions/rcctl`.
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: rcd_docgen::Shell,
+    },
     /// Run rcd as a service of this user: systemd (Linux) or launchd
     /// (macOS). `install`, `uninstall`, `status`.
     Service(cmd::service::Args),
@@ -133,6 +140,9 @@ enum Verb {
 
 fn main() -> ExitCode {
     rcd_proto::cli::quiet_on_broken_pipe();
+    if let Some(dir) = rcd_docgen::docs_requested() {
+        return rcd_docgen::generate_main(Cli::command(), &dir);
+    }
     let matches = Cli::command().get_matches();
     let from_command_line = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
     // --relay on the command line means remote; RCD_RELAY does unless
@@ -155,6 +165,10 @@ fn main() -> ExitCode {
         // relay; it must never fail the agent.
         (Verb::Hook(a), _) => cmd::hook::run(a).err().map(|e| format!("{e:#}")),
         (Verb::Hooks(a), _) => cmd::hooks::run(a).err().map(|e| format!("{e:#}")),
+        (Verb::Completions { shell }, _) => {
+            rcd_docgen::completions(Cli::command(), shell, &mut std::io::stdout());
+            None
+        }
         (Verb::Logout(a), relay) => cmd::logout::run(a, relay, cli.ca_cert)
             .err()
             .map(|e| backend::relay::one_line(&format!("{e:#}"))),

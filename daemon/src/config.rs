@@ -102,6 +102,12 @@ pub struct Cli {
     #[arg(short, long)]
     pub verbose: bool,
 
+    /// Print the shell completion script for SHELL (bash, zsh, fish,
+    /// elvish, powershell) and exit, e.g. `rcd --completions bash >
+    /// ~/.local/share/bash-completion/completions/rcd`.
+    #[arg(long, value_name = "SHELL")]
+    pub completions: Option<rcd_docgen::Shell>,
+
     /// Post a notification to this http(s) URL whenever a session starts
     /// to need you (a bell, a desktop notification, its program's end):
     /// for ntfy, Gotify, Home Assistant or a chat webhook.

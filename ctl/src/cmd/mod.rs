@@ -58,6 +58,14 @@ pub fn run(verb: Verb, backend: &mut Backend) -> anyhow::Result<()> {
         Verb::Devices(a) => devices::run(backend, a),
         // rcctl's main runs it with --relay; here, the only relay kept.
         Verb::Logout(a) => logout::run(a, None, None),
+        Verb::Completions { shell } => {
+            rcd_docgen::completions(
+                <crate::Cli as clap::CommandFactory>::command(),
+                shell,
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
         // The service of this user's own machine needs no daemon.
         Verb::Service(a) => service::run(a),
         Verb::Hook(a) => hook::run(a),
