@@ -93,7 +93,8 @@ impl Backend {
         match self {
             Backend::Relay(r) => Ok(r),
             Backend::Local(_) => Err(anyhow::anyhow!(
-                "{} needs a relay: rcctl --relay URL {usage}",
+                "{} needs a relay: rcctl --relay URL {usage} (or rcctl -R {usage} while one \
+                 relay is kept)",
                 usage.split_whitespace().next().unwrap_or(usage)
             )),
         }
