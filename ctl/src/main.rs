@@ -4,6 +4,7 @@
 
 mod backend;
 mod cmd;
+mod creds;
 mod device;
 mod term;
 
@@ -19,16 +20,18 @@ use std::process::ExitCode;
 /// Locally rcctl talks to rcd over its control socket. With --relay URL
 /// (or RCD_RELAY) it goes through an rc-relay instead, to the machines
 /// paired with this device: list, new, stop, send, screen, transcript,
-/// attach and status work there; pair gets the device token first.
+/// attach and status work there; pair gets the device token first and
+/// keeps it, devices lists this account's devices, logout ends this one.
 #[derive(Debug, Parser)]
 #[command(
     name = "rcctl",
     version,
     about,
     long_about,
-    after_help = "Remote use: rcctl --relay URL pair CODE prints a device token; then \
-                  export RCD_RELAY=URL RCD_TOKEN=TOKEN and use the verbs as locally. A \
-                  session is NAME, or ENV/NAME when two environments have one of that name."
+    after_help = "Remote use: rcctl --relay URL pair CODE keeps a device token for URL in \
+                  $XDG_CONFIG_HOME/rcd/credentials.toml; then rcctl --relay URL VERB (or \
+                  rcctl -R VERB, with one relay kept) works as locally. A session is NAME, \
+                  or ENV/NAME when two environments have one of that name."
 )]
 struct Cli {
     /// The daemon's control socket. Default: $XDG_RUNTIME_DIR/rcd/rcd.sock,
@@ -42,9 +45,14 @@ struct Cli {
     #[arg(long, global = true, env = "RCD_RELAY", value_name = "URL")]
     relay: Option<String>,
 
-    /// This device's token for --relay (rcdev_…), as printed by
-    /// `rcctl --relay URL pair CODE`. Prefer RCD_TOKEN: command lines are
-    /// visible to other users.
+    /// Go through the relay this device was paired with, when only one is
+    /// kept in the credentials file (rcctl pair), without naming its URL.
+    #[arg(long, short = 'R', global = true)]
+    remote: bool,
+
+    /// This device's token for --relay (rcdev_…); wins over the one that
+    /// `rcctl --relay URL pair CODE` kept. Prefer RCD_TOKEN: command lines
+    /// are visible to other users.
     #[arg(
         long,
         global = true,
@@ -110,8 +118,21 @@ enum Verb {
     /// the sessions running for the next rcd) (local only).
     Shutdown,
     /// With --relay: exchange a pairing code shown by rcd for this
-    /// device's token.
+    /// device's token, kept in $XDG_CONFIG_HOME/rcd/credentials.toml.
     Pair(cmd::pair::Args),
+    /// This account's devices at the relay (those paired through the same
+    /// machine enrollment); `rcctl devices revoke ID` ends one.
+    Devices(cmd::devices::Args),
+    /// Revoke this device's kept token at the relay and forget it (the
+    /// only relay kept, or --relay URL).
+    Logout(cmd::logout::Args),
+    /// Print the shell completion script for SHELL (bash, zsh, fish,
+    /// elvish, powershell), e.g. `rcctl completions bash >
+    /// ~/.local/share/bash-completion/completions/rcctl`.
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: rcd_docgen::Shell,
+    },
     /// Run rcd as a service of this user: systemd (Linux) or launchd
     /// (macOS). `install`, `uninstall`, `status`.
     Service(cmd::service::Args),
@@ -119,6 +140,9 @@ enum Verb {
 
 fn main() -> ExitCode {
     rcd_proto::cli::quiet_on_broken_pipe();
+    if let Some(dir) = rcd_docgen::docs_requested() {
+        return rcd_docgen::generate_main(Cli::command(), &dir);
+    }
     let matches = Cli::command().get_matches();
     let from_command_line = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
     // --relay on the command line means remote; RCD_RELAY does unless
@@ -129,6 +153,10 @@ fn main() -> ExitCode {
         Err(e) => e.exit(),
     };
     let relay = cli.relay.filter(|r| !r.trim().is_empty() && remote);
+    let token_from = match matches.value_source("token") {
+        Some(ValueSource::CommandLine) => backend::relay::TokenFrom::Flag,
+        _ => backend::relay::TokenFrom::Env,
+    };
     let failure = match (cli.verb, relay) {
         (Verb::Service(a), _) => cmd::service::run(a)
             .err()
@@ -137,22 +165,38 @@ fn main() -> ExitCode {
         // relay; it must never fail the agent.
         (Verb::Hook(a), _) => cmd::hook::run(a).err().map(|e| format!("{e:#}")),
         (Verb::Hooks(a), _) => cmd::hooks::run(a).err().map(|e| format!("{e:#}")),
+        (Verb::Completions { shell }, _) => {
+            rcd_docgen::completions(Cli::command(), shell, &mut std::io::stdout());
+            None
+        }
+        (Verb::Logout(a), relay) => cmd::logout::run(a, relay, cli.ca_cert)
+            .err()
+            .map(|e| backend::relay::one_line(&format!("{e:#}"))),
         (verb, relay) => {
-            let mut backend = match relay {
-                Some(url) => {
-                    Backend::Relay(backend::relay::RelayBackend::new(backend::relay::Options {
-                        url,
-                        token: cli.token,
-                        ca_cert: cli.ca_cert,
-                    }))
-                }
-                None => Backend::Local(backend::local::Local::new(cli.socket)),
+            let url = match (relay, cli.remote) {
+                (Some(url), _) => Ok(Some(url)),
+                (None, true) => creds::Store::load()
+                    .and_then(|s| s.only().map(|(url, _)| url.to_string()))
+                    .map(Some),
+                (None, false) => Ok(None),
             };
-            let failure = cmd::run(verb, &mut backend)
-                .err()
-                .map(|e| backend.describe(&e));
-            backend.close();
-            failure
+            match url.and_then(|url| {
+                url.map(|url| remote_options(url, cli.token, token_from, cli.ca_cert))
+                    .transpose()
+            }) {
+                Err(e) => Some(backend::relay::one_line(&format!("{e:#}"))),
+                Ok(opts) => {
+                    let mut backend = match opts {
+                        Some(opts) => Backend::Relay(backend::relay::RelayBackend::new(opts)),
+                        None => Backend::Local(backend::local::Local::new(cli.socket)),
+                    };
+                    let failure = cmd::run(verb, &mut backend)
+                        .err()
+                        .map(|e| backend.describe(&e));
+                    backend.close();
+                    failure
+                }
+            }
         }
     };
     match failure {
@@ -162,4 +206,45 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The relay backend's options: `--token`/RCD_TOKEN when given, else the
+/// token `rcctl pair` kept for `url`.
+fn remote_options(
+    url: String,
+    token: Option<String>,
+    token_from: backend::relay::TokenFrom,
+    ca_cert: Option<PathBuf>,
+) -> anyhow::Result<backend::relay::Options> {
+    let token = token.filter(|t| !t.trim().is_empty());
+    // A given token needs no file; an unreadable one is then no error.
+    let store = match &token {
+        Some(_) => creds::Store::load().ok(),
+        None => Some(creds::Store::load()?),
+    };
+    let stored = store.as_ref().and_then(|s| s.get(&url));
+    let (token, token_from, device) = match (token, stored) {
+        (Some(t), stored) => {
+            // The id is known when the given token is the kept one.
+            let device = stored
+                .filter(|e| e.token == t.trim())
+                .map(|e| e.device.clone());
+            (Some(t), token_from, device)
+        }
+        (None, Some(e)) => (
+            Some(e.token.clone()),
+            backend::relay::TokenFrom::Stored(
+                store.as_ref().map(|s| s.path.clone()).unwrap_or_default(),
+            ),
+            Some(e.device.clone()),
+        ),
+        (None, None) => (None, token_from, None),
+    };
+    Ok(backend::relay::Options {
+        url,
+        token,
+        token_from,
+        device,
+        ca_cert,
+    })
 }

@@ -102,6 +102,12 @@ pub struct Cli {
     #[arg(short, long)]
     pub verbose: bool,
 
+    /// Print the shell completion script for SHELL (bash, zsh, fish,
+    /// elvish, powershell) and exit, e.g. `rcd --completions bash >
+    /// ~/.local/share/bash-completion/completions/rcd`.
+    #[arg(long, value_name = "SHELL")]
+    pub completions: Option<rcd_docgen::Shell>,
+
     /// Post a notification to this http(s) URL whenever a session starts
     /// to need you (a bell, a desktop notification, its program's end):
     /// for ntfy, Gotify, Home Assistant or a chat webhook.
@@ -242,6 +248,29 @@ impl std::fmt::Debug for RelayMode {
     }
 }
 
+/// Refuses, before anything is sent, a token that by its prefix is not an
+/// enrollment token, naming what it is and what rcd needs instead.
+fn check_enrollment_kind(token: &str, file: Option<&Path>) -> Result<()> {
+    use rcd_proto::token::SecretKind;
+    let Some(kind) = SecretKind::of(token).filter(|k| *k != SecretKind::Enrollment) else {
+        return Ok(());
+    };
+    let source = match file {
+        Some(f) => format!("--token-file {}", f.display()),
+        None => "RCD_TOKEN".to_string(),
+    };
+    let what = match kind {
+        SecretKind::Device => "which is rcctl's or a browser's, from pairing",
+        _ => "which rcd gets from the relay itself",
+    };
+    bail!(
+        "{source} holds {}, {what}; rcd --relay needs an enrollment token ({}…): make one on \
+         the relay with `rc-relay token create`",
+        kind.describe(),
+        SecretKind::Enrollment.prefix()
+    )
+}
+
 /// This process's binary, for the keeper.
 fn own_exe() -> PathBuf {
     if cfg!(target_os = "linux") {
@@ -322,6 +351,7 @@ impl Config {
             if token.is_empty() {
                 bail!("the enrollment token is empty");
             }
+            check_enrollment_kind(&token, cli.token_file.as_deref())?;
             rcd_net::check_url(url.trim_end_matches('/'))
                 .map_err(|e| anyhow::anyhow!("--relay: {e}"))?;
             RelayMode::Remote {

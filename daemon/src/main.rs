@@ -16,11 +16,18 @@ fn main() -> ExitCode {
         };
         return rcd::keeper::serve::main(dir.into());
     }
+    if let Some(dir) = rcd_docgen::docs_requested() {
+        return rcd_docgen::generate_main(Cli::command(), &dir);
+    }
     let matches = Cli::command().get_matches();
     let mut cli = match Cli::from_arg_matches(&matches) {
         Ok(c) => c,
         Err(e) => e.exit(),
     };
+    if let Some(shell) = cli.completions {
+        rcd_docgen::completions(Cli::command(), shell, &mut std::io::stdout());
+        return ExitCode::SUCCESS;
+    }
     let file = rcd::config_file::apply(&mut cli, &matches);
     rcd::init_tracing(cli.verbose);
     match file {

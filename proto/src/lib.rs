@@ -10,6 +10,7 @@
 //!   direction.
 //! - [`name`]: session names, validated before they reach a path or a ref.
 //! - [`hook`]: the files through which a coding agent's hooks reach rcd.
+//! - [`token`]: the kinds of relay secret, by their prefix.
 
 pub mod cli;
 pub mod control;
@@ -21,6 +22,7 @@ pub mod name;
 pub mod paths;
 pub mod relay;
 pub mod stream;
+pub mod token;
 
 /// Version of the control protocol. Bumped on any incompatible change of
 /// the messages in [`control`]; both sides compare it in the hello.

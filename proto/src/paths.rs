@@ -24,3 +24,11 @@ pub fn default_socket() -> Option<PathBuf> {
         .or_else(default_state_dir)
         .map(|d| d.join("rcd.sock"))
 }
+
+/// `$XDG_CONFIG_HOME/rcd`, else `$HOME/.config/rcd`: rcd's configuration
+/// file and the device tokens rcctl keeps.
+pub fn config_dir() -> Option<PathBuf> {
+    non_empty_env("XDG_CONFIG_HOME")
+        .or_else(|| non_empty_env("HOME").map(|h| h.join(".config")))
+        .map(|d| d.join("rcd"))
+}

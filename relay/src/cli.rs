@@ -1,5 +1,5 @@
 //! The `rc-relay` command line: `serve`, `token create|list|revoke`,
-//! `device list|revoke`. `main` parses, sets up logging and calls [`run`].
+//! `device list|revoke`, `completions SHELL`. `main` parses, sets up logging and calls [`run`].
 
 use crate::options::RelayOptions;
 use crate::state::Relay;
@@ -44,6 +44,13 @@ pub enum Command {
     /// Device tokens (made by pairing).
     #[command(subcommand)]
     Device(DeviceCommand),
+    /// Print the shell completion script for SHELL (bash, zsh, fish,
+    /// elvish, powershell), e.g. `rc-relay completions bash >
+    /// ~/.local/share/bash-completion/completions/rc-relay`.
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: rcd_docgen::Shell,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -219,9 +226,19 @@ async fn open_store(dir: Option<&Path>, redis: Option<&str>) -> Result<Opened> {
 
 /// Runs a command; `shutdown` ends `serve`.
 pub async fn run(cli: Cli, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+    if let Command::Completions { shell } = cli.command {
+        // No store is needed for this one.
+        rcd_docgen::completions(
+            <Cli as clap::CommandFactory>::command(),
+            shell,
+            &mut std::io::stdout(),
+        );
+        return Ok(());
+    }
     let opened = open_store(cli.data_dir.as_deref(), cli.redis.as_deref()).await?;
     let store = &opened;
     match cli.command {
+        Command::Completions { .. } => Ok(()),
         Command::Serve(args) => serve(*args, &opened, shutdown).await,
         Command::Token(TokenCommand::Create { label, json }) => {
             token_create(store, label, json).await

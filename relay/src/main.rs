@@ -8,6 +8,9 @@ use std::process::ExitCode;
 #[tokio::main]
 async fn main() -> ExitCode {
     rcd_proto::cli::quiet_on_broken_pipe();
+    if let Some(dir) = rcd_docgen::docs_requested() {
+        return rcd_docgen::generate_main(<Cli as clap::CommandFactory>::command(), &dir);
+    }
     let cli = Cli::parse();
     let default = if cli.verbose {
         "info,rc_relay=debug"

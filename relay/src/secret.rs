@@ -11,16 +11,10 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rcd_proto::relay::Secret;
 use sha2::{Digest, Sha256};
 
-/// Prefix of an enrollment token.
-pub const ENROLLMENT_PREFIX: &str = "rce_";
-/// Prefix of an environment credential.
-pub const ENV_CREDENTIAL_PREFIX: &str = "rcenv_";
-/// Prefix of a session credential.
-pub const SESSION_CREDENTIAL_PREFIX: &str = "rcsess_";
-/// Prefix of a device token.
-pub const DEVICE_PREFIX: &str = "rcdev_";
-/// Prefix of an attach ticket.
-pub const TICKET_PREFIX: &str = "rctkt_";
+pub use rcd_proto::token::{
+    DEVICE_PREFIX, ENROLLMENT_PREFIX, ENV_CREDENTIAL_PREFIX, SESSION_CREDENTIAL_PREFIX,
+    TICKET_PREFIX,
+};
 
 /// Pairing code alphabet: Crockford's base 32 (no I, L, O, U).
 const CODE_ALPHABET: &[u8; 32] = b"0123456789ABCDEFGHJKMNPQRSTVWXYZ";

@@ -617,9 +617,18 @@ pub fn remote(relay: &str, token: &str, ca: Option<&Path>, args: &[&str]) -> Out
         .env_remove("RCD_RELAY")
         .env_remove("RCD_TOKEN")
         .env_remove("RCD_SOCKET")
+        // No kept device token of the person running the tests is read:
+        // the configuration directory is one that does not exist.
+        .env("XDG_CONFIG_HOME", no_config_dir())
         .stdin(Stdio::null())
         .output()
         .expect("rcctl runs")
+}
+
+/// A configuration directory that does not exist, for rcctl runs that
+/// must find no kept device token.
+pub fn no_config_dir() -> PathBuf {
+    std::env::temp_dir().join(format!("rcd-tests-no-config-{}", std::process::id()))
 }
 
 /// The pairing code rcd printed (the last one in its log).
@@ -639,9 +648,12 @@ pub fn embedded_relay_url(d: &Daemon) -> String {
 pub fn pair_with_embedded(d: &Daemon) -> (String, String) {
     let code = pairing_code(d);
     let url = embedded_relay_url(d);
-    let token = stdout_of(&remote(&url, "", None, &["pair", &code]), "pair")
-        .trim()
-        .to_string();
+    let token = stdout_of(
+        &remote(&url, "", None, &["pair", "--print-token", &code]),
+        "pair",
+    )
+    .trim()
+    .to_string();
     (url, token)
 }
 

@@ -121,11 +121,14 @@ fn linked_with(name: &str, command: &str, relay_args: &[&str], extra: &[&str]) -
         ..Options::default()
     });
     let code = pairing_code(&daemon);
-    let device_token = stdout_of(&remote(&relay.url, "", None, &["pair", &code]), "pair")
-        .split_whitespace()
-        .find(|w| w.starts_with("rcdev_"))
-        .expect("a device token")
-        .to_string();
+    let device_token = stdout_of(
+        &remote(&relay.url, "", None, &["pair", "--print-token", &code]),
+        "pair",
+    )
+    .split_whitespace()
+    .find(|w| w.starts_with("rcdev_"))
+    .expect("a device token")
+    .to_string();
     let env = environment_id(&relay.url, &device_token);
     Linked {
         _root: root,
@@ -1516,7 +1519,12 @@ fn a_network_partition_heals_and_nothing_typed_is_lost() {
     });
     let code = pairing_code(&daemon);
     let device_token = stdout_of(
-        &remote(&relay.url, "", Some(&relay.ca), &["pair", &code]),
+        &remote(
+            &relay.url,
+            "",
+            Some(&relay.ca),
+            &["pair", "--print-token", &code],
+        ),
         "pair",
     )
     .split_whitespace()

@@ -88,9 +88,12 @@ fn no_secret_and_no_typed_text_in_any_log() {
     let code = pairing_code(&d);
     let url = rcd_tests::embedded_relay_url(&d);
     let mut stderr = String::new();
-    let token = stdout_of(&remote(&url, "", None, &["pair", &code]), "pair")
-        .trim()
-        .to_string();
+    let token = stdout_of(
+        &remote(&url, "", None, &["pair", "--print-token", &code]),
+        "pair",
+    )
+    .trim()
+    .to_string();
     assert!(token.starts_with("rcdev_"), "{token}");
     let relay = |args: &[&str]| {
         let mut cmd = Command::new(rcd_tests::bin("rcctl"));

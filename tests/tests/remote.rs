@@ -49,11 +49,14 @@ fn daemon_for(
 
 fn pair(relay: &RelayProc, d: &Daemon, ca: Option<&Path>) -> String {
     let code = pairing_code(d);
-    stdout_of(&remote(&relay.url, "", ca, &["pair", &code]), "pair")
-        .split_whitespace()
-        .find(|w| w.starts_with("rcdev_"))
-        .expect("a device token")
-        .to_string()
+    stdout_of(
+        &remote(&relay.url, "", ca, &["pair", "--print-token", &code]),
+        "pair",
+    )
+    .split_whitespace()
+    .find(|w| w.starts_with("rcdev_"))
+    .expect("a device token")
+    .to_string()
 }
 
 /// A daemon `name` of `relay` (with `extra` arguments) and a device paired
@@ -484,11 +487,18 @@ fn the_embedded_relay_serves_devices_by_default() {
     let code = pairing_code(&d);
     let url = rcd_tests::embedded_relay_url(&d);
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    let token = stdout_of(&remote(&url, "", None, &["pair", &code]), "pair")
-        .trim()
-        .to_string();
+    let token = stdout_of(
+        &remote(&url, "", None, &["pair", "--print-token", &code]),
+        "pair",
+    )
+    .trim()
+    .to_string();
     // The code was for one use only.
-    assert!(!remote(&url, "", None, &["pair", &code]).status.success());
+    assert!(
+        !remote(&url, "", None, &["pair", "--print-token", &code])
+            .status
+            .success()
+    );
     for args in [
         &["new", "--env", "home", "--name", "e1"][..],
         &["send", "e1", "echo embedded-ok"],

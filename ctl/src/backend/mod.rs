@@ -87,12 +87,15 @@ impl Backend {
         }
     }
 
-    /// For `pair`, which only a relay answers.
-    pub fn relay(&mut self) -> Result<&mut relay::RelayBackend> {
+    /// For `pair` and `devices`, which only a relay answers; `usage` is
+    /// the verb as typed with a relay.
+    pub fn relay(&mut self, usage: &str) -> Result<&mut relay::RelayBackend> {
         match self {
             Backend::Relay(r) => Ok(r),
             Backend::Local(_) => Err(anyhow::anyhow!(
-                "pair needs a relay: rcctl --relay URL pair CODE"
+                "{} needs a relay: rcctl --relay URL {usage} (or rcctl -R {usage} while one \
+                 relay is kept)",
+                usage.split_whitespace().next().unwrap_or(usage)
             )),
         }
     }

@@ -4,10 +4,12 @@
 
 pub mod answer;
 pub mod attach;
+pub mod devices;
 pub mod diff;
 pub mod hook;
 pub mod hooks;
 pub mod list;
+pub mod logout;
 pub mod new;
 pub mod pair;
 pub mod prune;
@@ -53,6 +55,17 @@ pub fn run(verb: Verb, backend: &mut Backend) -> anyhow::Result<()> {
         Verb::Set(a) => set::run(backend, a),
         Verb::Shutdown => shutdown::run(backend),
         Verb::Pair(a) => pair::run(backend, a),
+        Verb::Devices(a) => devices::run(backend, a),
+        // rcctl's main runs it with --relay; here, the only relay kept.
+        Verb::Logout(a) => logout::run(a, None, None),
+        Verb::Completions { shell } => {
+            rcd_docgen::completions(
+                <crate::Cli as clap::CommandFactory>::command(),
+                shell,
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
         // The service of this user's own machine needs no daemon.
         Verb::Service(a) => service::run(a),
         Verb::Hook(a) => hook::run(a),

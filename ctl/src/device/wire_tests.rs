@@ -225,6 +225,8 @@ async fn start(fake: Fake) -> (Remote, Arc<Mutex<Fake>>) {
     let remote = Remote::new(Options {
         url,
         token: Some("rcdev_good".into()),
+        token_from: crate::backend::relay::TokenFrom::Flag,
+        device: None,
         ca_cert: None,
     })
     .unwrap();
@@ -382,7 +384,7 @@ async fn a_refused_token_is_reported_at_once() {
         .unwrap_err()
         .to_string();
     assert!(
-        err.starts_with("the relay refused the device token (expired or revoked?)"),
+        err.starts_with("the relay refused --token (revoked, or from another relay?)"),
         "{err}"
     );
 }

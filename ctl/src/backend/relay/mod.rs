@@ -12,12 +12,12 @@ mod remote;
 mod render;
 pub(crate) mod resolve;
 
-pub use remote::{Options, Remote};
+pub use remote::{Options, Remote, TokenFrom};
 
 use super::{Created, Listing, NewSession, Status};
 use anyhow::{Result, anyhow};
 use live::Live;
-use rcd_proto::relay::{DeviceToken, PairRequest};
+use rcd_proto::relay::{DeviceToken, PairRequest, TokenInfo};
 use rcd_proto::{ScreenText, StopReport, TranscriptPage};
 use tokio::runtime::Runtime;
 
@@ -116,6 +116,37 @@ impl RelayBackend {
     pub fn pair(&mut self, req: &PairRequest) -> Result<DeviceToken> {
         let r = self.ready()?;
         r.runtime.block_on(ops::pair(&r.remote, req))
+    }
+
+    pub fn devices(&mut self) -> Result<Vec<TokenInfo>> {
+        let r = self.ready()?;
+        r.runtime.block_on(ops::devices(&r.remote))
+    }
+
+    pub fn revoke_device(&mut self, id: &str) -> Result<()> {
+        let r = self.ready()?;
+        r.runtime.block_on(ops::revoke_device(&r.remote, id))
+    }
+
+    /// Revokes device `id` with the relay's own error, for `logout`, which
+    /// treats a token the relay no longer knows as logged out already.
+    pub fn revoke_device_raw(&mut self, id: &str) -> Result<Result<(), rcd_net::NetError>> {
+        let r = self.ready()?;
+        let token = r.remote.token()?.clone();
+        Ok(r.runtime.block_on(r.remote.relay.revoke_device(&token, id)))
+    }
+
+    /// The relay error as rcctl's message.
+    pub fn message(&mut self, e: rcd_net::NetError) -> String {
+        match self.ready() {
+            Ok(r) => one_line(&format!("{:#}", r.remote.error(e, None))),
+            Err(_) => one_line(&e.to_string()),
+        }
+    }
+
+    /// The id of the device token in use, when it is the stored one.
+    pub fn this_device(&self) -> Option<&str> {
+        self.opts.device.as_deref()
     }
 
     pub fn send(&mut self, spec: &str, text: String, enter: bool) -> Result<()> {

@@ -1,4 +1,4 @@
-//! The relay's answers to `new`, `stop` and `pair`: each one HTTP call,
+//! The relay's answers to `new`, `stop`, `pair` and `devices`: each one HTTP call,
 //! made by [`rcd_net::Relay`]'s typed methods.
 
 use super::remote::Remote;
@@ -6,7 +6,7 @@ use crate::backend::{Created, NewSession};
 use anyhow::{Result, anyhow};
 use rcd_net::NetError;
 use rcd_proto::StopReport;
-use rcd_proto::relay::{ApiErrorKind, CreateSession, DeviceToken, PairRequest};
+use rcd_proto::relay::{ApiErrorKind, CreateSession, DeviceToken, PairRequest, TokenInfo};
 
 /// Starts a session in the environment `req.env`, or in the only one.
 pub async fn create(remote: &Remote, req: NewSession) -> Result<Created> {
@@ -128,4 +128,29 @@ pub async fn pair(remote: &Remote, req: &PairRequest) -> Result<DeviceToken> {
         ),
         other => remote.error(other, None),
     })
+}
+
+/// The device tokens of this device's owner (the enrollment token it was
+/// paired through).
+pub async fn devices(remote: &Remote) -> Result<Vec<TokenInfo>> {
+    remote
+        .relay
+        .devices(remote.token()?)
+        .await
+        .map_err(|e| remote.error(e, None))
+}
+
+/// Revokes the device token `id` of the same owner.
+pub async fn revoke_device(remote: &Remote, id: &str) -> Result<()> {
+    remote
+        .relay
+        .revoke_device(remote.token()?, id)
+        .await
+        .map_err(|e| match e {
+            NetError::Api { status: 404, .. } => anyhow!(
+                "no device {id} on the relay among this account's (rcctl --relay {} devices)",
+                remote.url
+            ),
+            other => remote.error(other, None),
+        })
 }

@@ -8,6 +8,7 @@ use crate::device::Target;
 use anyhow::{Result, anyhow};
 use rcd_net::{NetError, Relay};
 use rcd_proto::relay::{EnvironmentView, Secret};
+use rcd_proto::token::SecretKind;
 use std::path::PathBuf;
 
 /// The global flags of remote mode.
@@ -15,7 +16,32 @@ use std::path::PathBuf;
 pub struct Options {
     pub url: String,
     pub token: Option<String>,
+    /// Where `token` came from, for messages.
+    pub token_from: TokenFrom,
+    /// The id of the token at the relay, when known (it was stored).
+    pub device: Option<String>,
     pub ca_cert: Option<PathBuf>,
+}
+
+/// Where the device token came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TokenFrom {
+    /// `--token`.
+    Flag,
+    /// `RCD_TOKEN`.
+    Env,
+    /// The credentials file (`rcctl pair` stored it).
+    Stored(PathBuf),
+}
+
+impl TokenFrom {
+    fn name(&self) -> String {
+        match self {
+            TokenFrom::Flag => "--token".into(),
+            TokenFrom::Env => "RCD_TOKEN".into(),
+            TokenFrom::Stored(path) => format!("the token stored in {}", path.display()),
+        }
+    }
 }
 
 /// A relay and this device's token.
@@ -25,6 +51,7 @@ pub struct Remote {
     /// The URL as given, for messages.
     pub url: String,
     pub(crate) token: Option<Secret>,
+    token_from: TokenFrom,
 }
 
 impl Remote {
@@ -38,28 +65,63 @@ impl Remote {
                 .map(|t| t.trim().to_string())
                 .filter(|t| !t.is_empty())
                 .map(Secret),
+            token_from: opts.token_from,
         })
     }
 
-    /// The device token, or how to get one.
+    /// The device token, or how to get one. A token that is, by its
+    /// prefix, of another kind is refused here, before it is sent.
     pub fn token(&self) -> Result<&Secret> {
-        self.token.as_ref().ok_or_else(|| {
+        let token = self.token.as_ref().ok_or_else(|| {
             anyhow!(
-                "set RCD_TOKEN or --token (pair this device first: rcctl --relay {} pair CODE)",
+                "no device token for {}: pair this device first (rcctl --relay {} pair CODE), \
+                 or set RCD_TOKEN or --token",
+                self.url,
                 self.url
             )
-        })
+        })?;
+        match SecretKind::of(token.expose()) {
+            Some(SecretKind::Device) | None => Ok(token),
+            Some(kind) => Err(anyhow!(
+                "{} is {}, {}; rcctl needs a device token ({}…): pair this device with \
+                 rcctl --relay {} pair CODE (rcd shows the code){}",
+                self.token_from.name(),
+                kind.describe(),
+                match kind {
+                    SecretKind::Enrollment => "which is for rcd (rcd --relay URL with RCD_TOKEN)",
+                    _ => "which rcd and the relay use between themselves",
+                },
+                SecretKind::Device.prefix(),
+                self.url,
+                match self.token_from {
+                    TokenFrom::Env => ", then unset RCD_TOKEN in this shell",
+                    _ => "",
+                }
+            )),
+        }
     }
 
     /// A relay error as a message for people. `session` is the name the
     /// user gave, for "not found" answers about it.
     pub fn error(&self, e: NetError, session: Option<&str>) -> anyhow::Error {
         match e {
-            NetError::Unauthorized(_) => anyhow!(
-                "the relay refused the device token (expired or revoked?): pair again with \
-                 rcctl --relay {} pair CODE",
-                self.url
-            ),
+            NetError::Unauthorized(_) => {
+                match self.token.as_ref().map(|t| SecretKind::of(t.expose())) {
+                    Some(None) => anyhow!(
+                        "the relay refused {}: it is not a device token (those begin with {}); \
+                     pair this device with rcctl --relay {} pair CODE",
+                        self.token_from.name(),
+                        SecretKind::Device.prefix(),
+                        self.url
+                    ),
+                    _ => anyhow!(
+                        "the relay refused {} (revoked, or from another relay?): pair again with \
+                     rcctl --relay {} pair CODE",
+                        self.token_from.name(),
+                        self.url
+                    ),
+                }
+            }
             NetError::Api {
                 status: 404, error, ..
             } if error.kind == rcd_proto::relay::ApiErrorKind::NotFound => match session {
@@ -133,6 +195,8 @@ mod tests {
         Remote::new(Options {
             url: "http://127.0.0.1:9/".into(),
             token: token.map(str::to_string),
+            token_from: TokenFrom::Env,
+            device: None,
             ca_cert: None,
         })
         .unwrap()
@@ -143,10 +207,19 @@ mod tests {
         let msg = remote(None).token().unwrap_err().to_string();
         assert_eq!(
             msg,
-            "set RCD_TOKEN or --token (pair this device first: rcctl --relay \
-             http://127.0.0.1:9 pair CODE)"
+            "no device token for http://127.0.0.1:9: pair this device first (rcctl --relay \
+             http://127.0.0.1:9 pair CODE), or set RCD_TOKEN or --token"
         );
         assert!(remote(Some(" ")).token().is_err());
+        let msg = remote(Some("rce_x")).token().unwrap_err().to_string();
+        assert!(
+            msg.starts_with(
+                "RCD_TOKEN is an enrollment token (rce_…), which is for rcd (rcd --relay URL \
+                 with RCD_TOKEN); rcctl needs a device token (rcdev_…)"
+            ),
+            "{msg}"
+        );
+        assert!(msg.ends_with("then unset RCD_TOKEN in this shell"), "{msg}");
         assert_eq!(
             remote(Some("rcdev_x\n")).token().unwrap().expose(),
             "rcdev_x"
@@ -155,7 +228,7 @@ mod tests {
 
     #[test]
     fn relay_errors_read_well() {
-        let r = remote(Some("t"));
+        let r = remote(Some("rcdev_t"));
         let api = |kind: &str, message: &str| ApiError {
             kind: serde_json::from_value(serde_json::json!(kind)).unwrap(),
             message: message.into(),
@@ -163,7 +236,14 @@ mod tests {
         let e = r.error(NetError::Unauthorized(api("unauthorized", "no")), None);
         assert!(
             e.to_string()
-                .starts_with("the relay refused the device token (expired or revoked?)"),
+                .starts_with("the relay refused RCD_TOKEN (revoked, or from another relay?)"),
+            "{e}"
+        );
+        let e = remote(Some("t")).error(NetError::Unauthorized(api("unauthorized", "no")), None);
+        assert!(
+            e.to_string().starts_with(
+                "the relay refused RCD_TOKEN: it is not a device token (those begin with rcdev_)"
+            ),
             "{e}"
         );
         let e = r.error(
