@@ -69,7 +69,7 @@ impl CertProblem {
             C::UnknownIssuer => CertProblem::UnknownIssuer,
             C::NotValidForName => CertProblem::NotValidForName { presented: vec![] },
             C::NotValidForNameContext { presented, .. } => CertProblem::NotValidForName {
-                presented: presented.clone(),
+                presented: presented.iter().map(|n| bare_name(n)).collect(),
             },
             C::Expired => CertProblem::Expired { not_after: None },
             C::ExpiredContext { not_after, .. } => CertProblem::Expired {
@@ -163,6 +163,19 @@ impl CertProblem {
     }
 }
 
+/// A name as rustls presents it (`DnsName("relay.example.com")`,
+/// `IpAddress(192.0.2.7)`) without its kind.
+fn bare_name(presented: &str) -> String {
+    let inner = presented
+        .split_once('(')
+        .and_then(|(kind, rest)| {
+            let plain = kind.bytes().all(|b| b.is_ascii_alphanumeric());
+            rest.strip_suffix(')').filter(|_| plain)
+        })
+        .unwrap_or(presented);
+    inner.trim_matches('"').to_string()
+}
+
 /// The host of `url`, or the URL itself.
 fn host_of(url: &str) -> String {
     match url::Url::parse(url) {
@@ -214,5 +227,11 @@ mod tests {
         .message(url, None);
         assert!(m.contains("expired (on 2000-02-29 00:00 UTC)"), "{m}");
         assert_eq!(host_of("https://[::1]:9"), "::1");
+        assert_eq!(
+            bare_name("DnsName(\"relay.example.com\")"),
+            "relay.example.com"
+        );
+        assert_eq!(bare_name("IpAddress(192.0.2.7)"), "192.0.2.7");
+        assert_eq!(bare_name("plain.example"), "plain.example");
     }
 }

@@ -629,5 +629,48 @@ mod tests {
             .is_err(),
             "a certificate needs its key"
         );
+        let serve = |extra: &[&str]| {
+            let mut args = vec!["rc-relay", "serve", "--listen", "127.0.0.1:0"];
+            args.extend_from_slice(extra);
+            Cli::try_parse_from(args)
+        };
+        assert!(
+            serve(&["--acme", "relay.example.com"]).is_err(),
+            "ACME needs an e-mail address"
+        );
+        assert!(
+            serve(&[
+                "--acme",
+                "relay.example.com",
+                "--acme-email",
+                "a@example.com",
+                "--tls-cert",
+                "c",
+                "--tls-key",
+                "k"
+            ])
+            .is_err(),
+            "either ACME or a certificate of one's own"
+        );
+        assert!(serve(&["--acme-directory", "https://ca.example/dir"]).is_err());
+        let Command::Serve(args) = serve(&[
+            "--acme",
+            "a.example.com",
+            "--acme",
+            "b.example.com",
+            "--acme-email",
+            "a@example.com",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("serve")
+        };
+        assert_eq!(args.acme, ["a.example.com", "b.example.com"]);
+        assert!(args.acme_directory.is_none(), "Let's Encrypt by default");
+        assert!(
+            Cli::try_parse_from(["rc-relay", "cert", "create"]).is_err(),
+            "cert create needs a --name"
+        );
     }
 }
