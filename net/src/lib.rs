@@ -11,14 +11,16 @@
 mod api;
 pub mod backoff;
 pub mod routes;
+mod tls;
 
 pub use api::{DEREGISTER_TIMEOUT, POLL_SLACK, WORK_TIMEOUT};
 pub use backoff::Backoff;
+pub use tls::CertProblem;
 
 use futures_util::{SinkExt, StreamExt};
 use rcd_proto::relay::{API_PREFIX, ApiError, Secret};
 use serde::{Serialize, de::DeserializeOwned};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -60,6 +62,16 @@ pub enum NetError {
         url: String,
         reason: String,
         connect: bool,
+    },
+    /// The relay's certificate was refused: `problem` says why, and the
+    /// message what to do. `ca_cert` is the `--ca-cert` file in use.
+    /// Retrying does not help until someone changes a certificate, so it
+    /// is not a connect failure ([`NetError::is_connect`]).
+    #[error("{}", problem.message(url, ca_cert.as_deref()))]
+    Certificate {
+        url: String,
+        problem: CertProblem,
+        ca_cert: Option<PathBuf>,
     },
     /// The answer was not what the protocol says.
     #[error("unexpected answer from the relay: {0}")]
@@ -117,6 +129,8 @@ pub struct Relay {
     http: Arc<std::sync::RwLock<reqwest::Client>>,
     /// Certificates trusted beyond the public roots (`--ca-cert`), DER.
     extra_roots: Arc<Vec<Vec<u8>>>,
+    /// The `--ca-cert` file, for the messages about certificates.
+    ca_cert: Option<PathBuf>,
     tls: Arc<rustls::ClientConfig>,
 }
 
@@ -230,7 +244,19 @@ impl Relay {
             base,
             http: Arc::new(std::sync::RwLock::new(http)),
             extra_roots: Arc::new(extra),
+            ca_cert: ca_cert.map(Path::to_path_buf),
             tls: Arc::new(tls),
+        })
+    }
+
+    /// [`NetError::Certificate`] when `err` is the relay's certificate
+    /// being refused.
+    fn certificate_error(&self, err: &(dyn std::error::Error + 'static)) -> Option<NetError> {
+        let problem = tls::find(err).and_then(CertProblem::from_rustls)?;
+        Some(NetError::Certificate {
+            url: self.base.clone(),
+            problem,
+            ca_cert: self.ca_cert.clone(),
         })
     }
 
@@ -262,15 +288,14 @@ impl Relay {
         req: reqwest::RequestBuilder,
         timeout: Duration,
     ) -> Result<reqwest::Response, NetError> {
-        let resp = req
-            .timeout(timeout)
-            .send()
-            .await
-            .map_err(|e| NetError::Transport {
-                url: self.base.clone(),
-                reason: describe(&e),
-                connect: e.is_connect(),
-            })?;
+        let resp = req.timeout(timeout).send().await.map_err(|e| {
+            self.certificate_error(&e)
+                .unwrap_or_else(|| NetError::Transport {
+                    url: self.base.clone(),
+                    reason: describe(&e),
+                    connect: e.is_connect(),
+                })
+        })?;
         let status = resp.status();
         if status.is_success() {
             return Ok(resp);
@@ -415,11 +440,13 @@ impl Relay {
                     })
                 }
             }
-            Ok(Err(e)) => Err(NetError::Transport {
-                url: self.base.clone(),
-                connect: matches!(&e, tungstenite::Error::Io(io) if is_connect_error(io)),
-                reason: e.to_string(),
-            }),
+            Ok(Err(e)) => Err(self
+                .certificate_error(&e)
+                .unwrap_or_else(|| NetError::Transport {
+                    url: self.base.clone(),
+                    connect: matches!(&e, tungstenite::Error::Io(io) if is_connect_error(io)),
+                    reason: e.to_string(),
+                })),
             Err(_) => Err(NetError::Transport {
                 url: self.base.clone(),
                 reason: "timed out".into(),

@@ -1,5 +1,5 @@
 //! The `rc-relay` command line: `serve`, `token create|list|revoke`,
-//! `device list|revoke`, `completions SHELL`. `main` parses, sets up logging and calls [`run`].
+//! `device list|revoke`, `cert create`, `completions SHELL`. `main` parses, sets up logging and calls [`run`].
 
 use crate::options::RelayOptions;
 use crate::state::Relay;
@@ -51,6 +51,33 @@ pub enum Command {
         #[arg(value_name = "SHELL")]
         shell: rcd_docgen::Shell,
     },
+    /// TLS certificates for `serve --tls-cert/--tls-key`.
+    #[command(subcommand)]
+    Cert(CertCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CertCommand {
+    /// Make a self-signed server certificate and key for the names clients
+    /// use in the relay's URL, and say how to serve with it and how rcd and
+    /// rcctl trust it (--ca-cert).
+    Create {
+        /// A host name or IP address of the relay, as in its URL (repeat for
+        /// more: --name relay.example.com --name 192.0.2.7).
+        #[arg(long = "name", value_name = "HOST", required = true)]
+        names: Vec<String>,
+        /// Where to write cert.pem and key.pem.
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out: PathBuf,
+        /// How many days the certificate is valid.
+        #[arg(long, value_name = "N", default_value_t = crate::cert::DEFAULT_DAYS)]
+        days: u32,
+        /// Replace cert.pem and key.pem if they exist.
+        #[arg(long)]
+        force: bool,
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -59,12 +86,36 @@ pub struct ServeArgs {
     /// port; the first line on stdout says which).
     #[arg(long, value_name = "ADDR")]
     pub listen: SocketAddr,
-    /// PEM certificate chain: serve HTTPS (with --tls-key).
-    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    /// PEM certificate chain: serve HTTPS (with --tls-key). `rc-relay cert
+    /// create` makes one.
+    #[arg(
+        long,
+        value_name = "FILE",
+        requires = "tls_key",
+        conflicts_with = "acme"
+    )]
     pub tls_cert: Option<PathBuf>,
     /// PEM private key of --tls-cert.
     #[arg(long, value_name = "FILE", requires = "tls_cert")]
     pub tls_key: Option<PathBuf>,
+    /// Serve HTTPS with a certificate for HOST obtained (and renewed) by
+    /// ACME, e.g. from Let's Encrypt; repeat for more names. HOST must
+    /// resolve to this relay and the CA must reach --listen's port (443).
+    /// The account and certificate are kept in the data directory.
+    #[arg(long = "acme", value_name = "HOST", requires = "acme_email")]
+    pub acme: Vec<String>,
+    /// The e-mail address of the ACME account (the CA writes there about
+    /// expiring certificates).
+    #[arg(long, value_name = "ADDR", requires = "acme")]
+    pub acme_email: Option<String>,
+    /// The ACME directory URL [default: Let's Encrypt's production
+    /// directory].
+    #[arg(long, value_name = "URL", requires = "acme")]
+    pub acme_directory: Option<String>,
+    /// A PEM certificate to trust when talking to the ACME server (a test
+    /// CA's own HTTPS certificate), beyond the public roots.
+    #[arg(long, value_name = "FILE", requires = "acme")]
+    pub acme_ca_cert: Option<PathBuf>,
     /// Lifetime of environment and session credentials, in seconds.
     #[arg(long, value_name = "SECS", default_value = "600", value_parser = secs)]
     pub credential_ttl: Duration,
@@ -211,21 +262,27 @@ impl Opened {
     }
 }
 
-async fn open_store(dir: Option<&Path>, redis: Option<&str>) -> Result<Opened> {
+async fn open_store(dir: &Path, redis: Option<&str>) -> Result<Opened> {
     if let Some(url) = redis {
         return Ok(Opened::Redis(RedisStore::connect(url).await?));
     }
-    let dir = match dir {
-        Some(d) => d.to_path_buf(),
-        None => default_data_dir()?,
-    };
-    let store = FileStore::open(&dir)
+    let store = FileStore::open(dir)
         .with_context(|| format!("cannot use the data directory {}", dir.display()))?;
     Ok(Opened::File(Arc::new(store)))
 }
 
 /// Runs a command; `shutdown` ends `serve`.
 pub async fn run(cli: Cli, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<()> {
+    if let Command::Cert(CertCommand::Create {
+        names,
+        out,
+        days,
+        force,
+        json,
+    }) = &cli.command
+    {
+        return cert_create(names, out, *days, *force, *json);
+    }
     if let Command::Completions { shell } = cli.command {
         // No store is needed for this one.
         rcd_docgen::completions(
@@ -235,11 +292,13 @@ pub async fn run(cli: Cli, shutdown: impl Future<Output = ()> + Send + 'static) 
         );
         return Ok(());
     }
-    let opened = open_store(cli.data_dir.as_deref(), cli.redis.as_deref()).await?;
+    let dir = data_dir(cli.data_dir.as_deref())?;
+    let opened = open_store(&dir, cli.redis.as_deref()).await?;
     let store = &opened;
     match cli.command {
         Command::Completions { .. } => Ok(()),
-        Command::Serve(args) => serve(*args, &opened, shutdown).await,
+        Command::Cert(_) => unreachable!("handled above"),
+        Command::Serve(args) => serve(*args, dir, &opened, shutdown).await,
         Command::Token(TokenCommand::Create { label, json }) => {
             token_create(store, label, json).await
         }
@@ -258,8 +317,16 @@ pub async fn run(cli: Cli, shutdown: impl Future<Output = ()> + Send + 'static) 
     }
 }
 
+fn data_dir(dir: Option<&Path>) -> Result<PathBuf> {
+    match dir {
+        Some(d) => Ok(d.to_path_buf()),
+        None => default_data_dir(),
+    }
+}
+
 async fn serve(
     args: ServeArgs,
+    data_dir: PathBuf,
     store: &Opened,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
@@ -294,6 +361,28 @@ async fn serve(
     tracing::info!(store = %store.place(), version = rcd_proto::PACKAGE_VERSION, "rc-relay starting");
     let relay = Relay::new(opts, store.shared());
     let listen = args.listen;
+    if !args.acme.is_empty() {
+        let acme = crate::acme::start(crate::acme::AcmeSettings {
+            domains: args.acme.clone(),
+            email: args.acme_email.clone().unwrap_or_default(),
+            directory: args
+                .acme_directory
+                .clone()
+                .unwrap_or_else(|| crate::acme::LETS_ENCRYPT.to_string()),
+            ca_cert: args.acme_ca_cert.clone(),
+            cache_dir: data_dir.join(crate::acme::ACME_DIR),
+        })?;
+        let listener = std::net::TcpListener::bind(listen)
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        announce("https", listener.local_addr()?)?;
+        let served = relay
+            .serve_tls_config(listener, acme.tls.clone(), shutdown)
+            .await;
+        drop(acme);
+        served?;
+        tracing::info!("rc-relay stopped");
+        return Ok(());
+    }
     match (args.tls_cert, args.tls_key) {
         (Some(cert), Some(key)) => {
             let config = crate::server::tls_config(&cert, &key)?;
@@ -358,6 +447,65 @@ fn announce(scheme: &str, addr: SocketAddr) -> Result<()> {
     out.flush()?;
     tracing::info!("listening on {scheme}://{addr}");
     Ok(())
+}
+
+#[derive(Serialize)]
+struct CertMade<'a> {
+    #[serde(flatten)]
+    made: &'a crate::cert::Made,
+    /// The serve command line.
+    serve: String,
+    /// What rcd and rcctl add to trust it.
+    ca_cert: String,
+}
+
+fn cert_create(names: &[String], out: &Path, days: u32, force: bool, json: bool) -> Result<()> {
+    let made = crate::cert::create(names, out, days, force)?;
+    let cert = shell_path(&made.cert);
+    let key = shell_path(&made.key);
+    let serve = format!("rc-relay serve --listen 0.0.0.0:443 --tls-cert {cert} --tls-key {key}");
+    let ca_cert = format!("--ca-cert {cert}");
+    if json {
+        let c = CertMade {
+            made: &made,
+            serve,
+            ca_cert,
+        };
+        println!("{}", serde_json::to_string_pretty(&c)?);
+        return Ok(());
+    }
+    let url = crate::cert::url_for(&made.names[0]);
+    let until = utc(u64::try_from(made.not_after).unwrap_or(0));
+    println!(
+        "made a self-signed server certificate for {}, valid until {until} UTC",
+        made.names.join(", ")
+    );
+    println!("  certificate  {cert}");
+    println!("  key          {key} (mode 0600: keep it on the relay)");
+    println!("  SHA-256      {}", made.sha256);
+    println!();
+    println!("Serve with it:");
+    println!("  {serve}");
+    println!();
+    println!("Copy the certificate (not the key) to each machine and device, and trust it there:");
+    println!("  rcd --relay {url} --ca-cert cert.pem …");
+    println!("  rcctl --relay {url} --ca-cert cert.pem …");
+    println!("(or set RCD_CA_CERT=/path/to/cert.pem). The URL must use one of the names above.");
+    Ok(())
+}
+
+/// A path as a shell word: quoted when it has anything a shell would
+/// split or expand.
+fn shell_path(p: &Path) -> String {
+    let s = p.display().to_string();
+    let plain = s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"/._-+,=@%".contains(&b));
+    if plain {
+        s
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }
 
 #[derive(Serialize)]
@@ -546,6 +694,49 @@ mod tests {
             ])
             .is_err(),
             "a certificate needs its key"
+        );
+        let serve = |extra: &[&str]| {
+            let mut args = vec!["rc-relay", "serve", "--listen", "127.0.0.1:0"];
+            args.extend_from_slice(extra);
+            Cli::try_parse_from(args)
+        };
+        assert!(
+            serve(&["--acme", "relay.example.com"]).is_err(),
+            "ACME needs an e-mail address"
+        );
+        assert!(
+            serve(&[
+                "--acme",
+                "relay.example.com",
+                "--acme-email",
+                "a@example.com",
+                "--tls-cert",
+                "c",
+                "--tls-key",
+                "k"
+            ])
+            .is_err(),
+            "either ACME or a certificate of one's own"
+        );
+        assert!(serve(&["--acme-directory", "https://ca.example/dir"]).is_err());
+        let Command::Serve(args) = serve(&[
+            "--acme",
+            "a.example.com",
+            "--acme",
+            "b.example.com",
+            "--acme-email",
+            "a@example.com",
+        ])
+        .unwrap()
+        .command
+        else {
+            panic!("serve")
+        };
+        assert_eq!(args.acme, ["a.example.com", "b.example.com"]);
+        assert!(args.acme_directory.is_none(), "Let's Encrypt by default");
+        assert!(
+            Cli::try_parse_from(["rc-relay", "cert", "create"]).is_err(),
+            "cert create needs a --name"
         );
     }
 }

@@ -31,11 +31,15 @@
 //! 6. `web`: the device UI's page and assets, and `/healthz`.
 //! 7. `api`: the HTTP routes, their error answer, and the extractors that
 //!    authenticate callers (`api/auth.rs`).
-//! 8. `listen`, `server`: accepting connections within their bounds; the
+//! 8. `acme`, `cert`: the certificate obtained and renewed by ACME
+//!    (`serve --acme`), and the one made by `rc-relay cert create`.
+//! 9. `listen`, `server`: accepting connections within their bounds; the
 //!    router, TLS, the sweeper task, serving.
-//! 9. `cli`: the `rc-relay` command line.
+//! 10. `cli`: the `rc-relay` command line.
 
+pub mod acme;
 mod api;
+pub mod cert;
 pub mod cli;
 mod hub;
 mod limit;

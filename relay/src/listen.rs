@@ -215,7 +215,15 @@ pub(crate) async fn serve(
                 return drive(&http, io, router, stop).await;
             };
             match tokio::time::timeout(handshake_timeout, acceptor.accept(tcp)).await {
-                Ok(Ok(tls)) => {
+                Ok(Ok(mut tls)) => {
+                    // An ACME CA validating TLS-ALPN-01: the handshake
+                    // (with the challenge certificate) was the whole
+                    // exchange.
+                    if tls.get_ref().1.alpn_protocol() == Some(crate::acme::ACME_TLS_ALPN) {
+                        tracing::debug!(%peer, "TLS-ALPN-01 validation connection answered");
+                        let _ = tokio::io::AsyncWriteExt::shutdown(&mut tls).await;
+                        return;
+                    }
                     let io = Counted {
                         io: tls,
                         _place: place,

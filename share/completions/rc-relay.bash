@@ -16,6 +16,9 @@ _rc__relay() {
             ",$1")
                 cmd="rc__relay"
                 ;;
+            rc__relay,cert)
+                cmd="rc__relay__subcmd__cert"
+                ;;
             rc__relay,completions)
                 cmd="rc__relay__subcmd__completions"
                 ;;
@@ -30,6 +33,18 @@ _rc__relay() {
                 ;;
             rc__relay,token)
                 cmd="rc__relay__subcmd__token"
+                ;;
+            rc__relay__subcmd__cert,create)
+                cmd="rc__relay__subcmd__cert__subcmd__create"
+                ;;
+            rc__relay__subcmd__cert,help)
+                cmd="rc__relay__subcmd__cert__subcmd__help"
+                ;;
+            rc__relay__subcmd__cert__subcmd__help,create)
+                cmd="rc__relay__subcmd__cert__subcmd__help__subcmd__create"
+                ;;
+            rc__relay__subcmd__cert__subcmd__help,help)
+                cmd="rc__relay__subcmd__cert__subcmd__help__subcmd__help"
                 ;;
             rc__relay__subcmd__device,help)
                 cmd="rc__relay__subcmd__device__subcmd__help"
@@ -49,6 +64,9 @@ _rc__relay() {
             rc__relay__subcmd__device__subcmd__help,revoke)
                 cmd="rc__relay__subcmd__device__subcmd__help__subcmd__revoke"
                 ;;
+            rc__relay__subcmd__help,cert)
+                cmd="rc__relay__subcmd__help__subcmd__cert"
+                ;;
             rc__relay__subcmd__help,completions)
                 cmd="rc__relay__subcmd__help__subcmd__completions"
                 ;;
@@ -63,6 +81,9 @@ _rc__relay() {
                 ;;
             rc__relay__subcmd__help,token)
                 cmd="rc__relay__subcmd__help__subcmd__token"
+                ;;
+            rc__relay__subcmd__help__subcmd__cert,create)
+                cmd="rc__relay__subcmd__help__subcmd__cert__subcmd__create"
                 ;;
             rc__relay__subcmd__help__subcmd__device,list)
                 cmd="rc__relay__subcmd__help__subcmd__device__subcmd__list"
@@ -110,7 +131,7 @@ _rc__relay() {
 
     case "${cmd}" in
         rc__relay)
-            opts="-v -h -V --data-dir --redis --verbose --help --version serve token device completions help"
+            opts="-v -h -V --data-dir --redis --verbose --help --version serve token device completions cert help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -124,6 +145,104 @@ _rc__relay() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rc__subcmd__relay__subcmd__cert)
+            opts="-v -h --data-dir --redis --verbose --help create help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rc__subcmd__relay__subcmd__cert__subcmd__create)
+            opts="-v -h --name --out --days --force --json --data-dir --redis --verbose --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --name)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --data-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --redis)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rc__subcmd__relay__subcmd__cert__subcmd__help)
+            opts="create help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rc__subcmd__relay__subcmd__cert__subcmd__help__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rc__subcmd__relay__subcmd__cert__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
                 *)
                     COMPREPLY=()
                     ;;
@@ -276,8 +395,36 @@ _rc__relay() {
             return 0
             ;;
         rc__subcmd__relay__subcmd__help)
-            opts="serve token device completions help"
+            opts="serve token device completions cert help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rc__subcmd__relay__subcmd__help__subcmd__cert)
+            opts="create"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        rc__subcmd__relay__subcmd__help__subcmd__cert__subcmd__create)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -430,7 +577,7 @@ _rc__relay() {
             return 0
             ;;
         rc__subcmd__relay__subcmd__serve)
-            opts="-v -h --listen --tls-cert --tls-key --credential-ttl --heartbeat-interval --offline-after --forget-after --poll-timeout --work-timeout --ping-interval --header-timeout --max-connections --push-contact --data-dir --redis --verbose --help"
+            opts="-v -h --listen --tls-cert --tls-key --acme --acme-email --acme-directory --acme-ca-cert --credential-ttl --heartbeat-interval --offline-after --forget-after --poll-timeout --work-timeout --ping-interval --header-timeout --max-connections --push-contact --data-dir --redis --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -445,6 +592,22 @@ _rc__relay() {
                     return 0
                     ;;
                 --tls-key)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --acme)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --acme-email)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --acme-directory)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --acme-ca-cert)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
