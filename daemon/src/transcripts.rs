@@ -264,8 +264,12 @@ fn stem_of(live: &Path) -> io::Result<(PathBuf, String)> {
     Ok((dir, stem.to_string()))
 }
 
-/// The files of the transcript whose live segment is `live`.
-fn parts(live: &Path) -> io::Result<(PathBuf, String, Vec<(PathBuf, Part)>)> {
+/// A transcript's files and what each is.
+type Parts = Vec<(PathBuf, Part)>;
+
+/// The files of the transcript whose live segment is `live`, with its
+/// directory and stem.
+fn parts(live: &Path) -> io::Result<(PathBuf, String, Parts)> {
     let (dir, stem) = stem_of(live)?;
     let mut out = Vec::new();
     let entries = match std::fs::read_dir(&dir) {
