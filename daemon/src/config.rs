@@ -152,6 +152,25 @@ pub struct Cli {
           default_value = "allow", value_parser = parse_network)]
     pub sandbox_network: crate::sandbox::Network,
     // ---- end of the sandbox ----
+
+    // ---- Transcripts (daemon/src/transcripts.rs) ----
+    /// Most disk one session's transcript may take, e.g. 256MiB, 1G (0:
+    /// no limit). Past it the oldest lines are dropped a segment at a
+    /// time, and a line says how many.
+    #[arg(long, env = "RCD_TRANSCRIPT_MAX", value_name = "SIZE", default_value = "256MiB",
+          value_parser = crate::transcripts::parse_size)]
+    pub transcript_max: u64,
+
+    /// Days the transcript of an ended session is kept (0: for ever).
+    #[arg(long, env = "RCD_TRANSCRIPT_DAYS", value_name = "N", default_value_t = crate::transcripts::DEFAULT_DAYS)]
+    pub transcript_days: u32,
+
+    /// Size at which a transcript's newest segment is closed and
+    /// compressed (docs/CONFIG.md).
+    #[arg(long, env = "RCD_TRANSCRIPT_SEGMENT", value_name = "SIZE", default_value = "4MiB",
+          value_parser = crate::transcripts::parse_size, hide = true)]
+    pub transcript_segment: u64,
+    // ---- end of transcripts ----
 }
 
 /// The body `--notify-url` gets.
@@ -215,6 +234,8 @@ pub struct Config {
     /// `--notify-url` and its format.
     pub notify: Option<Notify>,
     // ---- end of the sandbox ----
+    /// `--transcript-max`, `--transcript-days`, `--transcript-segment`.
+    pub transcripts: crate::transcripts::Policy,
 }
 
 /// Where the link goes.
@@ -401,6 +422,11 @@ impl Config {
             }
         };
         Ok(Self {
+            transcripts: crate::transcripts::Policy {
+                max: cli.transcript_max,
+                days: cli.transcript_days,
+                segment: cli.transcript_segment,
+            },
             sandbox,
             notify,
             relay,

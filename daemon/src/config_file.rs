@@ -34,6 +34,18 @@ pub struct FileConfig {
     pub verbose: Option<bool>,
     pub sandbox: Option<SandboxConfig>,
     pub notify: Option<NotifyConfig>,
+    /// `"256MiB"`, or bytes (`--transcript-max`).
+    pub transcript_max: Option<SizeValue>,
+    /// `--transcript-days`.
+    pub transcript_days: Option<u32>,
+}
+
+/// A size: `"256MiB"` or a number of bytes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum SizeValue {
+    Bytes(u64),
+    Text(String),
 }
 
 /// The `[notify]` table.
@@ -152,6 +164,17 @@ pub fn apply(cli: &mut Cli, matches: &clap::ArgMatches) -> Result<Option<PathBuf
     take!(stop_grace);
     take!(no_relay);
     take!(verbose);
+    take!(transcript_days);
+    if !given(matches, "transcript_max")
+        && let Some(v) = &file.transcript_max
+    {
+        cli.transcript_max = match v {
+            SizeValue::Bytes(n) => *n,
+            SizeValue::Text(t) => {
+                crate::transcripts::parse_size(t).map_err(|e| bad("transcript_max", e))?
+            }
+        };
+    }
     if !given(matches, "spawn")
         && let Some(v) = &file.spawn
     {
@@ -253,6 +276,11 @@ mod tests {
             .unwrap();
         assert_eq!(sb.enabled, Some(true));
         assert!(matches!(sb.network, Some(NetworkValue::Ports(ref p)) if p == &[443]));
+        let t = parse("transcript_max = \"64MiB\"\ntranscript_days = 0\n").unwrap();
+        assert!(matches!(t.transcript_max, Some(SizeValue::Text(ref s)) if s == "64MiB"));
+        assert_eq!(t.transcript_days, Some(0));
+        let t = parse("transcript_max = 0\n").unwrap();
+        assert!(matches!(t.transcript_max, Some(SizeValue::Bytes(0))));
         let e = parse("[sandbox]\nwriteable = []\n")
             .unwrap_err()
             .to_string();

@@ -116,7 +116,14 @@ impl Journal {
                 r.inputs,
             ),
             None => (
-                Terminal::reopen(Size::DEFAULT, transcript, Some(0))?,
+                Terminal::reopen(
+                    Size::DEFAULT,
+                    transcript,
+                    Some(crate::term::Position {
+                        first: Some(1),
+                        bytes: 0,
+                    }),
+                )?,
                 0,
                 HashMap::new(),
             ),
@@ -401,6 +408,57 @@ mod tests {
         feed(&mut term, &mut j, b"\x1b[?1049l");
         check(&term, &j);
         assert!(term.transcript().len() > 19_000);
+    }
+
+    /// The output path as the session runs it: a roll is followed by a
+    /// resume point (`Session::roll`).
+    fn feed_rolling(term: &mut Terminal, j: &mut Journal, bytes: &[u8], point_after_roll: bool) {
+        j.output(bytes);
+        term.process(bytes).unwrap();
+        if term.roll_due() {
+            term.roll().unwrap();
+            if point_after_roll {
+                j.point(term).unwrap();
+            }
+        } else {
+            j.point_if_due(term);
+        }
+    }
+
+    /// rcd dies right after a roll, before the resume point that follows
+    /// it: the next one puts the lines since the last point back into
+    /// the segment they began in, each once.
+    #[test]
+    fn a_roll_without_its_resume_point_loses_and_repeats_nothing() {
+        let d = tempfile::tempdir().unwrap();
+        crate::transcripts::configure(
+            d.path(),
+            crate::transcripts::Policy {
+                max: 0,
+                days: 0,
+                segment: 4096,
+            },
+        );
+        let path = d.path().join("s-00000003.log");
+        let mut term = Terminal::new(Size::DEFAULT, &path).unwrap();
+        let mut j = Journal::create(&path).unwrap();
+        let mut i = 0;
+        while crate::transcripts::layout(&path).unwrap().closed.len() < 3 {
+            i += 1;
+            feed_rolling(&mut term, &mut j, format!("line {i}\r\n").as_bytes(), true);
+        }
+        // Now the roll happens and rcd dies before its resume point.
+        let rolls = crate::transcripts::layout(&path).unwrap().closed.len();
+        while crate::transcripts::layout(&path).unwrap().closed.len() == rolls {
+            i += 1;
+            feed_rolling(&mut term, &mut j, format!("line {i}\r\n").as_bytes(), false);
+        }
+        let want = term.transcript().page(1, 5000).unwrap();
+        let len = term.transcript().len();
+        drop((term, j));
+        let (back, _) = Journal::recover(&path).unwrap();
+        assert_eq!(back.transcript().len(), len);
+        assert_eq!(back.transcript().page(1, 5000).unwrap(), want);
     }
 
     /// A crash between the new resume point and the reset of the records

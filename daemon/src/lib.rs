@@ -26,6 +26,7 @@ pub mod sizing;
 pub mod state;
 pub mod supervisor;
 pub mod term;
+pub mod transcripts;
 pub mod tui;
 pub mod webhook;
 pub mod worktree;
@@ -99,6 +100,7 @@ pub async fn run_with_clock<E: Into<Ending>>(
             )
         })?;
     let _lock = lock_state_dir(&cfg)?;
+    transcripts::configure(&cfg.state_dir.join("transcripts"), cfg.transcripts);
     // Created 0700 above; one that already existed may be open to others.
     config::warn_if_shared(&cfg.state_dir, "the state directory", "chmod 700");
 
@@ -170,6 +172,16 @@ pub async fn run_with_clock<E: Into<Ending>>(
     }
     sup.adopt_orphans(orphans);
     sup.persist();
+    {
+        let mut keep = orphan_ids;
+        keep.extend(
+            keepers
+                .foreign
+                .iter()
+                .flat_map(|(_, _, held)| held.iter().map(|h| h.id.clone())),
+        );
+        transcripts::start(&sup, keep);
+    }
     if cfg.sandbox.enabled {
         match sup.sandbox().plan().await {
             Ok(_) => tracing::info!(

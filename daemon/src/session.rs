@@ -262,6 +262,10 @@ impl Session {
                     journal.output(&bytes);
                     term.process(&bytes)?;
                     journal.point(&term)?;
+                    if term.roll_due() && term.roll()?.is_some() {
+                        journal.point(&term)?;
+                        crate::transcripts::tidy_later(term.transcript().path());
+                    }
                     alert = most_telling(term.take_alerts());
                 }
                 Err(e) => tracing::warn!("cannot read {}: {e}", gap.display()),
@@ -500,6 +504,25 @@ impl Session {
         }
     }
 
+    /// Rolls the transcript's live segment, writes the resume point
+    /// that follows it (so the journal never points into a closed
+    /// segment but for a moment), then hands the segment to the
+    /// background thread to be compressed.
+    fn roll(&self, term: &mut Terminal) {
+        match term.roll() {
+            Ok(Some(_)) => {
+                if let Err(e) = self.journal().point(term) {
+                    tracing::warn!(name = %self.name, "cannot write the session's resume point: {e}");
+                }
+                crate::transcripts::tidy_later(term.transcript().path());
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(name = %self.name, "cannot roll the transcript into a new segment: {e}")
+            }
+        }
+    }
+
     fn journal(&self) -> MutexGuard<'_, Journal> {
         self.journal.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -521,7 +544,11 @@ impl Session {
             self.journal().output(bytes);
             let lines = term.transcript().len();
             let processed = term.process(bytes);
-            self.journal().point_if_due(&term);
+            if term.roll_due() {
+                self.roll(&mut term);
+            } else {
+                self.journal().point_if_due(&term);
+            }
             if let Some(alert) = most_telling(term.take_alerts()) {
                 self.raise(alert);
             }
@@ -679,13 +706,12 @@ impl Session {
             // ended, whoever reads first.
             self.close_transcript();
         }
-        let t = self.term();
-        let lines = t.transcript().page(from, max)?;
-        Ok(TranscriptPage {
-            from: from.max(1),
-            lines,
-            total: t.transcript().len(),
-        })
+        // Read without the terminal's lock: a page of a compressed
+        // segment costs its decompression, which output need not wait for.
+        let reader = self.term().transcript().reader(from)?;
+        let total = reader.lines;
+        let (from, lines) = reader.page(from, max)?;
+        Ok(TranscriptPage { from, lines, total })
     }
 
     /// The session as the state file keeps it.

@@ -561,7 +561,9 @@ pub struct ScreenText {
 /// A page of transcript lines.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TranscriptPage {
-    /// Line number of `lines[0]` (1-based).
+    /// Line number of `lines[0]` (1-based): the line asked for, or a
+    /// later one when the lines before it were dropped by the daemon's
+    /// cap (`lines[0]` then says how many, at the last one's number).
     pub from: u64,
     pub lines: Vec<String>,
     /// Lines in the transcript so far.

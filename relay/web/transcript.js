@@ -10,7 +10,7 @@ const TRANSCRIPT_PAGE = 400;
 /** The transcript view: lines [first, last) are shown; `range` is a
  *  fetch in progress, gathered page by page (the daemon may shorten a
  *  page to fit one message). */
-const tr = { first: 0, last: 0, range: null };
+const tr = { first: 0, last: 0, range: null, done: false };
 
 /** The open session (a SessionClient), or null: set by initTranscript. */
 let sessionOf = () => null;
@@ -26,6 +26,7 @@ export function openTranscript() {
   tr.first = 0;
   tr.last = 0;
   tr.range = null;
+  tr.done = false;
   $('history-btn').setAttribute('aria-pressed', 'true');
   updateFit();
   renderTranscriptScreen();
@@ -64,17 +65,22 @@ export function onTranscript(page) {
     fetchRange(Math.max(1, page.total - TRANSCRIPT_PAGE + 1), page.total + 1, true);
     return;
   }
-  r.lines.push(...page.lines);
-  const next = page.from + page.lines.length;
-  if (page.lines.length && next < r.end) {
+  // A page may start later than asked: lines dropped by the daemon's
+  // cap are one line in their place, at the number of the last of them.
+  if (!r.lines.length) r.start = page.from;
+  const keep = Math.max(0, Math.min(page.lines.length, r.end - page.from));
+  r.lines.push(...page.lines.slice(0, keep));
+  const next = page.from + keep;
+  if (keep && next < r.end) {
     sessionOf().requestTranscript(next, Math.min(TRANSCRIPT_PAGE, r.end - next));
     return;
   }
   tr.range = null;
+  const start = Math.min(r.start ?? r.from, r.end);
   const text = r.lines.join('\n');
   if (r.initial) {
     pre.textContent = text;
-    tr.last = r.from + r.lines.length;
+    tr.last = start + r.lines.length;
     body.scrollTop = body.scrollHeight;
   } else {
     // Earlier lines: prepend them and keep what was on screen in place.
@@ -82,9 +88,11 @@ export function onTranscript(page) {
     pre.textContent = text + (pre.textContent ? '\n' + pre.textContent : '');
     body.scrollTop += body.scrollHeight - before;
   }
-  tr.first = r.from;
+  tr.first = start;
+  // Nothing earlier when the answer began later than asked.
+  tr.done = start > r.from || start <= 1;
   $('transcript-info').textContent = `lines ${tr.first}–${tr.last - 1} of ${page.total}`;
-  $('transcript-more').hidden = tr.first <= 1;
+  $('transcript-more').hidden = tr.done;
 }
 
 /** The current screen as text, below the transcript. */
@@ -100,7 +108,7 @@ export function renderTranscriptScreen() {
 export function initTranscript(session) {
   sessionOf = session;
   $('transcript-more').addEventListener('click', () => {
-    if (tr.range || tr.first <= 1) return;
+    if (tr.range || tr.done) return;
     fetchRange(Math.max(1, tr.first - TRANSCRIPT_PAGE), tr.first, false);
   });
   $('transcript-close').addEventListener('click', closeTranscript);

@@ -21,6 +21,9 @@ complete -c rcd -l notify-url -d 'Post a notification to this http(s) URL whenev
 complete -c rcd -l notify-format -d 'What --notify-url gets: json (`{env, machine, session, kind, message, url}`) or ntfy (its own headers: title, message, click)' -r
 complete -c rcd -l sandbox-writable -d 'Another path a sandboxed session may write to, e.g. an agent\'s settings directory (repeat it; RCD_SANDBOX_WRITABLE takes a colon-separated list)' -r -F
 complete -c rcd -l sandbox-network -d 'Network of sandboxed sessions: allow, off (none at all), or TCP ports they may connect to, e.g. 443,22 (needs Landlock ABI 4, Linux 6.7)' -r
+complete -c rcd -l transcript-max -d 'Most disk one session\'s transcript may take, e.g. 256MiB, 1G (0: no limit). Past it the oldest lines are dropped a segment at a time, and a line says how many' -r
+complete -c rcd -l transcript-days -d 'Days the transcript of an ended session is kept (0: for ever)' -r
+complete -c rcd -l transcript-segment -d 'Size at which a transcript\'s newest segment is closed and compressed (docs/CONFIG.md)' -r
 complete -c rcd -l no-relay -d 'Local only: no relay link, no embedded relay'
 complete -c rcd -s v -l verbose -d 'Connection and session detail in the log (RUST_LOG overrides)'
 complete -c rcd -l sandbox -d 'Confine every session: it may write only to its own directory (the worktree, or the shared directory), a private TMPDIR and the --sandbox-writable paths; its network is --sandbox-network. A kernel that cannot enforce this makes rcd refuse the session. `rcctl new --no-sandbox` overrides it per session'

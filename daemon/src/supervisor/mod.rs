@@ -414,13 +414,9 @@ impl Supervisor {
         let Some(path) = self.newest_transcript(&valid) else {
             return Err(unknown);
         };
-        let (lines, total) =
+        let (from, lines, total) =
             crate::term::Transcript::page_of_file(&path, from, max).map_err(internal)?;
-        Ok(TranscriptPage {
-            from: from.max(1),
-            lines,
-            total,
-        })
+        Ok(TranscriptPage { from, lines, total })
     }
 
     /// The newest transcript file of a session of this name.
@@ -433,7 +429,7 @@ impl Supervisor {
                 e.file_name().to_str().is_some_and(|f| {
                     f.strip_prefix(&prefix)
                         .and_then(|rest| rest.strip_suffix(".log"))
-                        .is_some_and(|id| !id.contains('-'))
+                        .is_some_and(|id| !id.contains(['-', '~']))
                 })
             })
             .max_by_key(|e| e.metadata().and_then(|m| m.modified()).ok())

@@ -24,17 +24,18 @@ mod grid;
 mod redraw;
 mod row;
 mod screen;
+mod transcript;
 #[cfg(test)]
 mod vs_vt100;
+
+pub use transcript::{INDEX_STRIDE, Position, Reader, Transcript};
 
 use screen::Screen;
 
 use crate::pty::Size;
 use rcd_proto::stream::Row;
-use std::fs::{File, OpenOptions};
-use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
-use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::Path;
 
 /// Most transcript lines returned in one page.
 pub const MAX_PAGE_LINES: u32 = 5000;
@@ -49,205 +50,6 @@ pub const MAX_PAGE_BYTES: usize = 256 * 1024;
 /// line fits a page, and a page one message, even when escaping
 /// quadruples it.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
-
-/// Keeps lines while they fit in [`MAX_PAGE_BYTES`], and at least one.
-#[derive(Debug, Default)]
-struct PageBudget {
-    used: usize,
-}
-
-impl PageBudget {
-    fn admits(&mut self, taken: usize, line: &str) -> bool {
-        // Each line costs its bytes and a little for quoting and commas.
-        self.used += line.len() + 8;
-        taken == 0 || self.used <= MAX_PAGE_BYTES
-    }
-}
-
-/// Append-only, numbered transcript lines on disk.
-#[derive(Debug)]
-pub struct Transcript {
-    path: PathBuf,
-    file: File,
-    /// Byte offset of every [`INDEX_STRIDE`]th line (lines 1, 1 +
-    /// stride, …), so a page is one seek and a short skip, and the index
-    /// of 20 million lines is 160 KB, not 160 MB.
-    offsets: Vec<u64>,
-    lines: u64,
-    end: u64,
-}
-
-/// Lines between two entries of a transcript's index.
-pub const INDEX_STRIDE: u64 = 1024;
-
-impl Transcript {
-    /// Creates (or truncates) the transcript file at `path`.
-    pub fn create(path: &Path) -> io::Result<Self> {
-        let file = OpenOptions::new()
-            .mode(0o600)
-            .create(true)
-            .write(true)
-            .truncate(true)
-            .read(true)
-            .open(path)?;
-        Ok(Self {
-            path: path.to_path_buf(),
-            file,
-            offsets: Vec::new(),
-            lines: 0,
-            end: 0,
-        })
-    }
-
-    /// Opens the transcript an earlier rcd wrote for a session it left
-    /// running, cut to its first `len` bytes when given (what it held at
-    /// the screen's last snapshot) and to its last whole line; the index
-    /// is rebuilt by reading it once.
-    pub fn reopen(path: &Path, len: Option<u64>) -> io::Result<Self> {
-        let file = OpenOptions::new()
-            .mode(0o600)
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .read(true)
-            .open(path)?;
-        let mut t = Self {
-            path: path.to_path_buf(),
-            file,
-            offsets: Vec::new(),
-            lines: 0,
-            end: 0,
-        };
-        let size = t.file.metadata()?.len();
-        let limit = len.map_or(size, |l| l.min(size));
-        let mut reader = BufReader::new((&t.file).take(limit));
-        let mut line = Vec::new();
-        loop {
-            line.clear();
-            let n = reader.read_until(b'\n', &mut line)?;
-            if n == 0 || line.last() != Some(&b'\n') {
-                break;
-            }
-            if t.lines % INDEX_STRIDE == 0 {
-                t.offsets.push(t.end);
-            }
-            t.lines += 1;
-            t.end += n as u64;
-        }
-        drop(reader);
-        t.file.set_len(t.end)?;
-        Ok(t)
-    }
-
-    /// Bytes written so far.
-    pub fn bytes(&self) -> u64 {
-        self.end
-    }
-
-    /// Where the transcript is stored.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Number of lines so far.
-    pub fn len(&self) -> u64 {
-        self.lines
-    }
-
-    /// Whether no line has scrolled off yet.
-    pub fn is_empty(&self) -> bool {
-        self.lines == 0
-    }
-
-    /// Appends `text`, `lines` lines each ended by `\n`, in one write.
-    fn append(&mut self, text: &str, lines: u64) -> io::Result<()> {
-        if lines == 0 {
-            return Ok(());
-        }
-        // The index entries of the lines that start a stride, found only
-        // when one is in this batch (once per 1,024 lines).
-        let indexed = self.offsets.len();
-        let mut next = (INDEX_STRIDE - self.lines % INDEX_STRIDE) % INDEX_STRIDE;
-        if next < lines {
-            let ends = text.bytes().enumerate().filter(|&(_, b)| b == b'\n');
-            let starts = std::iter::once(0).chain(ends.map(|(i, _)| i + 1));
-            for (line, start) in (0..lines).zip(starts) {
-                if line == next {
-                    self.offsets.push(self.end + start as u64);
-                    next += INDEX_STRIDE;
-                    if next >= lines {
-                        break;
-                    }
-                }
-            }
-        }
-        if let Err(e) =
-            std::os::unix::fs::FileExt::write_all_at(&self.file, text.as_bytes(), self.end)
-        {
-            // Counted only once written: a failed write (a full disk)
-            // leaves the index as the file is.
-            self.offsets.truncate(indexed);
-            return Err(e);
-        }
-        self.lines += lines;
-        self.end += text.len() as u64;
-        Ok(())
-    }
-
-    /// A page of a transcript file written by an earlier session (no
-    /// index in memory): lines from `from` (1-based), and the total.
-    pub fn page_of_file(path: &Path, from: u64, max: u32) -> io::Result<(Vec<String>, u64)> {
-        let reader = BufReader::new(File::open(path)?);
-        read_page(reader, from.max(1) - 1, max, true)
-    }
-
-    /// Up to `max` lines (at most [`MAX_PAGE_LINES`], and fewer where they
-    /// would pass [`MAX_PAGE_BYTES`]) starting at line `from` (1-based).
-    pub fn page(&self, from: u64, max: u32) -> io::Result<Vec<String>> {
-        let from = from.max(1);
-        if from > self.lines {
-            return Ok(Vec::new());
-        }
-        let entry = (from - 1) / INDEX_STRIDE;
-        let start = self.offsets[entry as usize];
-        let mut file = self.file.try_clone()?;
-        file.seek(SeekFrom::Start(start))?;
-        let reader = BufReader::new(file.take(self.end - start));
-        Ok(read_page(reader, (from - 1) % INDEX_STRIDE, max, false)?.0)
-    }
-}
-
-/// The page of `reader`'s lines after the first `skip`: at most `max`
-/// (within [`MAX_PAGE_LINES`]) and within [`MAX_PAGE_BYTES`]. Also how
-/// many lines were read: with `count_all`, every line of the reader.
-fn read_page(
-    reader: impl BufRead,
-    skip: u64,
-    max: u32,
-    count_all: bool,
-) -> io::Result<(Vec<String>, u64)> {
-    let max = max.clamp(1, MAX_PAGE_LINES) as usize;
-    let mut page = Vec::new();
-    let mut budget = PageBudget::default();
-    let mut read = 0u64;
-    let mut full = false;
-    for raw in reader.split(b'\n') {
-        let raw = raw?;
-        read += 1;
-        if read > skip && !full {
-            let line = String::from_utf8_lossy(&raw).into_owned();
-            if page.len() < max && budget.admits(page.len(), &line) {
-                page.push(line);
-            } else {
-                full = true;
-            }
-        }
-        if full && !count_all {
-            break;
-        }
-    }
-    Ok((page, read))
-}
 
 /// A session's screen and transcript.
 pub struct Terminal {
@@ -284,11 +86,11 @@ impl Terminal {
 
     /// A blank screen of `size` over the transcript an earlier rcd wrote
     /// (see [`Transcript::reopen`]).
-    pub fn reopen(size: Size, transcript_path: &Path, len: Option<u64>) -> io::Result<Self> {
+    pub fn reopen(size: Size, transcript_path: &Path, at: Option<Position>) -> io::Result<Self> {
         Ok(Self {
             parser: vte::Parser::new(),
             screen: Screen::new(size.rows.max(1), size.cols.max(1)),
-            transcript: Transcript::reopen(transcript_path, len)?,
+            transcript: Transcript::reopen(transcript_path, at)?,
             version: 1,
             ground: true,
         })
@@ -304,7 +106,8 @@ impl Terminal {
             screen: String::from_utf8_lossy(&redraw::restore(&self.screen)).into_owned(),
             title: self.screen.capture.title.clone(),
             partial: self.screen.capture.partial.clone(),
-            transcript_bytes: self.transcript.bytes(),
+            transcript_bytes: self.transcript.position().bytes,
+            transcript_first: self.transcript.position().first,
         }
     }
 
@@ -315,7 +118,11 @@ impl Terminal {
             rows: point.rows,
             cols: point.cols,
         };
-        let mut t = Self::reopen(size, transcript_path, Some(point.transcript_bytes))?;
+        let at = Position {
+            first: point.transcript_first,
+            bytes: point.transcript_bytes,
+        };
+        let mut t = Self::reopen(size, transcript_path, Some(at))?;
         // Painting a screen scrolls nothing: no line reaches the
         // transcript.
         t.process(point.screen.as_bytes())?;
@@ -487,6 +294,17 @@ impl Terminal {
         &self.transcript
     }
 
+    /// Whether the transcript's live segment is due to roll
+    /// ([`Terminal::roll`]).
+    pub fn roll_due(&self) -> bool {
+        self.transcript.roll_due()
+    }
+
+    /// Rolls the transcript's live segment (see [`Transcript::roll`]).
+    pub fn roll(&mut self) -> io::Result<Option<std::path::PathBuf>> {
+        self.transcript.roll()
+    }
+
     /// Heap bytes the screen holds (its rows and cells).
     #[cfg(test)]
     fn screen_heap_bytes(&self) -> usize {
@@ -509,7 +327,12 @@ pub struct ResumePoint {
     pub screen: String,
     pub title: String,
     pub partial: String,
+    /// Length of the transcript's live segment.
     pub transcript_bytes: u64,
+    /// Number of the live segment's first line (absent from resume
+    /// points of rcds that kept one file: the live segment then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub transcript_first: Option<u64>,
 }
 
 /// A snapshot of the screen with styles.
@@ -634,58 +457,6 @@ mod tests {
         assert!(t.transcript().page(9, 10).unwrap().is_empty());
     }
 
-    /// Appends `lines` as the screen's capture hands them over.
-    fn append(t: &mut Transcript, lines: &[String]) {
-        let text: String = lines.iter().map(|l| format!("{l}\n")).collect();
-        t.append(&text, lines.len() as u64).unwrap();
-    }
-
-    #[test]
-    fn pages_are_found_through_a_sparse_index() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut t = Transcript::create(&dir.path().join("t.log")).unwrap();
-        let n = 3 * INDEX_STRIDE + 5;
-        // Appended in uneven chunks, as output comes.
-        let all: Vec<String> = (1..=n).map(|i| format!("line {i}")).collect();
-        for chunk in all.chunks(333) {
-            append(&mut t, chunk);
-        }
-        assert_eq!(t.len(), n);
-        assert_eq!(t.offsets.len(), 4, "one entry per {INDEX_STRIDE} lines");
-        for from in [
-            1,
-            2,
-            INDEX_STRIDE,
-            INDEX_STRIDE + 1,
-            2 * INDEX_STRIDE + 7,
-            n,
-        ] {
-            let page = t.page(from, 3).unwrap();
-            let want: Vec<String> = (from..=(from + 2).min(n))
-                .map(|i| format!("line {i}"))
-                .collect();
-            assert_eq!(page, want, "from {from}");
-        }
-        assert!(t.page(n + 1, 3).unwrap().is_empty());
-    }
-
-    #[test]
-    fn a_page_stops_at_its_byte_limit_but_holds_at_least_one_line() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut t = Transcript::create(&dir.path().join("t.log")).unwrap();
-        let long = "x".repeat(100 * 1024);
-        append(
-            &mut t,
-            &[long.clone(), long.clone(), long.clone(), "short".into()],
-        );
-        assert_eq!(t.page(1, 10).unwrap().len(), 2, "256 KiB holds two");
-        let huge = "y".repeat(MAX_PAGE_BYTES + 1);
-        append(&mut t, std::slice::from_ref(&huge));
-        assert_eq!(t.page(5, 10).unwrap(), vec![huge]);
-        let (lines, total) = Transcript::page_of_file(t.path(), 1, 10).unwrap();
-        assert_eq!((lines.len(), total), (2, 5));
-    }
-
     #[test]
     fn wrapped_rows_join_into_one_line_and_colours_are_stripped() {
         let (_d, mut t) = term(2, 5);
@@ -709,8 +480,8 @@ mod tests {
             .map(|s| s.to_string())
             .collect();
         assert_eq!(t.transcript().page(1, 100).unwrap(), want);
-        let (lines, total) = Transcript::page_of_file(&path, 5, 10).unwrap();
-        assert_eq!(total, 6);
+        let (from, lines, total) = Transcript::page_of_file(&path, 5, 10).unwrap();
+        assert_eq!((from, total), (5, 6));
         assert_eq!(lines, ["l5", "$"]);
     }
 
