@@ -11,6 +11,7 @@ use crate::config::Cli;
 use anyhow::{Context, Result, bail};
 use clap::parser::ValueSource;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Every key of config.toml. Field names are the long flags with `_`.
@@ -34,6 +35,9 @@ pub struct FileConfig {
     pub verbose: Option<bool>,
     pub sandbox: Option<SandboxConfig>,
     pub notify: Option<NotifyConfig>,
+    /// `[programs]`: NAME = "command line" (`""`: the login shell), and
+    /// `default = "NAME"` (`--program`, `--default-program`).
+    pub programs: Option<BTreeMap<String, String>>,
 }
 
 /// The `[notify]` table.
@@ -170,6 +174,24 @@ pub fn apply(cli: &mut Cli, matches: &clap::ArgMatches) -> Result<Option<PathBuf
         cli.outage_timeout = humantime::parse_duration(v)
             .map_err(|e| bad("outage_timeout", format!("{v:?}: {e}")))?;
     }
+    if let Some(table) = &file.programs {
+        let default = table.get(crate::config::DEFAULT_KEY);
+        if !given(matches, "program") {
+            cli.program = table
+                .iter()
+                .filter(|(k, _)| k.as_str() != crate::config::DEFAULT_KEY)
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            for k in table.keys() {
+                rcd_proto::name::check_program(k).map_err(|e| bad("programs", e))?;
+            }
+        }
+        if !given(matches, "default_program")
+            && let Some(d) = default
+        {
+            cli.default_program = Some(d.clone());
+        }
+    }
     if let Some(n) = &file.notify {
         if !given(matches, "notify_url")
             && let Some(url) = &n.url
@@ -253,6 +275,16 @@ mod tests {
             .unwrap();
         assert_eq!(sb.enabled, Some(true));
         assert!(matches!(sb.network, Some(NetworkValue::Ports(ref p)) if p == &[443]));
+        let p = parse("[programs]\ndefault = \"claude\"\nclaude = \"claude\"\nshell = \"\"\n")
+            .unwrap()
+            .programs
+            .unwrap();
+        assert_eq!(p.get("default").map(String::as_str), Some("claude"));
+        assert_eq!(p.get("shell").map(String::as_str), Some(""));
+        let e = parse("[programs]\nclaude = [\"claude\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2"), "{e}");
         let e = parse("[sandbox]\nwriteable = []\n")
             .unwrap_err()
             .to_string();

@@ -424,6 +424,8 @@ mod tests {
             capacity: 2,
             used: 0,
             sessions: vec![],
+            programs: vec![],
+            default_program: None,
         }
     }
 

@@ -93,6 +93,8 @@ impl Local {
             name: req.name,
             spawn: req.spawn,
             sandbox: req.sandbox,
+            program: req.program.clone(),
+            command: req.command,
         })? {
             Response::Session(s) => s,
             other => return Err(unexpected(other)),

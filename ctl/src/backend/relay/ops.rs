@@ -29,10 +29,22 @@ pub async fn create(remote: &Remote, req: NewSession) -> Result<Created> {
             ));
         }
     };
+    if let Some(command) = &req.command {
+        // The relay and the daemon refuse it too: a device names a program.
+        return Err(anyhow!(
+            "`-- {}` runs a command line, which only the machine itself may do (rcctl new -- \
+             CMD there, without --relay); through a relay name one of {}'s programs: {}",
+            command.join(" "),
+            env.name,
+            program_choice(env)
+        ));
+    }
     let body = CreateSession {
         name: req.name,
         spawn: req.spawn,
         sandbox: req.sandbox,
+        program: req.program.clone(),
+        command: None,
     };
     let session = remote
         .relay
@@ -72,6 +84,18 @@ pub async fn create(remote: &Remote, req: NewSession) -> Result<Created> {
         session,
         env: Some(env.clone()),
     })
+}
+
+/// `--program claude`, `--program shell`, … for an environment's programs.
+fn program_choice(env: &rcd_proto::relay::EnvironmentView) -> String {
+    if env.programs.is_empty() {
+        return "none are listed (its rcd is older and runs its one --command)".into();
+    }
+    env.programs
+        .iter()
+        .map(|p| format!("--program {p}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Stops session `spec` (NAME or ENV/NAME).
