@@ -144,6 +144,9 @@ pub enum Work {
 /// `POST /api/v1/environments/{env}/work/{id}/result`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "kebab-case")]
+// One lives for one work item, between a decode and a reply: boxing the
+// session would buy nothing but an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum WorkResult {
     Created {
         session: SessionInfo,

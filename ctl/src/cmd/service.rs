@@ -41,7 +41,7 @@ impl Platform {
 #[derive(Debug, clap::Subcommand)]
 enum What {
     /// Render and install the service for this user, enable and start it.
-    Install(Install),
+    Install(Box<Install>),
     /// Stop, disable and remove the service.
     Uninstall(Common),
     /// Show the service manager's view of the service.
