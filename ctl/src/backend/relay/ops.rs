@@ -80,6 +80,18 @@ pub async fn create(remote: &Remote, req: NewSession) -> Result<Created> {
             session.name
         ));
     }
+    if req.program.is_some() && session.program != req.program {
+        // An older rcd (or relay) ran its one command instead.
+        return Err(anyhow!(
+            "session {} started without the program {}: the rcd on {} (or the relay) is older \
+             and has no programs; stop it (rcctl --relay {} stop {}) and update it",
+            session.name,
+            req.program.as_deref().unwrap_or_default(),
+            env.name,
+            remote.url,
+            session.name
+        ));
+    }
     Ok(Created {
         session,
         env: Some(env.clone()),
