@@ -155,6 +155,8 @@ impl Device {
                     name: Some(name.into()),
                     spawn: None,
                     sandbox: None,
+                    program: None,
+                    command: None,
                 },
             )
             .await?;

@@ -128,6 +128,8 @@ impl Rcd {
                 name: Some(name.into()),
                 spawn: None,
                 sandbox: None,
+                program: None,
+                command: None,
             })
             .await?
         {

@@ -87,6 +87,8 @@ impl SimDaemon {
                     dir: "/".into(),
                     spawn: SpawnMode::SameDir,
                     capacity: sessions as u32,
+                    programs: Vec::new(),
+                    default_program: None,
                 },
             )
             .await
@@ -171,6 +173,7 @@ fn session_info(env: &str, name: &str) -> SessionInfo {
         pid: None,
         created_at: rfc3339(SystemTime::now()),
         command: vec!["rcd-bench".into(), "simulated".into()],
+        program: None,
         exit_code: None,
         worktree: None,
         last_activity: None,

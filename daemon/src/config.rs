@@ -44,10 +44,23 @@ pub struct Cli {
           value_parser = clap::value_parser!(u32).range(1..=MAX_CAPACITY as i64))]
     pub capacity: u32,
 
-    /// The program each session runs, split into shell words, e.g.
-    /// "claude --verbose". Default: your login shell.
+    /// The default program's command line, split into shell words, e.g.
+    /// "claude --verbose" (with no --program, the one program sessions
+    /// run). Default: your login shell.
     #[arg(long, env = "RCD_COMMAND", value_name = "CMD ARGS")]
     pub command: Option<String>,
+
+    /// A program sessions may run, as NAME=COMMAND (repeat it), e.g.
+    /// --program claude=claude --program "codex=codex --full-auto"
+    /// --program shell= (empty: your login shell). `rcctl new --program
+    /// NAME` and devices choose among them. Replaces config.toml's
+    /// [programs].
+    #[arg(long = "program", value_name = "NAME=COMMAND")]
+    pub program: Vec<String>,
+
+    /// The program of a session that names none (one of --program).
+    #[arg(long, env = "RCD_DEFAULT_PROGRAM", value_name = "NAME")]
+    pub default_program: Option<String>,
 
     /// Control socket. Default: $XDG_RUNTIME_DIR/rcd/rcd.sock, or
     /// ~/.local/state/rcd/rcd.sock where XDG_RUNTIME_DIR is unset.
@@ -215,7 +228,8 @@ pub struct Config {
     pub machine: String,
     pub spawn: SpawnMode,
     pub capacity: u32,
-    pub command: Vec<String>,
+    /// The programs sessions may run, and the default one.
+    pub programs: Programs,
     pub socket: PathBuf,
     pub state_dir: PathBuf,
     pub stop_grace: Duration,
@@ -326,17 +340,11 @@ impl Config {
             Some(n) => n,
             None => machine.clone(),
         };
-        let command = match cli.command {
-            Some(c) => {
-                let words = shell_words::split(&c)
-                    .with_context(|| format!("--command {c:?}: unbalanced quotes"))?;
-                if words.is_empty() {
-                    bail!("--command is empty: give a program, e.g. --command bash");
-                }
-                words
-            }
-            None => vec![login_shell()],
-        };
+        let programs = Programs::resolve(
+            &cli.program,
+            cli.default_program.as_deref(),
+            cli.command.as_deref(),
+        )?;
         if !(0.0..=3600.0).contains(&cli.stop_grace) || cli.stop_grace.is_nan() {
             bail!("--stop-grace {}: give 0 to 3600 seconds", cli.stop_grace);
         }
@@ -437,12 +445,172 @@ impl Config {
             machine,
             spawn: cli.spawn,
             capacity: cli.capacity,
-            command,
+            programs,
             socket,
             state_dir,
             stop_grace: Duration::from_secs_f64(cli.stop_grace),
             default_socket,
         })
+    }
+}
+
+/// One program sessions may run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Program {
+    /// Its name (a key of `[programs]`).
+    pub name: String,
+    /// Its command line, word by word (the login shell for `""`).
+    pub command: Vec<String>,
+}
+
+/// The programs sessions may run (`[programs]`, `--program`), sorted by
+/// name, and the one a session runs when it names none. There is always
+/// at least that one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Programs {
+    list: Vec<Program>,
+    default: String,
+}
+
+/// The key of `[programs]` that names the default instead of a program.
+pub const DEFAULT_KEY: &str = "default";
+
+impl Programs {
+    /// Resolves `--program NAME=COMMAND` entries (or config.toml's
+    /// `[programs]`, turned into such entries), the default's name and
+    /// `--command`, which is the default program's command line: with no
+    /// programs it makes the one program (named after its command, or
+    /// `shell` for the login shell), else it replaces the default's.
+    pub fn resolve(
+        entries: &[String],
+        default: Option<&str>,
+        command: Option<&str>,
+    ) -> Result<Self> {
+        let mut list: Vec<Program> = Vec::new();
+        for e in entries {
+            let Some((name, line)) = e.split_once('=') else {
+                bail!(
+                    "--program {e:?}: give NAME=COMMAND, e.g. --program claude=claude \
+                     (an empty COMMAND is your login shell)"
+                );
+            };
+            let name = name.trim();
+            rcd_proto::name::check_program(name).map_err(|m| anyhow::anyhow!("--program {m}"))?;
+            if name == DEFAULT_KEY {
+                bail!(
+                    "--program default=…: \"default\" names the default program \
+                     (--default-program NAME), it cannot be a program"
+                );
+            }
+            if list.iter().any(|p| p.name == name) {
+                bail!("--program {name} is given twice: give each program once");
+            }
+            list.push(Program {
+                name: name.to_string(),
+                command: words(line, &format!("program {name}"))?,
+            });
+        }
+        let command = command
+            .map(|c| {
+                let w = words(c, "--command")?;
+                if c.trim().is_empty() {
+                    bail!("--command is empty: give a program, e.g. --command bash");
+                }
+                Ok(w)
+            })
+            .transpose()?;
+        let names = |list: &[Program]| {
+            list.iter()
+                .map(|p| p.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let default = match default {
+            Some(d) => {
+                rcd_proto::name::check_program(d)
+                    .map_err(|m| anyhow::anyhow!("--default-program {m}"))?;
+                if !list.iter().any(|p| p.name == d) && command.is_none() {
+                    if list.is_empty() {
+                        bail!(
+                            "the default program {d:?} is not configured: add it to [programs] \
+                             (or --program {d}=COMMAND)"
+                        );
+                    }
+                    bail!(
+                        "the default program {d:?} is not one of the programs ({}): name one \
+                         of them, or add it to [programs]",
+                        names(&list)
+                    );
+                }
+                d.to_string()
+            }
+            None => match (list.as_slice(), &command) {
+                ([only], None) => only.name.clone(),
+                (_, Some(c)) => named_after(c),
+                ([], None) => "shell".to_string(),
+                (_, None) => bail!(
+                    "[programs] names several programs ({}): say which one a session runs \
+                     when it names none, with default = \"NAME\" (or --default-program NAME)",
+                    names(&list)
+                ),
+            },
+        };
+        match list.iter_mut().find(|p| p.name == default) {
+            Some(p) => {
+                if let Some(c) = command {
+                    p.command = c;
+                }
+            }
+            None => list.push(Program {
+                name: default.clone(),
+                command: command.unwrap_or_else(|| vec![login_shell()]),
+            }),
+        }
+        list.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(Self { list, default })
+    }
+
+    /// A program by name.
+    pub fn get(&self, name: &str) -> Option<&Program> {
+        self.list.iter().find(|p| p.name == name)
+    }
+
+    /// The program of a session that names none.
+    pub fn default_program(&self) -> &Program {
+        self.get(&self.default)
+            .expect("the default is always one of the programs")
+    }
+
+    /// Every program's name, sorted.
+    pub fn names(&self) -> Vec<String> {
+        self.list.iter().map(|p| p.name.clone()).collect()
+    }
+
+    /// Every program.
+    pub fn list(&self) -> &[Program] {
+        &self.list
+    }
+}
+
+/// A command line in words; empty (or only spaces) is the login shell.
+fn words(line: &str, what: &str) -> Result<Vec<String>> {
+    let w =
+        shell_words::split(line).with_context(|| format!("{what} {line:?}: unbalanced quotes"))?;
+    Ok(if w.is_empty() { vec![login_shell()] } else { w })
+}
+
+/// The name of the one program `--command` makes: its program's file
+/// name (`claude` for `/usr/bin/claude --verbose`), else `command`.
+fn named_after(command: &[String]) -> String {
+    let base = command
+        .first()
+        .and_then(|w| Path::new(w).file_name())
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if rcd_proto::name::check_program(&base).is_ok() && base != DEFAULT_KEY {
+        base
+    } else {
+        "command".to_string()
     }
 }
 
@@ -500,4 +668,67 @@ pub fn login_shell() -> String {
         .map(|u| u.shell.to_string_lossy().into_owned())
         .filter(|s| !s.is_empty())
         .unwrap_or_else(|| "/bin/sh".to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entries(e: &[&str]) -> Vec<String> {
+        e.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn without_programs_the_command_is_the_one_program() {
+        let p = Programs::resolve(&[], None, Some("/usr/bin/claude --verbose")).unwrap();
+        assert_eq!(p.names(), ["claude"]);
+        assert_eq!(
+            p.default_program().command,
+            ["/usr/bin/claude", "--verbose"]
+        );
+        let p = Programs::resolve(&[], None, None).unwrap();
+        assert_eq!(p.names(), ["shell"]);
+        assert_eq!(p.default_program().command, [login_shell()]);
+    }
+
+    #[test]
+    fn programs_with_a_default_and_the_command_as_its_shorthand() {
+        let e = entries(&["claude=claude", "codex=codex --full-auto", "shell="]);
+        let p = Programs::resolve(&e, Some("codex"), None).unwrap();
+        assert_eq!(p.names(), ["claude", "codex", "shell"]);
+        assert_eq!(p.default_program().name, "codex");
+        assert_eq!(p.get("codex").unwrap().command, ["codex", "--full-auto"]);
+        assert_eq!(p.get("shell").unwrap().command, [login_shell()]);
+        let p = Programs::resolve(&e, Some("codex"), Some("codex --model o3")).unwrap();
+        assert_eq!(p.get("codex").unwrap().command, ["codex", "--model", "o3"]);
+        assert_eq!(p.get("claude").unwrap().command, ["claude"]);
+        // One program is its own default.
+        let p = Programs::resolve(&entries(&["claude=claude"]), None, None).unwrap();
+        assert_eq!(p.default_program().name, "claude");
+    }
+
+    #[test]
+    fn bad_programs_are_refused_with_what_to_do() {
+        let e = entries(&["claude=claude", "shell="]);
+        let m = Programs::resolve(&e, None, None).unwrap_err().to_string();
+        assert!(
+            m.contains("claude, shell") && m.contains("default = "),
+            "{m}"
+        );
+        let m = Programs::resolve(&e, Some("codex"), None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            m.contains("\"codex\"") && m.contains("claude, shell"),
+            "{m}"
+        );
+        for bad in ["claude", "-x=y", "a b=c", "default=sh", "x='open"] {
+            assert!(
+                Programs::resolve(&entries(&[bad]), None, None).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(Programs::resolve(&entries(&["a=x", "a=y"]), None, None).is_err());
+        assert!(Programs::resolve(&[], None, Some("  ")).is_err());
+    }
 }

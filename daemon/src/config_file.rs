@@ -11,6 +11,7 @@ use crate::config::Cli;
 use anyhow::{Context, Result, bail};
 use clap::parser::ValueSource;
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Every key of config.toml. Field names are the long flags with `_`.
@@ -38,6 +39,9 @@ pub struct FileConfig {
     pub transcript_max: Option<SizeValue>,
     /// `--transcript-days`.
     pub transcript_days: Option<u32>,
+    /// `[programs]`: NAME = "command line" (`""`: the login shell), and
+    /// `default = "NAME"` (`--program`, `--default-program`).
+    pub programs: Option<BTreeMap<String, String>>,
 }
 
 /// A size: `"256MiB"` or a number of bytes.
@@ -193,6 +197,24 @@ pub fn apply(cli: &mut Cli, matches: &clap::ArgMatches) -> Result<Option<PathBuf
         cli.outage_timeout = humantime::parse_duration(v)
             .map_err(|e| bad("outage_timeout", format!("{v:?}: {e}")))?;
     }
+    if let Some(table) = &file.programs {
+        let default = table.get(crate::config::DEFAULT_KEY);
+        if !given(matches, "program") {
+            cli.program = table
+                .iter()
+                .filter(|(k, _)| k.as_str() != crate::config::DEFAULT_KEY)
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect();
+            for k in table.keys() {
+                rcd_proto::name::check_program(k).map_err(|e| bad("programs", e))?;
+            }
+        }
+        if !given(matches, "default_program")
+            && let Some(d) = default
+        {
+            cli.default_program = Some(d.clone());
+        }
+    }
     if let Some(n) = &file.notify {
         if !given(matches, "notify_url")
             && let Some(url) = &n.url
@@ -281,6 +303,16 @@ mod tests {
         assert_eq!(t.transcript_days, Some(0));
         let t = parse("transcript_max = 0\n").unwrap();
         assert!(matches!(t.transcript_max, Some(SizeValue::Bytes(0))));
+        let p = parse("[programs]\ndefault = \"claude\"\nclaude = \"claude\"\nshell = \"\"\n")
+            .unwrap()
+            .programs
+            .unwrap();
+        assert_eq!(p.get("default").map(String::as_str), Some("claude"));
+        assert_eq!(p.get("shell").map(String::as_str), Some(""));
+        let e = parse("[programs]\nclaude = [\"claude\"]\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("line 2"), "{e}");
         let e = parse("[sandbox]\nwriteable = []\n")
             .unwrap_err()
             .to_string();

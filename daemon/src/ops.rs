@@ -34,11 +34,15 @@ pub async fn answer(sup: &Arc<Supervisor>, link: Option<LinkStatus>, req: Reques
             name,
             spawn,
             sandbox,
+            program,
+            command,
         } => reply(
             sup.create(NewSession {
                 name,
                 spawn,
                 sandbox,
+                program,
+                command,
             })
             .await,
             Response::Session,

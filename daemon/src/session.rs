@@ -75,6 +75,8 @@ pub struct Params {
     pub dir: PathBuf,
     pub spawn: SpawnMode,
     pub worktree: Option<Worktree>,
+    /// The configured program it runs, by name (`None`: a command line).
+    pub program: Option<String>,
     pub command: Vec<String>,
     pub env: Vec<(String, String)>,
     pub transcript: PathBuf,
@@ -92,6 +94,10 @@ pub struct Meta {
     pub dir: PathBuf,
     pub spawn: SpawnMode,
     pub worktree: Option<Worktree>,
+    /// The configured program's name; absent in sessions of older rcds
+    /// and for a command line.
+    #[serde(default)]
+    pub program: Option<String>,
     pub command: Vec<String>,
     pub sandboxed: bool,
     pub sandbox_tmp: Option<PathBuf>,
@@ -132,6 +138,8 @@ pub struct Session {
     pub worktree: Option<Worktree>,
     pub pid: u32,
     pub created_at: SystemTime,
+    /// The configured program it runs, by name; `None`: a command line.
+    pub program: Option<String>,
     pub command: Vec<String>,
     /// Whether the program runs confined (`--sandbox`).
     pub sandboxed: bool,
@@ -203,6 +211,7 @@ impl Session {
             dir: p.dir.clone(),
             spawn: p.spawn,
             worktree: p.worktree.clone(),
+            program: p.program.clone(),
             command: p.command.clone(),
             sandboxed: p.sandbox.is_some(),
             sandbox_tmp: p.sandbox.as_ref().map(|c| c.tmp().to_path_buf()),
@@ -329,6 +338,7 @@ impl Session {
             worktree: meta.worktree,
             pid,
             created_at,
+            program: meta.program,
             command: meta.command,
             sandboxed: meta.sandboxed,
             sandbox_tmp: meta.sandbox_tmp,
@@ -743,6 +753,7 @@ impl Session {
             pid: (state != SessionState::Exited).then_some(self.pid),
             created_at: humantime::format_rfc3339_seconds(self.created_at).to_string(),
             command: self.command.clone(),
+            program: self.program.clone(),
             exit_code,
             worktree: self.worktree_outcome(),
             last_activity: Some(humantime::format_rfc3339_seconds(self.last_output()).to_string()),

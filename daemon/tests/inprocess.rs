@@ -76,6 +76,8 @@ async fn concurrent_creates_never_exceed_capacity() {
                 name: Some(format!("s{i}")),
                 spawn: None,
                 sandbox: None,
+                program: None,
+                command: None,
             })
             .await
         });
@@ -112,6 +114,8 @@ async fn concurrent_creates_of_one_name_start_one_session() {
                 name: Some("same".into()),
                 spawn: None,
                 sandbox: None,
+                program: None,
+                command: None,
             })
             .await
         });
@@ -137,6 +141,8 @@ async fn send_screen_and_stop_in_process() {
             name: Some("ip".into()),
             spawn: None,
             sandbox: None,
+            program: None,
+            command: None,
         })
         .await
     else {

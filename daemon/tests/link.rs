@@ -339,6 +339,8 @@ impl Proxied {
                 name: Some(name.into()),
                 spawn: None,
                 sandbox: None,
+                program: None,
+                command: None,
             },
         )
         .await

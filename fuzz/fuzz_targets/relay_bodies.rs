@@ -108,7 +108,7 @@ fuzz_target!(|data: &[u8]| {
             if let Ok(item) = serde_json::from_slice::<WorkItem>(body) {
                 roundtrip(&item);
                 // The daemon answers it as the control request it names.
-                let _ = rcd_proto::Request::from(item.work);
+                let _ = rcd_proto::Request::try_from(item.work);
             }
         }
         _ => {

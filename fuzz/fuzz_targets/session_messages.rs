@@ -45,6 +45,7 @@ fn info() -> SessionInfo {
         pid: None,
         created_at: "2026-01-01T00:00:00Z".into(),
         command: vec!["sh".into()],
+        program: None,
         exit_code: None,
         worktree: None,
         last_activity: None,

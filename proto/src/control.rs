@@ -114,6 +114,15 @@ pub enum Request {
         /// `--sandbox` says. Absent in older clients.
         #[serde(default)]
         sandbox: Option<bool>,
+        /// The configured program to run (`[programs]`), by name; `None`:
+        /// the default program. Absent in older clients.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        program: Option<String>,
+        /// A command line to run instead of a program, word by word. Only
+        /// the control socket may ask for one: a device through the relay
+        /// names a program, never a command.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        command: Option<Vec<String>>,
     },
     /// Stop a session and apply the worktree rule.
     Stop { name: String, force: bool },
@@ -286,6 +295,13 @@ pub struct StatusInfo {
     /// Notifications to `--notify-url`; `None` when there is none.
     #[serde(default)]
     pub notify: Option<NotifyStatus>,
+    /// The programs sessions may run (`[programs]`), by name; empty from
+    /// older daemons.
+    #[serde(default)]
+    pub programs: Vec<String>,
+    /// The program of `rcctl new` without `--program`.
+    #[serde(default)]
+    pub default_program: Option<String>,
 }
 
 /// How the notifications to `--notify-url` went.
@@ -383,6 +399,11 @@ pub struct SessionInfo {
     /// RFC 3339, UTC.
     pub created_at: String,
     pub command: Vec<String>,
+    /// The configured program it runs (`[programs]`); `None` for a
+    /// command line given over the control socket (`rcctl new -- CMD`),
+    /// for orphans and from older daemons.
+    #[serde(default)]
+    pub program: Option<String>,
     /// Exit status once exited (signal deaths are 128 + signal).
     pub exit_code: Option<i32>,
     /// What happened to the worktree when the session exited by itself.
@@ -690,11 +711,15 @@ mod tests {
                 name: Some("a".into()),
                 spawn: Some(SpawnMode::Worktree),
                 sandbox: Some(true),
+                program: Some("claude".into()),
+                command: None,
             },
             Request::New {
                 name: None,
                 spawn: None,
                 sandbox: None,
+                program: None,
+                command: Some(vec!["sh".into(), "-c".into(), "echo hi".into()]),
             },
             Request::Stop {
                 name: "a".into(),
@@ -739,6 +764,7 @@ mod tests {
             pid: Some(42),
             created_at: "2026-01-01T00:00:00Z".into(),
             command: vec!["bash".into()],
+            program: Some("shell".into()),
             exit_code: None,
             worktree: None,
             sandboxed: true,
@@ -784,7 +810,9 @@ mod tests {
             Request::New {
                 name: None,
                 spawn: None,
-                sandbox: None
+                sandbox: None,
+                program: None,
+                command: None,
             }
         );
         let info: SessionInfo = serde_json::from_str(
@@ -808,6 +836,7 @@ mod tests {
             pid: None,
             created_at: "2026-01-01T00:00:00Z".into(),
             command: vec![],
+            program: None,
             exit_code: Some(0),
             worktree: None,
             sandboxed: false,
@@ -826,6 +855,7 @@ mod tests {
             "pid",
             "created_at",
             "sandboxed",
+            "program",
         ] {
             assert!(v.get(key).is_some(), "missing {key}");
         }

@@ -59,6 +59,27 @@ pub fn printable(text: &str) -> bool {
     !text.chars().any(|c| c.is_control() || invisible(c))
 }
 
+/// Checks a program's name (a key of `[programs]`): 1 to 32 bytes of
+/// `[A-Za-z0-9._-]`, starting with a letter or digit. It is shown in lists
+/// and menus and typed after `--program`, never used in a path.
+pub fn check_program(name: &str) -> Result<(), String> {
+    let ok = !name.is_empty()
+        && name.len() <= MAX_NAME_LEN
+        && name.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "{:?} is not a program name: use 1 to {MAX_NAME_LEN} letters, digits, '-', '_' or \
+             '.', starting with a letter or digit",
+            name.escape_debug().to_string()
+        ))
+    }
+}
+
 /// A validated session name: 1 to 32 bytes of `[A-Za-z0-9._-]`, starting
 /// with a letter or digit, with no `..` and not ending in `.` or `.lock`.
 /// Such a name is safe as a path component and inside a git ref name.

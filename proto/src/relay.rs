@@ -57,6 +57,13 @@ pub struct RegisterRequest {
     pub dir: String,
     pub spawn: SpawnMode,
     pub capacity: u32,
+    /// The names of the programs its sessions may run (`[programs]`),
+    /// never their command lines. Absent from older daemons.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub programs: Vec<String>,
+    /// The program a session runs when none is named.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_program: Option<String>,
 }
 
 /// The answer to a registration.
@@ -99,6 +106,15 @@ pub enum Work {
         /// Overrides the daemon's `--sandbox` for this session.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         sandbox: Option<bool>,
+        /// The configured program to run, by name; `None`: the default.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        program: Option<String>,
+        /// Never honoured: a device may start only a named program. The
+        /// field exists so that a daemon can see a command line that a
+        /// relay let through and refuse the work, rather than start the
+        /// default program as if nothing had been asked.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        command: Option<serde_json::Value>,
     },
     Stop {
         name: String,
@@ -128,6 +144,9 @@ pub enum Work {
 /// `POST /api/v1/environments/{env}/work/{id}/result`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "result", rename_all = "kebab-case")]
+// One lives for one work item, between a decode and a reply: boxing the
+// session would buy nothing but an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum WorkResult {
     Created {
         session: SessionInfo,
@@ -146,18 +165,30 @@ pub enum WorkResult {
 }
 
 /// A work item is the control request of the same meaning, carried by
-/// the relay: the daemon answers both through one operations layer.
-impl From<Work> for crate::Request {
-    fn from(w: Work) -> Self {
-        match w {
+/// the relay: the daemon answers both through one operations layer. The
+/// one exception is the boundary between devices and the machine: a
+/// `create` never carries a command line into a [`crate::Request::New`]
+/// (the request's `command` is always `None`), and one that tries is
+/// refused here, in the daemon, whatever the relay let through.
+impl TryFrom<Work> for crate::Request {
+    type Error = ErrorReply;
+    fn try_from(w: Work) -> Result<Self, ErrorReply> {
+        Ok(match w {
+            Work::Create {
+                command: Some(_), ..
+            } => return Err(command_refused()),
             Work::Create {
                 name,
                 spawn,
                 sandbox,
+                program,
+                command: None,
             } => crate::Request::New {
                 name,
                 spawn,
                 sandbox,
+                program,
+                command: None,
             },
             Work::Stop { name, force } => crate::Request::Stop { name, force },
             Work::Diff {
@@ -180,7 +211,19 @@ impl From<Work> for crate::Request {
                 decision,
                 message,
             },
-        }
+        })
+    }
+}
+
+/// The refusal of a command line from a device: through the relay only
+/// configured programs are started.
+pub fn command_refused() -> ErrorReply {
+    ErrorReply {
+        kind: crate::ErrorKind::BadRequest,
+        message: "a device may start only a program this machine names in its [programs] \
+                  (give \"program\": NAME), never a command line: run arbitrary commands on \
+                  the machine itself (rcctl new -- CMD ARGS)"
+            .into(),
     }
 }
 
@@ -251,6 +294,13 @@ pub struct EnvironmentView {
     /// Seconds since the last heartbeat.
     pub last_seen_secs: u64,
     pub sessions: Vec<SessionInfo>,
+    /// The programs a new session may run, by name (the New dialog's
+    /// choice); empty for an older daemon, which runs its one command.
+    #[serde(default)]
+    pub programs: Vec<String>,
+    /// The program of a session created without one.
+    #[serde(default)]
+    pub default_program: Option<String>,
 }
 
 /// `POST /api/v1/environments/{env}/sessions` from a device.
@@ -261,6 +311,16 @@ pub struct CreateSession {
     /// Overrides the daemon's `--sandbox` for this session.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sandbox: Option<bool>,
+    /// The environment's program to run, by name (`EnvironmentView::
+    /// programs`); `None`: its default.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub program: Option<String>,
+    /// Refused whenever present (400 `bad-request`): a device names a
+    /// program, never a command line. Kept in the type so that a body that
+    /// tries is answered with that refusal instead of being read as a
+    /// request for the default program.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub command: Option<serde_json::Value>,
 }
 
 /// `POST .../sessions/{name}/answer`: the answer to the session's
@@ -550,11 +610,42 @@ mod tests {
                 name: Some("a".into()),
                 spawn: Some(SpawnMode::Worktree),
                 sandbox: None,
+                program: Some("codex".into()),
+                command: None,
             },
         };
         let s = serde_json::to_string(&w).unwrap();
         assert!(s.contains("\"kind\":\"create\""), "{s}");
         assert_eq!(serde_json::from_str::<WorkItem>(&s).unwrap(), w);
+    }
+
+    #[test]
+    fn a_create_with_a_command_line_never_becomes_a_request() {
+        let w: Work = serde_json::from_str(
+            r#"{"kind":"create","name":"x","spawn":null,"command":["touch","/tmp/x"]}"#,
+        )
+        .unwrap();
+        let e = crate::Request::try_from(w).unwrap_err();
+        assert_eq!(e.kind, crate::ErrorKind::BadRequest);
+        assert!(e.message.contains("never a command line"), "{e}");
+        // Any shape of command is refused, a string as well as a list.
+        let w: Work =
+            serde_json::from_str(r#"{"kind":"create","name":null,"spawn":null,"command":"sh"}"#)
+                .unwrap();
+        assert!(crate::Request::try_from(w).is_err());
+        let w: Work =
+            serde_json::from_str(r#"{"kind":"create","name":null,"spawn":null,"program":"codex"}"#)
+                .unwrap();
+        assert_eq!(
+            crate::Request::try_from(w).unwrap(),
+            crate::Request::New {
+                name: None,
+                spawn: None,
+                sandbox: None,
+                program: Some("codex".into()),
+                command: None,
+            }
+        );
     }
 
     #[test]

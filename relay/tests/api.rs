@@ -116,6 +116,8 @@ async fn a_session_is_created_and_stopped_through_the_daemon() {
                 name: Some("fix-login".into()),
                 spawn: Some(rcd_proto::SpawnMode::Worktree),
                 sandbox: None,
+                program: None,
+                command: None,
             },
             Work::Stop {
                 name: "fix-login".into(),

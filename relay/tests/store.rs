@@ -47,6 +47,8 @@ fn env(id: &str, owner: &str, sessions: &[&str]) -> EnvRecord {
         capacity: 4,
         used: sessions.len() as u32,
         sessions: sessions.iter().map(|n| session(n)).collect(),
+        programs: vec!["claude".into(), "shell".into()],
+        default_program: Some("claude".into()),
     }
 }
 

@@ -13,11 +13,33 @@ export function openNew(e) {
   $('new-env').textContent = e.name;
   $('new-name').value = '';
   for (const r of document.querySelectorAll('#new-form input[name=spawn]')) r.checked = r.value === e.spawn;
+  showPrograms(e);
   showError($('new-error'), '');
   $('new-create').disabled = false;
   $('new-create').textContent = 'Create';
   openDialog($('new-dialog'));
   $('new-name').focus();
+}
+
+/** The machine's programs as a choice, its default chosen. An older rcd
+ *  lists none and runs its one command: then there is nothing to choose. */
+function showPrograms(e) {
+  const set = $('new-programs');
+  for (const l of set.querySelectorAll('label')) l.remove();
+  const names = Array.isArray(e.programs) ? e.programs : [];
+  set.hidden = names.length < 2;
+  for (const name of names) {
+    const input = h('input');
+    input.type = 'radio';
+    input.name = 'program';
+    input.value = name;
+    input.checked = name === (e.default_program || names[0]);
+    const label = h('label');
+    label.dataset.program = name;
+    label.append(input, ' ', h('span', 'program-name', name));
+    if (name === e.default_program) label.append(h('span', 'muted', '(default)'));
+    set.append(label);
+  }
 }
 
 // Stop
@@ -84,6 +106,7 @@ export function initDialogs() {
     if (!e) return;
     const name = $('new-name').value.trim();
     const checked = document.querySelector('#new-form input[name=spawn]:checked');
+    const program = document.querySelector('#new-form input[name=program]:checked');
     const btn = $('new-create');
     btn.disabled = true;
     btn.textContent = 'Creating…';
@@ -91,7 +114,7 @@ export function initDialogs() {
     try {
       const s = await api('POST', `/environments/${enc(e.id)}/sessions`, {
         token: e.token,
-        body: { name: name || null, spawn: checked ? checked.value : null },
+        body: { name: name || null, spawn: checked ? checked.value : null, ...(program ? { program: program.value } : {}) },
         timeout: 40000,
       });
       closeDialog($('new-dialog'));

@@ -181,6 +181,11 @@ function sessionRow(e, s, online) {
   top.append(h('span', 'session-name', s.name), online
     ? h('span', 'state ' + s.state, stateLabel(s))
     : h('span', 'state unknown', `was ${stateLabel(s)}`));
+  if (s.program) {
+    const p = chip(s.program, 'program');
+    p.title = `Runs the program ${s.program}`;
+    top.append(p);
+  }
   if (s.sandboxed) top.append(sandboxChip());
   const a = s.attention;
   if (a) {

@@ -173,8 +173,9 @@ function git(dir, ...args) {
 }
 
 class Daemon {
-  constructor(name, relay, tokenFile, { capacity = 4, worktree = false } = {}) {
+  constructor(name, relay, tokenFile, { capacity = 4, worktree = false, programs = [] } = {}) {
     this.name = name;
+    this.programs = programs;
     this.relay = relay;
     this.tokenFile = tokenFile;
     this.capacity = capacity;
@@ -209,6 +210,9 @@ class Daemon {
       '--stop-grace', '2', '--capacity', String(this.capacity),
     ];
     if (this.worktree) args.push('--spawn', 'worktree');
+    // `--command` above is the default program's command line.
+    for (const p of this.programs) args.push('--program', p);
+    if (this.programs.length) args.push('--default-program', 'shell');
     const logFd = fs.openSync(this.log, 'a');
     this.child = track(spawn(bin('rcd'), args, { stdio: ['ignore', logFd, logFd], env }));
     fs.closeSync(logFd);
@@ -410,7 +414,10 @@ async function main() {
   const tokenFile = path.join(tmp, 'enroll.token');
   fs.writeFileSync(tokenFile, relay.enrollmentToken());
   const laptop = new Daemon('laptop', relay, tokenFile, { capacity: 1 });
-  const server = new Daemon('server', relay, tokenFile, { capacity: 4, worktree: true });
+  const server = new Daemon('server', relay, tokenFile, {
+    capacity: 4, worktree: true,
+    programs: ['shell=', 'greeter=sh -c "echo greeted-$((40+2)); exec cat"'],
+  });
   const oldbox = new Daemon('old-box', relay, tokenFile, { capacity: 2 });
   await Promise.all([laptop.start(), server.start(), oldbox.start()]);
   log(`relay ${relay.url}; daemons up`);
@@ -919,6 +926,39 @@ async function main() {
     await typeLine(desk, 'echo nobody');
     if ((await desk.inputValue('#line')) !== 'echo nobody') throw new Error('a refused line was cleared');
     if (!/Not sent/.test(await desk.textContent('#toast'))) throw new Error('no refusal shown');
+  });
+
+  await test('the New dialog lists the machine’s programs and starts the one chosen', async () => {
+    await phone.goto(`${relay.url}/`);
+    await waitFor('the list', () => visible(phone, '#list-view'));
+    // A machine with one program offers no choice.
+    await waitFor('laptop online', () => phone.$eval('.machine[data-name="laptop"] .new-btn', (b) => !b.disabled), 15000);
+    await phone.click('.machine[data-name="laptop"] .new-btn');
+    await waitFor('the new-session dialog', () => phone.$eval('#new-dialog', (d) => d.open));
+    if (await visible(phone, '#new-programs')) throw new Error('a choice of programs on a machine with one');
+    await phone.click('#new-cancel');
+    await waitFor('server online', () => phone.$eval('.machine[data-name="server"] .new-btn', (b) => !b.disabled), 15000);
+    await phone.click('.machine[data-name="server"] .new-btn');
+    await waitFor('the new-session dialog', () => phone.$eval('#new-dialog', (d) => d.open));
+    await waitFor('the programs', () => visible(phone, '#new-programs'));
+    const offered = await phone.$$eval('#new-programs input[name=program]', (is) => is.map((i) => `${i.value}${i.checked ? '*' : ''}`));
+    if (offered.join(' ') !== 'greeter shell*') throw new Error(`offered: ${offered.join(' ')}`);
+    await phone.click('#new-programs label[data-program="greeter"]');
+    await phone.fill('#new-name', 'greet');
+    await shot(phone, 'phone-new-programs');
+    await phone.click('#new-create');
+    await waitFor('the terminal', () => visible(phone, '#term-view'), 20000);
+    await waitConn(phone, 'connected');
+    await waitScreen(phone, 'greeted-42');
+    await phone.goto(`${relay.url}/`);
+    const chipSel = '.machine[data-name="server"] .session[data-session="greet"] .chip.program';
+    await waitFor('the program in the list', async () => (await phone.textContent(chipSel).catch(() => '')) === 'greeter', 15000);
+    // The device's request named the program and nothing else.
+    const listed = await apiCall(relay, await token(phone), 'GET', '/environments');
+    const greet = listed.body.find((e) => e.id === envIds.server).sessions.find((s) => s.name === 'greet');
+    if (greet.program !== 'greeter') throw new Error(`listed: ${JSON.stringify(greet)}`);
+    const r = await apiCall(relay, await token(phone), 'DELETE', `/environments/${envIds.server}/sessions/greet?force=true`);
+    if (r.status !== 200) throw new Error(`stop: ${JSON.stringify(r)}`);
   });
 
   await pushTests({ test, browser, relay, envIds, phone, waitFor, visible, watch, apiCall, token, shot, log });

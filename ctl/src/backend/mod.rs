@@ -61,6 +61,10 @@ pub struct NewSession {
     pub spawn: Option<SpawnMode>,
     /// `Some` overrides the daemon's `--sandbox`.
     pub sandbox: Option<bool>,
+    /// The machine's program to run, by name; `None`: its default.
+    pub program: Option<String>,
+    /// A command line instead (only on the machine itself).
+    pub command: Option<Vec<String>>,
 }
 
 /// A session that started, and where (through a relay).

@@ -23,7 +23,7 @@ fn daemon(sessions: &[SessionInfo], json: bool) -> anyhow::Result<()> {
     let rows: Vec<_> = sessions.iter().map(super::session_row).collect();
     super::print_table(
         [
-            "NAME", "STATE", "NEEDS", "SPAWN", "SANDBOX", "BRANCH", "PID", "DIR",
+            "NAME", "PROGRAM", "STATE", "NEEDS", "SPAWN", "SANDBOX", "BRANCH", "PID", "DIR",
         ],
         &rows,
     );
@@ -47,8 +47,8 @@ fn relay(url: &str, envs: &[EnvironmentView], json: bool) -> anyhow::Result<()> 
     }
     super::print_table(
         [
-            "ENV", "MACHINE", "ONLINE", "NAME", "STATE", "NEEDS", "SPAWN", "SANDBOX", "BRANCH",
-            "DIR",
+            "ENV", "MACHINE", "ONLINE", "NAME", "PROGRAM", "STATE", "NEEDS", "SPAWN", "SANDBOX",
+            "BRANCH", "DIR",
         ],
         &rows(envs),
     );
@@ -69,7 +69,7 @@ pub fn session_json(env: &EnvironmentView, s: &SessionInfo) -> serde_json::Value
 }
 
 /// Table rows: one per session, and one for an environment without any.
-fn rows(envs: &[EnvironmentView]) -> Vec<[String; 10]> {
+fn rows(envs: &[EnvironmentView]) -> Vec<[String; 11]> {
     let mut rows = Vec::new();
     for e in envs {
         let online = if e.online { "yes" } else { "no" }.to_string();
@@ -81,6 +81,7 @@ fn rows(envs: &[EnvironmentView]) -> Vec<[String; 10]> {
                 "-".into(),
                 "-".into(),
                 "-".into(),
+                "-".into(),
                 e.spawn.to_string(),
                 "-".into(),
                 "-".into(),
@@ -88,12 +89,23 @@ fn rows(envs: &[EnvironmentView]) -> Vec<[String; 10]> {
             ]);
         }
         for s in &e.sessions {
-            let [name, state, needs, spawn, sandbox, branch, _pid, dir] = super::session_row(s);
+            let [
+                name,
+                program,
+                state,
+                needs,
+                spawn,
+                sandbox,
+                branch,
+                _pid,
+                dir,
+            ] = super::session_row(s);
             rows.push([
                 e.name.clone(),
                 e.machine.clone(),
                 online.clone(),
                 name,
+                program,
                 state,
                 needs,
                 spawn,
@@ -131,7 +143,10 @@ mod tests {
         off.online = false;
         let r = rows(&[env("e1", "laptop", "mac", &["api", "web"]), off]);
         assert_eq!(r.len(), 3);
-        assert_eq!(r[0][..5], ["laptop", "mac", "yes", "api", "running"]);
-        assert_eq!(r[2][..5], ["server", "box", "no", "-", "-"]);
+        assert_eq!(
+            r[0][..6],
+            ["laptop", "mac", "yes", "api", "(bash)", "running"]
+        );
+        assert_eq!(r[2][..6], ["server", "box", "no", "-", "-", "-"]);
     }
 }

@@ -103,11 +103,12 @@ pub fn describe_worktree(o: &WorktreeOutcome) -> String {
     }
 }
 
-/// The table row of a session: NAME, STATE, SPAWN, SANDBOX, BRANCH, PID,
-/// DIR.
-pub fn session_row(s: &SessionInfo) -> [String; 8] {
+/// The table row of a session: NAME, PROGRAM, STATE, NEEDS, SPAWN,
+/// SANDBOX, BRANCH, PID, DIR.
+pub fn session_row(s: &SessionInfo) -> [String; 9] {
     [
         s.name.clone(),
+        program(s),
         match s.exit_code {
             Some(c) => format!("{} ({c})", s.state),
             None => s.state.to_string(),
@@ -119,6 +120,21 @@ pub fn session_row(s: &SessionInfo) -> [String; 8] {
         s.pid.map_or_else(|| "-".into(), |p| p.to_string()),
         s.dir.clone(),
     ]
+}
+
+/// The PROGRAM column: the configured program's name, or the command
+/// line's first word in parentheses for one started with `rcctl new --`.
+fn program(s: &SessionInfo) -> String {
+    match (&s.program, s.command.first()) {
+        (Some(p), _) => p.clone(),
+        (None, Some(c)) => {
+            let base = std::path::Path::new(c)
+                .file_name()
+                .map_or_else(|| c.clone(), |f| f.to_string_lossy().into_owned());
+            format!("({base})")
+        }
+        (None, None) => "-".into(),
+    }
 }
 
 /// The BRANCH column, with a worktree's change against its base:

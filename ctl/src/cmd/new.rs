@@ -26,9 +26,18 @@ pub struct Args {
     /// Do not confine this session, even when rcd runs with --sandbox.
     #[arg(long)]
     pub(crate) no_sandbox: bool,
+    /// The program to run, by name, one of the machine's [programs]
+    /// (`rcctl status` lists them). Default: its default program.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) program: Option<String>,
     /// Print the session as a JSON object.
     #[arg(long)]
     pub(crate) json: bool,
+    /// A command line to run instead of a program, after `--`, e.g.
+    /// `rcctl new --name top -- htop -d 5`. Only on the machine itself,
+    /// never through a relay.
+    #[arg(last = true, value_name = "CMD ARGS", conflicts_with = "program")]
+    pub(crate) command: Vec<String>,
 }
 
 impl Args {
@@ -49,6 +58,8 @@ pub fn run(backend: &mut Backend, args: Args) -> anyhow::Result<()> {
         name: args.name,
         spawn: args.spawn,
         sandbox,
+        program: args.program,
+        command: (!args.command.is_empty()).then_some(args.command),
     })?;
     if args.json {
         return match &created.env {

@@ -41,7 +41,7 @@ impl Platform {
 #[derive(Debug, clap::Subcommand)]
 enum What {
     /// Render and install the service for this user, enable and start it.
-    Install(Install),
+    Install(Box<Install>),
     /// Stop, disable and remove the service.
     Uninstall(Common),
     /// Show the service manager's view of the service.
@@ -81,6 +81,21 @@ struct Install {
     /// Local only: no relay at all.
     #[arg(long, conflicts_with = "relay")]
     no_relay: bool,
+    /// A program the service's sessions may run, NAME=COMMAND (repeat it;
+    /// an empty COMMAND is the login shell), as rcd's --program. Without
+    /// it the service reads [programs] from its config.toml.
+    #[arg(long = "program", value_name = "NAME=COMMAND")]
+    program: Vec<String>,
+    /// The program of a session that names none (rcd --default-program).
+    #[arg(long, value_name = "NAME")]
+    default_program: Option<String>,
+    /// The default program's command line (rcd --command).
+    #[arg(long, value_name = "CMD ARGS")]
+    command: Option<String>,
+    /// The configuration file the service reads (rcd --config). Default:
+    /// ~/.config/rcd/config.toml, when it exists.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
     /// The rcd binary to run. Default: the rcd next to this rcctl, else the
     /// one on PATH.
     #[arg(long, value_name = "PATH")]
@@ -275,6 +290,31 @@ fn plan(a: &Install, platform: Platform) -> Result<Plan> {
     }
     if a.no_relay {
         argv.push("--no-relay".into());
+    }
+    if let Some(c) = &a.config {
+        let c = std::fs::canonicalize(c).with_context(|| format!("--config {}", c.display()))?;
+        argv.extend(["--config".into(), c.display().to_string()]);
+    }
+    for p in &a.program {
+        let name = p.split_once('=').map(|(n, _)| n.trim()).with_context(|| {
+            format!("--program {p:?}: give NAME=COMMAND, e.g. --program claude=claude")
+        })?;
+        rcd_proto::name::check_program(name).map_err(|e| anyhow::anyhow!("--program {e}"))?;
+        argv.extend(["--program".into(), p.clone()]);
+    }
+    if let Some(d) = &a.default_program {
+        if !a.program.is_empty()
+            && !a
+                .program
+                .iter()
+                .any(|p| p.split_once('=').is_some_and(|(n, _)| n.trim() == d))
+        {
+            bail!("--default-program {d}: it is not one of the --program names");
+        }
+        argv.extend(["--default-program".into(), d.clone()]);
+    }
+    if let Some(c) = &a.command {
+        argv.extend(["--command".into(), c.clone()]);
     }
     let env = PASSED_ENV
         .iter()
@@ -515,6 +555,35 @@ mod tests {
         assert!(plist.contains("<string>a&amp;b</string>"));
         assert!(plist.contains("/home/u/Library/Logs/rcd/rcd.log"));
         assert!(!plist.contains("{{"));
+    }
+
+    #[test]
+    fn programs_reach_the_service_command_line_quoted() {
+        let mut plan = plan_for(Platform::Linux);
+        plan.argv.extend([
+            "--program".into(),
+            "codex=codex --full-auto".into(),
+            "--program".into(),
+            "shell=".into(),
+            "--default-program".into(),
+            "codex".into(),
+        ]);
+        let unit = plan.render();
+        assert!(
+            unit.contains(
+                "--program \"codex=codex --full-auto\" --program shell= --default-program codex"
+            ),
+            "{unit}"
+        );
+        let plist = Plan {
+            platform: Platform::Macos,
+            ..plan
+        }
+        .render();
+        assert!(
+            plist.contains("<string>codex=codex --full-auto</string>"),
+            "{plist}"
+        );
     }
 
     #[test]

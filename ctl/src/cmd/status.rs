@@ -21,6 +21,12 @@ fn daemon(s: &StatusInfo, json: bool) -> anyhow::Result<()> {
     println!("name:      {} on {}", s.name, s.machine);
     println!("directory: {}", s.dir);
     println!("spawn:     {}", s.spawn);
+    if !s.programs.is_empty() {
+        println!(
+            "programs:  {}",
+            programs(&s.programs, s.default_program.as_deref())
+        );
+    }
     if s.adopted > 0 {
         println!(
             "sessions:  {}/{} ({} adopted from the last rcd)",
@@ -67,9 +73,30 @@ fn relay(url: &str, envs: &[EnvironmentView], json: bool) -> anyhow::Result<()> 
         println!("  rcd:       {}", e.version);
         println!("  directory: {}", e.dir);
         println!("  spawn:     {}", e.spawn);
+        if !e.programs.is_empty() {
+            println!(
+                "  programs:  {}",
+                programs(&e.programs, e.default_program.as_deref())
+            );
+        }
         println!("  sessions:  {}/{}", e.used, e.capacity);
     }
     Ok(())
+}
+
+/// `claude (default), codex, shell`.
+fn programs(names: &[String], default: Option<&str>) -> String {
+    names
+        .iter()
+        .map(|n| {
+            if Some(n.as_str()) == default {
+                format!("{n} (default)")
+            } else {
+                n.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The relay link in one line: its state, since when, the next retry and

@@ -84,6 +84,7 @@ pub(crate) mod tests {
             pid: Some(1),
             created_at: "2026-01-01T00:00:00Z".into(),
             command: vec![],
+            program: None,
             exit_code: None,
             worktree: None,
             sandboxed: false,

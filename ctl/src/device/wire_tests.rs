@@ -46,6 +46,7 @@ fn session_info() -> SessionInfo {
         pid: Some(9),
         created_at: "2026-01-01T00:00:00Z".into(),
         command: vec![],
+        program: None,
         exit_code: None,
         worktree: None,
         sandboxed: false,

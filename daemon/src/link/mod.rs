@@ -371,6 +371,8 @@ async fn register(shared: &Shared, token: &Secret) -> Result<RegisterResponse, N
         dir: cfg.dir.display().to_string(),
         spawn,
         capacity,
+        programs: cfg.programs.names(),
+        default_program: Some(cfg.programs.default_program().name.clone()),
     };
     let reg = shared.relay.register(token, &req).await?;
     tracing::info!(environment = %reg.environment_id, relay = %shared.relay.url(), "registered with the relay");
@@ -571,7 +573,15 @@ async fn poll_work(
 
 async fn handle_work(shared: &Shared, env: &str, item: WorkItem) {
     tracing::info!(id = %item.id, work = ?item.work, "work from the relay");
-    let result = WorkResult::from(crate::ops::answer(&shared.sup, None, item.work.into()).await);
+    // The boundary: a create that carries a command line is refused here,
+    // never run, whatever the relay let through.
+    let result = match rcd_proto::Request::try_from(item.work) {
+        Ok(req) => WorkResult::from(crate::ops::answer(&shared.sup, None, req).await),
+        Err(error) => {
+            tracing::warn!("refused work {} from the relay: {}", item.id, error.message);
+            WorkResult::Failed { error }
+        }
+    };
     let Some(auth) = shared.env.borrow().clone() else {
         tracing::warn!(id = %item.id, "work done but the link is down; the device will see a timeout");
         return;

@@ -21,6 +21,20 @@ pub struct NewSession {
     pub spawn: Option<SpawnMode>,
     /// Whether it is sandboxed; the daemon's `--sandbox` when `None`.
     pub sandbox: Option<bool>,
+    /// The configured program it runs, by name; the default when `None`.
+    pub program: Option<String>,
+    /// A command line to run instead of a program: only the control
+    /// socket sets it (relay work never carries one, see
+    /// `rcd_proto::relay::Work`).
+    pub command: Option<Vec<String>>,
+}
+
+/// What a session runs.
+#[derive(Debug)]
+struct Run {
+    /// The configured program's name; `None` for a command line.
+    program: Option<String>,
+    command: Vec<String>,
 }
 
 impl Supervisor {
@@ -28,6 +42,7 @@ impl Supervisor {
     /// refused, never reused. A sandbox this machine cannot enforce is a
     /// refusal, checked before anything is created.
     pub async fn create(self: &Arc<Self>, opts: NewSession) -> Result<SessionInfo, ErrorReply> {
+        let run = self.choose_program(opts.program, opts.command)?;
         let plan = if opts.sandbox.unwrap_or(self.sandbox.by_default()) {
             self.sandbox.mark_used();
             Some(self.sandbox.plan().await?)
@@ -35,7 +50,7 @@ impl Supervisor {
             None
         };
         let (name, mode) = self.reserve(opts.name, opts.spawn)?;
-        let result = self.start(&name, mode, plan).await;
+        let result = self.start(&name, mode, plan, run).await;
         // Shutdown waits for `pending` to drain, so a session inserted here
         // is always seen (and stopped) by it.
         {
@@ -47,12 +62,63 @@ impl Supervisor {
             inner.pending.remove(&name);
         }
         let session = result?;
-        tracing::info!(name = %name, spawn = %mode, pid = session.pid, dir = %session.dir.display(), sandboxed = session.sandboxed, "session started");
+        tracing::info!(name = %name, program = session.program.as_deref().unwrap_or("-"), spawn = %mode, pid = session.pid, dir = %session.dir.display(), sandboxed = session.sandboxed, "session started");
         self.touch();
         let me = Arc::clone(self);
         let s = Arc::clone(&session);
         tokio::spawn(async move { me.monitor(s).await });
         Ok(session.info())
+    }
+
+    /// What a new session runs: the configured program it names (the
+    /// default when it names none), or a command line of its own. An
+    /// unknown name is refused with the names there are.
+    fn choose_program(
+        &self,
+        program: Option<String>,
+        command: Option<Vec<String>>,
+    ) -> Result<Run, ErrorReply> {
+        let programs = &self.cfg.programs;
+        match (program, command) {
+            (Some(_), Some(_)) => Err(err(
+                ErrorKind::BadRequest,
+                "name a program or give a command line, not both",
+            )),
+            (None, Some(command)) => {
+                if command.first().is_none_or(|w| w.is_empty()) {
+                    return Err(err(
+                        ErrorKind::BadRequest,
+                        "the command line is empty: give a program to run, e.g. -- bash",
+                    ));
+                }
+                Ok(Run {
+                    program: None,
+                    command,
+                })
+            }
+            (name, None) => {
+                let found = match &name {
+                    None => Some(programs.default_program()),
+                    Some(n) => programs.get(n),
+                };
+                let Some(p) = found else {
+                    return Err(err(
+                        ErrorKind::BadRequest,
+                        format!(
+                            "no program named {:?} on {}: its programs are {} (the \
+                             [programs] of its rcd's config.toml)",
+                            name.unwrap_or_default(),
+                            self.cfg.name,
+                            programs.names().join(", ")
+                        ),
+                    ));
+                };
+                Ok(Run {
+                    program: Some(p.name.clone()),
+                    command: p.command.clone(),
+                })
+            }
+        }
     }
 
     /// Checks capacity and the name under the lock and holds the name in
@@ -108,6 +174,7 @@ impl Supervisor {
         name: &SessionName,
         mode: SpawnMode,
         plan: Option<crate::sandbox::Plan>,
+        run: Run,
     ) -> Result<Arc<Session>, ErrorReply> {
         let wt = match mode {
             SpawnMode::SameDir => None,
@@ -123,7 +190,7 @@ impl Supervisor {
             hooks: None,
         };
         let started = self
-            .spawn(name, &id, mode, dir, wt, plan, &mut remains)
+            .spawn(name, &id, mode, dir, wt, plan, run, &mut remains)
             .await;
         if started.is_err() {
             // Nothing ran in the fresh worktree: give it back.
@@ -141,6 +208,7 @@ impl Supervisor {
         dir: PathBuf,
         worktree: Option<Worktree>,
         plan: Option<crate::sandbox::Plan>,
+        run: Run,
         remains: &mut Remains,
     ) -> Result<Arc<Session>, ErrorReply> {
         // Transcripts hold everything a session printed: the directory is
@@ -193,7 +261,8 @@ impl Supervisor {
             dir,
             spawn: mode,
             worktree,
-            command: self.cfg.command.clone(),
+            program: run.program,
+            command: run.command,
             env,
             hook_dir: Some(hook_dir),
         };

@@ -252,6 +252,8 @@ impl Supervisor {
             socket: self.cfg.socket.display().to_string(),
             state_dir: self.cfg.state_dir.display().to_string(),
             link: None,
+            programs: self.cfg.programs.names(),
+            default_program: Some(self.cfg.programs.default_program().name.clone()),
             notify: self
                 .notify_status
                 .lock()
@@ -327,6 +329,7 @@ impl Supervisor {
             pid: Some(o.pid),
             created_at: String::new(),
             command: Vec::new(),
+            program: None,
             exit_code: None,
             worktree: None,
             last_activity: None,

@@ -165,7 +165,7 @@ fn in_worktree(name: &str) -> NewSession {
     NewSession {
         name: Some(name.into()),
         spawn: Some(SpawnMode::Worktree),
-        sandbox: None,
+        ..NewSession::default()
     }
 }
 
@@ -190,6 +190,70 @@ async fn capacity_is_a_hard_limit_and_stopping_frees_a_place() {
     r.sup.stop("a", false).await.unwrap();
     r.sup.create(named("c")).await.unwrap();
     assert_eq!(r.sup.counts().0, 2);
+    r.sup.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_session_runs_the_program_it_names_or_its_own_command_line() {
+    let r = rig(&[
+        "--program",
+        "cat=cat",
+        "--program",
+        "sleeper=sleep 600",
+        "--default-program",
+        "cat",
+    ]);
+    let a = r.sup.create(named("a")).await.unwrap();
+    assert_eq!(a.program.as_deref(), Some("cat"));
+    assert_eq!(a.command, ["cat"]);
+    let b = r
+        .sup
+        .create(NewSession {
+            program: Some("sleeper".into()),
+            ..named("b")
+        })
+        .await
+        .unwrap();
+    assert_eq!(b.program.as_deref(), Some("sleeper"));
+    assert_eq!(b.command, ["sleep", "600"]);
+    let c = r
+        .sup
+        .create(NewSession {
+            command: Some(vec!["sleep".into(), "601".into()]),
+            ..named("c")
+        })
+        .await
+        .unwrap();
+    assert_eq!(c.program, None);
+    assert_eq!(c.command, ["sleep", "601"]);
+    // An unknown name is refused with the names there are, before any
+    // name is taken.
+    let e = r
+        .sup
+        .create(NewSession {
+            program: Some("codex".into()),
+            ..named("d")
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::BadRequest);
+    assert!(
+        e.message.contains("\"codex\"") && e.message.contains("cat, sleeper"),
+        "{}",
+        e.message
+    );
+    let e = r
+        .sup
+        .create(NewSession {
+            program: Some("cat".into()),
+            command: Some(vec!["sh".into()]),
+            ..named("d")
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::BadRequest);
+    assert_eq!(r.sup.list().len(), 3);
+    assert!(r.sup.get("d").is_err());
     r.sup.shutdown().await;
 }
 

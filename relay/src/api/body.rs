@@ -16,6 +16,8 @@ use serde::de::DeserializeOwned;
 pub const MAX_LABEL: usize = 128;
 /// Longest directory accepted.
 pub const MAX_DIR: usize = 4096;
+/// Most programs an environment may list.
+pub const MAX_PROGRAMS: usize = 64;
 /// Longest device label accepted at pairing.
 pub const MAX_DEVICE_LABEL: usize = 64;
 
@@ -76,6 +78,14 @@ pub fn register(body: &[u8]) -> Result<RegisterRequest, ApiErr> {
     check_text("the machine name", &req.machine, MAX_LABEL, false)?;
     check_text("the version", &req.version, MAX_LABEL, true)?;
     check_text("the directory", &req.dir, MAX_DIR, true)?;
+    if req.programs.len() > MAX_PROGRAMS {
+        return Err(ApiErr::bad_request(format!(
+            "at most {MAX_PROGRAMS} programs may be listed"
+        )));
+    }
+    for p in req.programs.iter().chain(&req.default_program) {
+        rcd_proto::name::check_program(p).map_err(ApiErr::bad_request)?;
+    }
     Ok(req)
 }
 
@@ -127,10 +137,20 @@ pub fn answer(body: &[u8]) -> Result<AnswerRequest, ApiErr> {
 }
 
 /// `POST .../sessions`: a name, when given, must be a valid session name.
+/// A command line is refused: a device may start only a program the
+/// machine names (the daemon refuses one too, whatever a relay forwards).
 pub fn create_session(body: &[u8]) -> Result<CreateSession, ApiErr> {
     let req: CreateSession = decode(body)?;
+    if req.command.is_some() {
+        return Err(ApiErr::bad_request(
+            rcd_proto::relay::command_refused().message,
+        ));
+    }
     if let Some(name) = &req.name {
         session_name(name)?;
+    }
+    if let Some(p) = &req.program {
+        rcd_proto::name::check_program(p).map_err(ApiErr::bad_request)?;
     }
     Ok(req)
 }

@@ -39,6 +39,8 @@ pub(crate) async fn register(
             capacity: req.capacity,
             used: 0,
             sessions: Vec::new(),
+            programs: req.programs,
+            default_program: req.default_program,
         })
         .await?;
     let credential = relay

@@ -85,6 +85,8 @@ fn view(relay: &Relay, e: EnvEntry) -> EnvironmentView {
         online: e.idle < relay.options().offline_after,
         last_seen_secs: e.idle.as_secs(),
         sessions: r.sessions,
+        programs: r.programs,
+        default_program: r.default_program,
     }
 }
 
@@ -202,6 +204,9 @@ pub(crate) async fn create(
         name: req.name,
         spawn: req.spawn,
         sandbox: req.sandbox,
+        program: req.program,
+        // `body::create_session` refused a body with one.
+        command: None,
     };
     match run_work(&relay, &entry, work).await? {
         WorkResult::Created { session } => {

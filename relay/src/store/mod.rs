@@ -217,6 +217,12 @@ pub struct EnvRecord {
     pub capacity: u32,
     pub used: u32,
     pub sessions: Vec<SessionInfo>,
+    /// The names of the programs its sessions may run, and the default
+    /// (registration).
+    #[serde(default)]
+    pub programs: Vec<String>,
+    #[serde(default)]
+    pub default_program: Option<String>,
 }
 
 /// An environment and how long ago its daemon last showed a sign of life

@@ -257,6 +257,8 @@ impl Api {
             dir: "/work".into(),
             spawn: SpawnMode::SameDir,
             capacity: 2,
+            programs: Vec::new(),
+            default_program: None,
         };
         let (status, body) = self
             .post(
@@ -287,6 +289,7 @@ pub fn session(name: &str) -> SessionInfo {
         pid: Some(42),
         created_at: "2025-01-01T00:00:00Z".into(),
         command: vec!["sh".into()],
+        program: None,
         exit_code: None,
         worktree: None,
         sandboxed: false,

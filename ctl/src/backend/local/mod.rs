@@ -93,6 +93,8 @@ impl Local {
             name: req.name,
             spawn: req.spawn,
             sandbox: req.sandbox,
+            program: req.program.clone(),
+            command: req.command.clone(),
         })? {
             Response::Session(s) => s,
             other => return Err(unexpected(other)),
@@ -107,6 +109,20 @@ impl Local {
             anyhow::bail!(
                 "rcd started {} without a sandbox (it is older than this rcctl and has none), \
                  so it was stopped again: upgrade rcd",
+                s.name
+            );
+        }
+        let asked_program = req.program.is_some() && s.program != req.program;
+        let asked_command = req.command.as_ref().is_some_and(|c| &s.command != c);
+        if asked_program || asked_command {
+            // A daemon too old to know programs ran its one command.
+            let _ = self.call(&Request::Stop {
+                name: s.name.clone(),
+                force: false,
+            });
+            anyhow::bail!(
+                "rcd started {} with its own command, not the one asked for (it is older than \
+                 this rcctl and has no programs), so it was stopped again: upgrade rcd",
                 s.name
             );
         }

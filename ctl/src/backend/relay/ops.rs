@@ -29,10 +29,22 @@ pub async fn create(remote: &Remote, req: NewSession) -> Result<Created> {
             ));
         }
     };
+    if let Some(command) = &req.command {
+        // The relay and the daemon refuse it too: a device names a program.
+        return Err(anyhow!(
+            "`-- {}` runs a command line, which only the machine itself may do (rcctl new -- \
+             CMD there, without --relay); through a relay name one of {}'s programs: {}",
+            command.join(" "),
+            env.name,
+            program_choice(env)
+        ));
+    }
     let body = CreateSession {
         name: req.name,
         spawn: req.spawn,
         sandbox: req.sandbox,
+        program: req.program.clone(),
+        command: None,
     };
     let session = remote
         .relay
@@ -68,10 +80,34 @@ pub async fn create(remote: &Remote, req: NewSession) -> Result<Created> {
             session.name
         ));
     }
+    if req.program.is_some() && session.program != req.program {
+        // An older rcd (or relay) ran its one command instead.
+        return Err(anyhow!(
+            "session {} started without the program {}: the rcd on {} (or the relay) is older \
+             and has no programs; stop it (rcctl --relay {} stop {}) and update it",
+            session.name,
+            req.program.as_deref().unwrap_or_default(),
+            env.name,
+            remote.url,
+            session.name
+        ));
+    }
     Ok(Created {
         session,
         env: Some(env.clone()),
     })
+}
+
+/// `--program claude`, `--program shell`, … for an environment's programs.
+fn program_choice(env: &rcd_proto::relay::EnvironmentView) -> String {
+    if env.programs.is_empty() {
+        return "none are listed (its rcd is older and runs its one --command)".into();
+    }
+    env.programs
+        .iter()
+        .map(|p| format!("--program {p}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Stops session `spec` (NAME or ENV/NAME).

@@ -97,6 +97,7 @@ pub(crate) mod tests {
             pid: Some(7),
             created_at: "2026-01-01T00:00:00Z".into(),
             command: vec!["bash".into()],
+            program: None,
             exit_code: None,
             worktree: None,
             sandboxed: false,
@@ -119,6 +120,8 @@ pub(crate) mod tests {
             online: true,
             last_seen_secs: 1,
             sessions: sessions.iter().map(|s| session_info(s)).collect(),
+            programs: vec!["shell".into()],
+            default_program: Some("shell".into()),
         }
     }
 

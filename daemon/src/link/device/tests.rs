@@ -34,6 +34,7 @@ fn info() -> SessionInfo {
         pid: Some(1),
         created_at: String::new(),
         command: vec!["sh".into()],
+        program: None,
         exit_code: None,
         worktree: None,
         last_activity: None,
