@@ -1213,7 +1213,7 @@ _rcctl() {
             return 0
             ;;
         rcctl__subcmd__new)
-            opts="-R -h --env --name --spawn --sandbox --no-sandbox --json --socket --relay --remote --token --ca-cert --help"
+            opts="-R -h --env --name --spawn --sandbox --no-sandbox --program --json --socket --relay --remote --token --ca-cert --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1228,6 +1228,10 @@ _rcctl() {
                     return 0
                     ;;
                 --spawn)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --program)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1483,7 +1487,7 @@ _rcctl() {
             return 0
             ;;
         rcctl__subcmd__service__subcmd__install)
-            opts="-R -h --dir --spawn --capacity --name --relay --token-file --no-relay --rcd --dry-run --platform --socket --remote --token --ca-cert --help"
+            opts="-R -h --dir --spawn --capacity --name --relay --token-file --no-relay --program --default-program --command --config --rcd --dry-run --platform --socket --remote --token --ca-cert --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1510,6 +1514,22 @@ _rcctl() {
                     return 0
                     ;;
                 --token-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --program)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --default-program)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

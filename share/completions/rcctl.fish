@@ -71,6 +71,7 @@ complete -c rcctl -n "__fish_rcctl_using_subcommand list" -s h -l help -d 'Print
 complete -c rcctl -n "__fish_rcctl_using_subcommand new" -l env -d 'Through a relay: the environment (a machine\'s rcd) to start the session in, by name or id, as `rcctl --relay URL list` shows it. Needed when the relay has more than one environment' -r
 complete -c rcctl -n "__fish_rcctl_using_subcommand new" -l name -d 'Session name (letters, digits, \'-\', \'_\', \'.\'; at most 32). Default: a generated one such as brisk-otter' -r
 complete -c rcctl -n "__fish_rcctl_using_subcommand new" -l spawn -d 'same-dir or worktree. Default: the daemon\'s current spawn mode' -r
+complete -c rcctl -n "__fish_rcctl_using_subcommand new" -l program -d 'The program to run, by name, one of the machine\'s [programs] (`rcctl status` lists them). Default: its default program' -r
 complete -c rcctl -n "__fish_rcctl_using_subcommand new" -l socket -d 'The daemon\'s control socket. Default: $XDG_RUNTIME_DIR/rcd/rcd.sock, or ~/.local/state/rcd/rcd.sock where XDG_RUNTIME_DIR is unset. Given on the command line, it wins over RCD_RELAY' -r -F
 complete -c rcctl -n "__fish_rcctl_using_subcommand new" -l relay -d 'Go through the rc-relay at URL (https://…, or http:// on loopback) instead of the local socket' -r
 complete -c rcctl -n "__fish_rcctl_using_subcommand new" -l token -d 'This device\'s token for --relay (rcdev_…); wins over the one that `rcctl --relay URL pair CODE` kept. Prefer RCD_TOKEN: command lines are visible to other users' -r
@@ -280,6 +281,10 @@ complete -c rcctl -n "__fish_rcctl_using_subcommand service; and __fish_seen_sub
 complete -c rcctl -n "__fish_rcctl_using_subcommand service; and __fish_seen_subcommand_from install" -l name -d 'Environment name shown to devices. Default: the host name' -r
 complete -c rcctl -n "__fish_rcctl_using_subcommand service; and __fish_seen_subcommand_from install" -l relay -d 'Relay URL (https://…). Without it rcd runs its embedded relay' -r
 complete -c rcctl -n "__fish_rcctl_using_subcommand service; and __fish_seen_subcommand_from install" -l token-file -d 'The relay\'s enrollment token file (with --relay)' -r -F
+complete -c rcctl -n "__fish_rcctl_using_subcommand service; and __fish_seen_subcommand_from install" -l program -d 'A program the service\'s sessions may run, NAME=COMMAND (repeat it; an empty COMMAND is the login shell), as rcd\'s --program. Without it the service reads [programs] from its config.toml' -r
+complete -c rcctl -n "__fish_rcctl_using_subcommand service; and __fish_seen_subcommand_from install" -l default-program -d 'The program of a session that names none (rcd --default-program)' -r
+complete -c rcctl -n "__fish_rcctl_using_subcommand service; and __fish_seen_subcommand_from install" -l command -d 'The default program\'s command line (rcd --command)' -r
+complete -c rcctl -n "__fish_rcctl_using_subcommand service; and __fish_seen_subcommand_from install" -l config -d 'The configuration file the service reads (rcd --config). Default: ~/.config/rcd/config.toml, when it exists' -r -F
 complete -c rcctl -n "__fish_rcctl_using_subcommand service; and __fish_seen_subcommand_from install" -l rcd -d 'The rcd binary to run. Default: the rcd next to this rcctl, else the one on PATH' -r -F
 complete -c rcctl -n "__fish_rcctl_using_subcommand service; and __fish_seen_subcommand_from install" -l platform -d 'Render for this platform instead of the current one (with --dry-run)' -r -f -a "linux\t'A systemd user unit'
 macos\t'A launchd agent'"

@@ -23,7 +23,7 @@ _rcd() {
 
     case "${cmd}" in
         rcd)
-            opts="-v -h -V --config --dir --name --spawn --capacity --command --socket --state-dir --no-relay --relay --token-file --ca-cert --listen --outage-timeout --stop-grace --verbose --completions --notify-url --notify-format --sandbox --no-sandbox --sandbox-writable --sandbox-network --transcript-max --transcript-days --transcript-segment --help --version"
+            opts="-v -h -V --config --dir --name --spawn --capacity --command --program --default-program --socket --state-dir --no-relay --relay --token-file --ca-cert --listen --outage-timeout --stop-grace --verbose --completions --notify-url --notify-format --sandbox --no-sandbox --sandbox-writable --sandbox-network --transcript-max --transcript-days --transcript-segment --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -50,6 +50,14 @@ _rcd() {
                     return 0
                     ;;
                 --command)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --program)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --default-program)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

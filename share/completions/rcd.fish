@@ -3,7 +3,9 @@ complete -c rcd -l dir -d 'Shared directory: sessions start here (same-dir) or i
 complete -c rcd -l name -d 'Name of this environment, shown to clients. Default: the host name' -r
 complete -c rcd -l spawn -d 'Where new sessions start: same-dir (the shared directory) or worktree (a new git worktree on branch rcd/<session>)' -r
 complete -c rcd -l capacity -d 'Most sessions running at once; one more is refused' -r
-complete -c rcd -l command -d 'The program each session runs, split into shell words, e.g. "claude --verbose". Default: your login shell' -r
+complete -c rcd -l command -d 'The default program\'s command line, split into shell words, e.g. "claude --verbose" (with no --program, the one program sessions run). Default: your login shell' -r
+complete -c rcd -l program -d 'A program sessions may run, as NAME=COMMAND (repeat it), e.g. --program claude=claude --program "codex=codex --full-auto" --program shell= (empty: your login shell). `rcctl new --program NAME` and devices choose among them. Replaces config.toml\'s [programs]' -r
+complete -c rcd -l default-program -d 'The program of a session that names none (one of --program)' -r
 complete -c rcd -l socket -d 'Control socket. Default: $XDG_RUNTIME_DIR/rcd/rcd.sock, or ~/.local/state/rcd/rcd.sock where XDG_RUNTIME_DIR is unset' -r -F
 complete -c rcd -l state-dir -d 'State directory: state file, transcripts and worktrees. Default: $XDG_STATE_HOME/rcd or ~/.local/state/rcd' -r -F
 complete -c rcd -l relay -d 'The relay to register with, e.g. https://relay.example.com (http:// only on loopback). The link only dials out. Without --relay (and without --no-relay) rcd runs a relay of its own on --listen' -r
