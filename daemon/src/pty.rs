@@ -218,6 +218,12 @@ impl Master {
         }
     }
 
+    /// Writes what the terminal takes of `data` now, without waiting:
+    /// how much, or `WouldBlock` when it takes nothing.
+    pub fn try_write(&self, data: &[u8]) -> io::Result<usize> {
+        nix::unistd::write(self.fd.get_ref(), data).map_err(io::Error::from)
+    }
+
     /// Writes all of `data` to the program's terminal.
     pub async fn write_all(&self, mut data: &[u8]) -> io::Result<()> {
         while !data.is_empty() {

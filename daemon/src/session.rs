@@ -819,14 +819,32 @@ impl Session {
         }
         // Written to the terminal, then recorded, then acknowledged (by
         // the caller): an input acknowledged is in the journal, so a
-        // device that resends after rcd restarted types it once. (Only an
-        // rcd killed between this write and the record's, microseconds
-        // apart, would take it twice.)
-        self.master
-            .write_all(&bytes)
-            .await
-            .map_err(|_| SessionGone)?;
-        self.journal().input(client_id, seq);
+        // device that resends after rcd restarted types it once. Only an
+        // rcd killed between the write and the record would take it
+        // twice, so the two are made back to back: the journal's lock is
+        // taken first (the output pump may hold it), then the terminal
+        // is written without waiting, then the record follows. An input
+        // the terminal cannot take at once (its buffer full) waits for it
+        // and is recorded after.
+        let rest = {
+            let mut journal = self.journal();
+            let done = match self.master.try_write(&bytes) {
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => 0,
+                Err(_) => return Err(SessionGone),
+            };
+            if done == bytes.len() {
+                journal.input(client_id, seq);
+            }
+            done
+        };
+        if rest < bytes.len() {
+            self.master
+                .write_all(&bytes[rest..])
+                .await
+                .map_err(|_| SessionGone)?;
+            self.journal().input(client_id, seq);
+        }
         seqs.insert(client_id.to_string(), seq);
         self.typed();
         Ok(seq)
