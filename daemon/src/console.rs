@@ -11,21 +11,13 @@
 
 use std::io::{IsTerminal, Write};
 use std::os::fd::AsFd;
-use std::sync::{Mutex, MutexGuard, OnceLock};
+use std::sync::{Mutex, MutexGuard};
 
-/// What the terminal shows at its bottom, if anything.
-#[derive(Debug, Default)]
-struct Bar {
-    /// The status line being kept at the bottom; `None` when no bar is
-    /// shown (not a terminal, or before `tui` starts and after it ends).
-    line: Option<String>,
-}
-
-fn bar() -> MutexGuard<'static, Bar> {
-    static BAR: OnceLock<Mutex<Bar>> = OnceLock::new();
-    BAR.get_or_init(Mutex::default)
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
+/// The status line kept at the terminal's bottom; `None` when none is
+/// shown (not a terminal, or before `tui` starts and after it ends).
+fn bar() -> MutexGuard<'static, Option<String>> {
+    static BAR: Mutex<Option<String>> = Mutex::new(None);
+    BAR.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 /// Erases the bottom row: back to its start, then clear it.
@@ -35,7 +27,7 @@ const ERASE: &str = "\r\x1b[2K";
 pub fn print(text: &str) {
     let bar = bar();
     let mut err = std::io::stderr().lock();
-    match &bar.line {
+    match &*bar {
         Some(line) => {
             let mut out = String::with_capacity(text.len() + line.len() + 16);
             out.push_str(ERASE);
@@ -67,14 +59,14 @@ pub fn status(line: &str) {
     let mut err = std::io::stderr().lock();
     let _ = write!(err, "{ERASE}{}", fit(line, width()));
     let _ = err.flush();
-    bar.line = Some(line.to_string());
+    *bar = Some(line.to_string());
 }
 
 /// Ends the status bar: the bottom row is cleared and later lines are
 /// written as they come. Nothing happens if no bar was shown.
 pub fn end() {
     let mut bar = bar();
-    if bar.line.take().is_some() {
+    if bar.take().is_some() {
         let mut err = std::io::stderr().lock();
         let _ = err.write_all(ERASE.as_bytes());
         let _ = err.flush();

@@ -260,47 +260,49 @@ impl RedisStore {
     }
 
     async fn entry(&self, id: &str) -> StoreResult<Option<EnvEntry>> {
-        let (fields, sessions, seen, time): EnvReply = redis::pipe()
-            .cmd("HMGET")
-            .arg(format!("{P}env:{id}"))
-            .arg("record")
-            .arg("spawn")
-            .arg("capacity")
-            .arg("used")
-            .cmd("LRANGE")
-            .arg(format!("{P}envsess:{id}"))
-            .arg(0)
-            .arg(-1)
-            .cmd("ZSCORE")
-            .arg(format!("{P}seen"))
-            .arg(id)
-            .cmd("TIME")
+        Ok(self.entries(&[id.to_string()]).await?.pop().flatten())
+    }
+
+    /// The environments with these ids, in the order given (`None` for
+    /// one that is gone), in one round trip: each one's fields, sessions
+    /// and last sign of life, then Redis's time.
+    async fn entries(&self, ids: &[String]) -> StoreResult<Vec<Option<EnvEntry>>> {
+        let mut pipe = redis::pipe();
+        for id in ids {
+            pipe.cmd("HMGET")
+                .arg(format!("{P}env:{id}"))
+                .arg("record")
+                .arg("spawn")
+                .arg("capacity")
+                .arg("used")
+                .cmd("LRANGE")
+                .arg(format!("{P}envsess:{id}"))
+                .arg(0)
+                .arg(-1)
+                .cmd("ZSCORE")
+                .arg(format!("{P}seen"))
+                .arg(id);
+        }
+        pipe.cmd("TIME");
+        let mut values: Vec<redis::Value> = pipe
             .query_async(&mut self.conn())
             .await
             .map_err(|e| self.fail(e))?;
-        let [Some(record), spawn, capacity, used] = fields.as_slice() else {
-            return Ok(None);
+        let time: (u64, u64) = match values.pop() {
+            Some(v) => parse(v)?,
+            None => return Ok(Vec::new()),
         };
-        let mut record: EnvRecord = from_json(record)?;
-        if let Some(spawn) = spawn {
-            record.spawn = from_json::<SpawnMode>(spawn)?;
-        }
-        record.capacity = capacity
-            .as_deref()
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(record.capacity);
-        record.used = used
-            .as_deref()
-            .and_then(|c| c.parse().ok())
-            .unwrap_or(record.used);
-        record.sessions = sessions
-            .iter()
-            .map(|s| from_json::<SessionInfo>(s))
-            .collect::<StoreResult<_>>()?;
         let now_ms = time.0 * 1000 + time.1 / 1000;
-        let seen = seen.map_or(now_ms, |s| s as u64);
-        let idle = Duration::from_millis(now_ms.saturating_sub(seen));
-        Ok(Some(EnvEntry { record, idle }))
+        let mut out = Vec::with_capacity(ids.len());
+        let mut values = values.into_iter();
+        while let (Some(fields), Some(sessions), Some(seen)) =
+            (values.next(), values.next(), values.next())
+        {
+            let (fields, sessions, seen): EnvReply =
+                (parse(fields)?, parse(sessions)?, parse(seen)?);
+            out.push(env_entry(&fields, &sessions, seen, now_ms)?);
+        }
+        Ok(out)
     }
 
     /// Removes an environment's keys; whether it existed.
@@ -310,8 +312,45 @@ impl RedisStore {
     }
 }
 
-/// An environment's fields, sessions, last sign of life and Redis's time.
-type EnvReply = (Vec<Option<String>>, Vec<String>, Option<f64>, (u64, u64));
+/// An environment's fields, sessions and last sign of life.
+type EnvReply = (Vec<Option<String>>, Vec<String>, Option<f64>);
+
+/// One reply of a pipeline, as `T`.
+fn parse<T: redis::FromRedisValue>(v: redis::Value) -> StoreResult<T> {
+    redis::from_redis_value(v)
+        .map_err(|e| StoreError::Backend(format!("an answer of Redis this relay cannot read: {e}")))
+}
+
+/// An environment from its keys' values; `None` when it is gone.
+fn env_entry(
+    fields: &[Option<String>],
+    sessions: &[String],
+    seen: Option<f64>,
+    now_ms: u64,
+) -> StoreResult<Option<EnvEntry>> {
+    let [Some(record), spawn, capacity, used] = fields else {
+        return Ok(None);
+    };
+    let mut record: EnvRecord = from_json(record)?;
+    if let Some(spawn) = spawn {
+        record.spawn = from_json::<SpawnMode>(spawn)?;
+    }
+    record.capacity = capacity
+        .as_deref()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(record.capacity);
+    record.used = used
+        .as_deref()
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(record.used);
+    record.sessions = sessions
+        .iter()
+        .map(|s| from_json::<SessionInfo>(s))
+        .collect::<StoreResult<_>>()?;
+    let seen = seen.map_or(now_ms, |s| s as u64);
+    let idle = Duration::from_millis(now_ms.saturating_sub(seen));
+    Ok(Some(EnvEntry { record, idle }))
+}
 
 fn to_json<T: serde::Serialize>(v: &T) -> StoreResult<String> {
     serde_json::to_string(v).map_err(|e| StoreError::Backend(format!("encoding for Redis: {e}")))
@@ -667,15 +706,18 @@ impl Store for RedisStore {
                     id: id.to_string(),
                 });
             };
-            let mut out = Vec::with_capacity(changed.len());
-            for (i, t) in changed.iter().enumerate() {
-                let k = if i == 0 && t == id {
-                    kind
-                } else {
-                    TokenKind::Device
-                };
-                out.extend(self.token(k, t).await?);
-            }
+            // The token itself first (when this call revoked it), then the
+            // devices the cascade revoked.
+            let (own, devices) = match changed.split_first() {
+                Some((first, rest)) if first == id => (true, rest),
+                _ => (false, &changed[..]),
+            };
+            let mut out = if own {
+                self.tokens(kind, &changed[..1]).await?
+            } else {
+                Vec::new()
+            };
+            out.extend(self.tokens(TokenKind::Device, devices).await?);
             Ok(out)
         })
     }
@@ -746,19 +788,18 @@ impl Store for RedisStore {
             let devices: Vec<String> = self
                 .q(redis::cmd("SMEMBERS").arg(format!("{P}owned:{owner}")))
                 .await?;
-            let mut out = Vec::new();
-            for t in self.tokens(TokenKind::Device, &devices).await? {
-                if t.revoked {
-                    continue;
-                }
-                let v: Option<String> = self
-                    .q(redis::cmd("GET").arg(format!("{P}push:{}", t.id)))
-                    .await?;
-                if let Some(v) = v {
-                    out.push(from_json(&v)?);
-                }
+            let live: Vec<String> = self
+                .tokens(TokenKind::Device, &devices)
+                .await?
+                .into_iter()
+                .filter(|t| !t.revoked)
+                .map(|t| format!("{P}push:{}", t.id))
+                .collect();
+            if live.is_empty() {
+                return Ok(Vec::new());
             }
-            Ok(out)
+            let subs: Vec<Option<String>> = self.q(redis::cmd("MGET").arg(&live)).await?;
+            subs.iter().flatten().map(|v| from_json(v)).collect()
         })
     }
 
@@ -855,12 +896,12 @@ impl Store for RedisStore {
             };
             let ids: Vec<String> = self.q(redis::cmd("SMEMBERS").arg(&set)).await?;
             let mut out = Vec::with_capacity(ids.len());
-            for id in ids {
-                match self.entry(&id).await? {
+            for (id, entry) in ids.iter().zip(self.entries(&ids).await?) {
+                match entry {
                     Some(e) if owner.is_none_or(|o| e.record.owner == o) => out.push(e),
                     Some(_) => {}
                     None => {
-                        let _: i64 = self.q(redis::cmd("SREM").arg(&set).arg(&id)).await?;
+                        let _: i64 = self.q(redis::cmd("SREM").arg(&set).arg(id)).await?;
                     }
                 }
             }
