@@ -20,8 +20,7 @@
 
 use anyhow::{Context, Result, anyhow, bail};
 use std::collections::BTreeMap;
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// The file's name in the configuration directory.
@@ -152,33 +151,11 @@ impl Store {
             .path
             .parent()
             .ok_or_else(|| anyhow!("{} has no directory", self.path.display()))?;
-        if !dir.exists() {
-            std::fs::DirBuilder::new()
-                .recursive(true)
-                .mode(0o700)
-                .create(dir)
-                .with_context(|| format!("cannot make {}", dir.display()))?;
+        if dir.exists() {
+            narrow(dir, 0o700, "the directory")?;
         }
-        narrow(dir, 0o700, "the directory")?;
-        let tmp = dir.join(format!(".{FILE_NAME}.{}.tmp", std::process::id()));
-        let _ = std::fs::remove_file(&tmp);
-        let written = (|| -> std::io::Result<()> {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)?;
-            f.write_all(render(&self.relays).as_bytes())?;
-            f.sync_all()?;
-            std::fs::rename(&tmp, &self.path)?;
-            // The rename is durable once the directory is.
-            std::fs::File::open(dir)?.sync_all()
-        })();
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&tmp);
-            bail!("cannot write {}: {e}", self.path.display());
-        }
-        Ok(())
+        crate::files::replace(&self.path, &render(&self.relays), 0o600)
+            .map_err(|e| anyhow!("cannot write {}: {e}", self.path.display()))
     }
 }
 

@@ -6,6 +6,7 @@ mod backend;
 mod cmd;
 mod creds;
 mod device;
+mod files;
 mod term;
 
 use backend::Backend;

@@ -16,8 +16,7 @@
 use anyhow::{Context, bail};
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::io::Write;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 /// The hook events of Claude Code that rcd takes, with Claude Code's
@@ -413,42 +412,11 @@ fn codex_hook(
     Ok(())
 }
 
-/// Replaces `file` with `text` through a temporary file beside it,
-/// keeping its permissions (0600 for a new one, in a 0700 directory).
+/// Replaces `file` with `text`, keeping its permissions (0600 for a new
+/// one, in a 0700 directory).
 fn write(file: &Path, text: &str) -> anyhow::Result<()> {
-    let dir = file
-        .parent()
-        .context("the settings file has no directory")?;
-    if !dir.exists() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .with_context(|| format!("creating {}", dir.display()))?;
-    }
     let mode = std::fs::metadata(file).map_or(0o600, |m| m.permissions().mode() & 0o7777);
-    let tmp = dir.join(format!(
-        ".{}.rcd-{:08x}",
-        file.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("settings"),
-        rand::random::<u32>()
-    ));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(mode)
-            .open(&tmp)?;
-        f.write_all(text.as_bytes())?;
-        f.sync_all()?;
-        std::fs::set_permissions(&tmp, std::fs::Permissions::from_mode(mode))?;
-        std::fs::rename(&tmp, file)
-    })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("writing {}", file.display()))
+    crate::files::replace(file, text, mode).with_context(|| format!("writing {}", file.display()))
 }
 
 #[cfg(test)]
