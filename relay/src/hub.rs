@@ -1,7 +1,8 @@
 //! Live routing: which session link and which attach sockets are connected
 //! now. This is the one piece of relay state that is not in the
-//! [`crate::Store`]: it is made of this process's sockets. (Several relay
-//! instances would route between each other through pub/sub here.)
+//! [`crate::Store`]: it is made of this process's sockets. Instances that
+//! share a Redis route between each other through [`crate::mesh`]: a
+//! route then has its local side here and notes for the other side.
 //!
 //! One `std::sync::Mutex` over a map keyed by (environment, session). It is
 //! never held across an `.await`: everything done under it is a map change
@@ -12,12 +13,15 @@
 //! one relay) a sharded concurrent map did no better than this one lock
 //! (docs/PERFORMANCE.md).
 
-use crate::queue::{QueueRx, QueueTx, queue};
+use crate::mesh::{Envelope, Mesh, Note, Registered, RemoteLink};
+use crate::queue::{QueueRx, QueueTx, Refused, queue};
+use axum::body::Bytes;
 use axum::extract::ws::Message;
 use rcd_proto::relay::{DeviceFrame, LinkFrame};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque, btree_map};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 use tokio::sync::oneshot;
 
 /// Why the relay closes a WebSocket: the close code and reason it sends.
@@ -80,6 +84,27 @@ impl CloseReason {
         code: 4004,
         reason: "the environment is gone",
     };
+    /// The relay lost its Redis (and with it the other instances).
+    pub const NO_REDIS: CloseReason = CloseReason {
+        code: 1013,
+        reason: "the relay lost its Redis: connect again",
+    };
+
+    /// The reason with this code, as another instance names it.
+    pub(crate) fn from_code(code: u16) -> CloseReason {
+        [
+            CloseReason::SESSION_CLOSED,
+            CloseReason::SHUTDOWN,
+            CloseReason::REVOKED,
+            CloseReason::REPLACED,
+            CloseReason::TOO_SLOW,
+            CloseReason::GONE,
+            CloseReason::NO_REDIS,
+        ]
+        .into_iter()
+        .find(|r| r.code == code)
+        .unwrap_or(CloseReason::SESSION_CLOSED)
+    }
 }
 
 /// A session's route.
@@ -120,10 +145,89 @@ impl Peer {
     }
 }
 
-#[derive(Debug, Default)]
+/// The session's link on this instance.
+#[derive(Debug)]
+struct LocalLink {
+    id: u64,
+    /// Its generation among the instances; `None` until it is registered
+    /// (and always without Redis).
+    generation: Option<u64>,
+    peer: Peer,
+}
+
+/// A device attached through another instance to this instance's link.
+#[derive(Debug)]
+struct RemoteDevice {
+    inst: u64,
+    device: String,
+}
+
+/// Clients remembered as gone before they were heard of (a note that
+/// overtook the registry), per route.
+const GONE_KEPT: usize = 64;
+
+#[derive(Debug)]
 struct Route {
-    link: Option<(u64, Peer)>,
+    link: Option<LocalLink>,
+    /// The session's link when it is on another instance (or, while the
+    /// local link is not registered yet, one that may be newer).
+    remote_link: Option<RemoteLink>,
     devices: BTreeMap<u64, Peer>,
+    /// Devices on other instances, served by the local link.
+    remote: BTreeMap<u64, RemoteDevice>,
+    gone: VecDeque<u64>,
+    since: Instant,
+}
+
+impl Route {
+    fn new() -> Route {
+        Route {
+            link: None,
+            remote_link: None,
+            devices: BTreeMap::new(),
+            remote: BTreeMap::new(),
+            gone: VecDeque::new(),
+            since: Instant::now(),
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.link.is_none() && self.devices.is_empty()
+    }
+
+    /// Sends `msg` to every local device; closes those too slow for it.
+    fn tell_devices(&mut self, msg: &Message) {
+        let slow: Vec<u64> = self
+            .devices
+            .iter()
+            .filter(|(_, d)| d.tx.try_send(msg.clone()).is_err())
+            .map(|(c, _)| *c)
+            .collect();
+        for client in slow {
+            if let Some(d) = self.devices.remove(&client) {
+                d.close(CloseReason::TOO_SLOW);
+            }
+        }
+    }
+
+    fn link_state(&mut self, up: bool) {
+        self.tell_devices(&json(&DeviceFrame::Link { up }));
+    }
+
+    fn remember_gone(&mut self, client: u64) {
+        if self.gone.len() == GONE_KEPT {
+            self.gone.pop_front();
+        }
+        self.gone.push_back(client);
+    }
+}
+
+/// Where a device's messages go.
+#[derive(Debug, Clone)]
+pub(crate) enum LinkPath {
+    Local(QueueTx),
+    Remote(RemoteLink),
+    Down,
 }
 
 /// What happened to a message for one device.
@@ -140,6 +244,7 @@ pub(crate) enum Delivery {
 pub(crate) struct Hub {
     routes: Mutex<HashMap<RouteKey, Route>>,
     next_id: AtomicU64,
+    mesh: Option<Arc<Mesh>>,
 }
 
 /// An envelope as the text message that carries it.
@@ -147,13 +252,49 @@ pub(crate) fn json<T: serde::Serialize>(v: &T) -> Message {
     Message::text(serde_json::to_string(v).expect("envelopes serialize"))
 }
 
+type Routes = HashMap<RouteKey, Route>;
+
 impl Hub {
-    fn lock(&self) -> MutexGuard<'_, HashMap<RouteKey, Route>> {
+    /// A hub routing through `mesh` to the other instances, if given.
+    pub fn new(mesh: Option<Mesh>) -> Hub {
+        Hub {
+            mesh: mesh.map(Arc::new),
+            ..Hub::default()
+        }
+    }
+
+    /// How this instance reaches the others, when it shares a Redis.
+    pub fn mesh(&self) -> Option<&Arc<Mesh>> {
+        self.mesh.as_ref()
+    }
+
+    fn me(&self) -> u64 {
+        self.mesh.as_ref().map_or(0, |m| m.me())
+    }
+
+    fn tell(&self, to: u64, key: &RouteKey, note: Note) {
+        if let Some(m) = &self.mesh {
+            m.send(to, key, note);
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Routes> {
         self.routes.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// A socket's number, unique among every instance on the Redis: the
+    /// instance's number above the low 32 bits (kept below 2^53, so a
+    /// script's or a browser's number holds it exactly).
+    fn next_id(&self) -> u64 {
+        let n = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        match &self.mesh {
+            Some(m) => ((m.me() & 0x1f_ffff) << 32) | (n & 0xffff_ffff),
+            None => n,
+        }
+    }
+
     fn join(&self, owner: &str, device: Option<&str>) -> (Peer, Joined) {
-        let id = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
+        let id = self.next_id();
         let (tx, rx) = queue();
         let (kill_tx, kill) = oneshot::channel();
         let p = Peer {
@@ -169,28 +310,95 @@ impl Hub {
     /// attached devices are told the link is up; the caller sends `open`
     /// for each returned (client, device) before anything else.
     pub fn attach_link(&self, key: &RouteKey, owner: &str) -> (Joined, Vec<(u64, String)>) {
-        let (p, joined) = self.join(owner, None);
+        let (peer, joined) = self.join(owner, None);
         let mut routes = self.lock();
-        let route = routes.entry(key.clone()).or_default();
-        if let Some((_, old)) = route.link.replace((joined.id, p)) {
-            old.close(CloseReason::REPLACED);
+        let route = routes.entry(key.clone()).or_insert_with(Route::new);
+        let link = LocalLink {
+            id: joined.id,
+            generation: None,
+            peer,
+        };
+        if let Some(old) = route.link.replace(link) {
+            old.peer.close(CloseReason::REPLACED);
         }
-        let up = json(&DeviceFrame::Link { up: true });
-        let mut slow = Vec::new();
-        let mut clients = Vec::new();
-        for (client, d) in &route.devices {
-            if d.tx.try_send(up.clone()).is_err() {
-                slow.push(*client);
-            } else {
-                clients.push((*client, d.device.clone().unwrap_or_default()));
-            }
-        }
-        for client in slow {
-            if let Some(d) = route.devices.remove(&client) {
-                d.close(CloseReason::TOO_SLOW);
-            }
-        }
+        route.link_state(true);
+        let mut clients: Vec<(u64, String)> = route
+            .devices
+            .iter()
+            .map(|(c, d)| (*c, d.device.clone().unwrap_or_default()))
+            .collect();
+        clients.extend(route.remote.iter().map(|(c, d)| (*c, d.device.clone())));
         (joined, clients)
+    }
+
+    /// The link `id` is registered among the instances as generation
+    /// `reg.generation`. Returns the devices on other instances to `open` as
+    /// well; closes the link instead if a newer one is known.
+    pub fn link_registered(&self, key: &RouteKey, id: u64, reg: Registered) -> Vec<(u64, String)> {
+        let me = self.me();
+        let mut routes = self.lock();
+        let Some(route) = routes.get_mut(key) else {
+            return Vec::new();
+        };
+        if route.link.as_ref().is_none_or(|l| l.id != id) {
+            return Vec::new();
+        }
+        if route
+            .remote_link
+            .is_some_and(|r| r.generation > reg.generation)
+        {
+            if let Some(l) = route.link.take() {
+                l.peer.close(CloseReason::REPLACED);
+            }
+            route.remote.clear();
+            return Vec::new();
+        }
+        route.remote_link = None;
+        if let Some(l) = route.link.as_mut() {
+            l.generation = Some(reg.generation);
+        }
+        if let Some(old) = reg.old {
+            let note = Note::Replaced {
+                link: old.id,
+                by: id,
+                generation: reg.generation,
+            };
+            self.tell(old.inst, key, note);
+        }
+        let mut opens = Vec::new();
+        for (client, inst, device) in reg.devices {
+            if inst == me || route.remote.contains_key(&client) || route.gone.contains(&client) {
+                continue;
+            }
+            opens.push((client, device.clone()));
+            route.remote.insert(client, RemoteDevice { inst, device });
+        }
+        let up = Note::LinkUp {
+            link: id,
+            generation: reg.generation,
+        };
+        for inst in instances(&route.remote) {
+            self.tell(inst, key, up.clone());
+        }
+        opens
+    }
+
+    /// Takes the route's local link away: closes it with `reason` (if
+    /// given), tells the instances of its remote devices, and the local
+    /// devices where the session now is.
+    fn drop_link(&self, key: &RouteKey, route: &mut Route, reason: Option<CloseReason>) {
+        let Some(l) = route.link.take() else {
+            return;
+        };
+        if let Some(reason) = reason {
+            l.peer.close(reason);
+        }
+        let down = Note::LinkDown { link: l.id };
+        for inst in instances(&route.remote) {
+            self.tell(inst, key, down.clone());
+        }
+        route.remote.clear();
+        route.link_state(route.remote_link.is_some());
     }
 
     /// The link `id` ended; if it is still the route's link, the devices
@@ -200,69 +408,141 @@ impl Hub {
         let Some(route) = routes.get_mut(key) else {
             return;
         };
-        if route.link.as_ref().is_some_and(|(l, _)| *l == id) {
-            route.link = None;
-            let down = json(&DeviceFrame::Link { up: false });
-            route
-                .devices
-                .retain(|_, d| d.tx.try_send(down.clone()).is_ok());
+        if route.link.as_ref().is_some_and(|l| l.id == id) {
+            self.drop_link(key, route, None);
         }
-        if route.link.is_none() && route.devices.is_empty() {
+        if route.is_empty() {
             routes.remove(key);
         }
     }
 
-    /// Adds an attach socket. Returns it and the current link's queue, if
-    /// a link is up, to which the caller sends `open`.
-    pub fn attach_device(
-        &self,
-        key: &RouteKey,
-        owner: &str,
-        device: &str,
-    ) -> (Joined, Option<QueueTx>) {
+    /// Adds an attach socket. Returns it and where its messages go now; to
+    /// a local link, the caller sends `open`.
+    pub fn attach_device(&self, key: &RouteKey, owner: &str, device: &str) -> (Joined, LinkPath) {
         let (p, joined) = self.join(owner, Some(device));
         let mut routes = self.lock();
-        let route = routes.entry(key.clone()).or_default();
+        let route = routes.entry(key.clone()).or_insert_with(Route::new);
         route.devices.insert(joined.id, p);
-        let link = route.link.as_ref().map(|(_, l)| l.tx.clone());
-        (joined, link)
+        (joined, path(route))
     }
 
-    /// The attach socket `client` ended. Returns the link's queue (to send
-    /// `close` to) if the device was still routed.
+    /// The device `client` is registered among the instances; `found` is
+    /// the session's link as the registry knew it. Tells that link's
+    /// instance about the device. Returns whether a link is up.
+    pub fn device_registered(
+        &self,
+        key: &RouteKey,
+        client: u64,
+        device: &str,
+        found: Option<RemoteLink>,
+    ) -> bool {
+        let me = self.me();
+        let mut routes = self.lock();
+        let Some(route) = routes.get_mut(key) else {
+            return false;
+        };
+        if !route.devices.contains_key(&client) {
+            return false;
+        }
+        if route.link.is_some() {
+            return true;
+        }
+        // A link heard of since the registry was read is newer than what
+        // it said.
+        if route.remote_link.is_none() {
+            route.remote_link = found.filter(|f| f.inst != me);
+        }
+        let Some(r) = route.remote_link else {
+            return false;
+        };
+        let note = Note::DeviceUp {
+            client,
+            link: r.id,
+            device: device.to_string(),
+        };
+        self.tell(r.inst, key, note);
+        true
+    }
+
+    /// Takes a local device away: closes it with `reason` (if given), and
+    /// tells the session's link (`close`) wherever it is.
+    fn drop_device(
+        &self,
+        key: &RouteKey,
+        route: &mut Route,
+        client: u64,
+        reason: Option<CloseReason>,
+    ) -> bool {
+        let Some(d) = route.devices.remove(&client) else {
+            return false;
+        };
+        if let Some(reason) = reason {
+            d.close(reason);
+        }
+        if let Some(l) = &route.link {
+            let _ = l.peer.tx.try_send(json(&LinkFrame::Close { client }));
+        } else if let Some(r) = route.remote_link {
+            self.tell(r.inst, key, Note::DeviceDown { client });
+        }
+        true
+    }
+
+    /// The attach socket `client` ended. Returns the local link's queue
+    /// (to send `close` to) if the device was still routed; a link on
+    /// another instance is told here.
     pub fn detach_device(&self, key: &RouteKey, client: u64) -> Option<QueueTx> {
         let mut routes = self.lock();
         let route = routes.get_mut(key)?;
-        let removed = route.devices.remove(&client).is_some();
-        let link = route.link.as_ref().map(|(_, l)| l.tx.clone());
-        if route.link.is_none() && route.devices.is_empty() {
+        let mut link = None;
+        if route.devices.remove(&client).is_some() {
+            if let Some(l) = &route.link {
+                link = Some(l.peer.tx.clone());
+            } else if let Some(r) = route.remote_link {
+                self.tell(r.inst, key, Note::DeviceDown { client });
+            }
+        }
+        if route.is_empty() {
             routes.remove(key);
         }
-        if removed { link } else { None }
+        link
     }
 
-    /// The current link's queue.
-    pub fn link(&self, key: &RouteKey) -> Option<QueueTx> {
-        let routes = self.lock();
-        routes.get(key)?.link.as_ref().map(|(_, l)| l.tx.clone())
+    /// Where the route's device messages go now.
+    pub fn link(&self, key: &RouteKey) -> LinkPath {
+        self.lock().get(key).map_or(LinkPath::Down, path)
     }
 
     /// Whether a link is up for the session.
     #[cfg(test)]
     pub fn link_up(&self, key: &RouteKey) -> bool {
-        self.link(key).is_some()
+        !matches!(self.link(key), LinkPath::Down)
     }
 
-    /// Queues a message for one device of the route.
-    pub fn to_device(&self, key: &RouteKey, client: u64, msg: Message) -> Delivery {
+    /// Sends a device's message (its client in front) to a link on
+    /// another instance.
+    pub fn to_remote_link(&self, key: &RouteKey, link: RemoteLink, data: Vec<u8>) {
+        let note = Note::ToLink {
+            link: link.id,
+            data: data.into(),
+        };
+        self.tell(link.inst, key, note);
+    }
+
+    /// Queues a message for one device of the route, here or on another
+    /// instance.
+    pub fn to_device(&self, key: &RouteKey, client: u64, payload: Bytes) -> Delivery {
         let mut routes = self.lock();
         let Some(route) = routes.get_mut(key) else {
             return Delivery::Unknown;
         };
+        if let Some(d) = route.remote.get(&client) {
+            self.tell(d.inst, key, Note::ToDevice { client, payload });
+            return Delivery::Queued;
+        }
         let Some(d) = route.devices.get(&client) else {
             return Delivery::Unknown;
         };
-        if d.tx.try_send(msg).is_ok() {
+        if d.tx.try_send(Message::Binary(payload)).is_ok() {
             return Delivery::Queued;
         }
         if let Some(d) = route.devices.remove(&client) {
@@ -274,8 +554,27 @@ impl Hub {
     /// Closes one device of the route (the daemon said `close`).
     pub fn close_device(&self, key: &RouteKey, client: u64, reason: CloseReason) {
         let mut routes = self.lock();
-        if let Some(d) = routes.get_mut(key).and_then(|r| r.devices.remove(&client)) {
+        let Some(route) = routes.get_mut(key) else {
+            return;
+        };
+        if let Some(d) = route.remote.remove(&client) {
+            let note = Note::CloseDevice {
+                client,
+                code: reason.code,
+            };
+            self.tell(d.inst, key, note);
+        } else if let Some(d) = route.devices.remove(&client) {
             d.close(reason);
+        }
+    }
+
+    /// Closes every socket of a route, telling the other instances.
+    fn close_route(&self, key: &RouteKey, mut route: Route, reason: CloseReason) {
+        route.remote_link = None;
+        self.drop_link(key, &mut route, Some(reason));
+        let clients: Vec<u64> = route.devices.keys().copied().collect();
+        for client in clients {
+            self.drop_device(key, &mut route, client, Some(reason));
         }
     }
 
@@ -286,9 +585,27 @@ impl Hub {
         let keys: Vec<RouteKey> = routes.keys().filter(|k| k.env == env).cloned().collect();
         for k in keys {
             if let Some(route) = routes.remove(&k) {
-                close_route(route, reason);
+                self.close_route(&k, route, reason);
             }
         }
+    }
+
+    /// Closes the sockets of environments not in `live` whose routes are
+    /// older than `listed` (when `live` was read): environments another
+    /// instance deregistered or forgot. Returns how many routes closed.
+    pub fn retain_environments(&self, live: &HashSet<String>, listed: Instant) -> usize {
+        let mut routes = self.lock();
+        let keys: Vec<RouteKey> = routes
+            .iter()
+            .filter(|(k, r)| r.since < listed && !live.contains(&k.env))
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in &keys {
+            if let Some(route) = routes.remove(k) {
+                self.close_route(k, route, CloseReason::GONE);
+            }
+        }
+        keys.len()
     }
 
     /// Closes every socket whose owner is not in `owners`, and every attach
@@ -297,16 +614,14 @@ impl Hub {
     pub fn retain_tokens(&self, owners: &HashSet<String>, devices: &HashSet<String>) -> usize {
         let mut closed = 0;
         let mut routes = self.lock();
-        routes.retain(|_, route| {
+        routes.retain(|key, route| {
             if route
                 .link
                 .as_ref()
-                .is_some_and(|(_, l)| !owners.contains(&l.owner))
+                .is_some_and(|l| !owners.contains(&l.peer.owner))
             {
-                if let Some((_, l)) = route.link.take() {
-                    l.close(CloseReason::REVOKED);
-                    closed += 1;
-                }
+                self.drop_link(key, route, Some(CloseReason::REVOKED));
+                closed += 1;
             }
             let gone: Vec<u64> = route
                 .devices
@@ -318,35 +633,213 @@ impl Hub {
                 .map(|(c, _)| *c)
                 .collect();
             for client in gone {
-                if let Some(d) = route.devices.remove(&client) {
-                    d.close(CloseReason::REVOKED);
+                if self.drop_device(key, route, client, Some(CloseReason::REVOKED)) {
                     closed += 1;
-                    if let Some((_, l)) = &route.link {
-                        let _ = l.tx.try_send(json(&LinkFrame::Close { client }));
-                    }
                 }
             }
-            route.link.is_some() || !route.devices.is_empty()
+            !route.is_empty()
         });
         closed
     }
 
-    /// Closes everything (shutdown).
+    /// Closes everything (shutdown, or a reset among the instances).
     pub fn close_all(&self, reason: CloseReason) {
         let routes = std::mem::take(&mut *self.lock());
-        for route in routes.into_values() {
-            close_route(route, reason);
+        for (key, route) in routes {
+            self.close_route(&key, route, reason);
+        }
+    }
+
+    /// The routes this instance holds a socket of.
+    pub fn route_keys(&self) -> Vec<RouteKey> {
+        self.lock().keys().cloned().collect()
+    }
+
+    /// Forgets the other side of every route on an instance not in `live`,
+    /// as if its sockets had closed.
+    pub fn prune(&self, live: &HashSet<u64>) {
+        let mut routes = self.lock();
+        for route in routes.values_mut() {
+            if route.remote_link.is_some_and(|r| !live.contains(&r.inst)) {
+                route.remote_link = None;
+                if route.link.is_none() {
+                    route.link_state(false);
+                }
+            }
+            let dead: Vec<u64> = route
+                .remote
+                .iter()
+                .filter(|(_, d)| !live.contains(&d.inst))
+                .map(|(c, _)| *c)
+                .collect();
+            for client in dead {
+                route.remote.remove(&client);
+                if let Some(l) = &route.link {
+                    let _ = l.peer.tx.try_send(json(&LinkFrame::Close { client }));
+                }
+            }
+        }
+        routes.retain(|_, r| !r.is_empty());
+    }
+
+    /// Acts on a note from another instance.
+    pub fn deliver(&self, env: Envelope) {
+        let Envelope { from, key, note } = env;
+        let mut routes = self.lock();
+        let Some(route) = routes.get_mut(&key) else {
+            // Nothing of the route here any more: tell the sender what
+            // is gone, so it does not keep waiting for it.
+            match note {
+                Note::DeviceUp { link, .. } | Note::ToLink { link, .. } => {
+                    self.tell(from, &key, Note::LinkDown { link });
+                }
+                Note::ToDevice { client, .. } => {
+                    self.tell(from, &key, Note::DeviceDown { client });
+                }
+                _ => {}
+            }
+            return;
+        };
+        match note {
+            Note::LinkUp { link, generation } => {
+                let theirs = RemoteLink {
+                    inst: from,
+                    id: link,
+                    generation,
+                };
+                if route
+                    .remote_link
+                    .is_some_and(|r| r.generation >= generation)
+                {
+                    return;
+                }
+                match route.link.as_ref().map(|l| l.generation) {
+                    // Not registered yet: whichever is newer shows when it is.
+                    Some(None) => route.remote_link = Some(theirs),
+                    Some(Some(mine)) if mine >= generation => {}
+                    Some(Some(_)) => {
+                        if let Some(l) = route.link.take() {
+                            l.peer.close(CloseReason::REPLACED);
+                        }
+                        route.remote.clear();
+                        route.remote_link = Some(theirs);
+                        route.link_state(true);
+                    }
+                    None => {
+                        route.remote_link = Some(theirs);
+                        route.link_state(true);
+                    }
+                }
+            }
+            Note::LinkDown { link } => {
+                if route
+                    .remote_link
+                    .is_some_and(|r| r.inst == from && r.id == link)
+                {
+                    route.remote_link = None;
+                    if route.link.is_none() {
+                        route.link_state(false);
+                    }
+                }
+            }
+            Note::Replaced {
+                link, generation, ..
+            } => {
+                if route
+                    .link
+                    .as_ref()
+                    .is_some_and(|l| l.id == link && l.generation.is_none_or(|g| g < generation))
+                {
+                    self.drop_link(&key, route, Some(CloseReason::REPLACED));
+                }
+            }
+            Note::DeviceUp {
+                client,
+                link,
+                device,
+            } => match &route.link {
+                Some(l) if l.id == link => {
+                    route.gone.retain(|c| *c != client);
+                    if let btree_map::Entry::Vacant(e) = route.remote.entry(client) {
+                        let open = json(&LinkFrame::Open {
+                            client,
+                            device: device.clone(),
+                        });
+                        let _ = l.peer.tx.try_send(open);
+                        e.insert(RemoteDevice { inst: from, device });
+                    }
+                }
+                _ => self.tell(from, &key, Note::LinkDown { link }),
+            },
+            Note::DeviceDown { client } => {
+                if route.remote.remove(&client).is_some() {
+                    if let Some(l) = &route.link {
+                        let _ = l.peer.tx.try_send(json(&LinkFrame::Close { client }));
+                    }
+                } else {
+                    route.remember_gone(client);
+                }
+            }
+            Note::ToLink { link, data } => {
+                let Some(l) = route.link.as_ref().filter(|l| l.id == link) else {
+                    self.tell(from, &key, Note::LinkDown { link });
+                    return;
+                };
+                let Some((client, _)) = rcd_proto::relay::split_link_message(&data) else {
+                    return;
+                };
+                if !route.remote.contains_key(&client) {
+                    tracing::debug!(client, "a message from a device the link does not serve");
+                    return;
+                }
+                // The device is on another instance and cannot be slowed
+                // to the daemon's pace: one that outruns the daemon is
+                // closed as too slow, as one that outruns its reader is.
+                if let Err(Refused::Full(_)) = l.peer.tx.try_send(Message::Binary(data)) {
+                    let _ = l.peer.tx.try_send(json(&LinkFrame::Close { client }));
+                    route.remote.remove(&client);
+                    let code = CloseReason::TOO_SLOW.code;
+                    self.tell(from, &key, Note::CloseDevice { client, code });
+                }
+            }
+            Note::ToDevice { client, payload } => {
+                let Some(d) = route.devices.get(&client) else {
+                    self.tell(from, &key, Note::DeviceDown { client });
+                    return;
+                };
+                if d.tx.try_send(Message::Binary(payload)).is_err() {
+                    if let Some(d) = route.devices.remove(&client) {
+                        d.close(CloseReason::TOO_SLOW);
+                    }
+                    self.tell(from, &key, Note::DeviceDown { client });
+                }
+            }
+            Note::CloseDevice { client, code } => {
+                if let Some(d) = route.devices.remove(&client) {
+                    d.close(CloseReason::from_code(code));
+                }
+            }
+        }
+        if route.is_empty() {
+            routes.remove(&key);
         }
     }
 }
 
-fn close_route(route: Route, reason: CloseReason) {
-    if let Some((_, l)) = route.link {
-        l.close(reason);
+/// Where a route's device messages go.
+fn path(route: &Route) -> LinkPath {
+    if let Some(l) = &route.link {
+        LinkPath::Local(l.peer.tx.clone())
+    } else if let Some(r) = route.remote_link {
+        LinkPath::Remote(r)
+    } else {
+        LinkPath::Down
     }
-    for d in route.devices.into_values() {
-        d.close(reason);
-    }
+}
+
+/// The instances of the remote devices, each once.
+fn instances(remote: &BTreeMap<u64, RemoteDevice>) -> BTreeSet<u64> {
+    remote.values().map(|d| d.inst).collect()
 }
 
 #[cfg(test)]
@@ -364,7 +857,7 @@ mod tests {
     fn devices_follow_the_link_up_and_down() {
         let hub = Hub::default();
         let (mut dev, link) = hub.attach_device(&key(), "enr_a", "dev_1");
-        assert!(link.is_none(), "no link yet");
+        assert!(matches!(link, LinkPath::Down), "no link yet");
         let (mut l1, clients) = hub.attach_link(&key(), "enr_a");
         assert_eq!(clients, vec![(dev.id, "dev_1".to_string())]);
         assert_eq!(
@@ -407,7 +900,7 @@ mod tests {
     fn a_full_device_queue_drops_that_device_only() {
         let hub = Hub::default();
         let (mut d, _) = hub.attach_device(&key(), "enr_a", "dev_1");
-        let msg = |i: usize| Message::binary(i.to_be_bytes().to_vec());
+        let msg = |i: usize| Bytes::from(i.to_be_bytes().to_vec());
         for i in 0..crate::queue::QUEUE_MESSAGES {
             assert_eq!(hub.to_device(&key(), d.id, msg(i)), Delivery::Queued);
         }
@@ -420,7 +913,7 @@ mod tests {
     fn a_device_queue_full_of_bytes_drops_that_device_too() {
         let hub = Hub::default();
         let (mut d, _) = hub.attach_device(&key(), "enr_a", "dev_1");
-        let part = || Message::binary(vec![b'x'; 1 << 20]);
+        let part = || Bytes::from(vec![b'x'; 1 << 20]);
         let fit = crate::queue::QUEUE_BYTES >> 20;
         for _ in 0..fit {
             assert_eq!(hub.to_device(&key(), d.id, part()), Delivery::Queued);

@@ -45,6 +45,7 @@ mod hub;
 mod limit;
 mod listen;
 pub mod logging;
+mod mesh;
 pub mod options;
 mod push;
 mod queue;
@@ -57,6 +58,7 @@ mod ws;
 
 pub use api::{ApiErr, body};
 pub use hub::CloseReason;
+pub use mesh::Bus;
 pub use options::{MAX_BODY, RelayOptions};
 pub use server::{SHUTDOWN_GRACE, TlsError, tls_config};
 pub use state::Relay;

@@ -18,7 +18,7 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 impl Relay {
     /// Every route (`/`, `/healthz`, `/api/v1/…`). [`Relay::serve`] runs it
     /// together with the sweeper; a caller serving the router itself
-    /// should run [`Relay::run_sweeper`] too.
+    /// should run [`Relay::run_sweeper`] (and [`Relay::run_mesh`]) too.
     pub fn router(&self) -> Router {
         api::router(self.clone())
     }
@@ -67,6 +67,7 @@ impl Relay {
     ) -> io::Result<()> {
         no_delay(&listener);
         let sweeper = tokio::spawn(self.clone().run_sweeper());
+        let mesh = tokio::spawn(self.clone().run_mesh());
         let relay = self.clone();
         let signal = async move {
             shutdown.await;
@@ -82,6 +83,8 @@ impl Relay {
             crate::listen::serve(listener, tls, router, &opts, signal, SHUTDOWN_GRACE).await;
         self.shutdown();
         sweeper.abort();
+        // It says goodbye to the other instances, within a Redis timeout.
+        let _ = tokio::time::timeout(Duration::from_secs(3), mesh).await;
         result
     }
 }

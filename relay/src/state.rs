@@ -46,12 +46,13 @@ impl Relay {
     pub fn new(opts: RelayOptions, store: Arc<dyn Store>) -> Relay {
         let (stop, _) = watch::channel(false);
         let push = Pusher::new(opts.push_contact.clone(), opts.push_retry);
+        let mesh = store.bus().map(crate::mesh::Mesh::new);
         Relay {
             inner: Arc::new(Inner {
                 push,
                 opts,
                 store,
-                hub: Hub::default(),
+                hub: Hub::new(mesh),
                 stop,
                 pairing: Attempts::default(),
             }),
@@ -155,7 +156,14 @@ impl Relay {
             .filter(|t| !t.revoked && owners.contains(t.owner_id()))
             .map(|t| t.id)
             .collect();
-        for env in store.list_environments(None).await? {
+        let listed = std::time::Instant::now();
+        let envs = store.list_environments(None).await?;
+        let live: HashSet<String> = envs.iter().map(|e| e.record.id.clone()).collect();
+        let gone = self.inner.hub.retain_environments(&live, listed);
+        if gone > 0 {
+            tracing::info!(gone, "closed the sockets of environments that are gone");
+        }
+        for env in envs {
             if !owners.contains(&env.record.owner) {
                 store.remove_environment(&env.record.id).await?;
                 self.inner
@@ -181,6 +189,15 @@ impl Relay {
         }
         self.inner.pairing.sweep();
         self.enforce_tokens().await
+    }
+
+    /// With a store shared by several relay processes, routes between
+    /// them until shutdown (see `mesh`); without, returns at once.
+    pub async fn run_mesh(self) {
+        if let Some(mesh) = self.inner.hub.mesh() {
+            let stop = self.inner.stop.subscribe();
+            mesh.run(&self.inner.hub, stop).await;
+        }
     }
 
     /// Runs [`Relay::sweep_once`] every `sweep_interval` until shutdown.

@@ -6,7 +6,7 @@
 //! takes the client off the front of the link's and puts it on the front
 //! of the device's ([`rcd_proto::relay::CLIENT_PREFIX`]).
 
-use crate::hub::{CloseReason, Delivery, Joined, RouteKey, json};
+use crate::hub::{CloseReason, Delivery, Joined, LinkPath, RouteKey, json};
 use crate::options::MAX_BODY;
 use crate::queue::Refused;
 use crate::state::Relay;
@@ -111,15 +111,28 @@ pub(crate) async fn run_link(relay: Relay, mut socket: WebSocket, key: RouteKey,
     let span = tracing::info_span!("link", env = %key.env, session = %key.session);
     async move {
         let hub = relay.hub();
-        let (joined, clients) = hub.attach_link(&key, &owner);
+        let (joined, mut clients) = hub.attach_link(&key, &owner);
         let Joined {
             id,
             mut rx,
             mut kill,
         } = joined;
-        tracing::info!(devices = clients.len(), "session link up");
         let mut why = None;
+        if let Some(mesh) = hub.mesh() {
+            // Found by devices on other instances from here on.
+            match mesh.link_up(&key, id).await {
+                Ok(reg) => clients.extend(hub.link_registered(&key, id, reg)),
+                Err(e) => {
+                    tracing::warn!("closing the session link: {e}");
+                    why = Some(Some(CloseReason::NO_REDIS));
+                }
+            }
+        }
+        tracing::info!(devices = clients.len(), "session link up");
         for (client, device) in clients {
+            if why.is_some() {
+                break;
+            }
             let open = json(&LinkFrame::Open { client, device });
             if socket.send(open).await.is_err() {
                 why = Some(None);
@@ -145,7 +158,7 @@ pub(crate) async fn run_link(relay: Relay, mut socket: WebSocket, key: RouteKey,
                         };
                         // The device gets the same bytes without the
                         // client: a slice of the message, not a copy.
-                        let payload = Message::Binary(bytes.slice(CLIENT_PREFIX..));
+                        let payload = bytes.slice(CLIENT_PREFIX..);
                         let reply = match hub.to_device(&key, client, payload) {
                             Delivery::Queued => None,
                             Delivery::Unknown => {
@@ -203,6 +216,11 @@ pub(crate) async fn run_link(relay: Relay, mut socket: WebSocket, key: RouteKey,
             }
         }
         hub.detach_link(&key, id);
+        if let Some(mesh) = hub.mesh() {
+            if let Err(e) = mesh.link_down(&key, id).await {
+                tracing::debug!("the link's registration stays until it expires: {e}");
+            }
+        }
         if let Some(Some(reason)) = why {
             close(&mut socket, reason).await;
         }
@@ -232,18 +250,31 @@ pub(crate) async fn run_attach(
     let span = tracing::info_span!("attach", env = %key.env, session = %key.session, device = %device, client);
     async move {
         let hub = relay.hub();
-        tracing::info!(link_up = link.is_some(), "device attached");
         let mut why = None;
+        let up = match hub.mesh() {
+            // Found by a link on another instance from here on; told to
+            // the link if it is on one.
+            Some(mesh) => match mesh.device_up(&key, client, &device).await {
+                Ok(found) => hub.device_registered(&key, client, &device, found),
+                Err(e) => {
+                    tracing::warn!("closing the attach socket: {e}");
+                    why = Some(Some(CloseReason::NO_REDIS));
+                    false
+                }
+            },
+            None => matches!(link, LinkPath::Local(_)),
+        };
+        tracing::info!(link_up = up, "device attached");
         // A device greets the daemon as soon as it connects; if no link is
         // up, that greeting goes nowhere, so say so (it greets again on
         // `link up`). With a link up there is nothing to say.
-        if link.is_none() {
+        if !up && why.is_none() {
             let down = json(&DeviceFrame::Link { up: false });
             if socket.send(down).await.is_err() {
                 why = Some(None);
             }
         }
-        if let Some(link) = link {
+        if let LinkPath::Local(link) = link {
             let _ = link
                 .send(json(&LinkFrame::Open {
                     client,
@@ -290,19 +321,23 @@ pub(crate) async fn run_attach(
                         if CLIENT_PREFIX + payload.len() > MAX_BODY {
                             tracing::warn!("closing the socket: a message too large to forward");
                             why = Some(Some(CloseReason::TOO_LARGE));
-                        } else if let Some(link) = hub.link(&key) {
-                            let out = Message::Binary(rcd_proto::relay::link_payload(client, &payload).into());
-                            match link.try_send(out) {
-                                Ok(()) => {}
-                                Err(Refused::Full(out)) => {
-                                    forward = Some(Box::pin(async move { link.send(out).await.map_err(drop) }));
-                                }
-                                Err(Refused::Closed(_)) => {
-                                    tracing::debug!("the session link went down: a message was dropped");
+                        } else {
+                            let data = rcd_proto::relay::link_payload(client, &payload);
+                            match hub.link(&key) {
+                                LinkPath::Local(link) => match link.try_send(Message::Binary(data.into())) {
+                                    Ok(()) => {}
+                                    Err(Refused::Full(out)) => {
+                                        forward = Some(Box::pin(async move { link.send(out).await.map_err(drop) }));
+                                    }
+                                    Err(Refused::Closed(_)) => {
+                                        tracing::debug!("the session link went down: a message was dropped");
+                                    }
+                                },
+                                LinkPath::Remote(link) => hub.to_remote_link(&key, link, data),
+                                LinkPath::Down => {
+                                    tracing::debug!("the session link is down: a message was dropped");
                                 }
                             }
-                        } else {
-                            tracing::debug!("the session link is down: a message was dropped");
                         }
                     }
                     Inbound::Frame(DeviceFrame::LegacyData { .. }) => {
@@ -345,6 +380,11 @@ pub(crate) async fn run_attach(
         if let Some(link) = hub.detach_device(&key, client) {
             let close_msg = json(&LinkFrame::Close { client });
             let _ = tokio::time::timeout(Duration::from_secs(5), link.send(close_msg)).await;
+        }
+        if let Some(mesh) = hub.mesh() {
+            if let Err(e) = mesh.device_down(&key, client).await {
+                tracing::debug!("the device's registration stays until it is pruned: {e}");
+            }
         }
         if let Some(Some(reason)) = why {
             close(&mut socket, reason).await;

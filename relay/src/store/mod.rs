@@ -375,6 +375,12 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// Drops expired secrets and work, and the environments without a sign
     /// of life for `forget_after`; returns the ids of those environments.
     fn sweep(&self, forget_after: Duration) -> StoreFuture<'_, Vec<String>>;
+
+    /// How relay processes sharing this store reach each other's sockets:
+    /// a store only one process uses has none.
+    fn bus(&self) -> Option<crate::Bus> {
+        None
+    }
 }
 
 /// Longest token label kept, in characters.

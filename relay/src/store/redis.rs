@@ -629,6 +629,13 @@ fn strs(v: &[String]) -> Vec<&str> {
 }
 
 impl Store for RedisStore {
+    fn bus(&self) -> Option<crate::Bus> {
+        Some(crate::Bus {
+            client: self.inner.client.clone(),
+            shown: self.inner.shown.clone(),
+        })
+    }
+
     fn insert_token(&self, token: TokenRecord) -> StoreFuture<'_, ()> {
         Box::pin(async move {
             let json = to_json(&TokenRecord {
