@@ -13,7 +13,8 @@
 //! one relay) a sharded concurrent map did no better than this one lock
 //! (docs/PERFORMANCE.md).
 
-use crate::mesh::{Envelope, Mesh, Note, Registered, RemoteLink};
+pub(crate) use crate::mesh::RouteKey;
+use crate::mesh::{Envelope, Mesh, Note, Registered, RemoteLink, Side};
 use crate::queue::{QueueRx, QueueTx, Refused, queue};
 use axum::body::Bytes;
 use axum::extract::ws::Message;
@@ -105,13 +106,6 @@ impl CloseReason {
         .find(|r| r.code == code)
         .unwrap_or(CloseReason::SESSION_CLOSED)
     }
-}
-
-/// A session's route.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub(crate) struct RouteKey {
-    pub env: String,
-    pub session: String,
 }
 
 /// What a socket task is given when it joins the hub.
@@ -649,15 +643,17 @@ impl Hub {
             self.close_route(&key, route, reason);
         }
     }
+}
 
+impl Side for Hub {
     /// The routes this instance holds a socket of.
-    pub fn route_keys(&self) -> Vec<RouteKey> {
+    fn route_keys(&self) -> Vec<RouteKey> {
         self.lock().keys().cloned().collect()
     }
 
     /// Forgets the other side of every route on an instance not in `live`,
     /// as if its sockets had closed.
-    pub fn prune(&self, live: &HashSet<u64>) {
+    fn prune(&self, live: &HashSet<u64>) {
         let mut routes = self.lock();
         for route in routes.values_mut() {
             if route.remote_link.is_some_and(|r| !live.contains(&r.inst)) {
@@ -683,7 +679,7 @@ impl Hub {
     }
 
     /// Acts on a note from another instance.
-    pub fn deliver(&self, env: Envelope) {
+    fn deliver(&self, env: Envelope) {
         let Envelope { from, key, note } = env;
         let mut routes = self.lock();
         let Some(route) = routes.get_mut(&key) else {

@@ -8,7 +8,8 @@
 //! - [`Relay`] is the server as a value: `Relay::new(options, store)`, then
 //!   [`Relay::serve`] or [`Relay::serve_tls`] with a listener and a
 //!   shutdown future. `rcd` embeds it on loopback with a [`MemoryStore`];
-//!   `rc-relay serve` runs it with a [`FileStore`].
+//!   `rc-relay serve` runs it with a [`FileStore`], or with a
+//!   [`RedisStore`] (`--redis`) shared by several instances.
 //! - [`Store`] holds all of its state except live sockets ([`hub`]).
 //! - [`cli`] is the `rc-relay` command line.
 //! - `web` serves the device UI of `relay/web/`, built into the binary.
@@ -20,22 +21,25 @@
 //! 1. `options`, `secret`, `limit`, `logging`: limits and durations;
 //!    secrets, hashes and ids; counting failed attempts; the log filter
 //!    that keeps payloads and headers out of logs.
-//! 2. `store`: the [`Store`] trait and its two implementations; `push`:
+//! 2. `mesh`: how instances sharing a Redis reach each other's sockets
+//!    (the notes between them, the registry of who is where, the beat).
+//! 3. `store`: the [`Store`] trait and its three implementations; `push`:
 //!    Web Push to devices (the VAPID key, payload encryption, the episode
 //!    rule, the sends).
-//! 3. `hub`: live routing of sockets, and the [`CloseReason`]s it closes
-//!    them with.
-//! 4. `state`: [`Relay`], the shared handle over options, store, hub and
-//!    the stop signal; revocation, the sweeper round, shutdown.
-//! 5. `ws`: the session link and attach socket tasks.
-//! 6. `web`: the device UI's page and assets, and `/healthz`.
-//! 7. `api`: the HTTP routes, their error answer, and the extractors that
+//! 4. `hub`: live routing of sockets, here and through `mesh`, and the
+//!    [`CloseReason`]s it closes them with.
+//! 5. `state`: [`Relay`], the shared handle over options, store, hub and
+//!    the stop signal; revocation, the sweeper round, the mesh's loop,
+//!    shutdown.
+//! 6. `ws`: the session link and attach socket tasks.
+//! 7. `web`: the device UI's page and assets, and `/healthz`.
+//! 8. `api`: the HTTP routes, their error answer, and the extractors that
 //!    authenticate callers (`api/auth.rs`).
-//! 8. `acme`, `cert`: the certificate obtained and renewed by ACME
+//! 9. `acme`, `cert`: the certificate obtained and renewed by ACME
 //!    (`serve --acme`), and the one made by `rc-relay cert create`.
-//! 9. `listen`, `server`: accepting connections within their bounds; the
-//!    router, TLS, the sweeper task, serving.
-//! 10. `cli`: the `rc-relay` command line.
+//! 10. `listen`, `server`: accepting connections within their bounds; the
+//!     router, TLS, the sweeper and mesh tasks, serving.
+//! 11. `cli`: the `rc-relay` command line.
 
 pub mod acme;
 mod api;

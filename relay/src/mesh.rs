@@ -33,7 +33,6 @@
 //! links of one session across instances: an instance keeps the newest it
 //! has heard of and closes an older local one as replaced.
 
-use crate::hub::{CloseReason, Hub, RouteKey};
 use axum::body::Bytes;
 use futures_util::StreamExt;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -249,6 +248,23 @@ fn take_str(bytes: &[u8]) -> Option<(String, &[u8])> {
     Some((String::from_utf8(s.to_vec()).ok()?, rest))
 }
 
+/// A session's route.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) struct RouteKey {
+    pub env: String,
+    pub session: String,
+}
+
+/// This instance's side of the routes it shares with others (the hub).
+pub(crate) trait Side: Send + Sync {
+    /// Acts on a note from another instance.
+    fn deliver(&self, env: Envelope);
+    /// Forgets the other side of every route on an instance not in `live`.
+    fn prune(&self, live: &HashSet<u64>);
+    /// The routes this instance holds a socket of.
+    fn route_keys(&self) -> Vec<RouteKey>;
+}
+
 /// Why routing through Redis failed.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum MeshError {
@@ -453,7 +469,11 @@ impl Mesh {
 
     /// Joins, then routes until the instance must reset or the relay
     /// stops (`Ok`).
-    async fn session(&self, hub: &Hub, stop: &mut watch::Receiver<bool>) -> Result<(), String> {
+    pub async fn session(
+        &self,
+        hub: &dyn Side,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<(), String> {
         let shown = &self.bus.shown;
         let config = ConnectionManagerConfig::new()
             .set_connection_timeout(Some(RESPONSE_TIMEOUT))
@@ -578,36 +598,11 @@ impl Mesh {
         pipe.query_async(conn).await
     }
 
-    /// Runs the instance's part among the others until the relay stops:
-    /// joins, routes, and after any failure closes every socket, waits a
-    /// second and joins again.
-    pub async fn run(&self, hub: &Hub, mut stop: watch::Receiver<bool>) {
-        loop {
-            if *stop.borrow() {
-                return;
-            }
-            let ended = self.session(hub, &mut stop).await;
-            let was = self.me.send_replace(0);
-            *self.conn.lock().unwrap_or_else(|e| e.into_inner()) = None;
-            match ended {
-                Ok(()) => return,
-                Err(why) => {
-                    if was != 0 {
-                        tracing::warn!(
-                            instance = was,
-                            "routing between instances stopped: {why}; closing every socket"
-                        );
-                        hub.close_all(CloseReason::NO_REDIS);
-                    } else {
-                        tracing::warn!("cannot join the other relay instances: {why}");
-                    }
-                }
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                _ = stopped(&mut stop) => return,
-            }
-        }
+    /// Leaves: the instance is not joined until its next session.
+    /// Returns the number it had (0 if none).
+    pub fn leave(&self) -> u64 {
+        *self.conn.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        self.me.send_replace(0)
     }
 }
 

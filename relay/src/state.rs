@@ -193,10 +193,36 @@ impl Relay {
 
     /// With a store shared by several relay processes, routes between
     /// them until shutdown (see `mesh`); without, returns at once.
+    ///
+    /// After any failure (Redis gone, notes lost) it closes every socket,
+    /// waits a second and joins again under a new number.
     pub async fn run_mesh(self) {
-        if let Some(mesh) = self.inner.hub.mesh() {
-            let stop = self.inner.stop.subscribe();
-            mesh.run(&self.inner.hub, stop).await;
+        let Some(mesh) = self.inner.hub.mesh() else {
+            return;
+        };
+        let hub = &self.inner.hub;
+        let mut stop = self.inner.stop.subscribe();
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            let ended = mesh.session(hub, &mut stop).await;
+            let was = mesh.leave();
+            match ended {
+                Ok(()) => return,
+                Err(why) if was != 0 => {
+                    tracing::warn!(
+                        instance = was,
+                        "routing between instances stopped: {why}; closing every socket"
+                    );
+                    hub.close_all(CloseReason::NO_REDIS);
+                }
+                Err(why) => tracing::warn!("cannot join the other relay instances: {why}"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = self.stopping() => return,
+            }
         }
     }
 

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod balancer;
 pub mod device;
+pub mod redis;
 
 /// Default patience of [`wait_for`].
 pub const PATIENCE: Duration = Duration::from_secs(15);

@@ -13,7 +13,9 @@
 //!   does not list, worktrees intact and a state file that parses;
 //! - after a relay restart every session is reachable again within 2 s of
 //!   the relay answering;
-//! - a full or read-only state directory is reported and corrupts nothing.
+//! - a full or read-only state directory is reported and corrupts nothing;
+//! - three relay instances on one Redis behind a round-robin, one killed
+//!   and then another under typing: nothing lost or doubled, no ghost.
 //!
 //! Each test prints its figures on lines starting with `chaos:`
 //! (docs/RELIABILITY.md). The tests take turns ([`serial`]): they measure
@@ -557,7 +559,7 @@ fn relay_killed_50_times_loses_and_doubles_nothing() {
         std::thread::sleep(rng.ms(0, 300));
         w.relay.spawn();
     }
-    let (settle, checked) = typed_exactly_once(&w, &devices, &sessions);
+    let (settle, checked) = typed_exactly_once(&w.daemon, &devices, &sessions);
     let views: Vec<DeviceView> = devices.iter().map(Running::view).collect();
     for d in &devices {
         lock(&d.control).stop = true;
@@ -610,7 +612,7 @@ fn rcd_killed_under_typing_devices_types_every_key_once() {
         assert_eq!(s["state"], "running", "{s}");
         assert_eq!(s["pid"], *pid, "{name} is the same process: {s}");
     }
-    let (settle, checked) = typed_exactly_once(&w, &devices, &sessions);
+    let (settle, checked) = typed_exactly_once(&w.daemon, &devices, &sessions);
     let views: Vec<DeviceView> = devices.iter().map(Running::view).collect();
     for d in &devices {
         lock(&d.control).stop = true;
@@ -633,13 +635,155 @@ fn rcd_killed_under_typing_devices_types_every_key_once() {
     drop(rt);
 }
 
+/// Three rc-relay instances on one Redis behind a TCP round-robin, the
+/// daemon's calls and link and the devices spread over them by it. One
+/// instance is SIGKILLed during steady typing and echo, then started
+/// again, then another is: every byte reaches its session exactly once,
+/// in order, every device ends on the daemon's screen, and the relay
+/// shows the one machine, online, no ghost of it.
+#[test]
+fn three_relays_on_redis_one_killed_under_typing_loses_and_doubles_nothing() {
+    let Some(redis) = rcd_tests::redis::RedisServer::start() else {
+        return;
+    };
+    let _turn = serial();
+    let started = Instant::now();
+    let mut rng = Rng::new("relay instances");
+    const SESSIONS: usize = 4;
+    let root = short_tempdir("rcdm");
+    let mut relays: Vec<RelayProc> = (0..3)
+        .map(|i| {
+            let dir = root.path().join(format!("r{i}"));
+            std::fs::create_dir_all(&dir).expect("dir");
+            RelayProc::start(&dir, None, &["--redis", &redis.url()])
+        })
+        .collect();
+    let lb = rcd_tests::balancer::Balancer::start(
+        relays
+            .iter()
+            .map(|r| format!("127.0.0.1:{}", r.port))
+            .collect(),
+    );
+    let made = relays[0].cli(&["--redis", &redis.url(), "token", "create", "--label", "t"]);
+    let token = made
+        .split_whitespace()
+        .find(|w| w.starts_with("rce_"))
+        .expect("an rce_ token in the output");
+    let token_file = root.path().join("d.token");
+    std::fs::write(&token_file, token).expect("token file");
+    let capacity = (2 * SESSIONS).to_string();
+    let daemon = Daemon::start(Options {
+        command: RECORDER.into(),
+        args: [
+            "--relay",
+            &lb.url,
+            "--token-file",
+            &token_file.display().to_string(),
+            "--name",
+            "spread",
+            "--capacity",
+            &capacity,
+        ]
+        .map(String::from)
+        .to_vec(),
+        ..Options::default()
+    });
+    let code = pairing_code(&daemon);
+    let device_token = stdout_of(
+        &remote(&lb.url, "", None, &["pair", "--print-token", &code]),
+        "pair",
+    )
+    .split_whitespace()
+    .find(|w| w.starts_with("rcdev_"))
+    .expect("a device token")
+    .to_string();
+    let env = environment_id(&lb.url, &device_token);
+    let sessions: Vec<(String, u32)> = (0..SESSIONS)
+        .map(|i| {
+            let name = format!("s{i}");
+            let s: Value = serde_json::from_str(&daemon.ok(&["new", "--name", &name, "--json"]))
+                .expect("new --json");
+            (name, s["pid"].as_u64().expect("pid") as u32)
+        })
+        .collect();
+    recorders_ready(&daemon, &sessions);
+    let rt = runtime();
+    let specs = sessions
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| DeviceSpec {
+            url: lb.url.clone(),
+            ca: None,
+            token: device_token.clone(),
+            env: env.clone(),
+            session: name.clone(),
+            client_id: format!("spread-{i}"),
+        })
+        .collect();
+    let devices = start_greeted(
+        &rt,
+        specs,
+        Duration::from_millis(40),
+        Duration::from_secs(30),
+    );
+    // Kill one, start it again, kill another.
+    let first = rng.below(3) as usize;
+    let second = (first + 1 + rng.below(2) as usize) % 3;
+    std::thread::sleep(rng.ms(1000, 2500));
+    relays[first].kill();
+    let killed = Instant::now();
+    std::thread::sleep(rng.ms(2000, 3000));
+    relays[first].spawn();
+    std::thread::sleep(rng.ms(1000, 2000));
+    relays[second].kill();
+    std::thread::sleep(rng.ms(2000, 3000));
+    let (settle, checked) = typed_exactly_once(&daemon, &devices, &sessions);
+    let views: Vec<DeviceView> = devices.iter().map(Running::view).collect();
+    for d in &devices {
+        lock(&d.control).stop = true;
+    }
+    // One machine, online: the killed instances left nothing behind.
+    let rt1 = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let client = rcd_net::Relay::new(&lb.url, None).expect("client");
+    let envs = rt1
+        .block_on(client.environments(&Secret(device_token.clone())))
+        .expect("environments");
+    assert_eq!(envs.len(), 1, "{envs:?}");
+    assert!(envs[0].online, "{envs:?}");
+    let typed: usize = views.iter().map(|v| v.bytes.len()).sum();
+    let taken: Vec<usize> = lb
+        .taken
+        .iter()
+        .map(|t| t.load(std::sync::atomic::Ordering::Relaxed))
+        .collect();
+    println!(
+        "chaos: relay instances: 3 instances on one Redis behind a round-robin \
+         (connections taken {taken:?}), instance {first} SIGKILLed and restarted, then \
+         instance {second} SIGKILLed, {SESSIONS} sessions, {} inputs ({typed} bytes) typed, \
+         {checked} bytes read back and compared, {} bytes lost or doubled, {} device \
+         connections, {} inputs resent, settled {:.1} s after typing stopped, {:.0} s after \
+         the first kill, {:.0} s in all",
+        views.iter().map(|v| v.typed).sum::<u64>(),
+        typed.abs_diff(checked),
+        views.iter().map(|v| v.connections).sum::<u64>(),
+        views.iter().map(|v| v.resent).sum::<u64>(),
+        settle.as_secs_f64(),
+        killed.elapsed().as_secs_f64(),
+        started.elapsed().as_secs_f64(),
+    );
+    drop(rt);
+}
+
 /// Stops the typing and checks what the devices typed on `sessions`:
 /// every input acknowledged, every byte read by its session exactly once
 /// and in order (the [`RECORDER`]'s file), and each device's screen the
 /// daemon's. Returns how long after the typing stopped it settled, and
 /// the bytes compared.
 fn typed_exactly_once(
-    w: &Linked,
+    daemon: &Daemon,
     devices: &[Running],
     sessions: &[(String, u32)],
 ) -> (Duration, usize) {
@@ -659,7 +803,7 @@ fn typed_exactly_once(
     for (d, (name, pid)) in devices.iter().zip(sessions) {
         let v = d.view();
         assert!(v.faults.is_empty(), "{name}: {:?}", v.faults);
-        let rec = w.daemon.work.join(format!("rec.{pid}"));
+        let rec = daemon.work.join(format!("rec.{pid}"));
         wait_for(
             &format!("{name} to read all it was sent"),
             Duration::from_secs(10),
@@ -689,7 +833,7 @@ fn typed_exactly_once(
     for (d, (name, _)) in devices.iter().zip(sessions) {
         let mut last = (Vec::new(), Vec::new());
         let same = (0..100).any(|_| {
-            last = (d.view().screen, daemon_screen(&w.daemon, name));
+            last = (d.view().screen, daemon_screen(daemon, name));
             if last.0 == last.1 {
                 return true;
             }

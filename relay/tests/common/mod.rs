@@ -3,6 +3,7 @@
 //! `wait_for` instead of sleeps.
 #![allow(dead_code)]
 
+#[path = "../../../tests/src/redis.rs"]
 pub mod redis;
 
 use futures_util::{SinkExt, StreamExt};

@@ -1,9 +1,10 @@
-//! A `redis-server` of the test's own, for the Redis store's tests.
+//! A `redis-server` of the test's own on a free port, for the relay's Redis tests.
 
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 /// A `redis-server` of the test's own on a free port, nothing on disk.
+#[derive(Debug)]
 pub struct RedisServer {
     port: u16,
     child: Option<Child>,
