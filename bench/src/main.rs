@@ -41,6 +41,8 @@ enum Scenario {
     Memory,
     /// One standalone relay carrying many daemons' sessions, each typed into.
     RelayFanIn,
+    /// The same fan-in on one and on three instances sharing a Redis.
+    RelayInstances,
 }
 
 /// Measure rcd's data path against its peers.
@@ -181,6 +183,18 @@ async fn run(args: &Args) -> Result<Report> {
             secs: args.fanin_secs,
         };
         scenario::fanin::run(sizes, &mut r).await?;
+    }
+    if wants(Scenario::RelayInstances) {
+        eprintln!(
+            "bench: relay-instances ({} daemons × {} sessions, {} s, on 1 and on 3 instances)",
+            args.fanin_daemons, args.fanin_sessions, args.fanin_secs
+        );
+        let sizes = scenario::fanin::Sizes {
+            daemons: args.fanin_daemons,
+            sessions: args.fanin_sessions,
+            secs: args.fanin_secs,
+        };
+        scenario::fanin::instances(sizes, &mut r).await?;
     }
     Ok(r)
 }

@@ -15,6 +15,10 @@ use tokio::net::UnixStream;
 pub const ECHO: &str = "sh -c 'stty raw -echo; exec cat'";
 
 /// Where the workspace's release binaries are.
+#[path = "../../tests/src/redis.rs"]
+mod redis;
+pub use redis::RedisServer;
+
 pub fn release_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/release")
 }
@@ -376,6 +380,15 @@ impl RelayServer {
     /// Makes the enrollment token, starts the relay and waits for the
     /// address it listens on.
     pub fn start() -> Result<RelayServer> {
+        RelayServer::start_with(None, None)
+    }
+
+    /// A relay keeping its state in the Redis at `redis`, if given, and
+    /// taking `token` as its daemons' token (made when `None`).
+    pub fn start_with(
+        redis: Option<&str>,
+        token: Option<rcd_proto::relay::Secret>,
+    ) -> Result<RelayServer> {
         use std::io::BufRead;
         let dir = tempfile::Builder::new()
             .prefix("rcd-bench-relay")
@@ -383,24 +396,31 @@ impl RelayServer {
         let data = dir.path().join("data");
         let log = dir.path().join("relay.log");
         let relay = release_dir().join("rc-relay");
-        let out = Command::new(&relay)
-            .arg("--data-dir")
-            .arg(&data)
-            .args(["token", "create", "--label", "bench"])
-            .env("HOME", dir.path())
-            .stdin(Stdio::null())
-            .output()
-            .context("cannot run rc-relay (build the release binaries)")?;
-        if !out.status.success() {
-            bail!(
-                "rc-relay token create: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            );
-        }
-        let token = rcd_proto::relay::Secret(String::from_utf8(out.stdout)?.trim().to_string());
+        let store: Vec<String> = match redis {
+            Some(url) => vec!["--redis".into(), url.into()],
+            None => vec!["--data-dir".into(), data.display().to_string()],
+        };
+        let token = match token {
+            Some(t) => t,
+            None => {
+                let out = Command::new(&relay)
+                    .args(&store)
+                    .args(["token", "create", "--label", "bench"])
+                    .env("HOME", dir.path())
+                    .stdin(Stdio::null())
+                    .output()
+                    .context("cannot run rc-relay (build the release binaries)")?;
+                if !out.status.success() {
+                    bail!(
+                        "rc-relay token create: {}",
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    );
+                }
+                rcd_proto::relay::Secret(String::from_utf8(out.stdout)?.trim().to_string())
+            }
+        };
         let mut child = Command::new(&relay)
-            .arg("--data-dir")
-            .arg(&data)
+            .args(&store)
             .args(["serve", "--listen", "127.0.0.1:0"])
             .env("HOME", dir.path())
             .env_remove("RUST_LOG")

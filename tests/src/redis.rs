@@ -33,6 +33,11 @@ impl RedisServer {
         Some(s)
     }
 
+    /// The server's process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
     pub fn url(&self) -> String {
         self.url_of(0)
     }

@@ -7,12 +7,17 @@
 //! each key's round trip: `input` → the `screen` frame that shows it.
 //! Reported: the round trip, every key accounted for, the relay's
 //! resident memory and CPU.
+//!
+//! `relay-instances`: the same fan-in on relays that share a Redis, once
+//! on one instance and once on three, each daemon on one instance and
+//! each of its devices on the next, so that every key crosses from one
+//! instance to another: the round trip on each, and what the hop adds.
 
 use super::{Measure, Report};
 use crate::device::Device;
 use crate::rig::{self, RelayServer};
 use crate::simdaemon::{Counters, SimDaemon};
-use crate::stats;
+use crate::stats::{self, Summary};
 use anyhow::{Context, Result, bail};
 use rcd_proto::stream::{DaemonMsg, DeviceMsg};
 use std::sync::Arc;
@@ -22,6 +27,7 @@ use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 const S: &str = "relay-fan-in";
+const SI: &str = "relay-instances";
 /// How long one key may take before it counts as lost.
 const KEY_LIMIT: Duration = Duration::from_secs(5);
 /// The pace of each device: a key every 100 to 250 ms.
@@ -122,37 +128,97 @@ async fn type_steadily(mut d: Device, index: u64, start: Instant, until: Instant
     t
 }
 
-/// `relay-fan-in` at `sizes` (scaled down when the limit of open files
-/// is too low for them).
-pub async fn run(mut sizes: Sizes, r: &mut Report) -> Result<()> {
+/// Scales `sizes` down when the limit of open files is too low for them;
+/// says whether it did.
+fn fit(sizes: &mut Sizes, what: &str) -> Result<bool> {
     let limit = rig::raise_open_files()?;
     let need = files_needed(sizes.daemons, sizes.sessions);
-    let scaled = limit < need;
-    if scaled {
-        let per = (sizes.sessions * 2 + 3) as u64;
-        let fit = (limit.saturating_sub(SPARE_FILES) / per) as usize;
-        eprintln!(
-            "bench: {S}: SCALED DOWN: the limit of open files is {limit} (the hard limit), \
-             {} daemons × {} sessions need {need}; running {fit} daemons instead \
-             (raise the hard limit, e.g. `ulimit -Hn`, for the full size)",
-            sizes.daemons, sizes.sessions
-        );
-        if fit == 0 {
-            bail!("{S}: the limit of open files ({limit}) is too low for even one daemon");
-        }
-        sizes.daemons = fit;
+    if limit >= need {
+        return Ok(false);
     }
+    let per = (sizes.sessions * 2 + 3) as u64;
+    let fit = (limit.saturating_sub(SPARE_FILES) / per) as usize;
+    eprintln!(
+        "bench: {what}: SCALED DOWN: the limit of open files is {limit} (the hard limit), \
+         {} daemons × {} sessions need {need}; running {fit} daemons instead \
+         (raise the hard limit, e.g. `ulimit -Hn`, for the full size)",
+        sizes.daemons, sizes.sessions
+    );
+    if fit == 0 {
+        bail!("{what}: the limit of open files ({limit}) is too low for even one daemon");
+    }
+    sizes.daemons = fit;
+    Ok(true)
+}
+
+/// Where a fan-in runs: daemon `i` uses relay `i % n`; its devices the
+/// next one when `cross`, else the same.
+struct Relays {
+    urls: Vec<String>,
+    token: rcd_proto::relay::Secret,
+    /// Processes whose memory and CPU count as the relay's.
+    pids: Vec<u32>,
+    cross: bool,
+}
+
+/// What one fan-in measured.
+struct Outcome {
+    lat: Summary,
+    setup: Duration,
+    /// KiB, summed over the relay's processes.
+    rss: [u64; 3],
+    /// Seconds of CPU of the relay's processes and of the bench, and
+    /// of the wall clock, while typing.
+    cpu: f64,
+    own: f64,
+    wall: f64,
+    all: Tally,
+    failed: u64,
+    received: u64,
+    applied: u64,
+    repeats: u64,
+    errors: u64,
+}
+
+impl Outcome {
+    fn failures(&self) -> u64 {
+        self.all.timeouts + self.all.unacked + self.failed + self.repeats + self.errors
+    }
+
+    /// Every key echoed once and reached its daemon once.
+    fn once(&self) -> bool {
+        self.all.sent > 0
+            && self.all.sent == self.all.echoed
+            && self.failures() == 0
+            && self.received == self.all.sent
+            && self.applied == self.all.sent
+    }
+}
+
+fn rss_sum(pids: &[u32]) -> Result<u64> {
+    pids.iter().map(|p| rig::rss_kib(*p)).sum()
+}
+
+fn cpu_sum(pids: &[u32]) -> Result<Duration> {
+    pids.iter().map(|p| rig::cpu_time(*p)).sum()
+}
+
+/// Sets up `sizes` on `relays`, types, and counts.
+async fn fan_in(relays: &Relays, sizes: Sizes, what: &str) -> Result<Outcome> {
     let Sizes {
         daemons,
         sessions,
         secs,
     } = sizes;
-    let relay = RelayServer::start()?;
-    let pid = relay.pid();
-    let client = rcd_net::Relay::new(&relay.url, None)?;
+    let clients = relays
+        .urls
+        .iter()
+        .map(|u| rcd_net::Relay::new(u, None))
+        .collect::<Result<Vec<_>, _>>()?;
+    let n = clients.len();
     let counters = Arc::new(Counters::default());
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let rss_start = rig::rss_kib(pid)?;
+    let rss_start = rss_sum(&relays.pids)?;
 
     // Set-up: the daemons, then a paired device per session.
     let t_setup = Instant::now();
@@ -160,25 +226,29 @@ pub async fn run(mut sizes: Sizes, r: &mut Report) -> Result<()> {
     let mut starting = JoinSet::new();
     for i in 0..daemons {
         let (client, token, counters, gate) = (
-            client.clone(),
-            relay.token.clone(),
+            clients[i % n].clone(),
+            relays.token.clone(),
             counters.clone(),
             gate.clone(),
         );
         starting.spawn(async move {
             let _turn = gate.acquire_owned().await?;
-            SimDaemon::start(&client, &token, &format!("fanin{i}"), sessions, counters).await
+            let d =
+                SimDaemon::start(&client, &token, &format!("fanin{i}"), sessions, counters).await?;
+            Ok::<_, anyhow::Error>((i, d))
         });
     }
     let mut sims = Vec::with_capacity(daemons);
     while let Some(d) = starting.join_next().await {
         sims.push(d??);
     }
-    let sims = Arc::new(sims);
+    sims.sort_by_key(|(i, _)| *i);
+    let sims: Arc<Vec<SimDaemon>> = Arc::new(sims.into_iter().map(|(_, d)| d).collect());
     let mut attaching = JoinSet::new();
     for di in 0..daemons {
         for si in 0..sessions {
-            let (client, sims, gate) = (client.clone(), sims.clone(), gate.clone());
+            let at = if relays.cross { (di + 1) % n } else { di % n };
+            let (client, sims, gate) = (clients[at].clone(), sims.clone(), gate.clone());
             attaching.spawn(async move {
                 let _turn = gate.acquire_owned().await?;
                 let d = &sims[di];
@@ -195,16 +265,16 @@ pub async fn run(mut sizes: Sizes, r: &mut Report) -> Result<()> {
         devices.push(d?.context("a device's set-up")?);
     }
     let setup = t_setup.elapsed();
-    let rss_connected = rig::rss_kib(pid)?;
+    let rss_connected = rss_sum(&relays.pids)?;
     eprintln!(
-        "bench: {S}: {} sessions linked and attached in {:.1} s; typing for {secs} s",
+        "bench: {what}: {} sessions linked and attached in {:.1} s; typing for {secs} s",
         devices.len(),
         setup.as_secs_f64()
     );
 
     // Typing.
     let me = std::process::id();
-    let (cpu0, own0) = (rig::cpu_time(pid)?, rig::cpu_time(me)?);
+    let (cpu0, own0) = (cpu_sum(&relays.pids)?, rig::cpu_time(me)?);
     let start = Instant::now() + Duration::from_millis(100);
     let until = start + Duration::from_secs(secs);
     let mut typing = JoinSet::new();
@@ -223,50 +293,86 @@ pub async fn run(mut sizes: Sizes, r: &mut Report) -> Result<()> {
         failed += u64::from(t.failed);
     }
     let wall = start.elapsed().as_secs_f64();
-    let cpu = (rig::cpu_time(pid)? - cpu0).as_secs_f64();
+    let cpu = (cpu_sum(&relays.pids)? - cpu0).as_secs_f64();
     let own = (rig::cpu_time(me)? - own0).as_secs_f64();
-    let rss_end = rig::rss_kib(pid)?;
+    let rss_end = rss_sum(&relays.pids)?;
     // Let the last acks and input-acks land before the daemons' counts.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let received = Counters::get(&counters.received);
-    let applied = Counters::get(&counters.applied);
-    let repeats = Counters::get(&counters.repeats);
-    let errors = Counters::get(&counters.errors);
+    let o = Outcome {
+        lat: stats::summary(&all.samples),
+        setup,
+        rss: [rss_start, rss_connected, rss_end],
+        cpu,
+        own,
+        wall,
+        received: Counters::get(&counters.received),
+        applied: Counters::get(&counters.applied),
+        repeats: Counters::get(&counters.repeats),
+        errors: Counters::get(&counters.errors),
+        all,
+        failed,
+    };
     drop(sims);
-    drop(relay);
+    eprintln!(
+        "bench: {what}: keys sent {}, echoed {}, reached the daemons {} (applied {}, \
+         repeats {}); timeouts {}, echoes without their input-ack {}, devices failed \
+         {}, daemon errors {}",
+        o.all.sent,
+        o.all.echoed,
+        o.received,
+        o.applied,
+        o.repeats,
+        o.all.timeouts,
+        o.all.unacked,
+        o.failed,
+        o.errors
+    );
+    Ok(o)
+}
 
-    let lat = stats::summary(&all.samples);
+fn mib(k: u64) -> f64 {
+    k as f64 / 1024.0
+}
+
+/// `relay-fan-in` at `sizes` (scaled down when the limit of open files
+/// is too low for them).
+pub async fn run(mut sizes: Sizes, r: &mut Report) -> Result<()> {
+    let scaled = fit(&mut sizes, S)?;
+    let relay = RelayServer::start()?;
+    let relays = Relays {
+        urls: vec![relay.url.clone()],
+        token: relay.token.clone(),
+        pids: vec![relay.pid()],
+        cross: false,
+    };
+    let o = fan_in(&relays, sizes, S).await?;
+    drop(relay);
+    let Sizes {
+        daemons, sessions, ..
+    } = sizes;
     let subject = format!("key round trip, {daemons} daemons × {sessions} sessions");
     let subject = if scaled {
         format!("{subject} (scaled down)")
     } else {
         subject
     };
-    r.measures.push(Measure::latency(S, &subject, lat));
-    let mib = |k: u64| k as f64 / 1024.0;
-    r.measures.push(Measure::value(
-        S,
-        "relay RSS at start",
-        "MiB",
-        mib(rss_start),
-    ));
-    r.measures.push(Measure::value(
-        S,
-        "relay RSS, all connected",
-        "MiB",
-        mib(rss_connected),
-    ));
-    r.measures.push(Measure::value(
-        S,
-        "relay RSS at the end",
-        "MiB",
-        mib(rss_end),
-    ));
+    r.measures.push(Measure::latency(S, &subject, o.lat));
+    for (what, k) in ["at start", "all connected", "at the end"]
+        .iter()
+        .zip(o.rss)
+    {
+        r.measures.push(Measure::value(
+            S,
+            &format!("relay RSS {what}"),
+            "MiB",
+            mib(k),
+        ));
+    }
     r.measures.push(Measure::value(
         S,
         "relay CPU while typing",
         "% of a core",
-        100.0 * cpu / wall,
+        100.0 * o.cpu / o.wall,
     ));
     // Per key, less moved by a busy machine than the round trip: a key is
     // four messages through the relay (input and ack in, input-ack and
@@ -275,56 +381,148 @@ pub async fn run(mut sizes: Sizes, r: &mut Report) -> Result<()> {
         S,
         "relay CPU per key",
         "µs",
-        1e6 * cpu / all.sent.max(1) as f64,
+        1e6 * o.cpu / o.all.sent.max(1) as f64,
     ));
     r.measures.push(Measure::value(
         S,
         "bench CPU (daemons and devices)",
         "% of a core",
-        100.0 * own / wall,
+        100.0 * o.own / o.wall,
     ));
     r.measures
-        .push(Measure::value(S, "keys sent", "keys", all.sent as f64));
+        .push(Measure::value(S, "keys sent", "keys", o.all.sent as f64));
     r.measures.push(Measure::value(
         S,
         "keys per second",
         "keys/s",
-        all.sent as f64 / wall,
+        o.all.sent as f64 / o.wall,
     ));
     r.measures.push(Measure::value(
         S,
         "set-up (link + pair + attach)",
         "s",
-        setup.as_secs_f64(),
+        o.setup.as_secs_f64(),
     ));
-    let lost = all.sent - all.echoed;
-    let failures = all.timeouts + all.unacked + failed + repeats + errors;
-    eprintln!(
-        "bench: {S}: keys sent {}, echoed {}, reached the daemons {received} (applied {applied}, \
-         repeats {repeats}); timeouts {}, echoes without their input-ack {}, devices failed \
-         {failed}, daemon errors {errors}",
-        all.sent, all.echoed, all.timeouts, all.unacked
-    );
-    let once = lost == 0 && failures == 0 && received == all.sent && applied == all.sent;
     r.verdict(
         S,
         "p99 round trip and relay RSS reported; nothing lost",
         format!(
             "p99 {:.3} ms (p50 {:.3}), RSS {:.1} → {:.1} MiB; {} of {} keys echoed once, \
-             {failures} failures{}",
-            lat.p99,
-            lat.p50,
-            mib(rss_start),
-            mib(rss_end),
-            all.echoed,
-            all.sent,
+             {} failures{}",
+            o.lat.p99,
+            o.lat.p50,
+            mib(o.rss[0]),
+            mib(o.rss[2]),
+            o.all.echoed,
+            o.all.sent,
+            o.failures(),
             if scaled {
                 " (scaled down: too few open files)"
             } else {
                 ""
             }
         ),
-        once && all.sent > 0,
+        o.once(),
+    );
+    Ok(())
+}
+
+/// `relay-instances`: the fan-in on one and on three instances sharing a
+/// Redis (`redis-server` on a free port, started here).
+pub async fn instances(mut sizes: Sizes, r: &mut Report) -> Result<()> {
+    let scaled = fit(&mut sizes, SI)?;
+    let Some(redis) = rig::RedisServer::start() else {
+        bail!("{SI}: redis-server is not installed (apt-get install redis-server)");
+    };
+    let redis_pid = redis.pid().context("redis-server runs")?;
+    let mut outcomes = Vec::new();
+    // Each on a database of its own: nothing of the first is left for
+    // the second to read.
+    for (n, url) in [(1usize, redis.url()), (3, redis.url_of(1))] {
+        let first = RelayServer::start_with(Some(&url), None)?;
+        let mut servers = vec![first];
+        for _ in 1..n {
+            let token = servers[0].token.clone();
+            servers.push(RelayServer::start_with(Some(&url), Some(token))?);
+        }
+        let mut pids: Vec<u32> = servers.iter().map(RelayServer::pid).collect();
+        pids.push(redis_pid);
+        let relays = Relays {
+            urls: servers.iter().map(|s| s.url.clone()).collect(),
+            token: servers[0].token.clone(),
+            pids,
+            cross: n > 1,
+        };
+        let what = format!("{SI} ({n} instance{})", if n == 1 { "" } else { "s" });
+        let o = fan_in(&relays, sizes, &what).await?;
+        drop(servers);
+        outcomes.push((n, o));
+    }
+    let Sizes {
+        daemons, sessions, ..
+    } = sizes;
+    let size = format!(
+        "{daemons} daemons × {sessions} sessions{}",
+        if scaled { " (scaled down)" } else { "" }
+    );
+    for (n, o) in &outcomes {
+        let layout = match n {
+            1 => "one instance".to_string(),
+            n => format!("{n} instances, every key crossing"),
+        };
+        r.measures.push(Measure::latency(
+            SI,
+            &format!("key round trip, {size}, {layout}"),
+            o.lat,
+        ));
+        r.measures.push(Measure::value(
+            SI,
+            &format!("relays and Redis CPU per key, {layout}"),
+            "µs",
+            1e6 * o.cpu / o.all.sent.max(1) as f64,
+        ));
+        r.measures.push(Measure::value(
+            SI,
+            &format!("relays and Redis RSS, all connected, {layout}"),
+            "MiB",
+            mib(o.rss[1]),
+        ));
+        r.measures.push(Measure::value(
+            SI,
+            &format!("keys sent, {layout}"),
+            "keys",
+            o.all.sent as f64,
+        ));
+    }
+    let (one, three) = (&outcomes[0].1, &outcomes[1].1);
+    r.measures.push(Measure::value(
+        SI,
+        "cross-instance hop, added to the p50 round trip",
+        "ms",
+        three.lat.p50 - one.lat.p50,
+    ));
+    r.measures.push(Measure::value(
+        SI,
+        "cross-instance hop, added to the p99 round trip",
+        "ms",
+        three.lat.p99 - one.lat.p99,
+    ));
+    r.verdict(
+        SI,
+        "p99 on one and on three instances and the hop's cost reported; nothing lost",
+        format!(
+            "one instance p99 {:.3} ms (p50 {:.3}); three, every key crossing, p99 {:.3} ms \
+             (p50 {:.3}); {} and {} keys, {} and {} failures",
+            one.lat.p99,
+            one.lat.p50,
+            three.lat.p99,
+            three.lat.p50,
+            one.all.sent,
+            three.all.sent,
+            one.failures(),
+            three.failures()
+        ),
+        one.once() && three.once(),
     );
     Ok(())
 }
