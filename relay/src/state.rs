@@ -139,7 +139,9 @@ impl Relay {
 
     /// Closes the sockets and drops the environments of revoked tokens,
     /// including those revoked by another process (`rc-relay token
-    /// revoke` on the same data directory).
+    /// revoke` on the same data directory, another instance on the same
+    /// Redis), and closes the sockets of environments another process
+    /// removed.
     pub(crate) async fn enforce_tokens(&self) -> StoreResult<()> {
         let store = &self.inner.store;
         let owners: HashSet<String> = store
@@ -158,11 +160,14 @@ impl Relay {
             .collect();
         let listed = std::time::Instant::now();
         let envs = store.list_environments(None).await?;
-        let live: HashSet<String> = envs.iter().map(|e| e.record.id.clone()).collect();
-        let gone = self.inner.hub.retain_environments(&live, listed);
-        if gone > 0 {
-            tracing::info!(gone, "closed the sockets of environments that are gone");
+        // A revoked token's sockets first, so that they are told why
+        // (1008) even where another process already dropped the
+        // environment.
+        let closed = self.inner.hub.retain_tokens(&owners, &devices);
+        if closed > 0 {
+            tracing::info!(closed, "closed the sockets of revoked tokens");
         }
+        let live: HashSet<String> = envs.iter().map(|e| e.record.id.clone()).collect();
         for env in envs {
             if !owners.contains(&env.record.owner) {
                 store.remove_environment(&env.record.id).await?;
@@ -172,9 +177,10 @@ impl Relay {
                 tracing::info!(env = %env.record.id, token = %env.record.owner, "environment dropped: its token was revoked");
             }
         }
-        let closed = self.inner.hub.retain_tokens(&owners, &devices);
-        if closed > 0 {
-            tracing::info!(closed, "closed the sockets of revoked tokens");
+        // Environments deregistered or forgotten through another process.
+        let gone = self.inner.hub.retain_environments(&live, listed);
+        if gone > 0 {
+            tracing::info!(gone, "closed the sockets of environments that are gone");
         }
         Ok(())
     }

@@ -224,6 +224,38 @@ async fn revoking_a_device_through_one_instance_closes_its_socket_on_another() {
 }
 
 #[tokio::test]
+async fn revoking_the_machine_through_one_instance_closes_its_link_on_another() {
+    let Some(redis) = RedisServer::start() else {
+        return;
+    };
+    let (relays, daemon, device_id, device) = cluster(&redis, 3).await;
+    let mut link = through(&daemon, &relays[1]).link("a").await;
+    let mut dev = attach(&relays[2], &daemon, &device).await;
+    let client = expect_open(&mut link, &device_id).await;
+    round_trip(&mut link, &mut dev, client, "1").await;
+
+    // The machine's enrollment token, revoked through the first instance:
+    // its link on the second and its device's socket on the third close.
+    let owner = relays[0]
+        .relay
+        .store()
+        .list_tokens(TokenKind::Enrollment)
+        .await
+        .expect("tokens")
+        .into_iter()
+        .next()
+        .expect("the machine's token")
+        .id;
+    relays[0]
+        .relay
+        .revoke(TokenKind::Enrollment, &owner)
+        .await
+        .expect("revoked");
+    assert_eq!(closed(&mut link).await, Some(1008));
+    assert_eq!(closed(&mut dev).await, Some(1008));
+}
+
+#[tokio::test]
 async fn deregistering_through_one_instance_closes_the_sockets_on_every_one() {
     let Some(redis) = RedisServer::start() else {
         return;
