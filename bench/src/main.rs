@@ -172,28 +172,21 @@ async fn run(args: &Args) -> Result<Report> {
         eprintln!("bench: memory (32 and {} sessions)", args.memory_sessions);
         scenario::resources::memory(args.memory_sessions, args.flood_mb, &mut r).await?;
     }
+    let sizes = scenario::fanin::Sizes {
+        daemons: args.fanin_daemons,
+        sessions: args.fanin_sessions,
+        secs: args.fanin_secs,
+    };
+    let size = format!(
+        "{} daemons × {} sessions, {} s",
+        args.fanin_daemons, args.fanin_sessions, args.fanin_secs
+    );
     if wants(Scenario::RelayFanIn) {
-        eprintln!(
-            "bench: relay-fan-in ({} daemons × {} sessions, {} s)",
-            args.fanin_daemons, args.fanin_sessions, args.fanin_secs
-        );
-        let sizes = scenario::fanin::Sizes {
-            daemons: args.fanin_daemons,
-            sessions: args.fanin_sessions,
-            secs: args.fanin_secs,
-        };
+        eprintln!("bench: relay-fan-in ({size})");
         scenario::fanin::run(sizes, &mut r).await?;
     }
     if wants(Scenario::RelayInstances) {
-        eprintln!(
-            "bench: relay-instances ({} daemons × {} sessions, {} s, on 1 and on 3 instances)",
-            args.fanin_daemons, args.fanin_sessions, args.fanin_secs
-        );
-        let sizes = scenario::fanin::Sizes {
-            daemons: args.fanin_daemons,
-            sessions: args.fanin_sessions,
-            secs: args.fanin_secs,
-        };
+        eprintln!("bench: relay-instances ({size}, on 1 and on 3 instances)");
         scenario::fanin::instances(sizes, &mut r).await?;
     }
     Ok(r)

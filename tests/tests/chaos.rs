@@ -89,6 +89,35 @@ fn recorders_ready(d: &Daemon, sessions: &[(String, u32)]) {
     });
 }
 
+/// Creates `n` [`RECORDER`] sessions named `{prefix}{i}` on `d`; their
+/// names and pids, once every recorder is ready.
+fn recorder_sessions(d: &Daemon, prefix: &str, n: usize) -> Vec<(String, u32)> {
+    let made: Vec<(String, u32)> = (0..n)
+        .map(|i| {
+            let name = format!("{prefix}{i}");
+            let s: Value = serde_json::from_str(&d.ok(&["new", "--name", &name, "--json"]))
+                .expect("new --json");
+            (name, s["pid"].as_u64().expect("pid") as u32)
+        })
+        .collect();
+    recorders_ready(d, &made);
+    made
+}
+
+/// A device of each of `sessions`, client `{prefix}-{i}`, as `like` but
+/// for the session.
+fn devices_like(like: &DeviceSpec, sessions: &[(String, u32)], prefix: &str) -> Vec<DeviceSpec> {
+    sessions
+        .iter()
+        .enumerate()
+        .map(|(i, (name, _))| DeviceSpec {
+            session: name.clone(),
+            client_id: format!("{prefix}-{i}"),
+            ..like.clone()
+        })
+        .collect()
+}
+
 /// A standalone relay with a file store, and an rcd linked to it with a
 /// paired device.
 struct Linked {
@@ -170,17 +199,7 @@ fn environment_id_with(url: &str, device: &str, ca: Option<&Path>) -> String {
 impl Linked {
     /// Creates `n` sessions locally; their names and pids.
     fn sessions(&self, n: usize) -> Vec<(String, u32)> {
-        let made: Vec<(String, u32)> = (0..n)
-            .map(|i| {
-                let name = format!("s{i}");
-                let s: Value =
-                    serde_json::from_str(&self.daemon.ok(&["new", "--name", &name, "--json"]))
-                        .expect("new --json");
-                (name, s["pid"].as_u64().expect("pid") as u32)
-            })
-            .collect();
-        recorders_ready(&self.daemon, &made);
-        made
+        recorder_sessions(&self.daemon, "s", n)
     }
 
     /// A typing device on each of `sessions`, client `PREFIX-i`, once all
@@ -698,28 +717,17 @@ fn three_relays_on_redis_one_killed_under_typing_loses_and_doubles_nothing() {
     .expect("a device token")
     .to_string();
     let env = environment_id(&lb.url, &device_token);
-    let sessions: Vec<(String, u32)> = (0..SESSIONS)
-        .map(|i| {
-            let name = format!("s{i}");
-            let s: Value = serde_json::from_str(&daemon.ok(&["new", "--name", &name, "--json"]))
-                .expect("new --json");
-            (name, s["pid"].as_u64().expect("pid") as u32)
-        })
-        .collect();
-    recorders_ready(&daemon, &sessions);
+    let sessions = recorder_sessions(&daemon, "s", SESSIONS);
     let rt = runtime();
-    let specs = sessions
-        .iter()
-        .enumerate()
-        .map(|(i, (name, _))| DeviceSpec {
-            url: lb.url.clone(),
-            ca: None,
-            token: device_token.clone(),
-            env: env.clone(),
-            session: name.clone(),
-            client_id: format!("spread-{i}"),
-        })
-        .collect();
+    let like = DeviceSpec {
+        url: lb.url.clone(),
+        ca: None,
+        token: device_token.clone(),
+        env: env.clone(),
+        session: String::new(),
+        client_id: String::new(),
+    };
+    let specs = devices_like(&like, &sessions, "spread");
     let devices = start_greeted(
         &rt,
         specs,
@@ -1682,28 +1690,17 @@ fn a_network_partition_heals_and_nothing_typed_is_lost() {
             .and_then(|v| v["link"]["state"].as_str().map(str::to_string))
             .unwrap_or_default()
     };
-    let sessions: Vec<(String, u32)> = (0..2)
-        .map(|i| {
-            let name = format!("p{i}");
-            let s: Value = serde_json::from_str(&daemon.ok(&["new", "--name", &name, "--json"]))
-                .expect("json");
-            (name, s["pid"].as_u64().expect("pid") as u32)
-        })
-        .collect();
-    recorders_ready(&daemon, &sessions);
+    let sessions = recorder_sessions(&daemon, "p", 2);
     let rt = runtime();
-    let specs = sessions
-        .iter()
-        .enumerate()
-        .map(|(i, (name, _))| DeviceSpec {
-            url: relay.url.clone(),
-            ca: Some(relay.ca.clone()),
-            token: device_token.clone(),
-            env: env.clone(),
-            session: name.clone(),
-            client_id: format!("apart-{i}"),
-        })
-        .collect();
+    let like = DeviceSpec {
+        url: relay.url.clone(),
+        ca: Some(relay.ca.clone()),
+        token: device_token.clone(),
+        env: env.clone(),
+        session: String::new(),
+        client_id: String::new(),
+    };
+    let specs = devices_like(&like, &sessions, "apart");
     let devices = start_greeted(
         &rt,
         specs,
