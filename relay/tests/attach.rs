@@ -5,8 +5,8 @@
 mod common;
 
 use common::{
-    FakeDaemon, Next, PATIENCE, TestRelay, Ws, closed, fast, for_client, next, next_binary,
-    next_json, paired, route, send_binary, send_json, ws_connect,
+    FakeDaemon, Next, PATIENCE, TestRelay, Ws, closed, expect_open, fast, for_client, next,
+    next_binary, next_json, paired, route, send_binary, send_json, ws_connect,
 };
 use futures_util::SinkExt;
 use rc_relay::{RelayOptions, TokenKind};
@@ -19,14 +19,6 @@ async fn attach(daemon: &FakeDaemon, name: &str, device: &str) -> Ws {
     ws_connect(&daemon.api.base, &path, Some(device))
         .await
         .expect("attach opens")
-}
-
-/// Reads an `open` from the link; returns its client number.
-async fn expect_open(link: &mut Ws, device_id: &str) -> u64 {
-    let open = next_json(link).await;
-    assert_eq!(open["t"], "open", "{open}");
-    assert_eq!(open["device"], device_id);
-    open["client"].as_u64().unwrap()
 }
 
 /// Attaches `device` to session "a" and reads the `open` on `link`: the

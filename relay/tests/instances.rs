@@ -7,8 +7,8 @@ mod common;
 
 use common::redis::RedisServer;
 use common::{
-    FakeDaemon, Next, PATIENCE, TestRelay, Ws, closed, fast, for_client, next, next_binary,
-    next_json, route, send_binary, ws_connect,
+    FakeDaemon, Next, PATIENCE, TestRelay, Ws, closed, expect_open, fast, for_client, next,
+    next_binary, next_json, route, send_binary, ws_connect,
 };
 use futures_util::SinkExt;
 use rc_relay::{RedisStore, Relay, Store, TokenKind};
@@ -53,13 +53,6 @@ async fn attach(r: &TestRelay, daemon: &FakeDaemon, device: &str) -> Ws {
     ws_connect(&r.url, &route::attach(&daemon.env, "a"), Some(device))
         .await
         .expect("attach opens")
-}
-
-async fn expect_open(link: &mut Ws, device_id: &str) -> u64 {
-    let open = next_json(link).await;
-    assert_eq!(open["t"], "open", "{open}");
-    assert_eq!(open["device"], device_id);
-    open["client"].as_u64().expect("a client")
 }
 
 /// Messages both ways between `link` and the device `dev` (client

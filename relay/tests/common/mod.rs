@@ -473,6 +473,14 @@ pub async fn next_json(ws: &mut Ws) -> Value {
     }
 }
 
+/// Reads an `open` from the link; returns its client number.
+pub async fn expect_open(link: &mut Ws, device_id: &str) -> u64 {
+    let open = next_json(link).await;
+    assert_eq!(open["t"], "open", "{open}");
+    assert_eq!(open["device"], device_id);
+    open["client"].as_u64().expect("a client number")
+}
+
 /// The next binary message, which must be there.
 pub async fn next_binary(ws: &mut Ws) -> Vec<u8> {
     match next(ws).await {
