@@ -278,17 +278,21 @@ impl Hub {
 
     /// A socket's number, unique among every instance on the Redis: the
     /// instance's number above the low 32 bits (kept below 2^53, so a
-    /// script's or a browser's number holds it exactly).
-    fn next_id(&self) -> u64 {
+    /// script's or a browser's number holds it exactly). `None` while the
+    /// instance is not joined: it has no number to give.
+    fn next_id(&self) -> Option<u64> {
         let n = self.next_id.fetch_add(1, Ordering::Relaxed) + 1;
         match &self.mesh {
-            Some(m) => ((m.me() & 0x1f_ffff) << 32) | (n & 0xffff_ffff),
-            None => n,
+            Some(m) => match m.me() {
+                0 => None,
+                me => Some(((me & 0x1f_ffff) << 32) | (n & 0xffff_ffff)),
+            },
+            None => Some(n),
         }
     }
 
-    fn join(&self, owner: &str, device: Option<&str>) -> (Peer, Joined) {
-        let id = self.next_id();
+    fn join(&self, owner: &str, device: Option<&str>) -> Option<(Peer, Joined)> {
+        let id = self.next_id()?;
         let (tx, rx) = queue();
         let (kill_tx, kill) = oneshot::channel();
         let p = Peer {
@@ -297,14 +301,15 @@ impl Hub {
             tx,
             kill: Some(kill_tx),
         };
-        (p, Joined { id, rx, kill })
+        Some((p, Joined { id, rx, kill }))
     }
 
     /// Installs a session link, replacing (and closing) an older one. The
     /// attached devices are told the link is up; the caller sends `open`
-    /// for each returned (client, device) before anything else.
-    pub fn attach_link(&self, key: &RouteKey, owner: &str) -> (Joined, Vec<(u64, String)>) {
-        let (peer, joined) = self.join(owner, None);
+    /// for each returned (client, device) before anything else. `None`
+    /// while the instance is not joined to the others.
+    pub fn attach_link(&self, key: &RouteKey, owner: &str) -> Option<(Joined, Vec<(u64, String)>)> {
+        let (peer, joined) = self.join(owner, None)?;
         let mut routes = self.lock();
         let route = routes.entry(key.clone()).or_insert_with(Route::new);
         let link = LocalLink {
@@ -322,7 +327,7 @@ impl Hub {
             .map(|(c, d)| (*c, d.device.clone().unwrap_or_default()))
             .collect();
         clients.extend(route.remote.iter().map(|(c, d)| (*c, d.device.clone())));
-        (joined, clients)
+        Some((joined, clients))
     }
 
     /// The link `id` is registered among the instances as generation
@@ -411,13 +416,19 @@ impl Hub {
     }
 
     /// Adds an attach socket. Returns it and where its messages go now; to
-    /// a local link, the caller sends `open`.
-    pub fn attach_device(&self, key: &RouteKey, owner: &str, device: &str) -> (Joined, LinkPath) {
-        let (p, joined) = self.join(owner, Some(device));
+    /// a local link, the caller sends `open`. `None` while the instance is
+    /// not joined to the others.
+    pub fn attach_device(
+        &self,
+        key: &RouteKey,
+        owner: &str,
+        device: &str,
+    ) -> Option<(Joined, LinkPath)> {
+        let (p, joined) = self.join(owner, Some(device))?;
         let mut routes = self.lock();
         let route = routes.entry(key.clone()).or_insert_with(Route::new);
         route.devices.insert(joined.id, p);
-        (joined, path(route))
+        Some((joined, path(route)))
     }
 
     /// The device `client` is registered among the instances; `found` is
@@ -852,16 +863,18 @@ mod tests {
     #[test]
     fn devices_follow_the_link_up_and_down() {
         let hub = Hub::default();
-        let (mut dev, link) = hub.attach_device(&key(), "enr_a", "dev_1");
+        let (mut dev, link) = hub
+            .attach_device(&key(), "enr_a", "dev_1")
+            .expect("attached");
         assert!(matches!(link, LinkPath::Down), "no link yet");
-        let (mut l1, clients) = hub.attach_link(&key(), "enr_a");
+        let (mut l1, clients) = hub.attach_link(&key(), "enr_a").expect("attached");
         assert_eq!(clients, vec![(dev.id, "dev_1".to_string())]);
         assert_eq!(
             dev.rx.try_recv().unwrap(),
             Message::text(r#"{"t":"link","up":true}"#)
         );
         // A second link replaces the first, which is told to close.
-        let (l2, clients) = hub.attach_link(&key(), "enr_a");
+        let (l2, clients) = hub.attach_link(&key(), "enr_a").expect("attached");
         assert_eq!(clients.len(), 1);
         assert_eq!(l1.kill.try_recv().unwrap(), CloseReason::REPLACED);
         hub.detach_link(&key(), l1.id);
@@ -880,9 +893,13 @@ mod tests {
     #[test]
     fn revocation_closes_the_sockets_of_revoked_tokens() {
         let hub = Hub::default();
-        let (_l, _) = hub.attach_link(&key(), "enr_a");
-        let (mut d1, _) = hub.attach_device(&key(), "enr_a", "dev_1");
-        let (mut d2, _) = hub.attach_device(&key(), "enr_a", "dev_2");
+        let (_l, _) = hub.attach_link(&key(), "enr_a").expect("attached");
+        let (mut d1, _) = hub
+            .attach_device(&key(), "enr_a", "dev_1")
+            .expect("attached");
+        let (mut d2, _) = hub
+            .attach_device(&key(), "enr_a", "dev_2")
+            .expect("attached");
         let owners: HashSet<String> = ["enr_a".to_string()].into();
         let devices: HashSet<String> = ["dev_2".to_string()].into();
         assert_eq!(hub.retain_tokens(&owners, &devices), 1);
@@ -895,7 +912,9 @@ mod tests {
     #[test]
     fn a_full_device_queue_drops_that_device_only() {
         let hub = Hub::default();
-        let (mut d, _) = hub.attach_device(&key(), "enr_a", "dev_1");
+        let (mut d, _) = hub
+            .attach_device(&key(), "enr_a", "dev_1")
+            .expect("attached");
         let msg = |i: usize| Bytes::from(i.to_be_bytes().to_vec());
         for i in 0..crate::queue::QUEUE_MESSAGES {
             assert_eq!(hub.to_device(&key(), d.id, msg(i)), Delivery::Queued);
@@ -908,7 +927,9 @@ mod tests {
     #[test]
     fn a_device_queue_full_of_bytes_drops_that_device_too() {
         let hub = Hub::default();
-        let (mut d, _) = hub.attach_device(&key(), "enr_a", "dev_1");
+        let (mut d, _) = hub
+            .attach_device(&key(), "enr_a", "dev_1")
+            .expect("attached");
         let part = || Bytes::from(vec![b'x'; 1 << 20]);
         let fit = crate::queue::QUEUE_BYTES >> 20;
         for _ in 0..fit {

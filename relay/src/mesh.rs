@@ -357,6 +357,14 @@ impl Mesh {
         }
     }
 
+    /// Waits up to [`RESPONSE_TIMEOUT`] for the instance to be joined;
+    /// says whether it is.
+    pub async fn joined(&self) -> bool {
+        let mut me = self.me.subscribe();
+        let joined = tokio::time::timeout(RESPONSE_TIMEOUT, me.wait_for(|n| *n != 0)).await;
+        matches!(joined, Ok(Ok(_)))
+    }
+
     /// The connection for registry scripts, waiting up to
     /// [`RESPONSE_TIMEOUT`] for the instance to join.
     async fn conn(&self) -> Result<(u64, ConnectionManager), MeshError> {

@@ -111,7 +111,16 @@ pub(crate) async fn run_link(relay: Relay, mut socket: WebSocket, key: RouteKey,
     let span = tracing::info_span!("link", env = %key.env, session = %key.session);
     async move {
         let hub = relay.hub();
-        let (joined, mut clients) = hub.attach_link(&key, &owner);
+        // With other instances, a socket's number comes from joining them.
+        let attached = match hub.mesh() {
+            Some(mesh) if !mesh.joined().await => None,
+            _ => hub.attach_link(&key, &owner),
+        };
+        let Some((joined, mut clients)) = attached else {
+            tracing::warn!("closing the session link: the relay has not joined the other instances");
+            close(&mut socket, CloseReason::NO_REDIS).await;
+            return;
+        };
         let Joined {
             id,
             mut rx,
@@ -241,7 +250,16 @@ pub(crate) async fn run_attach(
     owner: String,
     device: String,
 ) {
-    let (joined, link) = relay.hub().attach_device(&key, &owner, &device);
+    // With other instances, a socket's number comes from joining them.
+    let attached = match relay.hub().mesh() {
+        Some(mesh) if !mesh.joined().await => None,
+        _ => relay.hub().attach_device(&key, &owner, &device),
+    };
+    let Some((joined, link)) = attached else {
+        tracing::warn!("closing the attach socket: the relay has not joined the other instances");
+        close(&mut socket, CloseReason::NO_REDIS).await;
+        return;
+    };
     let Joined {
         id: client,
         mut rx,

@@ -55,6 +55,17 @@ async fn attach(r: &TestRelay, daemon: &FakeDaemon, device: &str) -> Ws {
         .expect("attach opens")
 }
 
+/// Reads the device's link frames until one says the link is up.
+async fn until_link_up(dev: &mut Ws) {
+    loop {
+        match next(dev).await {
+            Next::Text(v) if v == json!({"t": "link", "up": true}) => return,
+            Next::Text(v) if v == json!({"t": "link", "up": false}) => continue,
+            other => panic!("{other:?} where the link's state was expected"),
+        }
+    }
+}
+
 /// Messages both ways between `link` and the device `dev` (client
 /// `client` on the link), each arriving once and unchanged.
 async fn round_trip(link: &mut Ws, dev: &mut Ws, client: u64, tag: &str) {
@@ -117,13 +128,7 @@ async fn a_link_on_one_instance_and_a_device_on_another_work_together() {
         .iter()
         .find(|c| **c != local_client)
         .expect("the remote device is opened");
-    loop {
-        match next(&mut dev).await {
-            Next::Text(v) if v == json!({"t": "link", "up": true}) => break,
-            Next::Text(v) if v == json!({"t": "link", "up": false}) => continue,
-            other => panic!("{other:?} where the link's state was expected"),
-        }
-    }
+    until_link_up(&mut dev).await;
     round_trip(&mut link, &mut dev, client, "3").await;
 
     // The device leaves: the link on the other instance is told.
@@ -152,13 +157,7 @@ async fn a_newer_link_on_a_third_instance_replaces_the_first() {
     let client2 = expect_open(&mut second, &device_id).await;
     assert_eq!(client2, client, "the same socket, the same client");
     assert_eq!(closed(&mut first).await, Some(4000));
-    loop {
-        match next(&mut dev).await {
-            Next::Text(v) if v["t"] == "link" && v["up"] == true => break,
-            Next::Text(v) if v["t"] == "link" => continue,
-            other => panic!("{other:?} where the link's state was expected"),
-        }
-    }
+    until_link_up(&mut dev).await;
     round_trip(&mut second, &mut dev, client, "after").await;
 }
 
@@ -266,4 +265,73 @@ async fn deregistering_through_one_instance_closes_the_sockets_on_every_one() {
     assert!(status == 204 || status == 200, "{status} {body}");
     assert_eq!(closed(&mut link).await, Some(4004));
     assert_eq!(closed(&mut dev).await, Some(4004));
+}
+
+#[tokio::test]
+async fn instances_that_lose_redis_close_their_sockets_and_route_again_once_it_is_back() {
+    let Some(mut redis) = RedisServer::start() else {
+        return;
+    };
+    let (relays, daemon, device_id, device) = cluster(&redis, 2).await;
+    let mut link = through(&daemon, &relays[0]).link("a").await;
+    let mut dev = attach(&relays[1], &daemon, &device).await;
+    let client = expect_open(&mut link, &device_id).await;
+    round_trip(&mut link, &mut dev, client, "1").await;
+
+    // Notes between them may be lost while Redis is away: both instances
+    // close their sockets (1013) rather than guess.
+    redis.stop();
+    assert_eq!(closed(&mut link).await, Some(1013));
+    assert_eq!(closed(&mut dev).await, Some(1013));
+
+    // Back (empty: the test's Redis keeps nothing on disk), the instances
+    // join again by themselves and route between each other as before.
+    redis.restart();
+    let enrollment = loop {
+        match relays[0].relay.create_enrollment_token_async(None).await {
+            Ok((_, token)) => break token,
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(200)).await,
+        }
+    };
+    let daemon = relays[0].api().register(&enrollment, "laptop").await;
+    assert_eq!(daemon.heartbeat(vec![common::session("a")]).await, 204);
+    let (device_id, device) = daemon.pair("phone").await;
+    common::wait_for("both instances to join again", PATIENCE, || {
+        let (url, path, device, via_a) = (
+            relays[1].url.clone(),
+            route::attach(&daemon.env, "a"),
+            device.clone(),
+            through(&daemon, &relays[0]),
+        );
+        let device_id = device_id.clone();
+        async move {
+            let Ok(mut dev) = ws_connect(&url, &path, Some(&device)).await else {
+                return false;
+            };
+            let mut link = via_a.link("a").await;
+            // An instance not joined yet closes the socket at once.
+            let open =
+                tokio::time::timeout(std::time::Duration::from_secs(2), next(&mut link)).await;
+            let Ok(Next::Text(open)) = open else {
+                return false;
+            };
+            if open["t"] != "open" || open["device"] != device_id.as_str() {
+                return false;
+            }
+            let client = open["client"].as_u64().expect("client");
+            // Attached before the link, the device was told it is down and
+            // then up; attached after, it was told nothing.
+            let told = tokio::time::timeout(std::time::Duration::from_millis(500), next(&mut dev));
+            match told.await {
+                Ok(Next::Text(v)) if v == json!({"t": "link", "up": false}) => {
+                    until_link_up(&mut dev).await;
+                }
+                Ok(other) => panic!("{other:?} where the link's state was expected"),
+                Err(_) => {}
+            }
+            round_trip(&mut link, &mut dev, client, "again").await;
+            true
+        }
+    })
+    .await;
 }
