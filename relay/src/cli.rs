@@ -18,6 +18,12 @@ use std::time::Duration;
 #[derive(Debug, Parser)]
 #[command(name = "rc-relay", version)]
 pub struct Cli {
+    /// Configuration file (TOML): long options as keys, e.g. `redis =
+    /// "redis://…"`, `listen = "0.0.0.0:443"`; the command line and the
+    /// environment win over it [default:
+    /// $XDG_CONFIG_HOME/rc-relay/config.toml, read if it exists].
+    #[arg(long, global = true, value_name = "FILE", env = "RC_RELAY_CONFIG")]
+    pub config: Option<PathBuf>,
     /// Where tokens are kept [default: $XDG_DATA_HOME/rc-relay, else
     /// ~/.local/share/rc-relay].
     #[arg(long, global = true, value_name = "DIR", env = "RC_RELAY_DATA_DIR")]

@@ -40,11 +40,14 @@
 //! 10. `listen`, `server`: accepting connections within their bounds; the
 //!     router, TLS, the sweeper and mesh tasks, serving.
 //! 11. `cli`: the `rc-relay` command line.
+//! 12. `config`: the configuration file, read into the command line's
+//!     defaults.
 
 pub mod acme;
 mod api;
 pub mod cert;
 pub mod cli;
+pub mod config;
 mod hub;
 mod limit;
 mod listen;

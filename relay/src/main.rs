@@ -1,7 +1,6 @@
 //! `rc-relay`: parse, set up logging, run, map the error to an exit code.
 
-use clap::Parser;
-use rc_relay::cli::{Cli, run};
+use rc_relay::cli::run;
 use std::io::IsTerminal;
 use std::process::ExitCode;
 
@@ -9,9 +8,19 @@ use std::process::ExitCode;
 async fn main() -> ExitCode {
     rcd_proto::cli::quiet_on_broken_pipe();
     if let Some(dir) = rcd_docgen::docs_requested() {
-        return rcd_docgen::generate_main(<Cli as clap::CommandFactory>::command(), &dir);
+        return rcd_docgen::generate_main(
+            <rc_relay::cli::Cli as clap::CommandFactory>::command(),
+            &dir,
+        );
     }
-    let cli = Cli::parse();
+    let cli = match rc_relay::config::parse_from(std::env::args_os().collect()) {
+        Ok(Ok(cli)) => cli,
+        Ok(Err(e)) => e.exit(),
+        Err(e) => {
+            eprintln!("rc-relay: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
     let default = if cli.verbose {
         "info,rc_relay=debug"
     } else {

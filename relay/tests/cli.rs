@@ -272,3 +272,74 @@ fn serve_fits_its_connection_cap_to_the_open_file_limit_and_says_when_it_is_hit(
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn a_config_file_gives_the_options_the_command_line_leaves_out() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    let config = tmp.path().join("relay.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "data_dir = {:?}\nlisten = \"127.0.0.1:0\"\nheartbeat-interval = 7\n",
+            data.display().to_string()
+        ),
+    )
+    .unwrap();
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(args)
+            .env_remove("RC_RELAY_DATA_DIR")
+            .env_remove("RC_RELAY_CONFIG")
+            .output()
+            .expect("rc-relay runs")
+    };
+    let c = config.to_str().unwrap();
+    // The data directory comes from the file.
+    let made = run(&["--config", c, "token", "create", "--label", "from-config"]);
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let listed = ok(&data, &["token", "list", "--json"]);
+    assert!(listed.contains("from-config"), "{listed}");
+    // So does serve's address: no --listen on the command line.
+    let mut child = Command::new(BIN)
+        .args(["serve"])
+        .env("RC_RELAY_CONFIG", &config)
+        .env_remove("RC_RELAY_DATA_DIR")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("rc-relay serve starts");
+    let mut first = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        first.starts_with("listening on http://127.0.0.1:"),
+        "{first:?}"
+    );
+
+    // A key it does not know, or a file that is not there, is an error
+    // that says which.
+    std::fs::write(&config, "lissten = \"127.0.0.1:0\"\n").unwrap();
+    let bad = run(&["--config", c, "serve"]);
+    assert_eq!(bad.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        err.contains("lissten") && err.contains("relay.toml"),
+        "{err}"
+    );
+    let missing = run(&["--config", "/nonexistent/relay.toml", "token", "list"]);
+    assert_eq!(missing.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("/nonexistent/relay.toml"),
+        "{}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+}

@@ -131,12 +131,16 @@ _rc__relay() {
 
     case "${cmd}" in
         rc__relay)
-            opts="-v -h -V --data-dir --redis --verbose --help --version serve token device completions cert help"
+            opts="-v -h -V --config --data-dir --redis --verbose --help --version serve token device completions cert help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --data-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -153,12 +157,16 @@ _rc__relay() {
             return 0
             ;;
         rc__subcmd__relay__subcmd__cert)
-            opts="-v -h --data-dir --redis --verbose --help create help"
+            opts="-v -h --config --data-dir --redis --verbose --help create help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --data-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -175,7 +183,7 @@ _rc__relay() {
             return 0
             ;;
         rc__subcmd__relay__subcmd__cert__subcmd__create)
-            opts="-v -h --name --out --days --force --json --data-dir --redis --verbose --help"
+            opts="-v -h --name --out --days --force --json --config --data-dir --redis --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -190,6 +198,10 @@ _rc__relay() {
                     return 0
                     ;;
                 --days)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -251,12 +263,16 @@ _rc__relay() {
             return 0
             ;;
         rc__subcmd__relay__subcmd__completions)
-            opts="-v -h --data-dir --redis --verbose --help bash elvish fish powershell zsh"
+            opts="-v -h --config --data-dir --redis --verbose --help bash elvish fish powershell zsh"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --data-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -273,12 +289,16 @@ _rc__relay() {
             return 0
             ;;
         rc__subcmd__relay__subcmd__device)
-            opts="-v -h --data-dir --redis --verbose --help list revoke help"
+            opts="-v -h --config --data-dir --redis --verbose --help list revoke help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --data-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -351,12 +371,16 @@ _rc__relay() {
             return 0
             ;;
         rc__subcmd__relay__subcmd__device__subcmd__list)
-            opts="-v -h --json --data-dir --redis --verbose --help"
+            opts="-v -h --json --config --data-dir --redis --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --data-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -373,12 +397,16 @@ _rc__relay() {
             return 0
             ;;
         rc__subcmd__relay__subcmd__device__subcmd__revoke)
-            opts="-v -h --data-dir --redis --verbose --help"
+            opts="-v -h --config --data-dir --redis --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --data-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -577,7 +605,7 @@ _rc__relay() {
             return 0
             ;;
         rc__subcmd__relay__subcmd__serve)
-            opts="-v -h --listen --tls-cert --tls-key --acme --acme-email --acme-directory --acme-ca-cert --credential-ttl --heartbeat-interval --offline-after --forget-after --poll-timeout --work-timeout --ping-interval --header-timeout --max-connections --push-contact --data-dir --redis --verbose --help"
+            opts="-v -h --listen --tls-cert --tls-key --acme --acme-email --acme-directory --acme-ca-cert --credential-ttl --heartbeat-interval --offline-after --forget-after --poll-timeout --work-timeout --ping-interval --header-timeout --max-connections --push-contact --config --data-dir --redis --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -651,6 +679,10 @@ _rc__relay() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --data-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -667,12 +699,16 @@ _rc__relay() {
             return 0
             ;;
         rc__subcmd__relay__subcmd__token)
-            opts="-v -h --data-dir --redis --verbose --help create list revoke help"
+            opts="-v -h --config --data-dir --redis --verbose --help create list revoke help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --data-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -689,13 +725,17 @@ _rc__relay() {
             return 0
             ;;
         rc__subcmd__relay__subcmd__token__subcmd__create)
-            opts="-v -h --label --json --data-dir --redis --verbose --help"
+            opts="-v -h --label --json --config --data-dir --redis --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --label)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --config)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -785,12 +825,16 @@ _rc__relay() {
             return 0
             ;;
         rc__subcmd__relay__subcmd__token__subcmd__list)
-            opts="-v -h --json --data-dir --redis --verbose --help"
+            opts="-v -h --json --config --data-dir --redis --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --data-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -807,12 +851,16 @@ _rc__relay() {
             return 0
             ;;
         rc__subcmd__relay__subcmd__token__subcmd__revoke)
-            opts="-v -h --data-dir --redis --verbose --help"
+            opts="-v -h --config --data-dir --redis --verbose --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --config)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --data-dir)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_rc_relay_global_optspecs
-    string join \n data-dir= redis= v/verbose h/help V/version
+    string join \n config= data-dir= redis= v/verbose h/help V/version
 end
 
 function __fish_rc_relay_needs_command
@@ -24,6 +24,7 @@ function __fish_rc_relay_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c rc-relay -n "__fish_rc_relay_needs_command" -l config -d 'Configuration file (TOML): long options as keys, e.g. `redis = "redis://…"`, `listen = "0.0.0.0:443"`; the command line and the environment win over it [default: $XDG_CONFIG_HOME/rc-relay/config.toml, read if it exists]' -r -F
 complete -c rc-relay -n "__fish_rc_relay_needs_command" -l data-dir -d 'Where tokens are kept [default: $XDG_DATA_HOME/rc-relay, else ~/.local/share/rc-relay]' -r -F
 complete -c rc-relay -n "__fish_rc_relay_needs_command" -l redis -d 'Keep tokens, environments and work in this Redis (7 or newer) instead of the data directory, e.g. redis://127.0.0.1:6379/0 (a password as redis://:PASSWORD@HOST:PORT/DB)' -r
 complete -c rc-relay -n "__fish_rc_relay_needs_command" -s v -l verbose -d 'Debug logging (RUST_LOG overrides)'
@@ -52,10 +53,12 @@ complete -c rc-relay -n "__fish_rc_relay_using_subcommand serve" -l ping-interva
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand serve" -l header-timeout -d 'How long a client has to finish its TLS handshake and to send each request\'s header (also how long a kept-alive connection may sit idle); a slower one is closed' -r
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand serve" -l max-connections -d 'Most connections open at once (HTTP and WebSocket); beyond it new ones are refused, with a warning in the log. Keep it below the process\'s open-file limit (LimitNOFILE= in systemd)' -r
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand serve" -l push-contact -d 'Who runs this relay, for the push services that deliver its notifications (the VAPID `sub` claim): a `mailto:` or `https:` URL. Some push services refuse pushes without a real one' -r
+complete -c rc-relay -n "__fish_rc_relay_using_subcommand serve" -l config -d 'Configuration file (TOML): long options as keys, e.g. `redis = "redis://…"`, `listen = "0.0.0.0:443"`; the command line and the environment win over it [default: $XDG_CONFIG_HOME/rc-relay/config.toml, read if it exists]' -r -F
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand serve" -l data-dir -d 'Where tokens are kept [default: $XDG_DATA_HOME/rc-relay, else ~/.local/share/rc-relay]' -r -F
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand serve" -l redis -d 'Keep tokens, environments and work in this Redis (7 or newer) instead of the data directory, e.g. redis://127.0.0.1:6379/0 (a password as redis://:PASSWORD@HOST:PORT/DB)' -r
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand serve" -s v -l verbose -d 'Debug logging (RUST_LOG overrides)'
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand serve" -s h -l help -d 'Print help'
+complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l config -d 'Configuration file (TOML): long options as keys, e.g. `redis = "redis://…"`, `listen = "0.0.0.0:443"`; the command line and the environment win over it [default: $XDG_CONFIG_HOME/rc-relay/config.toml, read if it exists]' -r -F
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l data-dir -d 'Where tokens are kept [default: $XDG_DATA_HOME/rc-relay, else ~/.local/share/rc-relay]' -r -F
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -l redis -d 'Keep tokens, environments and work in this Redis (7 or newer) instead of the data directory, e.g. redis://127.0.0.1:6379/0 (a password as redis://:PASSWORD@HOST:PORT/DB)' -r
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -s v -l verbose -d 'Debug logging (RUST_LOG overrides)'
@@ -65,16 +68,19 @@ complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and not __fish_
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -f -a "revoke" -d 'Revoke an enrollment token, with every device token it owns; a running relay drops its machines within seconds'
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and not __fish_seen_subcommand_from create list revoke help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and __fish_seen_subcommand_from create" -l label -d 'A name to recognise it by, e.g. the machine\'s' -r
+complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and __fish_seen_subcommand_from create" -l config -d 'Configuration file (TOML): long options as keys, e.g. `redis = "redis://…"`, `listen = "0.0.0.0:443"`; the command line and the environment win over it [default: $XDG_CONFIG_HOME/rc-relay/config.toml, read if it exists]' -r -F
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and __fish_seen_subcommand_from create" -l data-dir -d 'Where tokens are kept [default: $XDG_DATA_HOME/rc-relay, else ~/.local/share/rc-relay]' -r -F
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and __fish_seen_subcommand_from create" -l redis -d 'Keep tokens, environments and work in this Redis (7 or newer) instead of the data directory, e.g. redis://127.0.0.1:6379/0 (a password as redis://:PASSWORD@HOST:PORT/DB)' -r
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and __fish_seen_subcommand_from create" -l json
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and __fish_seen_subcommand_from create" -s v -l verbose -d 'Debug logging (RUST_LOG overrides)'
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and __fish_seen_subcommand_from create" -s h -l help -d 'Print help'
+complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and __fish_seen_subcommand_from list" -l config -d 'Configuration file (TOML): long options as keys, e.g. `redis = "redis://…"`, `listen = "0.0.0.0:443"`; the command line and the environment win over it [default: $XDG_CONFIG_HOME/rc-relay/config.toml, read if it exists]' -r -F
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and __fish_seen_subcommand_from list" -l data-dir -d 'Where tokens are kept [default: $XDG_DATA_HOME/rc-relay, else ~/.local/share/rc-relay]' -r -F
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and __fish_seen_subcommand_from list" -l redis -d 'Keep tokens, environments and work in this Redis (7 or newer) instead of the data directory, e.g. redis://127.0.0.1:6379/0 (a password as redis://:PASSWORD@HOST:PORT/DB)' -r
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and __fish_seen_subcommand_from list" -l json
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Debug logging (RUST_LOG overrides)'
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and __fish_seen_subcommand_from revoke" -l config -d 'Configuration file (TOML): long options as keys, e.g. `redis = "redis://…"`, `listen = "0.0.0.0:443"`; the command line and the environment win over it [default: $XDG_CONFIG_HOME/rc-relay/config.toml, read if it exists]' -r -F
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and __fish_seen_subcommand_from revoke" -l data-dir -d 'Where tokens are kept [default: $XDG_DATA_HOME/rc-relay, else ~/.local/share/rc-relay]' -r -F
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and __fish_seen_subcommand_from revoke" -l redis -d 'Keep tokens, environments and work in this Redis (7 or newer) instead of the data directory, e.g. redis://127.0.0.1:6379/0 (a password as redis://:PASSWORD@HOST:PORT/DB)' -r
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and __fish_seen_subcommand_from revoke" -s v -l verbose -d 'Debug logging (RUST_LOG overrides)'
@@ -83,6 +89,7 @@ complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and __fish_seen
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "list" -d 'List enrollment tokens (never their secrets)'
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "revoke" -d 'Revoke an enrollment token, with every device token it owns; a running relay drops its machines within seconds'
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand token; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rc-relay -n "__fish_rc_relay_using_subcommand device; and not __fish_seen_subcommand_from list revoke help" -l config -d 'Configuration file (TOML): long options as keys, e.g. `redis = "redis://…"`, `listen = "0.0.0.0:443"`; the command line and the environment win over it [default: $XDG_CONFIG_HOME/rc-relay/config.toml, read if it exists]' -r -F
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand device; and not __fish_seen_subcommand_from list revoke help" -l data-dir -d 'Where tokens are kept [default: $XDG_DATA_HOME/rc-relay, else ~/.local/share/rc-relay]' -r -F
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand device; and not __fish_seen_subcommand_from list revoke help" -l redis -d 'Keep tokens, environments and work in this Redis (7 or newer) instead of the data directory, e.g. redis://127.0.0.1:6379/0 (a password as redis://:PASSWORD@HOST:PORT/DB)' -r
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand device; and not __fish_seen_subcommand_from list revoke help" -s v -l verbose -d 'Debug logging (RUST_LOG overrides)'
@@ -90,11 +97,13 @@ complete -c rc-relay -n "__fish_rc_relay_using_subcommand device; and not __fish
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand device; and not __fish_seen_subcommand_from list revoke help" -f -a "list" -d 'List device tokens (never their secrets)'
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand device; and not __fish_seen_subcommand_from list revoke help" -f -a "revoke" -d 'Revoke a device token; its open sessions are closed'
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand device; and not __fish_seen_subcommand_from list revoke help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rc-relay -n "__fish_rc_relay_using_subcommand device; and __fish_seen_subcommand_from list" -l config -d 'Configuration file (TOML): long options as keys, e.g. `redis = "redis://…"`, `listen = "0.0.0.0:443"`; the command line and the environment win over it [default: $XDG_CONFIG_HOME/rc-relay/config.toml, read if it exists]' -r -F
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand device; and __fish_seen_subcommand_from list" -l data-dir -d 'Where tokens are kept [default: $XDG_DATA_HOME/rc-relay, else ~/.local/share/rc-relay]' -r -F
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand device; and __fish_seen_subcommand_from list" -l redis -d 'Keep tokens, environments and work in this Redis (7 or newer) instead of the data directory, e.g. redis://127.0.0.1:6379/0 (a password as redis://:PASSWORD@HOST:PORT/DB)' -r
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand device; and __fish_seen_subcommand_from list" -l json
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand device; and __fish_seen_subcommand_from list" -s v -l verbose -d 'Debug logging (RUST_LOG overrides)'
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand device; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c rc-relay -n "__fish_rc_relay_using_subcommand device; and __fish_seen_subcommand_from revoke" -l config -d 'Configuration file (TOML): long options as keys, e.g. `redis = "redis://…"`, `listen = "0.0.0.0:443"`; the command line and the environment win over it [default: $XDG_CONFIG_HOME/rc-relay/config.toml, read if it exists]' -r -F
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand device; and __fish_seen_subcommand_from revoke" -l data-dir -d 'Where tokens are kept [default: $XDG_DATA_HOME/rc-relay, else ~/.local/share/rc-relay]' -r -F
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand device; and __fish_seen_subcommand_from revoke" -l redis -d 'Keep tokens, environments and work in this Redis (7 or newer) instead of the data directory, e.g. redis://127.0.0.1:6379/0 (a password as redis://:PASSWORD@HOST:PORT/DB)' -r
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand device; and __fish_seen_subcommand_from revoke" -s v -l verbose -d 'Debug logging (RUST_LOG overrides)'
@@ -102,10 +111,12 @@ complete -c rc-relay -n "__fish_rc_relay_using_subcommand device; and __fish_see
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand device; and __fish_seen_subcommand_from help" -f -a "list" -d 'List device tokens (never their secrets)'
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand device; and __fish_seen_subcommand_from help" -f -a "revoke" -d 'Revoke a device token; its open sessions are closed'
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand device; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c rc-relay -n "__fish_rc_relay_using_subcommand completions" -l config -d 'Configuration file (TOML): long options as keys, e.g. `redis = "redis://…"`, `listen = "0.0.0.0:443"`; the command line and the environment win over it [default: $XDG_CONFIG_HOME/rc-relay/config.toml, read if it exists]' -r -F
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand completions" -l data-dir -d 'Where tokens are kept [default: $XDG_DATA_HOME/rc-relay, else ~/.local/share/rc-relay]' -r -F
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand completions" -l redis -d 'Keep tokens, environments and work in this Redis (7 or newer) instead of the data directory, e.g. redis://127.0.0.1:6379/0 (a password as redis://:PASSWORD@HOST:PORT/DB)' -r
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand completions" -s v -l verbose -d 'Debug logging (RUST_LOG overrides)'
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c rc-relay -n "__fish_rc_relay_using_subcommand cert; and not __fish_seen_subcommand_from create help" -l config -d 'Configuration file (TOML): long options as keys, e.g. `redis = "redis://…"`, `listen = "0.0.0.0:443"`; the command line and the environment win over it [default: $XDG_CONFIG_HOME/rc-relay/config.toml, read if it exists]' -r -F
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand cert; and not __fish_seen_subcommand_from create help" -l data-dir -d 'Where tokens are kept [default: $XDG_DATA_HOME/rc-relay, else ~/.local/share/rc-relay]' -r -F
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand cert; and not __fish_seen_subcommand_from create help" -l redis -d 'Keep tokens, environments and work in this Redis (7 or newer) instead of the data directory, e.g. redis://127.0.0.1:6379/0 (a password as redis://:PASSWORD@HOST:PORT/DB)' -r
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand cert; and not __fish_seen_subcommand_from create help" -s v -l verbose -d 'Debug logging (RUST_LOG overrides)'
@@ -115,6 +126,7 @@ complete -c rc-relay -n "__fish_rc_relay_using_subcommand cert; and not __fish_s
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand cert; and __fish_seen_subcommand_from create" -l name -d 'A host name or IP address of the relay, as in its URL (repeat for more: --name relay.example.com --name 192.0.2.7)' -r
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand cert; and __fish_seen_subcommand_from create" -l out -d 'Where to write cert.pem and key.pem' -r -F
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand cert; and __fish_seen_subcommand_from create" -l days -d 'How many days the certificate is valid' -r
+complete -c rc-relay -n "__fish_rc_relay_using_subcommand cert; and __fish_seen_subcommand_from create" -l config -d 'Configuration file (TOML): long options as keys, e.g. `redis = "redis://…"`, `listen = "0.0.0.0:443"`; the command line and the environment win over it [default: $XDG_CONFIG_HOME/rc-relay/config.toml, read if it exists]' -r -F
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand cert; and __fish_seen_subcommand_from create" -l data-dir -d 'Where tokens are kept [default: $XDG_DATA_HOME/rc-relay, else ~/.local/share/rc-relay]' -r -F
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand cert; and __fish_seen_subcommand_from create" -l redis -d 'Keep tokens, environments and work in this Redis (7 or newer) instead of the data directory, e.g. redis://127.0.0.1:6379/0 (a password as redis://:PASSWORD@HOST:PORT/DB)' -r
 complete -c rc-relay -n "__fish_rc_relay_using_subcommand cert; and __fish_seen_subcommand_from create" -l force -d 'Replace cert.pem and key.pem if they exist'
