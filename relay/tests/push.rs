@@ -2,7 +2,8 @@
 //! of a device's subscription, the VAPID header (its signature checked
 //! with the key `/push/key` gives), the aes128gcm payload decrypted with
 //! the keys a browser would make, the episode rule, quiet attention, the
-//! message opt-in, a 410, a 5xx retried, and revoked devices.
+//! message opt-in, a 410, a 5xx retried, revoked devices, and one push
+//! per episode from instances sharing a Redis.
 
 mod common;
 
@@ -645,4 +646,77 @@ async fn the_key_is_kept_by_the_file_store() {
     let (_, body) = relay.api().get("/push/subscription", Some(&first.1)).await;
     assert_eq!(body["subscribed"], true, "and the subscription");
     assert_eq!(body["with_message"], true);
+}
+
+#[tokio::test]
+async fn instances_on_one_redis_push_an_episode_once_whichever_hears_it() {
+    let Some(redis) = common::redis::RedisServer::start() else {
+        return;
+    };
+    let mut relays = Vec::new();
+    for _ in 0..3 {
+        let store: Arc<dyn rc_relay::Store> = Arc::new(
+            rc_relay::RedisStore::connect(&redis.url())
+                .await
+                .expect("Redis"),
+        );
+        relays.push(TestRelay::with_store(opts(), store).await);
+    }
+    let (_, enrollment) = relays[0]
+        .relay
+        .create_enrollment_token_async(None)
+        .await
+        .expect("a token");
+    let daemon = relays[0].api().register(&enrollment, "laptop").await;
+    let (_, phone) = daemon.pair("phone").await;
+    let (service, mut inbox) = push_service().await;
+    let mut a = Browser::new();
+    let (status, body) = subscribe(
+        &relays[1],
+        &phone,
+        a.subscription(&service.endpoint("a"), false),
+    )
+    .await;
+    assert_eq!(status, 204, "{body}");
+
+    // The daemon's heartbeats land on each instance in turn, as behind a
+    // round-robin: one episode, one push.
+    let ask = waiting(
+        "s",
+        AttentionKind::Permission,
+        "",
+        "2026-01-01T00:00:01Z",
+        false,
+    );
+    for r in &relays {
+        let d = common::FakeDaemon {
+            api: r.api(),
+            ..daemon.clone()
+        };
+        assert_eq!(d.heartbeat(vec![ask.clone()]).await, 204);
+    }
+    let r = next(&mut inbox).await;
+    assert_eq!(a.decrypt(&r.body)["since"], "2026-01-01T00:00:01Z");
+    nothing_more(&mut inbox).await;
+
+    // A new episode, heard first by another instance: pushed once too.
+    // (A test browser's key decrypts one push.)
+    let mut a = Browser::new();
+    subscribe(
+        &relays[2],
+        &phone,
+        a.subscription(&service.endpoint("a"), false),
+    )
+    .await;
+    let bell = waiting("s", AttentionKind::Bell, "", "2026-01-01T00:00:02Z", false);
+    for r in relays.iter().rev() {
+        let d = common::FakeDaemon {
+            api: r.api(),
+            ..daemon.clone()
+        };
+        assert_eq!(d.heartbeat(vec![bell.clone()]).await, 204);
+    }
+    let r = next(&mut inbox).await;
+    assert_eq!(a.decrypt(&r.body)["kind"], "bell");
+    nothing_more(&mut inbox).await;
 }

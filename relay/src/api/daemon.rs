@@ -94,6 +94,10 @@ pub(crate) async fn heartbeat(
     if !relay.store().seen(&env, Some(beat)).await? {
         return Err(ApiErr::no_environment());
     }
+    let episodes = relay
+        .pusher()
+        .claimed(relay.store().as_ref(), episodes)
+        .await;
     relay.pusher().send(relay.store().clone(), owner, episodes);
     Ok(StatusCode::NO_CONTENT)
 }

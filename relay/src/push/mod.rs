@@ -192,6 +192,26 @@ impl Pusher {
             .collect()
     }
 
+    /// Of `episodes`, those no other relay process sharing `store` pushed
+    /// already: each is claimed in the store (several instances on one
+    /// Redis hear one daemon's heartbeats in turn, each with its own record
+    /// of what it pushed). An episode the store cannot answer for is kept:
+    /// a push twice is better than none.
+    pub async fn claimed(&self, store: &dyn Store, episodes: Vec<Episode>) -> Vec<Episode> {
+        let mut out = Vec::with_capacity(episodes.len());
+        for e in episodes {
+            match store.claim_push(&e.topic, &e.payload.since).await {
+                Ok(false) => tracing::debug!(topic = %e.topic, "push: another instance pushed it"),
+                Ok(true) => out.push(e),
+                Err(err) => {
+                    tracing::warn!("push: cannot tell whether another instance pushed it: {err}");
+                    out.push(e);
+                }
+            }
+        }
+        out
+    }
+
     /// Pushes `episodes` to every subscription of `owner`'s devices, in
     /// the background.
     pub fn send(&self, store: Arc<dyn Store>, owner: String, episodes: Vec<Episode>) {

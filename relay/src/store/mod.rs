@@ -376,6 +376,16 @@ pub trait Store: Send + Sync + fmt::Debug + 'static {
     /// of life for `forget_after`; returns the ids of those environments.
     fn sweep(&self, forget_after: Duration) -> StoreFuture<'_, Vec<String>>;
 
+    /// Claims the push of the attention episode `since` of the session
+    /// whose push topic is `topic`, for this process: `false` when another
+    /// process sharing the store claimed that episode already. A store
+    /// only one process uses says `true`: the pusher's own record of the
+    /// episodes it pushed decides.
+    fn claim_push<'a>(&'a self, topic: &'a str, since: &'a str) -> StoreFuture<'a, bool> {
+        let _ = (topic, since);
+        ready(Ok(true))
+    }
+
     /// How relay processes sharing this store reach each other's sockets:
     /// a store only one process uses has none.
     fn bus(&self) -> Option<crate::Bus> {

@@ -19,6 +19,7 @@
 //! | `rcd:q:{env}` | list | ids of queued work, oldest first | with its environment |
 //! | `rcd:pend:{work id}` | hash | `env`, `item` (JSON), `done` | the work's time to live (`PX`) |
 //! | `rcd:res:{work id}` | list | the work's result (JSON), at most one | the work's time to live |
+//! | `rcd:pushed:{topic}` | string | the attention episode (`since`) last pushed for a session | a day |
 //!
 //! Every step that reads and then writes is one Lua script, so it is
 //! atomic against every instance. Times that instances compare (presence)
@@ -383,6 +384,7 @@ struct Scripts {
     push_work: Script,
     post_result: Script,
     sweep: Script,
+    claim_push: Script,
 }
 
 /// A device token is live: not revoked, and its owner neither.
@@ -592,6 +594,17 @@ return 1
 "#,
             ),
             // ARGV: p, forget after (ms). The environments forgotten now.
+            // ARGV: p, topic, since. 1 when this call claimed the
+            // episode, 0 when another process did.
+            claim_push: Script::new(
+                r#"
+local p, topic, since = ARGV[1], ARGV[2], ARGV[3]
+local k = p .. 'pushed:' .. topic
+if redis.call('GET', k) == since then return 0 end
+redis.call('SET', k, since, 'PX', 86400000)
+return 1
+"#,
+            ),
             sweep: with(&[
                 NOW,
                 REMOVE_ENV,
@@ -1030,6 +1043,15 @@ impl Store for RedisStore {
         Box::pin(async move {
             let ms = forget_after.as_millis().to_string();
             self.run(&self.inner.scripts.sweep, &[&ms]).await
+        })
+    }
+
+    fn claim_push<'a>(&'a self, topic: &'a str, since: &'a str) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let claimed: i64 = self
+                .run(&self.inner.scripts.claim_push, &[topic, since])
+                .await?;
+            Ok(claimed == 1)
         })
     }
 }
