@@ -339,7 +339,7 @@ impl Hub {
         let Some(route) = routes.get_mut(key) else {
             return Vec::new();
         };
-        if route.link.as_ref().is_none_or(|l| l.id != id) {
+        if reg.generation == 0 || route.link.as_ref().is_none_or(|l| l.id != id) {
             return Vec::new();
         }
         if route
@@ -380,6 +380,27 @@ impl Hub {
             self.tell(inst, key, up.clone());
         }
         opens
+    }
+
+    /// Makes `r`, on another instance and newer than any link known here,
+    /// the route's link: a local one is closed as replaced, the local
+    /// devices are told the link is up, and each is announced to `r`'s
+    /// instance (which ignores the devices it has already).
+    fn adopt(&self, key: &RouteKey, route: &mut Route, r: RemoteLink) {
+        route.remote_link = Some(r);
+        if route.link.is_some() {
+            self.drop_link(key, route, Some(CloseReason::REPLACED));
+        } else {
+            route.link_state(true);
+        }
+        for (client, d) in &route.devices {
+            let note = Note::DeviceUp {
+                client: *client,
+                link: r.id,
+                device: d.device.clone().unwrap_or_default(),
+            };
+            self.tell(r.inst, key, note);
+        }
     }
 
     /// Takes the route's local link away: closes it with `reason` (if
@@ -449,24 +470,47 @@ impl Hub {
         if !route.devices.contains_key(&client) {
             return false;
         }
-        if route.link.is_some() {
-            return true;
-        }
-        // A link heard of since the registry was read is newer than what
-        // it said.
-        if route.remote_link.is_none() {
-            route.remote_link = found.filter(|f| f.inst != me);
-        }
-        let Some(r) = route.remote_link else {
-            return false;
+        // The registry's link, if newer than every link known here, is
+        // the route's link now (it was registered while this device was).
+        let mine = match &route.link {
+            Some(l) => l.generation,
+            None => route.remote_link.map(|r| r.generation),
         };
-        let note = Note::DeviceUp {
-            client,
-            link: r.id,
-            device: device.to_string(),
-        };
-        self.tell(r.inst, key, note);
-        true
+        let newer = found.filter(|f| f.inst != me && mine.is_none_or(|g| g < f.generation));
+        match newer {
+            // A local link not registered yet comes out newer than it.
+            Some(_) if route.link.as_ref().is_some_and(|l| l.generation.is_none()) => true,
+            // The first link this route hears of: only this device is new
+            // to it.
+            Some(f) if route.link.is_none() && route.remote_link.is_none() => {
+                route.remote_link = Some(f);
+                let note = Note::DeviceUp {
+                    client,
+                    link: f.id,
+                    device: device.to_string(),
+                };
+                self.tell(f.inst, key, note);
+                true
+            }
+            // It replaces the link the other devices are on.
+            Some(f) => {
+                self.adopt(key, route, f);
+                true
+            }
+            None if route.link.is_some() => true,
+            None => match route.remote_link {
+                Some(r) => {
+                    let note = Note::DeviceUp {
+                        client,
+                        link: r.id,
+                        device: device.to_string(),
+                    };
+                    self.tell(r.inst, key, note);
+                    true
+                }
+                None => false,
+            },
+        }
     }
 
     /// Takes a local device away: closes it with `reason` (if given), and
@@ -485,7 +529,7 @@ impl Hub {
             d.close(reason);
         }
         if let Some(l) = &route.link {
-            let _ = l.peer.tx.try_send(json(&LinkFrame::Close { client }));
+            close_on_link(&l.peer.tx, client);
         } else if let Some(r) = route.remote_link {
             self.tell(r.inst, key, Note::DeviceDown { client });
         }
@@ -510,6 +554,15 @@ impl Hub {
             routes.remove(key);
         }
         link
+    }
+
+    /// The registry named `link` as the session's link when the device
+    /// `client` left: its instance is told too, in case the device left
+    /// before hearing of that link (a second `DeviceDown` is harmless).
+    pub fn device_gone(&self, key: &RouteKey, client: u64, link: Option<RemoteLink>) {
+        if let Some(l) = link.filter(|l| l.inst != self.me()) {
+            self.tell(l.inst, key, Note::DeviceDown { client });
+        }
     }
 
     /// Where the route's device messages go now.
@@ -575,7 +628,6 @@ impl Hub {
 
     /// Closes every socket of a route, telling the other instances.
     fn close_route(&self, key: &RouteKey, mut route: Route, reason: CloseReason) {
-        route.remote_link = None;
         self.drop_link(key, &mut route, Some(reason));
         let clients: Vec<u64> = route.devices.keys().copied().collect();
         for client in clients {
@@ -665,9 +717,13 @@ impl Side for Hub {
     /// Forgets the other side of every route on an instance not in `live`,
     /// as if its sockets had closed.
     fn prune(&self, live: &HashSet<u64>) {
+        // An instance that joined after the list was read is not in it,
+        // and not dead: numbers only grow.
+        let newest = live.iter().copied().max().unwrap_or(0);
+        let live = |inst: u64| inst > newest || live.contains(&inst);
         let mut routes = self.lock();
         for route in routes.values_mut() {
-            if route.remote_link.is_some_and(|r| !live.contains(&r.inst)) {
+            if route.remote_link.is_some_and(|r| !live(r.inst)) {
                 route.remote_link = None;
                 if route.link.is_none() {
                     route.link_state(false);
@@ -676,13 +732,13 @@ impl Side for Hub {
             let dead: Vec<u64> = route
                 .remote
                 .iter()
-                .filter(|(_, d)| !live.contains(&d.inst))
+                .filter(|(_, d)| !live(d.inst))
                 .map(|(c, _)| *c)
                 .collect();
             for client in dead {
                 route.remote.remove(&client);
                 if let Some(l) = &route.link {
-                    let _ = l.peer.tx.try_send(json(&LinkFrame::Close { client }));
+                    close_on_link(&l.peer.tx, client);
                 }
             }
         }
@@ -724,18 +780,7 @@ impl Side for Hub {
                     // Not registered yet: whichever is newer shows when it is.
                     Some(None) => route.remote_link = Some(theirs),
                     Some(Some(mine)) if mine >= generation => {}
-                    Some(Some(_)) => {
-                        if let Some(l) = route.link.take() {
-                            l.peer.close(CloseReason::REPLACED);
-                        }
-                        route.remote.clear();
-                        route.remote_link = Some(theirs);
-                        route.link_state(true);
-                    }
-                    None => {
-                        route.remote_link = Some(theirs);
-                        route.link_state(true);
-                    }
+                    _ => self.adopt(&key, route, theirs),
                 }
             }
             Note::LinkDown { link } => {
@@ -750,14 +795,21 @@ impl Side for Hub {
                 }
             }
             Note::Replaced {
-                link, generation, ..
+                link,
+                by,
+                generation,
             } => {
                 if route
                     .link
                     .as_ref()
                     .is_some_and(|l| l.id == link && l.generation.is_none_or(|g| g < generation))
                 {
-                    self.drop_link(&key, route, Some(CloseReason::REPLACED));
+                    let by = RemoteLink {
+                        inst: from,
+                        id: by,
+                        generation,
+                    };
+                    self.adopt(&key, route, by);
                 }
             }
             Note::DeviceUp {
@@ -779,12 +831,13 @@ impl Side for Hub {
                 _ => self.tell(from, &key, Note::LinkDown { link }),
             },
             Note::DeviceDown { client } => {
+                // Remembered either way: an `open` for it still on its way
+                // (a link registering) must not bring it back.
+                route.remember_gone(client);
                 if route.remote.remove(&client).is_some() {
                     if let Some(l) = &route.link {
-                        let _ = l.peer.tx.try_send(json(&LinkFrame::Close { client }));
+                        close_on_link(&l.peer.tx, client);
                     }
-                } else {
-                    route.remember_gone(client);
                 }
             }
             Note::ToLink { link, data } => {
@@ -803,7 +856,7 @@ impl Side for Hub {
                 // to the daemon's pace: one that outruns the daemon is
                 // closed as too slow, as one that outruns its reader is.
                 if let Err(Refused::Full(_)) = l.peer.tx.try_send(Message::Binary(data)) {
-                    let _ = l.peer.tx.try_send(json(&LinkFrame::Close { client }));
+                    close_on_link(&l.peer.tx, client);
                     route.remote.remove(&client);
                     let code = CloseReason::TOO_SLOW.code;
                     self.tell(from, &key, Note::CloseDevice { client, code });
@@ -829,6 +882,22 @@ impl Side for Hub {
         }
         if route.is_empty() {
             routes.remove(&key);
+        }
+    }
+}
+
+/// Tells a link that its device `client` is gone. The daemon must hear
+/// it even when the link's queue is full: then it is sent as soon as
+/// there is room (within 5 s), from a task of its own.
+fn close_on_link(tx: &QueueTx, client: u64) {
+    let close = json(&LinkFrame::Close { client });
+    if let Err(Refused::Full(close)) = tx.try_send(close) {
+        if let Ok(rt) = tokio::runtime::Handle::try_current() {
+            let tx = tx.clone();
+            rt.spawn(async move {
+                let _ =
+                    tokio::time::timeout(std::time::Duration::from_secs(5), tx.send(close)).await;
+            });
         }
     }
 }
@@ -937,5 +1006,179 @@ mod tests {
         }
         assert_eq!(hub.to_device(&key(), d.id, part()), Delivery::Dropped);
         assert_eq!(d.kill.try_recv().unwrap(), CloseReason::TOO_SLOW);
+    }
+
+    /// A hub joined as instance `me` among others that do not exist: what
+    /// it tells them stays in its mesh's outbox.
+    fn hub_as(me: u64) -> Hub {
+        Hub::new(Some(Mesh::joined_as(me)))
+    }
+
+    fn sent(hub: &Hub) -> Vec<(u64, Note)> {
+        hub.mesh()
+            .expect("a mesh")
+            .sent()
+            .into_iter()
+            .map(|(to, e)| (to, e.note))
+            .collect()
+    }
+
+    fn note(from: u64, note: Note) -> Envelope {
+        Envelope {
+            from,
+            key: key(),
+            note,
+        }
+    }
+
+    fn link_frames(rx: &mut QueueRx) -> Vec<Message> {
+        std::iter::from_fn(|| rx.try_recv().ok()).collect()
+    }
+
+    #[test]
+    fn a_device_registered_while_a_newer_link_came_up_is_announced_to_that_one() {
+        // Instance 2 holds a device on a link of instance 1 (generation 1).
+        let hub = hub_as(2);
+        let (mut d1, _) = hub
+            .attach_device(&key(), "enr_a", "dev_1")
+            .expect("attached");
+        hub.deliver(note(
+            1,
+            Note::LinkUp {
+                link: 10,
+                generation: 1,
+            },
+        ));
+        assert!(hub.device_registered(&key(), d1.id, "dev_1", None));
+        let _ = link_frames(&mut d1.rx);
+        let _ = sent(&hub);
+        // A second device registers; the registry names instance 3's
+        // newer link (generation 2), whose LinkUp has not come yet.
+        let (mut d2, _) = hub
+            .attach_device(&key(), "enr_a", "dev_2")
+            .expect("attached");
+        let newer = RemoteLink {
+            inst: 3,
+            id: 30,
+            generation: 2,
+        };
+        assert!(hub.device_registered(&key(), d2.id, "dev_2", Some(newer)));
+        assert!(matches!(hub.link(&key()), LinkPath::Remote(r) if r == newer));
+        // Both devices are announced to instance 3 and told the link is up.
+        let mut to_3: Vec<u64> = sent(&hub)
+            .into_iter()
+            .filter_map(|(to, n)| match n {
+                Note::DeviceUp {
+                    client, link: 30, ..
+                } if to == 3 => Some(client),
+                _ => None,
+            })
+            .collect();
+        to_3.sort();
+        assert_eq!(to_3, vec![d1.id, d2.id]);
+        let up = Message::text(r#"{"t":"link","up":true}"#);
+        assert_eq!(link_frames(&mut d1.rx), vec![up.clone()]);
+        assert_eq!(link_frames(&mut d2.rx), vec![up]);
+    }
+
+    #[test]
+    fn a_replaced_link_hands_its_devices_to_the_one_that_replaced_it() {
+        let hub = hub_as(1);
+        let (mut dev, _) = hub
+            .attach_device(&key(), "enr_a", "dev_1")
+            .expect("attached");
+        let (mut link, _) = hub.attach_link(&key(), "enr_a").expect("attached");
+        let reg = Registered {
+            generation: 1,
+            ..Registered::default()
+        };
+        assert!(hub.link_registered(&key(), link.id, reg).is_empty());
+        let _ = link_frames(&mut dev.rx);
+        hub.deliver(note(
+            2,
+            Note::Replaced {
+                link: link.id,
+                by: 20,
+                generation: 2,
+            },
+        ));
+        assert_eq!(link.kill.try_recv().unwrap(), CloseReason::REPLACED);
+        assert!(matches!(hub.link(&key()), LinkPath::Remote(r) if r.id == 20));
+        assert!(sent(&hub).contains(&(
+            2,
+            Note::DeviceUp {
+                client: dev.id,
+                link: 20,
+                device: "dev_1".into()
+            }
+        )));
+        assert_eq!(
+            link_frames(&mut dev.rx),
+            vec![Message::text(r#"{"t":"link","up":true}"#)]
+        );
+    }
+
+    #[test]
+    fn an_instance_newer_than_the_live_list_is_not_taken_for_dead() {
+        let hub = hub_as(1);
+        let (_link, _) = hub.attach_link(&key(), "enr_a").expect("attached");
+        for (client, inst) in [(100, 2), (101, 5)] {
+            let up = Note::DeviceUp {
+                client,
+                link: hub.lock()[&key()].link.as_ref().unwrap().id,
+                device: "dev".into(),
+            };
+            hub.deliver(note(inst, up));
+        }
+        // The list was read before instance 5 joined; instance 2 is gone.
+        hub.prune(&[1, 3].into());
+        let remote: Vec<u64> = hub.lock()[&key()].remote.keys().copied().collect();
+        assert_eq!(remote, vec![101]);
+    }
+
+    #[tokio::test]
+    async fn the_daemon_hears_a_device_leave_even_through_a_full_queue() {
+        let hub = hub_as(1);
+        let (mut link, _) = hub.attach_link(&key(), "enr_a").expect("attached");
+        let id = link.id;
+        hub.deliver(note(
+            2,
+            Note::DeviceUp {
+                client: 7,
+                link: id,
+                device: "dev_7".into(),
+            },
+        ));
+        // The link's queue fills with the device's messages…
+        let data = |_| Bytes::from(rcd_proto::relay::link_payload(7, b"k"));
+        let mut full = false;
+        for i in 0..crate::queue::QUEUE_MESSAGES + 1 {
+            hub.deliver(note(
+                2,
+                Note::ToLink {
+                    link: id,
+                    data: data(i),
+                },
+            ));
+            full = matches!(
+                sent(&hub).last(),
+                Some((2, Note::CloseDevice { client: 7, .. }))
+            );
+            if full {
+                break;
+            }
+        }
+        assert!(full, "a device outrunning the daemon is closed as too slow");
+        // …and the `close` waits for room instead of being lost.
+        let mut frames = Vec::new();
+        while let Ok(Some(m)) =
+            tokio::time::timeout(std::time::Duration::from_secs(1), link.rx.recv()).await
+        {
+            frames.push(m);
+        }
+        assert_eq!(
+            frames.last(),
+            Some(&Message::text(r#"{"t":"close","client":7}"#))
+        );
     }
 }

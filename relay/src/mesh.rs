@@ -39,9 +39,9 @@ use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::{RedisError, Script};
 use std::collections::HashSet;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
-use tokio::sync::{Notify, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 
 /// How often an instance beats.
 pub const BEAT: Duration = Duration::from_secs(1);
@@ -57,6 +57,9 @@ const RESPONSE_TIMEOUT: Duration = Duration::from_secs(2);
 const OUTBOX_BYTES: usize = 64 << 20;
 /// Notes published in one round trip at most.
 const BATCH: usize = 256;
+/// Bytes of notes published in one round trip, about (a note is at most
+/// a 1 MiB message and its envelope).
+const BATCH_BYTES: usize = 1 << 20;
 /// The prefix of every key.
 const P: &str = "rcd:";
 
@@ -100,7 +103,8 @@ impl RemoteLink {
 /// What registering a link found.
 #[derive(Debug, Default)]
 pub(crate) struct Registered {
-    /// The link's generation.
+    /// The link's generation; 0 when a newer link of this instance had
+    /// registered first (this one is replaced).
     pub generation: u64,
     /// The link it replaces, if that one is on a live instance.
     pub old: Option<RemoteLink>,
@@ -284,8 +288,8 @@ pub(crate) struct Mesh {
     out_rx: tokio::sync::Mutex<mpsc::UnboundedReceiver<(u64, Vec<u8>)>>,
     /// Bytes in `out`.
     queued: AtomicUsize,
-    /// Fired when `out` overflowed.
-    overflow: Notify,
+    /// Set when `out` overflowed (a note was dropped): the instance resets.
+    overflowed: AtomicBool,
     scripts: Scripts,
 }
 
@@ -319,9 +323,33 @@ impl Mesh {
             out,
             out_rx: tokio::sync::Mutex::new(out_rx),
             queued: AtomicUsize::new(0),
-            overflow: Notify::new(),
+            overflowed: AtomicBool::new(false),
             scripts: Scripts::new(),
         }
+    }
+
+    /// A mesh that never connects, joined as instance `me`, whose notes
+    /// stay in its outbox for [`Mesh::sent`] (the hub's tests).
+    #[cfg(test)]
+    pub fn joined_as(me: u64) -> Mesh {
+        let client = redis::Client::open("redis://127.0.0.1:1/0").expect("a URL");
+        let mesh = Mesh::new(Bus {
+            client,
+            shown: "nowhere".into(),
+        });
+        mesh.me.send_replace(me);
+        mesh
+    }
+
+    /// The notes queued so far, with the instance each is for.
+    #[cfg(test)]
+    pub fn sent(&self) -> Vec<(u64, Envelope)> {
+        let mut rx = self.out_rx.try_lock().expect("not running");
+        let mut out = Vec::new();
+        while let Ok((to, bytes)) = rx.try_recv() {
+            out.push((to, Envelope::decode(&bytes).expect("a note")));
+        }
+        out
     }
 
     fn db(&self) -> i64 {
@@ -349,7 +377,7 @@ impl Mesh {
         let len = bytes.len();
         if self.queued.fetch_add(len, Ordering::AcqRel) + len > OUTBOX_BYTES {
             self.queued.fetch_sub(len, Ordering::AcqRel);
-            self.overflow.notify_one();
+            self.overflowed.store(true, Ordering::Release);
             return;
         }
         if self.out.send((to, bytes)).is_err() {
@@ -463,16 +491,27 @@ impl Mesh {
         Ok(RemoteLink::parse(&found))
     }
 
-    /// Unregisters a device's attach socket.
-    pub async fn device_down(&self, key: &RouteKey, client: u64) -> Result<(), MeshError> {
+    /// Unregisters a device's attach socket; returns the session's link
+    /// as the registry names it, if on a live instance.
+    pub async fn device_down(
+        &self,
+        key: &RouteKey,
+        client: u64,
+    ) -> Result<Option<RemoteLink>, MeshError> {
         let (_, mut conn) = self.conn().await?;
-        let () = redis::cmd("HDEL")
-            .arg(key_of("devs", key))
+        let found: String = self
+            .scripts
+            .device_down
+            .prepare_invoke()
+            .arg(P)
+            .arg(&key.env)
+            .arg(&key.session)
             .arg(client)
-            .query_async(&mut conn)
+            .arg(DEAD_AFTER.as_millis() as u64)
+            .invoke_async(&mut conn)
             .await
             .map_err(|e| self.fail(e))?;
-        Ok(())
+        Ok(RemoteLink::parse(&found))
     }
 
     /// Joins, then routes until the instance must reset or the relay
@@ -524,7 +563,10 @@ impl Mesh {
         let mut renew = rcd_proto::liveness::beat(ROUTE_TTL / 4);
         renew.reset();
         let mut batch = Vec::with_capacity(BATCH);
+        self.overflowed.store(false, Ordering::Release);
         loop {
+            // The beat comes first: a busy outbox or inbox must not keep
+            // it waiting until the others take this instance for dead.
             tokio::select! {
                 biased;
                 _ = stopped(stop) => {
@@ -535,22 +577,6 @@ impl Mesh {
                     }
                     let _ = self.publish(&mut conn, &mut batch).await;
                     return Ok(());
-                }
-                _ = self.overflow.notified() => {
-                    return Err("notes for other instances piled up faster than Redis took them".into());
-                }
-                msg = inbox.next() => match msg {
-                    Some(msg) => match Envelope::decode(msg.get_payload_bytes()) {
-                        Some(env) => hub.deliver(env),
-                        None => tracing::warn!("ignored a note that is not one"),
-                    },
-                    None => return Err(format!("lost the subscription to Redis at {shown}")),
-                },
-                n = outbox.recv_many(&mut batch, BATCH) => {
-                    if n == 0 {
-                        return Ok(());
-                    }
-                    self.publish(&mut conn, &mut batch).await.map_err(fail)?;
                 }
                 _ = beat.tick() => {
                     let live: Vec<u64> = self
@@ -572,16 +598,44 @@ impl Mesh {
                     hub.prune(&live);
                 }
                 _ = renew.tick() => {
-                    let mut pipe = redis::pipe();
-                    for key in hub.route_keys() {
-                        for what in ["link", "generation", "devs"] {
-                            pipe.cmd("PEXPIRE")
-                                .arg(key_of(what, &key))
-                                .arg(ROUTE_TTL.as_millis() as u64)
-                                .ignore();
+                    let keys = hub.route_keys();
+                    if !keys.is_empty() {
+                        let mut pipe = redis::pipe();
+                        for key in keys {
+                            for what in ["link", "generation", "devs"] {
+                                pipe.cmd("PEXPIRE")
+                                    .arg(key_of(what, &key))
+                                    .arg(ROUTE_TTL.as_millis() as u64)
+                                    .ignore();
+                            }
                         }
+                        let () = pipe.query_async(&mut conn).await.map_err(fail)?;
                     }
-                    let () = pipe.query_async(&mut conn).await.map_err(fail)?;
+                }
+                msg = inbox.next() => match msg {
+                    Some(msg) => match Envelope::decode(msg.get_payload_bytes()) {
+                        Some(env) => hub.deliver(env),
+                        None => tracing::warn!("ignored a note that is not one"),
+                    },
+                    None => return Err(format!("lost the subscription to Redis at {shown}")),
+                },
+                first = outbox.recv() => {
+                    let Some(first) = first else {
+                        return Ok(());
+                    };
+                    // One round trip of at most BATCH notes and about
+                    // BATCH_BYTES.
+                    let mut bytes = first.1.len();
+                    batch.push(first);
+                    while batch.len() < BATCH && bytes < BATCH_BYTES {
+                        let Ok(next) = outbox.try_recv() else { break };
+                        bytes += next.1.len();
+                        batch.push(next);
+                    }
+                    self.publish(&mut conn, &mut batch).await.map_err(fail)?;
+                    if self.overflowed.load(Ordering::Acquire) {
+                        return Err("notes for other instances piled up faster than Redis took them".into());
+                    }
                 }
             }
         }
@@ -626,6 +680,7 @@ struct Scripts {
     link_up: Script,
     link_down: Script,
     device_up: Script,
+    device_down: Script,
 }
 
 /// Lua shared by the scripts: Redis's time in ms, and whether an instance
@@ -671,7 +726,8 @@ return out
 "#,
             ),
             // ARGV: p, env, session, me, link, dead, ttl. {generation,
-            // replaced link or '', client, at, client, at…}
+            // replaced link or '', client, at, client, at…}; generation
+            // 0 when a newer link of this instance is registered.
             link_up: with(
                 r#"
 local p, env, session, me, link = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
@@ -681,6 +737,12 @@ local gk = p .. 'generation:' .. env .. ':' .. session
 local dk = p .. 'devs:' .. env .. ':' .. session
 local now = now_ms()
 local old = redis.call('GET', lk)
+if old then
+  -- A newer link of this instance registered first: this one is
+  -- replaced already and must not take its place.
+  local inst, id = string.match(old, '^(%d+):(%d+):')
+  if inst == me and tonumber(id) > tonumber(link) then return {'0', ''} end
+end
 local generation = redis.call('INCR', gk)
 redis.call('PEXPIRE', gk, ttl)
 redis.call('SET', lk, me .. ':' .. link .. ':' .. generation, 'PX', ttl)
@@ -709,6 +771,20 @@ local p, env, session, pre = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
 local lk = p .. 'link:' .. env .. ':' .. session
 local v = redis.call('GET', lk)
 if v and string.sub(v, 1, #pre) == pre then redis.call('DEL', lk) end
+"#,
+            ),
+            // ARGV: p, env, session, client, dead. The current link on a
+            // live instance, or ''.
+            device_down: with(
+                r#"
+local p, env, session, client, dead = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
+redis.call('HDEL', p .. 'devs:' .. env .. ':' .. session, client)
+local v = redis.call('GET', p .. 'link:' .. env .. ':' .. session)
+if v then
+  local inst = string.match(v, '^(%d+):')
+  if inst and alive(p, inst, now_ms(), dead) then return v end
+end
+return ''
 "#,
             ),
             // ARGV: p, env, session, client, '{me} {device}', dead, ttl.

@@ -400,8 +400,11 @@ pub(crate) async fn run_attach(
             let _ = tokio::time::timeout(Duration::from_secs(5), link.send(close_msg)).await;
         }
         if let Some(mesh) = hub.mesh() {
-            if let Err(e) = mesh.device_down(&key, client).await {
-                tracing::debug!("the device's registration stays until it is pruned: {e}");
+            match mesh.device_down(&key, client).await {
+                Ok(link) => hub.device_gone(&key, client, link),
+                Err(e) => {
+                    tracing::debug!("the device's registration stays until it is pruned: {e}")
+                }
             }
         }
         if let Some(Some(reason)) = why {
