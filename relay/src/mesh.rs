@@ -411,23 +411,36 @@ impl Mesh {
         MeshError::Redis(self.bus.shown.clone(), e)
     }
 
+    /// Runs a registry script on `key`'s route: its arguments are the key
+    /// prefix, the environment and the session, then what `args` makes of
+    /// this instance's number.
+    async fn on_route<T: redis::FromRedisValue>(
+        &self,
+        script: &Script,
+        key: &RouteKey,
+        args: impl FnOnce(u64) -> Vec<String>,
+    ) -> Result<T, MeshError> {
+        let (me, mut conn) = self.conn().await?;
+        let mut inv = script.prepare_invoke();
+        inv.arg(P).arg(&key.env).arg(&key.session);
+        for a in args(me) {
+            inv.arg(a);
+        }
+        inv.invoke_async(&mut conn).await.map_err(|e| self.fail(e))
+    }
+
     /// Registers `link` as the session's current link.
     pub async fn link_up(&self, key: &RouteKey, link: u64) -> Result<Registered, MeshError> {
-        let (me, mut conn) = self.conn().await?;
         let out: Vec<String> = self
-            .scripts
-            .link_up
-            .prepare_invoke()
-            .arg(P)
-            .arg(&key.env)
-            .arg(&key.session)
-            .arg(me)
-            .arg(link)
-            .arg(DEAD_AFTER.as_millis() as u64)
-            .arg(ROUTE_TTL.as_millis() as u64)
-            .invoke_async(&mut conn)
-            .await
-            .map_err(|e| self.fail(e))?;
+            .on_route(&self.scripts.link_up, key, |me| {
+                vec![
+                    me.to_string(),
+                    link.to_string(),
+                    DEAD_AFTER.as_millis().to_string(),
+                    ROUTE_TTL.as_millis().to_string(),
+                ]
+            })
+            .await?;
         let mut it = out.into_iter();
         let generation = it.next().and_then(|g| g.parse().ok()).unwrap_or(0);
         let old = it.next().and_then(|o| RemoteLink::parse(&o));
@@ -450,19 +463,10 @@ impl Mesh {
     /// The link `link` ended: unregisters it unless a newer one took its
     /// place.
     pub async fn link_down(&self, key: &RouteKey, link: u64) -> Result<(), MeshError> {
-        let (me, mut conn) = self.conn().await?;
-        let () = self
-            .scripts
-            .link_down
-            .prepare_invoke()
-            .arg(P)
-            .arg(&key.env)
-            .arg(&key.session)
-            .arg(format!("{me}:{link}:"))
-            .invoke_async(&mut conn)
-            .await
-            .map_err(|e| self.fail(e))?;
-        Ok(())
+        self.on_route(&self.scripts.link_down, key, |me| {
+            vec![format!("{me}:{link}:")]
+        })
+        .await
     }
 
     /// Registers a device's attach socket; returns the session's link if
@@ -473,21 +477,16 @@ impl Mesh {
         client: u64,
         device: &str,
     ) -> Result<Option<RemoteLink>, MeshError> {
-        let (me, mut conn) = self.conn().await?;
         let found: String = self
-            .scripts
-            .device_up
-            .prepare_invoke()
-            .arg(P)
-            .arg(&key.env)
-            .arg(&key.session)
-            .arg(client)
-            .arg(format!("{me} {device}"))
-            .arg(DEAD_AFTER.as_millis() as u64)
-            .arg(ROUTE_TTL.as_millis() as u64)
-            .invoke_async(&mut conn)
-            .await
-            .map_err(|e| self.fail(e))?;
+            .on_route(&self.scripts.device_up, key, |me| {
+                vec![
+                    client.to_string(),
+                    format!("{me} {device}"),
+                    DEAD_AFTER.as_millis().to_string(),
+                    ROUTE_TTL.as_millis().to_string(),
+                ]
+            })
+            .await?;
         Ok(RemoteLink::parse(&found))
     }
 
@@ -498,19 +497,11 @@ impl Mesh {
         key: &RouteKey,
         client: u64,
     ) -> Result<Option<RemoteLink>, MeshError> {
-        let (_, mut conn) = self.conn().await?;
         let found: String = self
-            .scripts
-            .device_down
-            .prepare_invoke()
-            .arg(P)
-            .arg(&key.env)
-            .arg(&key.session)
-            .arg(client)
-            .arg(DEAD_AFTER.as_millis() as u64)
-            .invoke_async(&mut conn)
-            .await
-            .map_err(|e| self.fail(e))?;
+            .on_route(&self.scripts.device_down, key, |_| {
+                vec![client.to_string(), DEAD_AFTER.as_millis().to_string()]
+            })
+            .await?;
         Ok(RemoteLink::parse(&found))
     }
 

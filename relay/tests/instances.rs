@@ -55,6 +55,22 @@ async fn attach(r: &TestRelay, daemon: &FakeDaemon, device: &str) -> Ws {
         .expect("attach opens")
 }
 
+/// Session "a"'s link through `at`, and the device attached through
+/// `dev_at`, opened on it and a round trip made: (link, device, client).
+async fn connected(
+    at: &TestRelay,
+    dev_at: &TestRelay,
+    daemon: &FakeDaemon,
+    device_id: &str,
+    device: &str,
+) -> (Ws, Ws, u64) {
+    let mut link = through(daemon, at).link("a").await;
+    let mut dev = attach(dev_at, daemon, device).await;
+    let client = expect_open(&mut link, device_id).await;
+    round_trip(&mut link, &mut dev, client, "1").await;
+    (link, dev, client)
+}
+
 /// Reads the device's link frames until one says the link is up.
 async fn until_link_up(dev: &mut Ws) {
     loop {
@@ -167,10 +183,8 @@ async fn an_instance_that_stops_takes_its_side_of_every_route_with_it() {
         return;
     };
     let (mut relays, daemon, device_id, device) = cluster(&redis, 2).await;
-    let mut link = through(&daemon, &relays[0]).link("a").await;
-    let mut dev = attach(&relays[1], &daemon, &device).await;
-    let client = expect_open(&mut link, &device_id).await;
-    round_trip(&mut link, &mut dev, client, "1").await;
+    let (mut link, mut dev, client) =
+        connected(&relays[0], &relays[1], &daemon, &device_id, &device).await;
 
     // The device's instance stops: the daemon hears the device leave.
     drop(relays.pop());
@@ -191,10 +205,8 @@ async fn revoking_a_device_through_one_instance_closes_its_socket_on_another() {
         return;
     };
     let (relays, daemon, device_id, device) = cluster(&redis, 2).await;
-    let mut link = through(&daemon, &relays[0]).link("a").await;
-    let mut dev = attach(&relays[1], &daemon, &device).await;
-    let client = expect_open(&mut link, &device_id).await;
-    round_trip(&mut link, &mut dev, client, "1").await;
+    let (mut link, mut dev, client) =
+        connected(&relays[0], &relays[1], &daemon, &device_id, &device).await;
 
     let started = std::time::Instant::now();
     relays[0]
@@ -221,10 +233,8 @@ async fn revoking_the_machine_through_one_instance_closes_its_link_on_another() 
         return;
     };
     let (relays, daemon, device_id, device) = cluster(&redis, 3).await;
-    let mut link = through(&daemon, &relays[1]).link("a").await;
-    let mut dev = attach(&relays[2], &daemon, &device).await;
-    let client = expect_open(&mut link, &device_id).await;
-    round_trip(&mut link, &mut dev, client, "1").await;
+    let (mut link, mut dev, _) =
+        connected(&relays[1], &relays[2], &daemon, &device_id, &device).await;
 
     // The machine's enrollment token, revoked through the first instance:
     // its link on the second and its device's socket on the third close.
@@ -253,10 +263,8 @@ async fn deregistering_through_one_instance_closes_the_sockets_on_every_one() {
         return;
     };
     let (relays, daemon, device_id, device) = cluster(&redis, 2).await;
-    let mut link = through(&daemon, &relays[1]).link("a").await;
-    let mut dev = attach(&relays[1], &daemon, &device).await;
-    let client = expect_open(&mut link, &device_id).await;
-    round_trip(&mut link, &mut dev, client, "1").await;
+    let (mut link, mut dev, _) =
+        connected(&relays[1], &relays[1], &daemon, &device_id, &device).await;
 
     let (status, body) = relays[0]
         .api()
@@ -273,10 +281,8 @@ async fn instances_that_lose_redis_close_their_sockets_and_route_again_once_it_i
         return;
     };
     let (relays, daemon, device_id, device) = cluster(&redis, 2).await;
-    let mut link = through(&daemon, &relays[0]).link("a").await;
-    let mut dev = attach(&relays[1], &daemon, &device).await;
-    let client = expect_open(&mut link, &device_id).await;
-    round_trip(&mut link, &mut dev, client, "1").await;
+    let (mut link, mut dev, _) =
+        connected(&relays[0], &relays[1], &daemon, &device_id, &device).await;
 
     // Notes between them may be lost while Redis is away: both instances
     // close their sockets (1013) rather than guess.
