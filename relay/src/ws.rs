@@ -8,7 +8,7 @@
 
 use crate::hub::{CloseReason, Delivery, Joined, LinkPath, RouteKey, json};
 use crate::options::MAX_BODY;
-use crate::queue::Refused;
+use crate::queue::{QUEUE_BYTES, Refused};
 use crate::state::Relay;
 use axum::body::Bytes;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -17,7 +17,7 @@ use rcd_proto::relay::{CLIENT_PREFIX, DeviceFrame, LinkFrame};
 use serde::de::DeserializeOwned;
 use std::future::Future;
 use std::pin::Pin;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::time::Interval;
 use tracing::Instrument;
 
@@ -25,6 +25,44 @@ use tracing::Instrument;
 /// to have stopped reading and is closed (4001). A message is at most
 /// 1 MiB, so this allows a device reading at 50 KiB/s.
 pub(crate) const DEVICE_WRITE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How fast a device's messages may go to a session link on another
+/// instance, in bytes per second, after a first [`REMOTE_BURST`]. A link
+/// here slows a device to the daemon's pace through its queue; through
+/// Redis nothing would, so the device's own instance does, and one device
+/// cannot flood the notes between instances.
+const REMOTE_RATE: f64 = 4.0 * 1024.0 * 1024.0;
+/// What a device may send to a remote link at once: a link queue's worth.
+const REMOTE_BURST: f64 = QUEUE_BYTES as f64;
+
+/// A device's allowance for a remote link: [`REMOTE_RATE`] bytes a second,
+/// up to [`REMOTE_BURST`] saved.
+struct Budget {
+    bytes: f64,
+    at: Instant,
+}
+
+impl Budget {
+    fn new(now: Instant) -> Budget {
+        Budget {
+            bytes: REMOTE_BURST,
+            at: now,
+        }
+    }
+
+    /// Takes `n` bytes at `now`; returns how long the device waits before
+    /// they go (zero while the allowance lasts).
+    fn take(&mut self, n: usize, now: Instant) -> Duration {
+        let earned = now.duration_since(self.at).as_secs_f64() * REMOTE_RATE;
+        self.bytes = (self.bytes + earned).min(REMOTE_BURST) - n as f64;
+        self.at = now;
+        if self.bytes >= 0.0 {
+            Duration::ZERO
+        } else {
+            Duration::from_secs_f64(-self.bytes / REMOTE_RATE)
+        }
+    }
+}
 
 /// Sends the close frame, unless the peer does not read it within 5 s
 /// (the socket is then dropped without one).
@@ -307,6 +345,7 @@ pub(crate) async fn run_attach(
         // daemon's answers to what it sent before must not fill its queue
         // and get it closed as too slow while it reads everything.
         let mut forward: Option<Forward> = None;
+        let mut budget = Budget::new(Instant::now());
         while why.is_none() {
             tokio::select! {
                 biased;
@@ -351,7 +390,19 @@ pub(crate) async fn run_attach(
                                         tracing::debug!("the session link went down: a message was dropped");
                                     }
                                 },
-                                LinkPath::Remote(link) => hub.to_remote_link(&key, link, data),
+                                LinkPath::Remote(link) => {
+                                    let wait = budget.take(data.len(), Instant::now());
+                                    if wait.is_zero() {
+                                        hub.to_remote_link(&key, link, data);
+                                    } else {
+                                        let (relay, key) = (relay.clone(), key.clone());
+                                        forward = Some(Box::pin(async move {
+                                            tokio::time::sleep(wait).await;
+                                            relay.hub().to_remote_link(&key, link, data);
+                                            Ok(())
+                                        }));
+                                    }
+                                }
                                 LinkPath::Down => {
                                     tracing::debug!("the session link is down: a message was dropped");
                                 }
@@ -414,4 +465,27 @@ pub(crate) async fn run_attach(
     }
     .instrument(span)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_device_sending_to_another_instance_is_slowed_past_its_allowance() {
+        let t0 = Instant::now();
+        let at = |ms: u64| t0 + Duration::from_millis(ms);
+        let mut b = Budget::new(t0);
+        // A link queue's worth goes at once.
+        assert_eq!(b.take(QUEUE_BYTES / 2, t0), Duration::ZERO);
+        assert_eq!(b.take(QUEUE_BYTES / 2, t0), Duration::ZERO);
+        // Then the device waits what its bytes take at REMOTE_RATE.
+        let wait = b.take(1 << 20, t0);
+        assert_eq!(wait, Duration::from_millis(250));
+        // Having waited, it is even again; the allowance grows back, to
+        // at most a queue's worth.
+        assert_eq!(b.take(0, at(250)), Duration::ZERO);
+        assert_eq!(b.take(QUEUE_BYTES, at(10_000)), Duration::ZERO);
+        assert!(b.take(1, at(10_000)) > Duration::ZERO);
+    }
 }
