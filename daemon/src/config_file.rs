@@ -84,15 +84,7 @@ pub enum NetworkValue {
 
 /// The default place of the file.
 pub fn default_path() -> Option<PathBuf> {
-    std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .filter(|v| !v.is_empty())
-                .map(|h| PathBuf::from(h).join(".config"))
-        })
-        .map(|d| d.join("rcd").join("config.toml"))
+    rcd_proto::paths::config_dir().map(|d| d.join("config.toml"))
 }
 
 /// Reads and checks a config file.

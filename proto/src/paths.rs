@@ -25,10 +25,14 @@ pub fn default_socket() -> Option<PathBuf> {
         .map(|d| d.join("rcd.sock"))
 }
 
+/// `$XDG_CONFIG_HOME`, else `$HOME/.config`: where each program's
+/// configuration directory is (rcd's, rc-relay's).
+pub fn config_home() -> Option<PathBuf> {
+    non_empty_env("XDG_CONFIG_HOME").or_else(|| non_empty_env("HOME").map(|h| h.join(".config")))
+}
+
 /// `$XDG_CONFIG_HOME/rcd`, else `$HOME/.config/rcd`: rcd's configuration
 /// file and the device tokens rcctl keeps.
 pub fn config_dir() -> Option<PathBuf> {
-    non_empty_env("XDG_CONFIG_HOME")
-        .or_else(|| non_empty_env("HOME").map(|h| h.join(".config")))
-        .map(|d| d.join("rcd"))
+    config_home().map(|d| d.join("rcd"))
 }

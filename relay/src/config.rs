@@ -17,15 +17,7 @@ use std::path::PathBuf;
 
 /// The default place of the file.
 pub fn default_path() -> Option<PathBuf> {
-    std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| {
-            std::env::var_os("HOME")
-                .filter(|v| !v.is_empty())
-                .map(|h| PathBuf::from(h).join(".config"))
-        })
-        .map(|d| d.join("rc-relay").join("config.toml"))
+    rcd_proto::paths::config_home().map(|d| d.join("rc-relay").join("config.toml"))
 }
 
 /// The file named by `--config` (or `RC_RELAY_CONFIG`), which must exist,

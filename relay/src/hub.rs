@@ -394,13 +394,19 @@ impl Hub {
             route.link_state(true);
         }
         for (client, d) in &route.devices {
-            let note = Note::DeviceUp {
-                client: *client,
-                link: r.id,
-                device: d.device.clone().unwrap_or_default(),
-            };
-            self.tell(r.inst, key, note);
+            self.announce(key, r, *client, d.device.as_deref().unwrap_or_default());
         }
+    }
+
+    /// Tells the instance of the link `to` that the local device `client`
+    /// attached to it.
+    fn announce(&self, key: &RouteKey, to: RemoteLink, client: u64, device: &str) {
+        let note = Note::DeviceUp {
+            client,
+            link: to.id,
+            device: device.to_string(),
+        };
+        self.tell(to.inst, key, note);
     }
 
     /// Takes the route's local link away: closes it with `reason` (if
@@ -484,12 +490,7 @@ impl Hub {
             // to it.
             Some(f) if route.link.is_none() && route.remote_link.is_none() => {
                 route.remote_link = Some(f);
-                let note = Note::DeviceUp {
-                    client,
-                    link: f.id,
-                    device: device.to_string(),
-                };
-                self.tell(f.inst, key, note);
+                self.announce(key, f, client, device);
                 true
             }
             // It replaces the link the other devices are on.
@@ -500,12 +501,7 @@ impl Hub {
             None if route.link.is_some() => true,
             None => match route.remote_link {
                 Some(r) => {
-                    let note = Note::DeviceUp {
-                        client,
-                        link: r.id,
-                        device: device.to_string(),
-                    };
-                    self.tell(r.inst, key, note);
+                    self.announce(key, r, client, device);
                     true
                 }
                 None => false,

@@ -388,23 +388,26 @@ impl Mesh {
     /// Waits up to [`RESPONSE_TIMEOUT`] for the instance to be joined;
     /// says whether it is.
     pub async fn joined(&self) -> bool {
+        self.number().await.is_some()
+    }
+
+    /// This instance's number, waiting up to [`RESPONSE_TIMEOUT`] for it
+    /// to join.
+    async fn number(&self) -> Option<u64> {
         let mut me = self.me.subscribe();
-        let joined = tokio::time::timeout(RESPONSE_TIMEOUT, me.wait_for(|n| *n != 0)).await;
-        matches!(joined, Ok(Ok(_)))
+        match tokio::time::timeout(RESPONSE_TIMEOUT, me.wait_for(|n| *n != 0)).await {
+            Ok(Ok(n)) => Some(*n),
+            _ => None,
+        }
     }
 
     /// The connection for registry scripts, waiting up to
     /// [`RESPONSE_TIMEOUT`] for the instance to join.
     async fn conn(&self) -> Result<(u64, ConnectionManager), MeshError> {
-        let mut me = self.me.subscribe();
-        let joined = tokio::time::timeout(RESPONSE_TIMEOUT, me.wait_for(|n| *n != 0)).await;
-        let me = match joined {
-            Ok(Ok(n)) => *n,
-            _ => return Err(MeshError::NotJoined(self.bus.shown.clone())),
-        };
+        let not_joined = || MeshError::NotJoined(self.bus.shown.clone());
+        let me = self.number().await.ok_or_else(not_joined)?;
         let conn = self.conn.lock().unwrap_or_else(|e| e.into_inner()).clone();
-        conn.map(|c| (me, c))
-            .ok_or_else(|| MeshError::NotJoined(self.bus.shown.clone()))
+        conn.map(|c| (me, c)).ok_or_else(not_joined)
     }
 
     fn fail(&self, e: RedisError) -> MeshError {
