@@ -677,8 +677,8 @@ struct Scripts {
     device_down: Script,
 }
 
-/// Lua shared by the scripts: Redis's time in ms, and whether an instance
-/// beat within `dead` ms of it.
+/// Lua shared by the scripts: Redis's time in ms, whether an instance
+/// beat within `dead` ms of it, and a route's link if its instance is live.
 const LUA_LIVE: &str = r#"
 local function now_ms()
   local t = redis.call('TIME')
@@ -687,6 +687,14 @@ end
 local function alive(p, inst, now, dead)
   local s = redis.call('ZSCORE', p .. 'live', inst)
   return s and (now - tonumber(s)) <= dead
+end
+local function live_link(p, env, session, dead)
+  local v = redis.call('GET', p .. 'link:' .. env .. ':' .. session)
+  if v then
+    local inst = string.match(v, '^(%d+):')
+    if inst and alive(p, inst, now_ms(), dead) then return v end
+  end
+  return ''
 end
 "#;
 
@@ -773,12 +781,7 @@ if v and string.sub(v, 1, #pre) == pre then redis.call('DEL', lk) end
                 r#"
 local p, env, session, client, dead = ARGV[1], ARGV[2], ARGV[3], ARGV[4], tonumber(ARGV[5])
 redis.call('HDEL', p .. 'devs:' .. env .. ':' .. session, client)
-local v = redis.call('GET', p .. 'link:' .. env .. ':' .. session)
-if v then
-  local inst = string.match(v, '^(%d+):')
-  if inst and alive(p, inst, now_ms(), dead) then return v end
-end
-return ''
+return live_link(p, env, session, dead)
 "#,
             ),
             // ARGV: p, env, session, client, '{me} {device}', dead, ttl.
@@ -790,12 +793,7 @@ local dead, ttl = tonumber(ARGV[6]), ARGV[7]
 local dk = p .. 'devs:' .. env .. ':' .. session
 redis.call('HSET', dk, client, at)
 redis.call('PEXPIRE', dk, ttl)
-local v = redis.call('GET', p .. 'link:' .. env .. ':' .. session)
-if v then
-  local inst = string.match(v, '^(%d+):')
-  if inst and alive(p, inst, now_ms(), dead) then return v end
-end
-return ''
+return live_link(p, env, session, dead)
 "#,
             ),
         }
